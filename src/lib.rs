@@ -1,0 +1,41 @@
+//! mergetag turns messy customer data from many sources into clean, deduplicated profiles and
+//! the per-recipient variables an email template needs.
+//!
+//! This facade re-exports each stage crate as a module and the model's core types at the root.
+//! Each stage is also usable alone: depend on `mergetag-sources`, `mergetag-dedup`, ... directly.
+//!
+//! ```
+//! use mergetag::sources::{ColumnMap, CsvSource};
+//! use mergetag::{fields, Source};
+//!
+//! let csv = "hs_object_id,firstname,email,zip\n901,Ada,ada@example.com,62704\n";
+//! let mut source = CsvSource::builder()
+//!     .column_map(ColumnMap::hubspot_contacts())
+//!     .from_reader("hubspot", csv.as_bytes())?;
+//! let record = source.records().next().unwrap()?;
+//! assert_eq!(record.id.to_string(), "hubspot:901");
+//! assert_eq!(record.text(fields::POSTAL_CODE), Some("62704"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`model`] | `mergetag-model` | records, values, events, profiles, the `Source` trait |
+//! | [`sources`] | `mergetag-sources` | CSV and JSON Lines readers, column maps, CRM presets |
+//! | [`normalize`] | `mergetag-normalize` | per-field normalizers |
+//! | [`validate`] | `mergetag-validate` | rules, reports, quarantine |
+//! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
+//! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
+
+
+pub use mergetag_dedup as dedup;
+pub use mergetag_mapping as mapping;
+pub use mergetag_model as model;
+pub use mergetag_normalize as normalize;
+pub use mergetag_sources as sources;
+pub use mergetag_validate as validate;
+
+pub use mergetag_model::{
+    Event, EventKind, FieldName, Profile, ProfileId, Record, RecordId, RecordKey, Reject, Source,
+    SourceError, SourceErrorKind, SourceName, Value, fields,
+};
