@@ -27,7 +27,6 @@
 //! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
 
-
 pub use mergetag_dedup as dedup;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;

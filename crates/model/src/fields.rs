@@ -69,6 +69,10 @@ macro_rules! canonical_fields {
 }
 
 canonical_fields! {
+    /// The person's id in the customer's own systems (a Segment `userId`), which events carry.
+    USER_ID = "user_id", Text, true;
+    /// A device or cookie id (a Segment `anonymousId`) for a person not yet identified.
+    ANONYMOUS_ID = "anonymous_id", Text, true;
     /// Email address as it is sent to: trimmed, domain lower-cased and IDNA-encoded, local part NFC
     /// and kept as given. Dedup derives its own match key from it.
     EMAIL = "email", Text, true;

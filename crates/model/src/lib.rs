@@ -45,7 +45,9 @@ mod value;
 
 pub use event::{Event, EventKind};
 pub use field::FieldName;
-pub use profile::{Channel, Profile, ProfileField, ProfileId, Sourced, Suppression, SuppressionReason};
+pub use profile::{
+    Channel, Profile, ProfileField, ProfileId, Sourced, Suppression, SuppressionReason,
+};
 pub use record::{Field, Record, RecordId, RecordKey, SourceName};
 pub use source::{IterSource, Position, Records, Reject, Source, SourceError, SourceErrorKind};
 pub use value::Value;

@@ -387,7 +387,10 @@ mod tests {
         r.set("a", 1_i64);
         r.set("b", 2_i64);
         assert_eq!(r.set("a", 3_i64), Some(Value::Int(1)));
-        let v: Vec<_> = r.iter().map(|f| (f.name.as_str(), f.value.clone())).collect();
+        let v: Vec<_> = r
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.clone()))
+            .collect();
         assert_eq!(v, [("a", Value::Int(3)), ("b", Value::Int(2))]);
     }
 
@@ -460,7 +463,8 @@ mod tests {
         );
         let back: Record = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
-        let dup = r#"{"id":{"source":"s","key":1},"fields":{"a":{"type":"null"},"a":{"type":"null"}}}"#;
+        let dup =
+            r#"{"id":{"source":"s","key":1},"fields":{"a":{"type":"null"},"a":{"type":"null"}}}"#;
         assert!(serde_json::from_str::<Record>(dup).is_err());
     }
 }

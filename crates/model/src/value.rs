@@ -206,7 +206,11 @@ impl fmt::Display for Value {
             Value::Text(s) => f.write_str(s),
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
             Value::DateTime(d) => {
-                write!(f, "{}", d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                write!(
+                    f,
+                    "{}",
+                    d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                )
             }
             Value::List(l) => {
                 f.write_str("[")?;

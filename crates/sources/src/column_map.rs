@@ -442,10 +442,18 @@ pub struct ColumnMapConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// Key column candidates.
-    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub key: Vec<String>,
     /// Observed-at fields.
-    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub observed_at: Vec<String>,
     /// Columns to drop.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -490,7 +498,9 @@ impl<'de> Deserialize<'de> for ColumnTarget {
         impl<'de> Visitor<'de> for TargetVisitor {
             type Value = ColumnTarget;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a field name ("first_name") or a table ({ field = "...", type = "bool" })"#)
+                f.write_str(
+                    r#"a field name ("first_name") or a table ({ field = "...", type = "bool" })"#,
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<ColumnTarget, E> {
                 Ok(ColumnTarget::Field(v.to_owned()))
@@ -517,7 +527,9 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
         One(String),
         Many(Vec<String>),
     }
-    match OneOrMany::deserialize(d).map_err(|_| de::Error::custom("expected a string or a list of strings"))? {
+    match OneOrMany::deserialize(d)
+        .map_err(|_| de::Error::custom("expected a string or a list of strings"))?
+    {
         OneOrMany::One(s) => Ok(vec![s]),
         OneOrMany::Many(v) => Ok(v),
     }
@@ -531,10 +543,7 @@ impl ColumnMapConfig {
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<ColumnMapConfig> {
         toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((0, 0));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             Error::Parse {
                 origin: origin.to_owned(),
                 line,
@@ -614,14 +623,18 @@ impl ColumnMapConfig {
         }
         for f in &self.observed_at {
             if f.trim().is_empty() {
-                return Err(Error::Invalid("observed_at: a field name must be non-empty".into()));
+                return Err(Error::Invalid(
+                    "observed_at: a field name must be non-empty".into(),
+                ));
             }
             map = map.with_observed_at(f.as_str());
         }
         for c in &self.ignore {
             map = map.ignore(c);
         }
-        Ok(map.unmapped(self.unmapped).invalid_values(self.invalid_values))
+        Ok(map
+            .unmapped(self.unmapped)
+            .invalid_values(self.invalid_values))
     }
 }
 
@@ -650,7 +663,9 @@ mod tests {
     #[test]
     fn plan_keeps_unmapped_and_finds_key() {
         let map = ColumnMap::hubspot_contacts();
-        let plan = map.plan(&["Record ID", "First Name", "zip", "Favorite Store"]).unwrap();
+        let plan = map
+            .plan(&["Record ID", "First Name", "zip", "Favorite Store"])
+            .unwrap();
         assert_eq!(
             plan.actions,
             [
@@ -679,7 +694,10 @@ mod tests {
         let map = ColumnMap::hubspot_contacts().ignore("zip");
         assert_eq!(map.action("ZIP"), Action::Ignore);
         let map = map.with_column("zip", "postcode");
-        assert_eq!(map.action("zip"), Action::Field("postcode".into(), ColumnType::Text));
+        assert_eq!(
+            map.action("zip"),
+            Action::Field("postcode".into(), ColumnType::Text)
+        );
     }
 
     #[test]
@@ -703,7 +721,12 @@ mod tests {
         let e = ColumnMap::from_json_str(r#"{"columns": {"x": {"field": "a", "type": "date"}}}"#)
             .unwrap_err();
         match e {
-            Error::Parse { line, column, message, .. } => {
+            Error::Parse {
+                line,
+                column,
+                message,
+                ..
+            } => {
                 assert_eq!((line, column), (1, 47));
                 assert!(message.contains("unknown variant `date`"), "{message}");
             }

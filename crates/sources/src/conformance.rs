@@ -66,7 +66,9 @@ fn read_all<S: Source>(source: &mut S, reuse: bool) -> Result<(Vec<Item>, bool),
     let mut fatal = false;
     loop {
         if items.len() >= MAX_ITEMS {
-            return Err(format!("more than {MAX_ITEMS} items; the source does not end"));
+            return Err(format!(
+                "more than {MAX_ITEMS} items; the source does not end"
+            ));
         }
         let mut fresh = Record::default();
         let record = if reuse { &mut shared } else { &mut fresh };
@@ -100,7 +102,11 @@ fn read_all<S: Source>(source: &mut S, reuse: bool) -> Result<(Vec<Item>, bool),
         for _ in 0..2 {
             match source.read_record(&mut shared) {
                 Ok(false) => {}
-                other => return Err(format!("reading after the end gave {other:?}, not Ok(false)")),
+                other => {
+                    return Err(format!(
+                        "reading after the end gave {other:?}, not Ok(false)"
+                    ));
+                }
             }
         }
     }
@@ -126,7 +132,11 @@ pub fn check<S: Source>(mut open: impl FnMut() -> S) -> Result<Summary, String> 
     let mut second = open();
     let (again, _) = read_all(&mut second, false)?;
     if again != items {
-        let at = items.iter().zip(&again).position(|(a, b)| a != b).unwrap_or(items.len().min(again.len()));
+        let at = items
+            .iter()
+            .zip(&again)
+            .position(|(a, b)| a != b)
+            .unwrap_or(items.len().min(again.len()));
         return Err(format!(
             "reading into a reused record and into new records differ at item {at} \
              (or reading again differs): {:?} vs {:?}",
@@ -147,7 +157,11 @@ pub fn check<S: Source>(mut open: impl FnMut() -> S) -> Result<Summary, String> 
         match item {
             Item::Record(r) => {
                 if r.id.source != *first.name() {
-                    return Err(format!("record {} does not name its source `{}`", r.id, first.name()));
+                    return Err(format!(
+                        "record {} does not name its source `{}`",
+                        r.id,
+                        first.name()
+                    ));
                 }
                 if !seen.insert(r.id.clone()) {
                     return Err(format!("record id {} comes out twice", r.id));

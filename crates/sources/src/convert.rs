@@ -70,7 +70,9 @@ impl ColumnType {
             (ColumnType::Int, v @ Value::Int(_)) => Ok(v),
             (ColumnType::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
             (ColumnType::Float, v @ Value::Float(_)) => Ok(v),
-            (ColumnType::Timestamp, Value::Int(i)) => epoch(i).map(Value::DateTime).ok_or(Value::Int(i)),
+            (ColumnType::Timestamp, Value::Int(i)) => {
+                epoch(i).map(Value::DateTime).ok_or(Value::Int(i))
+            }
             (ty, Value::Text(s)) => ty.convert(&s).ok_or(Value::Text(s)),
             (_, v) => Err(v),
         }
@@ -91,7 +93,10 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 fn parse_float(s: &str) -> Option<f64> {
     // Rust's parser also accepts "inf" and "NaN"; a CRM number is always finite.
-    if !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
         return None;
     }
     s.parse::<f64>().ok().filter(|f| f.is_finite())
@@ -153,8 +158,18 @@ mod tests {
         assert_eq!(ts("1709302925"), want);
         assert_eq!(ts("1709302925000"), want);
         assert_eq!(ts("2024-03-01"), Some("2024-03-01T00:00:00+00:00".into()));
-        assert_eq!(ts("2024-03-01T14:22"), Some("2024-03-01T14:22:00+00:00".into()));
-        for bad in ["", "yesterday", "2024-13-01", "03/01/2024", "99999999999999", "-5"] {
+        assert_eq!(
+            ts("2024-03-01T14:22"),
+            Some("2024-03-01T14:22:00+00:00".into())
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "03/01/2024",
+            "99999999999999",
+            "-5",
+        ] {
             assert_eq!(ts(bad), None, "{bad}");
         }
     }
@@ -167,7 +182,10 @@ mod tests {
         assert_eq!(ColumnType::Bool.convert("  "), Some(Value::Null));
         assert_eq!(ColumnType::Int.convert("-42"), Some(Value::Int(-42)));
         assert_eq!(ColumnType::Int.convert("4.2"), None);
-        assert_eq!(ColumnType::Float.convert("1234.50"), Some(Value::Float(1234.5)));
+        assert_eq!(
+            ColumnType::Float.convert("1234.50"),
+            Some(Value::Float(1234.5))
+        );
         assert_eq!(ColumnType::Float.convert("NaN"), None);
         assert_eq!(ColumnType::Float.convert("inf"), None);
         assert_eq!(ColumnType::Float.convert("1e400"), None);
@@ -176,7 +194,10 @@ mod tests {
 
     #[test]
     fn json_values() {
-        assert_eq!(ColumnType::Float.convert_value(Value::Int(3)), Ok(Value::Float(3.0)));
+        assert_eq!(
+            ColumnType::Float.convert_value(Value::Int(3)),
+            Ok(Value::Float(3.0))
+        );
         assert_eq!(
             ColumnType::Bool.convert_value(Value::from("yes")),
             Ok(Value::Bool(true))

@@ -5,8 +5,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use mergetag_model::{
-    FieldName, Position, Record, Reject, Source, SourceError, SourceErrorKind,
-    SourceName, Value,
+    FieldName, Position, Record, Reject, Source, SourceError, SourceErrorKind, SourceName, Value,
 };
 
 use crate::column_map::{Action, ColumnMap, InvalidValues, Plan};
@@ -157,7 +156,11 @@ impl CsvSourceBuilder {
                 "the file is UTF-16; convert it to UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)".into(),
             ));
         }
-        let bom = if prefix.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+        let bom = if prefix.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            3
+        } else {
+            0
+        };
         let columns: Vec<String> = if self.has_headers {
             header
                 .iter()
@@ -277,7 +280,10 @@ impl<R: Read> CsvSource<R> {
     }
 
     /// Reads the next row, good or bad. `Ok(None)` at the end.
-    fn next_row(&mut self, record: &mut Record) -> Result<Option<(Position, Result<(), RowError>)>, SourceError> {
+    fn next_row(
+        &mut self,
+        record: &mut Record,
+    ) -> Result<Option<(Position, Result<(), RowError>)>, SourceError> {
         match self.reader.read_byte_record(&mut self.row) {
             Ok(false) => return Ok(None),
             Ok(true) => {}
@@ -324,8 +330,9 @@ impl<R: Read> CsvSource<R> {
         let mut key = None;
         for (i, action) in self.plan.actions.iter().enumerate() {
             let bytes = self.row.get(i).unwrap_or_default();
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| RowError::new(SourceErrorKind::InvalidUtf8, Some(self.columns[i].clone())))?;
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                RowError::new(SourceErrorKind::InvalidUtf8, Some(self.columns[i].clone()))
+            })?;
             match action {
                 Action::Key => key = Some(text),
                 Action::Ignore | Action::Unmapped => {}
@@ -361,7 +368,12 @@ impl<R: Read> CsvSource<R> {
     fn reject(&self, position: Position, err: RowError) -> Reject {
         let start = position.byte.unwrap_or(0);
         let end = self.reader.position().byte() + self.bom;
-        err.into_reject(&self.name, self.data_rows, position, self.reader.get_ref().slice(start, end))
+        err.into_reject(
+            &self.name,
+            self.data_rows,
+            position,
+            self.reader.get_ref().slice(start, end),
+        )
     }
 }
 
@@ -517,7 +529,11 @@ impl<R> Tee<R> {
 
     /// The first bytes of the input (for encoding sniffing), while they are still kept.
     fn prefix(&self) -> &[u8] {
-        if self.base == 0 { &self.buf[..self.buf.len().min(4)] } else { &[] }
+        if self.base == 0 {
+            &self.buf[..self.buf.len().min(4)]
+        } else {
+            &[]
+        }
     }
 
     /// The absolute offset after the last byte read.
@@ -540,7 +556,6 @@ impl<R> Tee<R> {
             self.base += drop as u64;
         }
     }
-
 }
 
 impl<R: Read> Read for Tee<R> {
@@ -570,7 +585,13 @@ mod tests {
         assert!(!unterminated_quote(b"1,\"a\"\"bc\"\n", &std));
         assert!(unterminated_quote(b"1,\"a\"\"bc\n", &std));
         assert!(!unterminated_quote(b"1,a\"bc\n", &std));
-        assert!(!unterminated_quote(b"1;\"a\"\n", &Quoting { delimiter: b';', ..std }));
+        assert!(!unterminated_quote(
+            b"1;\"a\"\n",
+            &Quoting {
+                delimiter: b';',
+                ..std
+            }
+        ));
         let esc = Quoting {
             escape: Some(b'\\'),
             double_quote: false,

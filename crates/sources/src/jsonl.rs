@@ -7,7 +7,7 @@ use std::path::Path;
 
 use mergetag_model::{
     Event, EventKind, FieldName, Position, Record, RecordId, Reject, Source, SourceError,
-    SourceErrorKind, SourceName, Value,
+    SourceErrorKind, SourceName, Value, fields,
 };
 use serde_json::Value as Json;
 
@@ -103,7 +103,8 @@ impl<R: Read> Lines<R> {
 
 /// Parses the line in `buf` into a JSON object.
 fn parse_object(buf: &[u8]) -> Result<serde_json::Map<String, Json>, RowError> {
-    let text = std::str::from_utf8(buf).map_err(|_| RowError::new(SourceErrorKind::InvalidUtf8, None))?;
+    let text =
+        std::str::from_utf8(buf).map_err(|_| RowError::new(SourceErrorKind::InvalidUtf8, None))?;
     match serde_json::from_str::<Json>(text) {
         Ok(Json::Object(map)) => Ok(map),
         Ok(other) => Err(RowError::new(
@@ -114,7 +115,11 @@ fn parse_object(buf: &[u8]) -> Result<serde_json::Map<String, Json>, RowError> {
         )),
         Err(e) => Err(RowError::new(
             SourceErrorKind::Syntax {
-                message: format!("invalid JSON at column {}: {}", e.column(), json_error_class(&e)),
+                message: format!(
+                    "invalid JSON at column {}: {}",
+                    e.column(),
+                    json_error_class(&e)
+                ),
             },
             None,
         )),
@@ -149,7 +154,9 @@ pub(crate) fn to_value(v: Json) -> Value {
         Json::Bool(b) => Value::Bool(b),
         Json::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
-            None => n.as_f64().map_or_else(|| Value::Text(n.to_string()), Value::float),
+            None => n
+                .as_f64()
+                .map_or_else(|| Value::Text(n.to_string()), Value::float),
         },
         Json::String(s) => Value::Text(s),
         Json::Array(a) => Value::List(a.into_iter().map(to_value).collect()),
@@ -260,7 +267,13 @@ impl ObjectMapper {
 
     /// Sets a field, refusing two different values for one field from two keys
     /// (`firstName` and `first_name` in one object).
-    fn put(&self, record: &mut Record, name: FieldName, value: Value, key: &str) -> Result<(), RowError> {
+    fn put(
+        &self,
+        record: &mut Record,
+        name: FieldName,
+        value: Value,
+        key: &str,
+    ) -> Result<(), RowError> {
         match record.get_mut(name.as_str()) {
             None => {
                 record.push_unchecked(name, value);
@@ -348,7 +361,11 @@ impl JsonLinesBuilder {
     /// # Errors
     ///
     /// [`Error::Io`] when the file cannot be opened.
-    pub fn records_from_path(&self, name: &str, path: impl AsRef<Path>) -> Result<JsonLinesSource<File>> {
+    pub fn records_from_path(
+        &self,
+        name: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<JsonLinesSource<File>> {
         Ok(self.records(name, Self::open(path.as_ref())?))
     }
 
@@ -364,7 +381,11 @@ impl JsonLinesBuilder {
     /// # Errors
     ///
     /// [`Error::Io`] when the file cannot be opened.
-    pub fn events_from_path(&self, name: &str, path: impl AsRef<Path>) -> Result<JsonLinesEvents<File>> {
+    pub fn events_from_path(
+        &self,
+        name: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<JsonLinesEvents<File>> {
         Ok(self.events(name, Self::open(path.as_ref())?))
     }
 
@@ -386,7 +407,11 @@ impl JsonLinesBuilder {
     /// # Errors
     ///
     /// [`Error::Io`] when the file cannot be opened.
-    pub fn identifies_from_path(&self, name: &str, path: impl AsRef<Path>) -> Result<IdentifySource<File>> {
+    pub fn identifies_from_path(
+        &self,
+        name: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<IdentifySource<File>> {
         Ok(self.identifies(name, Self::open(path.as_ref())?))
     }
 }
@@ -458,7 +483,8 @@ impl<R: Read> Core<R> {
                 Err(err) => match self.on_bad_row {
                     OnBadRow::Error => return Err(err.into_error(&self.name, position)),
                     OnBadRow::Collect => {
-                        let reject = err.into_reject(&self.name, self.records, position, &self.lines.buf);
+                        let reject =
+                            err.into_reject(&self.name, self.records, position, &self.lines.buf);
                         self.rejects.push(reject);
                     }
                 },
@@ -564,7 +590,8 @@ impl<R: Read> JsonLinesEvents<R> {
     /// I/O error (after which reading is over).
     pub fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
         let name = self.core.name.clone();
-        self.core.next(|object, line| parse_event(object, &name, line))
+        self.core
+            .next(|object, line| parse_event(object, &name, line))
     }
 }
 
@@ -604,7 +631,8 @@ fn parse_event(
     source: &SourceName,
     line: u64,
 ) -> Result<Event, RowError> {
-    let missing = |field: &str| RowError::new(SourceErrorKind::Missing, Some(FieldName::new(field)));
+    let missing =
+        |field: &str| RowError::new(SourceErrorKind::Missing, Some(FieldName::new(field)));
     let invalid = |field: &str, expected: &str| {
         RowError::new(
             SourceErrorKind::InvalidValue {
@@ -615,16 +643,26 @@ fn parse_event(
     };
     let kind = match object.get("type") {
         None | Some(Json::Null) => return Err(missing("type")),
-        Some(Json::String(s)) => EventKind::parse(s.trim())
-            .ok_or_else(|| invalid("type", "event type (identify, track, page, screen, group or alias)"))?,
-        Some(_) => return Err(invalid("type", "event type (identify, track, page, screen, group or alias)")),
+        Some(Json::String(s)) => EventKind::parse(s.trim()).ok_or_else(|| {
+            invalid(
+                "type",
+                "event type (identify, track, page, screen, group or alias)",
+            )
+        })?,
+        Some(_) => {
+            return Err(invalid(
+                "type",
+                "event type (identify, track, page, screen, group or alias)",
+            ));
+        }
     };
     let mut timestamp = None;
     for key in ["timestamp", "originalTimestamp", "sentAt", "receivedAt"] {
         match object.get(key) {
             None | Some(Json::Null) => continue,
             Some(Json::String(s)) => {
-                timestamp = Some(parse_timestamp(s.trim()).ok_or_else(|| invalid(key, "timestamp"))?);
+                timestamp =
+                    Some(parse_timestamp(s.trim()).ok_or_else(|| invalid(key, "timestamp"))?);
             }
             Some(Json::Number(n)) => {
                 let v = n.as_i64().map(Value::Int).unwrap_or(Value::Null);
@@ -644,7 +682,9 @@ fn parse_event(
     event.user_id = take_string(&mut object, "userId");
     event.anonymous_id = take_string(&mut object, "anonymousId");
     event.name = match kind {
-        EventKind::Track => Some(take_string(&mut object, "event").ok_or_else(|| missing("event"))?),
+        EventKind::Track => {
+            Some(take_string(&mut object, "event").ok_or_else(|| missing("event"))?)
+        }
         _ => take_string(&mut object, "name"),
     };
     event.properties = take_map(&mut object, "properties")?;
@@ -656,9 +696,17 @@ fn parse_event(
         .and_then(Json::as_str)
         .map(str::to_owned);
     event.email = [
-        event.traits.get("email").and_then(Value::as_str).map(str::to_owned),
+        event
+            .traits
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         context_email,
-        event.properties.get("email").and_then(Value::as_str).map(str::to_owned),
+        event
+            .properties
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     ]
     .into_iter()
     .flatten()
@@ -669,7 +717,8 @@ fn parse_event(
 /// A [`Source`] of the records that the identify calls of an event file describe.
 ///
 /// Each identify call becomes one record: its traits, flattened and mapped (by default with
-/// [`ColumnMap::segment_identify`]), keyed by `userId`, else `anonymousId`, else line, and
+/// [`ColumnMap::segment_identify`]), plus `user_id` and `anonymous_id` fields from the call,
+/// keyed by its line (`segment:#12`; a person identified twice gives two records), and
 /// observed at the event's time. Other calls are skipped and counted ([`IdentifySource::skipped`]).
 ///
 /// ```
@@ -681,7 +730,8 @@ fn parse_event(
 /// let mut source = JsonLinesBuilder::new().identifies("segment", data.as_bytes());
 /// let records: Vec<_> = source.records().collect::<Result<_, _>>()?;
 /// assert_eq!(records.len(), 1);
-/// assert_eq!(records[0].id.to_string(), "segment:u1");
+/// assert_eq!(records[0].id.to_string(), "segment:#1");
+/// assert_eq!(records[0].text(fields::USER_ID), Some("u1"));
 /// assert_eq!(records[0].text(fields::CITY), Some("Oslo"));
 /// assert_eq!(source.skipped(), 1);
 /// # Ok::<(), mergetag_model::SourceError>(())
@@ -748,8 +798,17 @@ impl<R: Read> Source for IdentifySource<R> {
                 }
             }
             record.id.source = self.events.name().clone();
-            let key = event.user_id.or(event.anonymous_id);
-            set_key(&mut record.id.key, key.as_deref(), line);
+            // One record per identify call, keyed by its line: a person identified twice gives
+            // two records (two observations), which dedup merges by `user_id`.
+            set_key(&mut record.id.key, None, line);
+            for (field, id) in [
+                (fields::USER_ID, event.user_id),
+                (fields::ANONYMOUS_ID, event.anonymous_id),
+            ] {
+                if let Some(id) = id {
+                    record.set(field, id);
+                }
+            }
             record.observed_at = Some(event.timestamp);
             return Ok(true);
         }
@@ -771,6 +830,8 @@ fn value_to_json(v: Value) -> Json {
         Value::Date(d) => Json::String(d.to_string()),
         Value::DateTime(t) => Json::String(t.to_rfc3339()),
         Value::List(l) => Json::Array(l.into_iter().map(value_to_json).collect()),
-        Value::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, value_to_json(v))).collect()),
+        Value::Object(o) => {
+            Json::Object(o.into_iter().map(|(k, v)| (k, value_to_json(v))).collect())
+        }
     }
 }

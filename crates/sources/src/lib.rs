@@ -51,7 +51,9 @@ mod jsonl;
 mod presets;
 mod row;
 
-pub use crate::column_map::{ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped};
+pub use crate::column_map::{
+    ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped,
+};
 pub use crate::convert::ColumnType;
 pub use crate::csv::{CsvSource, CsvSourceBuilder};
 pub use crate::error::{Error, Result};

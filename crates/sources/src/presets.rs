@@ -59,7 +59,11 @@ const SALESFORCE_COMMON: Table = &[
     (&["MobilePhone", "Mobile"], f::MOBILE_PHONE, Text),
     (&["Title"], f::JOB_TITLE, Text),
     (&["LeadSource"], f::LEAD_SOURCE, Text),
-    (&["HasOptedOutOfEmail", "Email Opt Out"], f::EMAIL_OPT_OUT, Bool),
+    (
+        &["HasOptedOutOfEmail", "Email Opt Out"],
+        f::EMAIL_OPT_OUT,
+        Bool,
+    ),
     (&["IsEmailBounced"], f::EMAIL_BOUNCED, Bool),
     (&["CreatedDate"], f::CREATED_AT, Timestamp),
     (&["LastModifiedDate"], f::UPDATED_AT, Timestamp),
@@ -71,12 +75,24 @@ pub(crate) fn salesforce_contacts() -> ColumnMap {
         (&["MailingStreet"], f::STREET, Text),
         (&["MailingCity"], f::CITY, Text),
         (&["MailingState", "Mailing State/Province"], f::REGION, Text),
-        (&["MailingPostalCode", "Mailing Zip/Postal Code"], f::POSTAL_CODE, Text),
+        (
+            &["MailingPostalCode", "Mailing Zip/Postal Code"],
+            f::POSTAL_CODE,
+            Text,
+        ),
         (&["MailingCountry"], f::COUNTRY, Text),
-        (&["AccountName", "Account.Name", "Account Name"], f::COMPANY, Text),
+        (
+            &["AccountName", "Account.Name", "Account Name"],
+            f::COMPANY,
+            Text,
+        ),
     ];
-    build(SALESFORCE_COMMON, &["Id", "Contact ID"], &[f::UPDATED_AT, f::CREATED_AT])
-        .extend_table(CONTACT)
+    build(
+        SALESFORCE_COMMON,
+        &["Id", "Contact ID"],
+        &[f::UPDATED_AT, f::CREATED_AT],
+    )
+    .extend_table(CONTACT)
 }
 
 pub(crate) fn salesforce_leads() -> ColumnMap {
@@ -90,8 +106,12 @@ pub(crate) fn salesforce_leads() -> ColumnMap {
         (&["Industry"], f::INDUSTRY, Text),
         (&["Status", "Lead Status"], f::LIFECYCLE_STAGE, Text),
     ];
-    build(SALESFORCE_COMMON, &["Id", "Lead ID"], &[f::UPDATED_AT, f::CREATED_AT])
-        .extend_table(LEAD)
+    build(
+        SALESFORCE_COMMON,
+        &["Id", "Lead ID"],
+        &[f::UPDATED_AT, f::CREATED_AT],
+    )
+    .extend_table(LEAD)
 }
 
 pub(crate) fn hubspot_contacts() -> ColumnMap {
@@ -101,7 +121,11 @@ pub(crate) fn hubspot_contacts() -> ColumnMap {
         (&["lastname"], f::LAST_NAME, Text),
         (&["email"], f::EMAIL, Text),
         (&["phone", "Phone Number"], f::PHONE, Text),
-        (&["mobilephone", "Mobile Phone Number"], f::MOBILE_PHONE, Text),
+        (
+            &["mobilephone", "Mobile Phone Number"],
+            f::MOBILE_PHONE,
+            Text,
+        ),
         (&["date_of_birth"], f::BIRTH_DATE, Text),
         (&["gender"], f::GENDER, Text),
         (&["address", "Street Address"], f::STREET, Text),
@@ -113,14 +137,34 @@ pub(crate) fn hubspot_contacts() -> ColumnMap {
         (&["jobtitle"], f::JOB_TITLE, Text),
         (&["industry"], f::INDUSTRY, Text),
         (&["lifecyclestage"], f::LIFECYCLE_STAGE, Text),
-        (&["hs_analytics_source", "Original Source"], f::LEAD_SOURCE, Text),
+        (
+            &["hs_analytics_source", "Original Source"],
+            f::LEAD_SOURCE,
+            Text,
+        ),
         (&["hs_language", "Preferred language"], f::LANGUAGE, Text),
         (&["hs_timezone", "Time Zone"], f::TIME_ZONE, Text),
-        (&["hs_email_optout", "Unsubscribed from all email"], f::EMAIL_OPT_OUT, Bool),
-        (&["hs_email_hard_bounce_reason_enum"], "email_bounce_reason", Text),
-        (&["total_revenue", "Total Revenue"], f::CUSTOMER_LIFETIME_VALUE, Float),
+        (
+            &["hs_email_optout", "Unsubscribed from all email"],
+            f::EMAIL_OPT_OUT,
+            Bool,
+        ),
+        (
+            &["hs_email_hard_bounce_reason_enum"],
+            "email_bounce_reason",
+            Text,
+        ),
+        (
+            &["total_revenue", "Total Revenue"],
+            f::CUSTOMER_LIFETIME_VALUE,
+            Float,
+        ),
         (&["createdate", "Create Date"], f::CREATED_AT, Timestamp),
-        (&["lastmodifieddate", "Last Modified Date"], f::UPDATED_AT, Timestamp),
+        (
+            &["lastmodifieddate", "Last Modified Date"],
+            f::UPDATED_AT,
+            Timestamp,
+        ),
     ];
     build(
         HUBSPOT,
@@ -145,14 +189,38 @@ pub(crate) fn dynamics_contacts() -> ColumnMap {
         (&["address1_line1", "Address 1: Street 1"], f::STREET, Text),
         (&["address1_line2", "Address 1: Street 2"], f::STREET2, Text),
         (&["address1_city", "Address 1: City"], f::CITY, Text),
-        (&["address1_stateorprovince", "Address 1: State/Province"], f::REGION, Text),
-        (&["address1_postalcode", "Address 1: ZIP/Postal Code"], f::POSTAL_CODE, Text),
-        (&["address1_country", "Address 1: Country/Region"], f::COUNTRY, Text),
+        (
+            &["address1_stateorprovince", "Address 1: State/Province"],
+            f::REGION,
+            Text,
+        ),
+        (
+            &["address1_postalcode", "Address 1: ZIP/Postal Code"],
+            f::POSTAL_CODE,
+            Text,
+        ),
+        (
+            &["address1_country", "Address 1: Country/Region"],
+            f::COUNTRY,
+            Text,
+        ),
         (&["parentcustomeridname", "Company Name"], f::COMPANY, Text),
         (&["jobtitle"], f::JOB_TITLE, Text),
-        (&["donotbulkemail", "Do not allow Bulk Emails"], f::EMAIL_OPT_OUT, Bool),
-        (&["donotemail", "Do not allow Emails"], "email_do_not_contact", Bool),
-        (&["preferredcontactmethodcode", "Preferred Method of Contact"], f::PREFERRED_CHANNEL, Text),
+        (
+            &["donotbulkemail", "Do not allow Bulk Emails"],
+            f::EMAIL_OPT_OUT,
+            Bool,
+        ),
+        (
+            &["donotemail", "Do not allow Emails"],
+            "email_do_not_contact",
+            Bool,
+        ),
+        (
+            &["preferredcontactmethodcode", "Preferred Method of Contact"],
+            f::PREFERRED_CHANNEL,
+            Text,
+        ),
         (&["createdon", "Created On"], f::CREATED_AT, Timestamp),
         (&["modifiedon", "Modified On"], f::UPDATED_AT, Timestamp),
     ];
@@ -227,14 +295,26 @@ mod tests {
     #[test]
     fn crm_columns() {
         let sf = salesforce_contacts();
-        assert_eq!(sf.rule("HasOptedOutOfEmail").unwrap().kind, ColumnType::Bool);
-        assert_eq!(sf.rule("Mailing Zip/Postal Code").unwrap().field, fields::POSTAL_CODE);
+        assert_eq!(
+            sf.rule("HasOptedOutOfEmail").unwrap().kind,
+            ColumnType::Bool
+        );
+        assert_eq!(
+            sf.rule("Mailing Zip/Postal Code").unwrap().field,
+            fields::POSTAL_CODE
+        );
         let hs = hubspot_contacts();
-        assert_eq!(hs.rule("hs_email_optout").unwrap().field, fields::EMAIL_OPT_OUT);
+        assert_eq!(
+            hs.rule("hs_email_optout").unwrap().field,
+            fields::EMAIL_OPT_OUT
+        );
         assert_eq!(hs.rule("Country/Region").unwrap().field, fields::COUNTRY);
         let dy = dynamics_contacts();
         assert_eq!(dy.rule("emailaddress1").unwrap().field, fields::EMAIL);
         assert_eq!(dy.key_rank("contactid"), Some(0));
-        assert_eq!(salesforce_leads().rule("Company").unwrap().field, fields::COMPANY);
+        assert_eq!(
+            salesforce_leads().rule("Company").unwrap().field,
+            fields::COMPANY
+        );
     }
 }
