@@ -38,3 +38,8 @@ pub use mergetag_model::{
     Event, EventKind, FieldName, Profile, ProfileId, Record, RecordId, RecordKey, Reject, Source,
     SourceError, SourceErrorKind, SourceName, Value, fields,
 };
+
+/// The README's code examples, compiled and run as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -48,6 +48,6 @@ pub use field::FieldName;
 pub use profile::{
     Channel, Profile, ProfileField, ProfileId, Sourced, Suppression, SuppressionReason,
 };
-pub use record::{Field, Record, RecordId, RecordKey, SourceName};
+pub use record::{Field, Record, RecordId, RecordKey, Refill, SourceName};
 pub use source::{IterSource, Position, Records, Reject, Source, SourceError, SourceErrorKind};
 pub use value::Value;

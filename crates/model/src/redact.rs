@@ -31,15 +31,9 @@ pub fn phone(value: &str) -> String {
     let total = value.chars().filter(char::is_ascii_digit).count();
     let keep_tail = if total > 6 { 4 } else { 0 };
     // The country code of an international number: the digits between `+` and the first separator.
-    let keep_head = if value.starts_with('+') {
-        value[1..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .count()
-            .min(3)
-    } else {
-        0
-    };
+    let keep_head = value.strip_prefix('+').map_or(0, |rest| {
+        rest.chars().take_while(char::is_ascii_digit).count().min(3)
+    });
     let keep_head = if keep_head + keep_tail >= total {
         0
     } else {

@@ -143,8 +143,13 @@ impl fmt::Display for SourceErrorKind {
 /// assert!(e.to_string().starts_with("hubspot.csv: line 17, field `firstname`: invalid UTF-8"));
 /// assert!(e.is_recoverable());
 /// ```
+///
+/// Boxed inside, so that a `Result<bool, SourceError>` stays two words wide on the hot path.
 #[derive(Debug)]
-pub struct SourceError {
+pub struct SourceError(Box<ErrorInner>);
+
+#[derive(Debug)]
+struct ErrorInner {
     source_name: SourceName,
     position: Position,
     field: Option<FieldName>,
@@ -159,52 +164,52 @@ impl SourceError {
         position: Position,
         kind: SourceErrorKind,
     ) -> SourceError {
-        SourceError {
+        SourceError(Box::new(ErrorInner {
             source_name: source.into(),
             position,
             field: None,
             kind,
             cause: None,
-        }
+        }))
     }
 
     /// Names the field (column) the error is about.
     pub fn with_field(mut self, field: impl Into<FieldName>) -> SourceError {
-        self.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
     }
 
     /// Attaches the underlying error, reported by [`std::error::Error::source`].
     pub fn with_cause(mut self, cause: impl Into<Box<dyn StdError + Send + Sync>>) -> SourceError {
-        self.cause = Some(cause.into());
+        self.0.cause = Some(cause.into());
         self
     }
 
     /// The source's name.
     pub fn source_name(&self) -> &SourceName {
-        &self.source_name
+        &self.0.source_name
     }
 
     /// Where it happened.
     pub fn position(&self) -> Position {
-        self.position
+        self.0.position
     }
 
     /// The field it is about, if any.
     pub fn field(&self) -> Option<&FieldName> {
-        self.field.as_ref()
+        self.0.field.as_ref()
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &SourceErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Whether the source can go on after this error: `true` for a bad row, `false` for an I/O
     /// or header error after which nothing more can be read.
     pub fn is_recoverable(&self) -> bool {
         !matches!(
-            self.kind,
+            self.0.kind,
             SourceErrorKind::Io { .. } | SourceErrorKind::Header { .. }
         )
     }
@@ -212,17 +217,18 @@ impl SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.source_name, self.position)?;
-        if let Some(field) = &self.field {
+        write!(f, "{}: {}", self.0.source_name, self.0.position)?;
+        if let Some(field) = &self.0.field {
             write!(f, ", field `{field}`")?;
         }
-        write!(f, ": {}", self.kind)
+        write!(f, ": {}", self.0.kind)
     }
 }
 
 impl StdError for SourceError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.cause
+        self.0
+            .cause
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
     }
@@ -251,7 +257,7 @@ impl Reject {
     /// The error this reject stands for.
     pub fn to_error(&self) -> SourceError {
         let mut e = SourceError::new(self.id.source.clone(), self.position, self.error.clone());
-        e.field = self.field.clone();
+        e.0.field = self.field.clone();
         e
     }
 }
