@@ -98,6 +98,33 @@ proptest! {
         prop_assert_eq!(reused, b);
     }
 
+    /// Refilling one record row after row gives the same records as filling a new one each
+    /// time, whatever the fields each row has.
+    #[test]
+    fn refill_equals_fresh_records(rows in prop::collection::vec(
+        prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c", "email", "city"]), value(), 0..5),
+        1..8,
+    )) {
+        let mut reused = Record::default();
+        for row in &rows {
+            {
+                let mut w = reused.refill();
+                for (name, v) in row {
+                    let name = FieldName::new(name);
+                    match v {
+                        Value::Text(t) => w.text(&name, t),
+                        v => w.value(&name, v.clone()),
+                    }
+                }
+            }
+            let mut fresh = Record::default();
+            for (name, v) in row {
+                fresh.set(*name, v.clone());
+            }
+            prop_assert_eq!(&reused, &fresh);
+        }
+    }
+
     #[test]
     fn field_names_compare_by_text(a in name(), b in name()) {
         let (fa, fb) = (FieldName::new(&a), FieldName::from(b.clone()));
