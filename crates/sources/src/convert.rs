@@ -80,15 +80,17 @@ impl ColumnType {
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
-    const TRUE: [&str; 5] = ["true", "yes", "y", "t", "1"];
-    const FALSE: [&str; 5] = ["false", "no", "n", "f", "0"];
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(s)) {
-        Some(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(s)) {
-        Some(false)
-    } else {
-        None
-    }
+    // Dispatch on the first byte: one comparison for the common `true`/`false`.
+    let (yes, word) = match s.as_bytes().first()?.to_ascii_lowercase() {
+        b't' => (true, "true"),
+        b'y' => (true, "yes"),
+        b'1' => (true, "1"),
+        b'f' => (false, "false"),
+        b'n' => (false, "no"),
+        b'0' => (false, "0"),
+        _ => return None,
+    };
+    (s.len() == 1 || s.eq_ignore_ascii_case(word)).then_some(yes)
 }
 
 fn parse_float(s: &str) -> Option<f64> {
@@ -179,6 +181,15 @@ mod tests {
         assert_eq!(ColumnType::Bool.convert(" TRUE "), Some(Value::Bool(true)));
         assert_eq!(ColumnType::Bool.convert("0"), Some(Value::Bool(false)));
         assert_eq!(ColumnType::Bool.convert("maybe"), None);
+        for t in ["true", "TRUE", "True", "yes", "Y", "t", "1"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["false", "FALSE", "No", "n", "F", "0"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for x in ["tru", "10", "00", "nope", "yess", "", "-1"] {
+            assert_eq!(parse_bool(x), None, "{x}");
+        }
         assert_eq!(ColumnType::Bool.convert("  "), Some(Value::Null));
         assert_eq!(ColumnType::Int.convert("-42"), Some(Value::Int(-42)));
         assert_eq!(ColumnType::Int.convert("4.2"), None);

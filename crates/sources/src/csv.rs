@@ -283,10 +283,7 @@ impl<R: Read> CsvSource<R> {
     }
 
     /// Reads the next row, good or bad. `Ok(None)` at the end.
-    fn next_row(
-        &mut self,
-        record: &mut Record,
-    ) -> Result<Option<RowOutcome>, SourceError> {
+    fn next_row(&mut self, record: &mut Record) -> Result<Option<RowOutcome>, SourceError> {
         let (start, utf8_error) = match self.reader.read_record(&mut self.row) {
             Ok(false) => return Ok(None),
             Ok(true) => (self.row.position().map_or(0, |p| p.byte()), None),

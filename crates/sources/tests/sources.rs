@@ -496,3 +496,91 @@ proptest! {
         let _ = j.events("e", &bytes[..]).count();
     }
 }
+
+#[test]
+fn iterator_sources_conform() {
+    use mergetag_model::{IterSource, RecordId};
+    let open = || {
+        IterSource::new(
+            "memory",
+            (1..=5u64).map(|i| {
+                if i == 3 {
+                    return Err(std::io::Error::other("upstream timeout"));
+                }
+                let mut r = Record::new(RecordId::row("memory", i));
+                r.set(fields::EMAIL, format!("user{i}@example.com"));
+                Ok(r)
+            }),
+        )
+    };
+    let summary = conformance::check(open).unwrap();
+    assert_eq!(summary.records, 4);
+    assert_eq!(summary.errors[0].position.record, Some(3));
+}
+
+#[test]
+fn crm_presets_read_label_headers() {
+    // Microsoft Dynamics, with the labels its Excel export writes.
+    let dynamics = "(Do Not Modify) Contact,First Name,Last Name,E-mail,Address 1: City,Do not allow Bulk Emails,Modified On\n\
+                    7f1c,Ada,Lovelace,ada@example.com,London,1,2026-01-02 03:04:05\n";
+    let mut s = CsvSource::builder()
+        .column_map(ColumnMap::dynamics_contacts())
+        .from_reader("dynamics", dynamics.as_bytes())
+        .unwrap();
+    let r = s.records().next().unwrap().unwrap();
+    assert_eq!(r.id.to_string(), "dynamics:7f1c");
+    assert_eq!(r.text(fields::CITY), Some("London"));
+    assert_eq!(r.get(fields::EMAIL_OPT_OUT), Some(&Value::Bool(true)));
+    assert_eq!(
+        r.observed_at.unwrap().to_rfc3339(),
+        "2026-01-02T03:04:05+00:00"
+    );
+
+    // Salesforce leads, with labels.
+    let leads = "Lead ID,First Name,Company,Lead Status,Email Opt Out\n00Q1,Bo,Acme,Open,false\n";
+    let mut s = CsvSource::builder()
+        .column_map(ColumnMap::salesforce_leads())
+        .from_reader("leads", leads.as_bytes())
+        .unwrap();
+    let r = s.records().next().unwrap().unwrap();
+    assert_eq!(r.id.to_string(), "leads:00Q1");
+    assert_eq!(r.text(fields::COMPANY), Some("Acme"));
+    assert_eq!(r.text(fields::LIFECYCLE_STAGE), Some("Open"));
+}
+
+#[test]
+fn column_map_files_load_by_extension() {
+    let dir = std::env::temp_dir().join(format!("mergetag-sources-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("map.toml");
+    std::fs::write(
+        &toml,
+        "preset = \"hubspot_contacts\"\n[columns]\nfav = \"favorite_store\"\n",
+    )
+    .unwrap();
+    let json = dir.join("map.json");
+    std::fs::write(
+        &json,
+        r#"{"preset": "hubspot_contacts", "columns": {"fav": "favorite_store"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ColumnMap::from_path(&toml).unwrap(),
+        ColumnMap::from_path(&json).unwrap()
+    );
+    let yaml = dir.join("map.yaml");
+    std::fs::write(&yaml, "x").unwrap();
+    assert!(
+        ColumnMap::from_path(&yaml)
+            .unwrap_err()
+            .to_string()
+            .contains(".toml or .json")
+    );
+    let missing = ColumnMap::from_path(dir.join("nope.toml")).unwrap_err();
+    assert!(missing.to_string().starts_with("cannot read"), "{missing}");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[columns]\nx = 5\n").unwrap();
+    let err = ColumnMap::from_path(&bad).unwrap_err().to_string();
+    assert!(err.contains("bad.toml: line 2"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
