@@ -1,16 +1,62 @@
-//! Deduplication and record linkage: exact keys, multi-pass blocking, fuzzy field comparisons,
-//! unsupervised Fellegi-Sunter scoring, clustering with stable ids, and golden profiles with
-//! per-field provenance.
-//!
-//! **Status:** this stage is being built; today the crate only fixes its place in the workspace.
-//! It depends on [`mergetag-model`](mergetag_model) alone, which it re-exports as [`model`], so that
-//! it can be used without any other stage:
+//! Deduplication of customer records without labelled examples: blocking, fuzzy field
+//! comparisons, Fellegi-Sunter scoring trained by expectation-maximisation, and clustering.
 //!
 //! ```
-//! use mergetag_dedup::model::{Record, RecordId};
+//! use mergetag_dedup::{DedupConfig, Deduper};
+//! use mergetag_model::{fields, Record, RecordId};
 //!
-//! let record = Record::new(RecordId::row("crm", 1));
-//! assert!(record.is_empty());
+//! let person = |id: &str, first: &str, last: &str, email: &str| {
+//!     let mut r = Record::new(RecordId::id("crm", id));
+//!     r.set(fields::FIRST_NAME, first);
+//!     r.set(fields::LAST_NAME, last);
+//!     r.set(fields::EMAIL, email);
+//!     r
+//! };
+//! let records = vec![
+//!     person("1", "Robert", "Smith", "bob.smith@gmail.com"),
+//!     person("2", "Bob", "Smith", "BobSmith+news@gmail.com"),
+//!     person("3", "Alice", "Jones", "alice@example.com"),
+//! ];
+//! let result = Deduper::new(DedupConfig::contacts())?.run(&records);
+//! assert_eq!(result.clusters[0], result.clusters[1]);
+//! assert_ne!(result.clusters[0], result.clusters[2]);
+//! # Ok::<(), mergetag_dedup::Error>(())
 //! ```
+//!
+//! How it works (prepare once, compare many):
+//!
+//! 1. **Prepare**: records are put in record-id order (so results never depend on input order)
+//!    and each compared field is folded once into a compact column (case, accents, punctuation,
+//!    Gmail dots and `+tags`, phone formatting).
+//! 2. **Block**: each [`BlockingPass`] groups records by a key (email, phone, name + birth date,
+//!    phonetic surname + postcode, ...); records sharing a key become candidate pairs. A pair
+//!    found by an earlier pass is not emitted again, without any pair set. Oversized blocks are
+//!    skipped and reported.
+//! 3. **Train**: how often non-matches agree on each field (`u`) is measured on a seeded sample
+//!    of random pairs; how often matches do (`m`) and the share of matches among candidates are
+//!    estimated by expectation-maximisation over the candidates' comparison patterns.
+//! 4. **Score**: each candidate pair's weight is the sum of its fields' `log2(m / u)` (a missing
+//!    value weighs nothing); pairs at or above the probability threshold match.
+//! 5. **Cluster**: matches are joined by union-find into clusters numbered in record-id order.
+//!
+//! Scoring runs in parallel (rayon) and gives identical results for any thread count.
 
+mod config;
+mod dedup;
+mod error;
+pub mod eval;
+pub mod fold;
+pub mod nicknames;
+pub mod phonetic;
+mod prepare;
+pub mod similarity;
+
+pub use crate::config::{
+    BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform,
+};
+pub use crate::dedup::{
+    BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
+    MAX_COMPARISONS, PassReport, ScoredPair, TrainedModel, clusters_by_id,
+};
+pub use crate::error::{Error, Result};
 pub use mergetag_model as model;

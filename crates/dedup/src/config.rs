@@ -1,0 +1,350 @@
+//! Configuration: which fields to compare and how, which blocking passes to run, the threshold.
+
+use mergetag_model::fields;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How one field is compared. Each kind has fixed levels, from most to least similar; a missing
+/// value on either side is its own level that weighs nothing (missing is never disagreement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ComparisonKind {
+    /// Folded text equal or not: `exact`, `different`.
+    Exact,
+    /// A family name: `exact`, `swapped` (equals the other record's `swap_with` field),
+    /// `jw_0.92`, `jw_0.80` (Jaro-Winkler on the folded names), `different`.
+    Name,
+    /// A given name: as [`ComparisonKind::Name`] plus `nickname` (Bob ~ Robert) after `swapped`.
+    GivenName,
+    /// An email address: `exact` (same dedup key: case, Gmail dots and `+tags` ignored),
+    /// `same_local_part`, `typo` (same domain, local parts one edit apart), `different`.
+    Email,
+    /// A phone number (last ten digits): `exact`, `one_edit`, `different`.
+    Phone,
+    /// An ISO 8601 date: `exact`, `transposed` (day and month swapped, or one digit off),
+    /// `same_year`, `different`.
+    Date,
+    /// Free text such as a street: `exact`, `close` (Jaro-Winkler at least 0.90 or half the words
+    /// shared), `different`.
+    Text,
+}
+
+impl ComparisonKind {
+    /// The names of the levels after `null`, most similar first.
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            ComparisonKind::Exact => &["exact", "different"],
+            ComparisonKind::Name => &["exact", "swapped", "jw_0.92", "jw_0.80", "different"],
+            ComparisonKind::GivenName => &[
+                "exact",
+                "swapped",
+                "nickname",
+                "jw_0.92",
+                "jw_0.80",
+                "different",
+            ],
+            ComparisonKind::Email => &["exact", "same_local_part", "typo", "different"],
+            ComparisonKind::Phone => &["exact", "one_edit", "different"],
+            ComparisonKind::Date => &["exact", "transposed", "same_year", "different"],
+            ComparisonKind::Text => &["exact", "close", "different"],
+        }
+    }
+}
+
+/// One compared field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonConfig {
+    /// The record field.
+    pub field: String,
+    /// How it is compared.
+    pub kind: ComparisonKind,
+    /// For names: the field a swapped value would be in (`last_name` for `first_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_with: Option<String>,
+}
+
+/// How a blocking key part is derived from a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyTransform {
+    /// The folded value.
+    Exact,
+    /// The first three letters of the folded value.
+    Prefix3,
+    /// Soundex of the value.
+    Soundex,
+    /// NYSIIS of the value.
+    Nysiis,
+    /// Primary Double Metaphone code of the value.
+    Metaphone,
+    /// The email dedup key.
+    EmailKey,
+    /// The last ten digits of a phone number.
+    PhoneDigits,
+    /// The year of an ISO date.
+    Year,
+    /// An ISO date as `YYYYMMDD`.
+    Date,
+}
+
+/// One part of a blocking key: a field and a transform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPart {
+    /// The record field.
+    pub field: String,
+    /// How the key is derived from it.
+    pub transform: KeyTransform,
+}
+
+/// A blocking pass: records whose key parts are all present and all equal become candidate
+/// pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingPass {
+    /// The key parts, all required.
+    pub keys: Vec<KeyPart>,
+}
+
+/// A dedup configuration, in code or from TOML/JSON.
+///
+/// ```toml
+/// threshold = 0.9          # match probability at or above which two records are linked
+/// max_block_size = 5000    # larger blocks are skipped and reported
+/// random_pairs = 1000000   # pairs sampled to estimate u probabilities
+/// em_iterations = 25
+///
+/// [[comparisons]]
+/// field = "first_name"
+/// kind = "given_name"
+/// swap_with = "last_name"
+///
+/// [[blocking]]
+/// keys = [{ field = "email", transform = "email_key" }]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// The compared fields.
+    pub comparisons: Vec<ComparisonConfig>,
+    /// The blocking passes.
+    pub blocking: Vec<BlockingPass>,
+    /// The match probability at or above which a pair is a match (default 0.9).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Blocks larger than this are skipped and reported (default 5000).
+    #[serde(default = "default_max_block")]
+    pub max_block_size: usize,
+    /// Random pairs sampled to estimate how often non-matches agree (default 1,000,000).
+    #[serde(default = "default_random_pairs")]
+    pub random_pairs: usize,
+    /// Expectation-maximisation iterations (default 25).
+    #[serde(default = "default_em_iterations")]
+    pub em_iterations: usize,
+    /// Seed of the random pair sample (default 0).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_threshold() -> f64 {
+    0.9
+}
+fn default_max_block() -> usize {
+    5000
+}
+fn default_random_pairs() -> usize {
+    1_000_000
+}
+fn default_em_iterations() -> usize {
+    25
+}
+
+fn part(field: &str, transform: KeyTransform) -> KeyPart {
+    KeyPart {
+        field: field.to_owned(),
+        transform,
+    }
+}
+
+impl DedupConfig {
+    /// A configuration for customer contacts with the canonical fields: names (nickname- and
+    /// swap-aware), email, phone, birth date, street, city and postal code; blocking on email,
+    /// phone, name + birth date, phonetic surname + postal code, and given name + birth date.
+    pub fn contacts() -> DedupConfig {
+        use ComparisonKind as K;
+        use KeyTransform as T;
+        let cmp = |field: &str, kind, swap: Option<&str>| ComparisonConfig {
+            field: field.to_owned(),
+            kind,
+            swap_with: swap.map(str::to_owned),
+        };
+        DedupConfig {
+            comparisons: vec![
+                cmp(fields::FIRST_NAME, K::GivenName, Some(fields::LAST_NAME)),
+                cmp(fields::LAST_NAME, K::Name, Some(fields::FIRST_NAME)),
+                cmp(fields::EMAIL, K::Email, None),
+                cmp(fields::PHONE, K::Phone, None),
+                cmp(fields::BIRTH_DATE, K::Date, None),
+                cmp(fields::STREET, K::Text, None),
+                cmp(fields::CITY, K::Exact, None),
+                cmp(fields::POSTAL_CODE, K::Exact, None),
+            ],
+            blocking: vec![
+                BlockingPass {
+                    keys: vec![part(fields::EMAIL, T::EmailKey)],
+                },
+                BlockingPass {
+                    keys: vec![part(fields::PHONE, T::PhoneDigits)],
+                },
+                BlockingPass {
+                    keys: vec![
+                        part(fields::LAST_NAME, T::Exact),
+                        part(fields::BIRTH_DATE, T::Date),
+                    ],
+                },
+                BlockingPass {
+                    keys: vec![
+                        part(fields::FIRST_NAME, T::Exact),
+                        part(fields::BIRTH_DATE, T::Date),
+                    ],
+                },
+                BlockingPass {
+                    keys: vec![
+                        part(fields::LAST_NAME, T::Soundex),
+                        part(fields::POSTAL_CODE, T::Exact),
+                    ],
+                },
+                BlockingPass {
+                    keys: vec![
+                        part(fields::FIRST_NAME, T::Prefix3),
+                        part(fields::LAST_NAME, T::Prefix3),
+                        part(fields::BIRTH_DATE, T::Year),
+                    ],
+                },
+            ],
+            threshold: default_threshold(),
+            max_block_size: default_max_block(),
+            random_pairs: default_random_pairs(),
+            em_iterations: default_em_iterations(),
+            seed: 0,
+        }
+    }
+
+    /// Parses TOML.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with the position of a syntax error or unknown key, then the errors of
+    /// [`DedupConfig::validate`].
+    pub fn from_toml_str(text: &str) -> Result<DedupConfig> {
+        let c: DedupConfig = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..at];
+            Error::Parse {
+                origin: "<toml>".into(),
+                line: before.matches('\n').count() + 1,
+                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: e.message().trim_end().to_owned(),
+            }
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Parses JSON.
+    ///
+    /// # Errors
+    ///
+    /// As [`DedupConfig::from_toml_str`].
+    pub fn from_json_str(text: &str) -> Result<DedupConfig> {
+        let c: DedupConfig = serde_json::from_str(text).map_err(|e| Error::Parse {
+            origin: "<json>".into(),
+            line: e.line(),
+            column: e.column(),
+            message: e
+                .to_string()
+                .rsplit_once(" at line ")
+                .map_or(e.to_string(), |(m, _)| m.to_owned()),
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] saying what to change: no comparisons, no blocking passes, an empty
+    /// pass, a threshold outside `(0, 1)`, a block cap below 2.
+    pub fn validate(&self) -> Result<()> {
+        if self.comparisons.is_empty() {
+            return Err(Error::Invalid(
+                "add at least one [[comparisons]] entry".into(),
+            ));
+        }
+        if self.blocking.is_empty() {
+            return Err(Error::Invalid(
+                "add at least one [[blocking]] pass; without blocking every pair would be compared"
+                    .into(),
+            ));
+        }
+        if let Some(i) = self.blocking.iter().position(|b| b.keys.is_empty()) {
+            return Err(Error::Invalid(format!(
+                "blocking pass {} has no keys; give it at least one",
+                i + 1
+            )));
+        }
+        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(Error::Invalid(format!(
+                "threshold {} is not a probability strictly between 0 and 1",
+                self.threshold
+            )));
+        }
+        if self.max_block_size < 2 {
+            return Err(Error::Invalid("max_block_size must be at least 2".into()));
+        }
+        for c in &self.comparisons {
+            if c.field.trim().is_empty() {
+                return Err(Error::Invalid(
+                    "a comparison has an empty field name".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_round_trips_through_toml_and_json() {
+        let c = DedupConfig::contacts();
+        c.validate().unwrap();
+        let toml = toml::to_string(&c).unwrap();
+        assert_eq!(DedupConfig::from_toml_str(&toml).unwrap(), c);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(DedupConfig::from_json_str(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn errors_say_how_to_fix() {
+        let e = DedupConfig::from_toml_str("comparisons = []\nblocking = []\n").unwrap_err();
+        assert!(
+            e.to_string().contains("add at least one [[comparisons]]"),
+            "{e}"
+        );
+        let e = DedupConfig::from_toml_str("threshold = 2\nbogus = 1\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = DedupConfig::from_toml_str(
+            "threshold = 1.5\n[[comparisons]]\nfield = \"email\"\nkind = \"email\"\n[[blocking]]\nkeys = [{ field = \"email\", transform = \"email_key\" }]\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("threshold 1.5"), "{e}");
+    }
+}

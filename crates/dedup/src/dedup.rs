@@ -1,0 +1,645 @@
+//! The dedup run: prepare, block, train, score, cluster.
+
+use std::collections::HashMap;
+
+use mergetag_model::{Record, RecordId};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{ComparisonKind, DedupConfig};
+use crate::error::{Error, Result};
+use crate::prepare::{Prepared, block_key};
+
+/// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
+/// `u64` pattern for training.
+pub const MAX_COMPARISONS: usize = 16;
+
+/// A deduplicator built from a [`DedupConfig`]; see the crate docs for an example.
+#[derive(Debug, Clone)]
+pub struct Deduper {
+    config: DedupConfig,
+}
+
+/// A pair of records judged to be the same person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredPair {
+    /// The first record's index in the input (the one with the smaller [`RecordId`]).
+    pub a: usize,
+    /// The second record's index in the input.
+    pub b: usize,
+    /// The match weight: log2 of the odds that the pair is a match.
+    pub weight: f64,
+    /// The match probability, in `[0, 1]`.
+    pub probability: f64,
+}
+
+/// What one blocking pass did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassReport {
+    /// The pass, as `field:transform + ...`.
+    pub keys: String,
+    /// Records with a complete key.
+    pub keyed_records: usize,
+    /// Candidate pairs this pass added (not found by an earlier pass).
+    pub new_pairs: u64,
+    /// Pairs it found that an earlier pass had found already.
+    pub repeated_pairs: u64,
+    /// The sizes of its largest blocks, largest first (at most five).
+    pub largest_blocks: Vec<usize>,
+    /// Blocks over the size cap, skipped.
+    pub oversized_blocks: usize,
+    /// Records in those skipped blocks.
+    pub oversized_records: usize,
+}
+
+/// What blocking did, pass by pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockingReport {
+    /// Each pass.
+    pub passes: Vec<PassReport>,
+    /// All candidate pairs, each counted once.
+    pub candidate_pairs: u64,
+    /// The pairs an exhaustive comparison would make: `n (n - 1) / 2`.
+    pub all_pairs: u64,
+}
+
+impl BlockingReport {
+    /// The share of all pairs that blocking spared from comparison.
+    pub fn reduction_ratio(&self) -> f64 {
+        if self.all_pairs == 0 {
+            return 1.0;
+        }
+        1.0 - self.candidate_pairs as f64 / self.all_pairs as f64
+    }
+}
+
+/// The trained Fellegi-Sunter model: per comparison and level, how often matches (`m`) and
+/// non-matches (`u`) are at that level, and the resulting weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainedModel {
+    /// The prior probability that two records picked at random match: the odds every pair's
+    /// weight starts from.
+    pub prior: f64,
+    /// The share of matches among the candidate pairs, as estimated during training.
+    pub candidate_prior: f64,
+    /// Per comparison.
+    pub comparisons: Vec<ComparisonModel>,
+    /// The EM iterations run.
+    pub iterations: usize,
+}
+
+/// The model of one comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparisonModel {
+    /// The field.
+    pub field: String,
+    /// Per level (after `null`): name, m, u and weight `log2(m / u)`.
+    pub levels: Vec<LevelModel>,
+}
+
+/// One level of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelModel {
+    /// The level's name.
+    pub name: &'static str,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match).
+    pub u: f64,
+    /// log2(m / u).
+    pub weight: f64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupResult {
+    /// The pairs at or above the threshold, ordered by `(a, b)` record ids.
+    pub matches: Vec<ScoredPair>,
+    /// The cluster of each input record: `clusters[i]` for `records[i]`. Cluster ids are
+    /// numbered from 0 in the order of their smallest record id, so they do not depend on
+    /// input order.
+    pub clusters: Vec<u32>,
+    /// The number of clusters.
+    pub cluster_count: usize,
+    /// What blocking did.
+    pub blocking: BlockingReport,
+    /// The trained model.
+    pub model: TrainedModel,
+}
+
+/// One field's contribution to a pair's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldEvidence {
+    /// The field.
+    pub field: String,
+    /// The level (`null` when either value is missing).
+    pub level: &'static str,
+    /// Its weight (0 for `null`).
+    pub weight: f64,
+}
+
+/// Why two records match or not: each field's level and weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// Per comparison.
+    pub fields: Vec<FieldEvidence>,
+    /// The prior weight plus every field's weight.
+    pub weight: f64,
+    /// The match probability.
+    pub probability: f64,
+}
+
+struct Union {
+    parent: Vec<u32>,
+}
+
+impl Union {
+    fn new(n: usize) -> Union {
+        Union {
+            parent: (0..n as u32).collect(),
+        }
+    }
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        // The smaller root wins, so the root is the cluster's smallest member.
+        if ra < rb {
+            self.parent[rb as usize] = ra;
+        } else if rb < ra {
+            self.parent[ra as usize] = rb;
+        }
+    }
+}
+
+/// A deterministic generator for the random pair sample (SplitMix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// Prepared records in record-id order.
+struct Run {
+    /// Sorted position -> input index.
+    order: Vec<usize>,
+    prepared: Vec<Prepared>,
+}
+
+impl Run {
+    fn levels(&self, i: usize, j: usize) -> u64 {
+        let mut pattern = 0u64;
+        for (c, p) in self.prepared.iter().enumerate() {
+            pattern |= u64::from(p.level(i, j)) << (4 * c);
+        }
+        pattern
+    }
+}
+
+fn level_of(pattern: u64, c: usize) -> usize {
+    ((pattern >> (4 * c)) & 0xF) as usize
+}
+
+impl Deduper {
+    /// A deduplicator for this configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when the configuration is not valid, or has more than
+    /// [`MAX_COMPARISONS`] comparisons.
+    pub fn new(config: DedupConfig) -> Result<Deduper> {
+        config.validate()?;
+        if config.comparisons.len() > MAX_COMPARISONS {
+            return Err(Error::Invalid(format!(
+                "{} comparisons; at most {MAX_COMPARISONS} are supported, combine or drop some",
+                config.comparisons.len()
+            )));
+        }
+        Ok(Deduper { config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DedupConfig {
+        &self.config
+    }
+
+    fn prepare(&self, records: &[Record]) -> Run {
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        // Record-id order makes everything after this independent of input order.
+        order.par_sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
+        let sorted: Vec<&Record> = order.iter().map(|&i| &records[i]).collect();
+        let prepared = self
+            .config
+            .comparisons
+            .iter()
+            .map(|c| Prepared::new(c, &sorted))
+            .collect();
+        Run { order, prepared }
+    }
+
+    /// Candidate pairs (positions in record-id order, `a < b`, sorted) and the blocking report.
+    fn block(&self, records: &[Record], run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
+        let n = run.order.len();
+        let keys: Vec<Vec<u64>> = self
+            .config
+            .blocking
+            .iter()
+            .map(|pass| {
+                run.order
+                    .par_iter()
+                    .map_init(
+                        || (String::new(), String::new()),
+                        |(tmp, text), &i| block_key(&records[i], &pass.keys, tmp, text),
+                    )
+                    .collect()
+            })
+            .collect();
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut passes = Vec::new();
+        for (p, pass_keys) in keys.iter().enumerate() {
+            let mut idx: Vec<u32> = (0..n as u32)
+                .filter(|&i| pass_keys[i as usize] != 0)
+                .collect();
+            idx.par_sort_unstable_by_key(|&i| (pass_keys[i as usize], i));
+            let mut report = PassReport {
+                keys: self.config.blocking[p]
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}:{}",
+                            k.field,
+                            serde_json::to_value(k.transform)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                keyed_records: idx.len(),
+                new_pairs: 0,
+                repeated_pairs: 0,
+                largest_blocks: Vec::new(),
+                oversized_blocks: 0,
+                oversized_records: 0,
+            };
+            let mut sizes = Vec::new();
+            for block in idx.chunk_by(|&x, &y| pass_keys[x as usize] == pass_keys[y as usize]) {
+                sizes.push(block.len());
+                if block.len() > self.config.max_block_size {
+                    report.oversized_blocks += 1;
+                    report.oversized_records += block.len();
+                    continue;
+                }
+                for (k, &x) in block.iter().enumerate() {
+                    for &y in &block[k + 1..] {
+                        let (a, b) = if x < y { (x, y) } else { (y, x) };
+                        // Found by an earlier pass? Then it is already in `pairs`.
+                        let seen = keys[..p]
+                            .iter()
+                            .any(|q| q[a as usize] != 0 && q[a as usize] == q[b as usize]);
+                        if seen {
+                            report.repeated_pairs += 1;
+                        } else {
+                            report.new_pairs += 1;
+                            pairs.push((a, b));
+                        }
+                    }
+                }
+            }
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            sizes.truncate(5);
+            report.largest_blocks = sizes;
+            passes.push(report);
+        }
+        pairs.par_sort_unstable();
+        let all_pairs = (n as u64) * (n as u64).saturating_sub(1) / 2;
+        let report = BlockingReport {
+            passes,
+            candidate_pairs: pairs.len() as u64,
+            all_pairs,
+        };
+        (pairs, report)
+    }
+
+    /// u probabilities from a seeded sample of random pairs, with add-one smoothing.
+    fn estimate_u(&self, run: &Run) -> Vec<Vec<f64>> {
+        let n = run.order.len() as u64;
+        let mut counts: Vec<Vec<u64>> = self
+            .config
+            .comparisons
+            .iter()
+            .map(|c| vec![0; c.kind.levels().len() + 1])
+            .collect();
+        if n >= 2 {
+            let all = n * (n - 1) / 2;
+            let samples = (self.config.random_pairs as u64).min(all);
+            let mut rng = SplitMix(self.config.seed ^ 0x6D65_7267_6574_6167);
+            let pairs: Vec<(usize, usize)> = (0..samples)
+                .map(|_| {
+                    loop {
+                        let a = rng.below(n);
+                        let b = rng.below(n);
+                        if a != b {
+                            break (a as usize, b as usize);
+                        }
+                    }
+                })
+                .collect();
+            let patterns: Vec<u64> = pairs.par_iter().map(|&(a, b)| run.levels(a, b)).collect();
+            for p in patterns {
+                for (c, row) in counts.iter_mut().enumerate() {
+                    row[level_of(p, c)] += 1;
+                }
+            }
+        }
+        counts
+            .iter()
+            .map(|row| {
+                let total: u64 = row[1..].iter().sum();
+                let k = (row.len() - 1) as f64;
+                let mut u: Vec<f64> = row
+                    .iter()
+                    .map(|&c| (c as f64 + 1.0) / (total as f64 + k))
+                    .collect();
+                u[0] = 1.0;
+                u
+            })
+            .collect()
+    }
+
+    /// Fellegi-Sunter m probabilities and prior by expectation-maximisation over the candidate
+    /// pairs' level patterns (u fixed from random pairs).
+    fn train(&self, patterns: &[(u64, u64)], u: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64, usize) {
+        let kinds: Vec<ComparisonKind> = self.config.comparisons.iter().map(|c| c.kind).collect();
+        // Start: matches mostly agree exactly, and the rest of the mass falls off by level.
+        let mut m: Vec<Vec<f64>> = kinds
+            .iter()
+            .map(|k| {
+                let l = k.levels().len();
+                let mut row = vec![1.0; l + 1];
+                let mut rest = 0.1;
+                row[1] = 0.9;
+                for x in row.iter_mut().skip(2) {
+                    rest /= 2.0;
+                    *x = rest;
+                }
+                let sum: f64 = row[1..].iter().sum();
+                for x in row.iter_mut().skip(1) {
+                    *x /= sum;
+                }
+                row
+            })
+            .collect();
+        // A weak Dirichlet prior toward the starting m, so a level that no candidate pair shows
+        // (a one-digit phone typo in data that has none) keeps a plausible m instead of
+        // collapsing to zero and turning positive evidence into a veto.
+        let total_pairs: f64 = patterns.iter().map(|&(_, n)| n as f64).sum();
+        let alpha = (total_pairs * 1e-3).max(1.0);
+        let m0 = m.clone();
+        let mut prior = 0.1;
+        let mut iterations = 0;
+        for _ in 0..self.config.em_iterations {
+            iterations += 1;
+            let mut num: Vec<Vec<f64>> = m.iter().map(|r| vec![0.0; r.len()]).collect();
+            let mut total = 0.0;
+            let mut count = 0.0;
+            for &(pattern, n) in patterns {
+                let (mut pm, mut pu) = (prior, 1.0 - prior);
+                for c in 0..m.len() {
+                    let l = level_of(pattern, c);
+                    if l > 0 {
+                        pm *= m[c][l];
+                        pu *= u[c][l];
+                    }
+                }
+                let w = if pm + pu > 0.0 { pm / (pm + pu) } else { 0.0 };
+                let n = n as f64;
+                total += w * n;
+                count += n;
+                for (c, row) in num.iter_mut().enumerate() {
+                    row[level_of(pattern, c)] += w * n;
+                }
+            }
+            let new_prior = if count > 0.0 {
+                (total / count).clamp(1e-6, 1.0 - 1e-6)
+            } else {
+                prior
+            };
+            let mut change = (new_prior - prior).abs();
+            prior = new_prior;
+            for (c, row) in num.iter().enumerate() {
+                let denom: f64 = row[1..].iter().sum::<f64>() + alpha;
+                for l in 1..row.len() {
+                    let v = ((row[l] + alpha * m0[c][l]) / denom).max(1e-12);
+                    change = change.max((v - m[c][l]).abs());
+                    m[c][l] = v;
+                }
+            }
+            if change < 1e-6 {
+                break;
+            }
+        }
+        (m, prior, iterations)
+    }
+
+    /// Blocking alone, before any scoring: the report and the candidate pairs as input indices
+    /// (`a` has the smaller record id), for choosing passes and measuring blocking recall.
+    pub fn analyze_blocking(&self, records: &[Record]) -> (BlockingReport, Vec<(usize, usize)>) {
+        let run = self.prepare(records);
+        let (pairs, report) = self.block(records, &run);
+        let pairs = pairs
+            .into_iter()
+            .map(|(a, b)| (run.order[a as usize], run.order[b as usize]))
+            .collect();
+        (report, pairs)
+    }
+
+    /// Runs the whole deduplication of `records`: blocking, training, scoring and clustering.
+    ///
+    /// The result does not depend on the order of `records` nor on the number of threads.
+    pub fn run(&self, records: &[Record]) -> DedupResult {
+        let run = self.prepare(records);
+        let (pairs, blocking) = self.block(records, &run);
+        let patterns_per_pair: Vec<u64> = pairs
+            .par_iter()
+            .map(|&(a, b)| run.levels(a as usize, b as usize))
+            .collect();
+        let mut counts: HashMap<u64, u64> = HashMap::new();
+        for &p in &patterns_per_pair {
+            *counts.entry(p).or_default() += 1;
+        }
+        let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
+        patterns.sort_unstable();
+        let u = self.estimate_u(&run);
+        let (m, prior, iterations) = self.train(&patterns, &u);
+        let weights: Vec<Vec<f64>> = m
+            .iter()
+            .zip(&u)
+            .map(|(mr, ur)| {
+                mr.iter()
+                    .zip(ur)
+                    .enumerate()
+                    .map(|(l, (a, b))| if l == 0 { 0.0 } else { (a / b).log2() })
+                    .collect()
+            })
+            .collect();
+        // Field weights compare matches with *random* pairs (u comes from random pairs), so they
+        // add to the prior odds of a random pair being a match, not of a candidate being one:
+        // the expected matches among candidates spread over all pairs.
+        let global_prior = if blocking.all_pairs == 0 {
+            prior
+        } else {
+            (prior * blocking.candidate_pairs as f64 / blocking.all_pairs as f64).clamp(1e-12, 0.5)
+        };
+        let prior_weight = (global_prior / (1.0 - global_prior)).log2();
+        let score = |pattern: u64| -> f64 {
+            prior_weight
+                + weights
+                    .iter()
+                    .enumerate()
+                    .map(|(c, w)| w[level_of(pattern, c)])
+                    .sum::<f64>()
+        };
+        let threshold = self.config.threshold;
+        let mut matches: Vec<ScoredPair> = pairs
+            .par_iter()
+            .zip(&patterns_per_pair)
+            .filter_map(|(&(a, b), &pattern)| {
+                let weight = score(pattern);
+                let probability = 1.0 / (1.0 + (-weight).exp2());
+                (probability >= threshold).then_some(ScoredPair {
+                    a: a as usize,
+                    b: b as usize,
+                    weight,
+                    probability,
+                })
+            })
+            .collect();
+        // Clusters over sorted positions, then mapped back to input indices.
+        let n = run.order.len();
+        let mut uf = Union::new(n);
+        for p in &matches {
+            uf.union(p.a as u32, p.b as u32);
+        }
+        let mut cluster_of_root: HashMap<u32, u32> = HashMap::new();
+        let mut clusters = vec![0u32; n];
+        for pos in 0..n {
+            let root = uf.find(pos as u32);
+            let next = cluster_of_root.len() as u32;
+            let id = *cluster_of_root.entry(root).or_insert(next);
+            clusters[run.order[pos]] = id;
+        }
+        for p in &mut matches {
+            p.a = run.order[p.a];
+            p.b = run.order[p.b];
+        }
+        let model = TrainedModel {
+            prior: global_prior,
+            candidate_prior: prior,
+            iterations,
+            comparisons: self
+                .config
+                .comparisons
+                .iter()
+                .enumerate()
+                .map(|(c, conf)| ComparisonModel {
+                    field: conf.field.clone(),
+                    levels: conf
+                        .kind
+                        .levels()
+                        .iter()
+                        .enumerate()
+                        .map(|(l, name)| LevelModel {
+                            name,
+                            m: m[c][l + 1],
+                            u: u[c][l + 1],
+                            weight: weights[c][l + 1],
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        DedupResult {
+            matches,
+            cluster_count: cluster_of_root.len(),
+            clusters,
+            blocking,
+            model,
+        }
+    }
+
+    /// Explains the score of two records under a trained model: each field's level and weight.
+    ///
+    /// # Panics
+    ///
+    /// Never; a model trained with another configuration gives weights for the fields they share
+    /// by position.
+    pub fn explain(&self, model: &TrainedModel, a: &Record, b: &Record) -> Explanation {
+        let pair = [a, b];
+        let prepared: Vec<Prepared> = self
+            .config
+            .comparisons
+            .iter()
+            .map(|c| Prepared::new(c, &pair))
+            .collect();
+        let mut weight = (model.prior / (1.0 - model.prior)).log2();
+        let fields = self
+            .config
+            .comparisons
+            .iter()
+            .zip(&prepared)
+            .enumerate()
+            .map(|(c, (conf, p))| {
+                let l = p.level(0, 1) as usize;
+                let (level, w) = if l == 0 {
+                    ("null", 0.0)
+                } else {
+                    let lm = model.comparisons.get(c).and_then(|cm| cm.levels.get(l - 1));
+                    (conf.kind.levels()[l - 1], lm.map_or(0.0, |x| x.weight))
+                };
+                weight += w;
+                FieldEvidence {
+                    field: conf.field.clone(),
+                    level,
+                    weight: w,
+                }
+            })
+            .collect();
+        Explanation {
+            fields,
+            weight,
+            probability: 1.0 / (1.0 + (-weight).exp2()),
+        }
+    }
+}
+
+/// The record ids of each cluster with more than one member, for reports.
+pub fn clusters_by_id(records: &[Record], clusters: &[u32]) -> Vec<Vec<RecordId>> {
+    let mut by: HashMap<u32, Vec<RecordId>> = HashMap::new();
+    for (r, c) in records.iter().zip(clusters) {
+        by.entry(*c).or_default().push(r.id.clone());
+    }
+    let mut out: Vec<Vec<RecordId>> = by.into_values().filter(|v| v.len() > 1).collect();
+    for v in &mut out {
+        v.sort();
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,283 @@
+//! Prepare once, compare many: each compared field folded into a compact column.
+
+use mergetag_model::{Record, Value};
+use rayon::prelude::*;
+
+use crate::config::{ComparisonConfig, ComparisonKind, KeyPart, KeyTransform};
+use crate::{fold, nicknames, phonetic};
+
+/// Strings of one field for every record, in one buffer: value `i` is
+/// `buf[ends[i - 1]..ends[i]]`, empty for a missing value.
+#[derive(Debug, Default)]
+pub(crate) struct Column {
+    buf: String,
+    ends: Vec<u32>,
+}
+
+impl Column {
+    fn push(&mut self, s: &str) {
+        self.buf.push_str(s);
+        // Columns over 4 GiB are out of the design's range (10M records of ~20 bytes a field).
+        self.ends
+            .push(u32::try_from(self.buf.len()).unwrap_or(u32::MAX));
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends[i] as usize;
+        self.buf.get(start..end).unwrap_or("")
+    }
+
+    /// Builds a column from `records` in parallel, folding each value with `f`.
+    fn build(records: &[&Record], field: &str, f: impl Fn(&str, &mut String) + Sync) -> Column {
+        let chunks: Vec<Column> = records
+            .par_chunks(16_384)
+            .map(|chunk| {
+                let mut c = Column::default();
+                let mut tmp = String::new();
+                let mut text = String::new();
+                for r in chunk {
+                    tmp.clear();
+                    if let Some(s) = value_text(r.get(field), &mut text) {
+                        f(s, &mut tmp);
+                    }
+                    c.push(&tmp);
+                }
+                c
+            })
+            .collect();
+        let mut out = Column::default();
+        for c in chunks {
+            let base = out.buf.len() as u32;
+            out.buf.push_str(&c.buf);
+            out.ends.extend(c.ends.iter().map(|e| e + base));
+        }
+        out
+    }
+}
+
+/// The text of a value for matching: text as is, dates in ISO 8601, numbers in decimal.
+fn value_text<'a>(v: Option<&'a Value>, buf: &'a mut String) -> Option<&'a str> {
+    match v? {
+        Value::Text(s) => Some(s),
+        Value::Null | Value::List(_) | Value::Object(_) => None,
+        other => {
+            use std::fmt::Write;
+            buf.clear();
+            let _ = write!(buf, "{other}");
+            Some(buf)
+        }
+    }
+}
+
+/// One prepared comparison.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) kind: ComparisonKind,
+    pub(crate) main: Column,
+    /// The folded `swap_with` field, for name kinds.
+    pub(crate) swap: Option<Column>,
+    /// Nickname groups per record, for given names.
+    pub(crate) groups: Vec<&'static [u32]>,
+}
+
+impl Prepared {
+    pub(crate) fn new(config: &ComparisonConfig, records: &[&Record]) -> Prepared {
+        let folder: fn(&str, &mut String) = match config.kind {
+            ComparisonKind::Name | ComparisonKind::GivenName => fold::name,
+            ComparisonKind::Email => fold::email,
+            ComparisonKind::Phone => fold::phone,
+            ComparisonKind::Date => fold::date,
+            ComparisonKind::Text | ComparisonKind::Exact => fold::text,
+        };
+        let main = Column::build(records, &config.field, folder);
+        let swap = match (config.kind, &config.swap_with) {
+            (ComparisonKind::Name | ComparisonKind::GivenName, Some(other)) => {
+                Some(Column::build(records, other, fold::name))
+            }
+            _ => None,
+        };
+        let groups = if config.kind == ComparisonKind::GivenName {
+            (0..records.len())
+                .map(|i| nicknames::groups(main.get(i)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Prepared {
+            kind: config.kind,
+            main,
+            swap,
+            groups,
+        }
+    }
+
+    /// The level of records `i` and `j`: 0 for missing, then the kind's levels from 1.
+    #[inline]
+    pub(crate) fn level(&self, i: usize, j: usize) -> u8 {
+        let (a, b) = (self.main.get(i), self.main.get(j));
+        if a.is_empty() || b.is_empty() {
+            return 0;
+        }
+        match self.kind {
+            ComparisonKind::Exact => {
+                if a == b {
+                    1
+                } else {
+                    2
+                }
+            }
+            ComparisonKind::Name | ComparisonKind::GivenName => {
+                let given = self.kind == ComparisonKind::GivenName;
+                if a == b {
+                    return 1;
+                }
+                if let Some(swap) = &self.swap
+                    && swap.get(j) == a
+                    && swap.get(i) == b
+                {
+                    return 2;
+                }
+                if given && nicknames::intersects(self.groups[i], self.groups[j]) {
+                    return 3;
+                }
+                let base = if given { 4 } else { 3 };
+                let sim = jaro_winkler_str(a, b);
+                if sim >= 0.92 {
+                    base
+                } else if sim >= 0.80 {
+                    base + 1
+                } else {
+                    base + 2
+                }
+            }
+            ComparisonKind::Email => {
+                if a == b {
+                    return 1;
+                }
+                let (la, da) = a.rsplit_once('@').unwrap_or((a, ""));
+                let (lb, db) = b.rsplit_once('@').unwrap_or((b, ""));
+                if la == lb {
+                    2
+                } else if da == db
+                    && crate::similarity::within_one_edit(la.as_bytes(), lb.as_bytes())
+                {
+                    3
+                } else {
+                    4
+                }
+            }
+            ComparisonKind::Phone => {
+                if a == b {
+                    1
+                } else if crate::similarity::within_one_edit(a.as_bytes(), b.as_bytes()) {
+                    2
+                } else {
+                    3
+                }
+            }
+            ComparisonKind::Date => {
+                if a == b {
+                    return 1;
+                }
+                let (x, y) = (a.as_bytes(), b.as_bytes());
+                let transposed = x.len() == 8
+                    && y.len() == 8
+                    && x[..4] == y[..4]
+                    && x[4..6] == y[6..8]
+                    && x[6..8] == y[4..6];
+                if transposed || crate::similarity::within_one_edit(x, y) {
+                    2
+                } else if x.get(..4) == y.get(..4) {
+                    3
+                } else {
+                    4
+                }
+            }
+            ComparisonKind::Text => {
+                if a == b {
+                    1
+                } else if jaro_winkler_str(a, b) >= 0.90
+                    || crate::similarity::token_set(a, b) >= 0.5
+                {
+                    2
+                } else {
+                    3
+                }
+            }
+        }
+    }
+}
+
+/// Jaro-Winkler of two strings: on bytes when both are ASCII (the common case after folding),
+/// else on chars decoded into stack buffers.
+#[inline]
+pub(crate) fn jaro_winkler_str(a: &str, b: &str) -> f64 {
+    if a.is_ascii() && b.is_ascii() {
+        return crate::similarity::jaro_winkler(a.as_bytes(), b.as_bytes());
+    }
+    let mut xa = ['\0'; 64];
+    let mut xb = ['\0'; 64];
+    let (na, nb) = (a.chars().count(), b.chars().count());
+    if na <= 64 && nb <= 64 {
+        for (slot, c) in xa.iter_mut().zip(a.chars()) {
+            *slot = c;
+        }
+        for (slot, c) in xb.iter_mut().zip(b.chars()) {
+            *slot = c;
+        }
+        crate::similarity::jaro_winkler(&xa[..na], &xb[..nb])
+    } else {
+        let va: Vec<char> = a.chars().collect();
+        let vb: Vec<char> = b.chars().collect();
+        crate::similarity::jaro_winkler(&va, &vb)
+    }
+}
+
+/// The blocking key of a record for one pass, hashed; 0 when a part is missing.
+pub(crate) fn block_key(
+    record: &Record,
+    parts: &[KeyPart],
+    tmp: &mut String,
+    text: &mut String,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // `DefaultHasher::new()` uses fixed keys: the same hash on every run, so blocks are
+    // deterministic (a randomly keyed `RandomState` would not be).
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for part in parts {
+        let Some(s) = value_text(record.get(&part.field), text) else {
+            return 0;
+        };
+        match part.transform {
+            KeyTransform::Exact => fold::name(s, tmp),
+            KeyTransform::Prefix3 => {
+                fold::name(s, tmp);
+                let cut = tmp.char_indices().nth(3).map_or(tmp.len(), |(i, _)| i);
+                tmp.truncate(cut);
+            }
+            KeyTransform::Soundex => *tmp = phonetic::soundex(s),
+            KeyTransform::Nysiis => *tmp = phonetic::nysiis(s),
+            KeyTransform::Metaphone => *tmp = phonetic::double_metaphone(s),
+            KeyTransform::EmailKey => fold::email(s, tmp),
+            KeyTransform::PhoneDigits => {
+                fold::phone(s, tmp);
+                // Too few digits to identify anyone: a placeholder such as `0` or `555`.
+                if tmp.len() < 7 {
+                    tmp.clear();
+                }
+            }
+            KeyTransform::Year => {
+                fold::date(s, tmp);
+                tmp.truncate(4.min(tmp.len()));
+            }
+            KeyTransform::Date => fold::date(s, tmp),
+        }
+        if tmp.is_empty() {
+            return 0;
+        }
+        tmp.hash(&mut h);
+    }
+    h.finish().max(1)
+}

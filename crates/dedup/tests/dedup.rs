@@ -1,0 +1,224 @@
+//! Integration tests of the dedup stage on generated data with known truth.
+
+// The ignored exploration test reports figures on stderr.
+#![allow(clippy::print_stderr)]
+
+use std::collections::HashMap;
+
+use mergetag_dedup::{DedupConfig, Deduper, eval, similarity};
+use mergetag_model::{Record, RecordId, fields};
+use mergetag_testkit::{Generator, Noise};
+use proptest::prelude::*;
+
+fn deduper() -> Deduper {
+    Deduper::new(DedupConfig::contacts()).unwrap()
+}
+
+/// Cluster membership as sets of record ids, independent of cluster numbering and input order.
+fn partition(records: &[Record], clusters: &[u32]) -> Vec<Vec<RecordId>> {
+    let mut by: HashMap<u32, Vec<RecordId>> = HashMap::new();
+    for (r, c) in records.iter().zip(clusters) {
+        by.entry(*c).or_default().push(r.id.clone());
+    }
+    let mut out: Vec<Vec<RecordId>> = by.into_values().collect();
+    for v in &mut out {
+        v.sort();
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn quality_on_generated_contacts() {
+    let data = Generator::new(11).generate(5_000);
+    let result = deduper().run(&data.records);
+    let s = eval::pairwise(&result.clusters, &data.entities);
+    assert!(s.f1 >= 0.99, "{s:?}");
+    assert!(s.precision >= 0.99, "{s:?}");
+    // Every record is in exactly one cluster.
+    assert_eq!(result.clusters.len(), data.records.len());
+    assert_eq!(
+        result.cluster_count,
+        result
+            .clusters
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
+    // Blocking spares almost every comparison and keeps almost every true pair.
+    let (report, candidates) = deduper().analyze_blocking(&data.records);
+    assert!(report.reduction_ratio() > 0.999, "{report:?}");
+    assert!(eval::pair_recall(candidates, &data.entities) > 0.97);
+}
+
+#[test]
+fn exact_copies_are_all_found() {
+    let data = Generator::new(5).noise(Noise::none()).generate(2_000);
+    let result = deduper().run(&data.records);
+    let s = eval::pairwise(&result.clusters, &data.entities);
+    assert_eq!(s.recall, 1.0, "{s:?}");
+    assert!(s.precision > 0.995, "{s:?}");
+}
+
+#[test]
+fn results_do_not_depend_on_input_order_or_threads() {
+    let data = Generator::new(3).generate(1_500);
+    let base = deduper().run(&data.records);
+    let mut shuffled = data.records.clone();
+    shuffled.reverse();
+    shuffled.rotate_left(123);
+    let other = deduper().run(&shuffled);
+    assert_eq!(
+        partition(&data.records, &base.clusters),
+        partition(&shuffled, &other.clusters)
+    );
+    assert_eq!(base.model, other.model);
+    let ids =
+        |records: &[Record], r: &mergetag_dedup::DedupResult| -> Vec<(RecordId, RecordId, u64)> {
+            let mut v: Vec<_> = r
+                .matches
+                .iter()
+                .map(|p| {
+                    (
+                        records[p.a].id.clone(),
+                        records[p.b].id.clone(),
+                        p.weight.to_bits(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+    assert_eq!(ids(&data.records, &base), ids(&shuffled, &other));
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let r = pool.install(|| deduper().run(&data.records));
+        assert_eq!(r.clusters, base.clusters, "{threads} threads");
+        assert_eq!(r.model, base.model, "{threads} threads");
+    }
+}
+
+#[test]
+fn explanations_add_up() {
+    let mut a = Record::new(RecordId::id("crm", "1"));
+    a.set(fields::FIRST_NAME, "Robert");
+    a.set(fields::LAST_NAME, "Smith");
+    a.set(fields::EMAIL, "bob.smith@gmail.com");
+    let mut b = Record::new(RecordId::id("crm", "2"));
+    b.set(fields::FIRST_NAME, "Bob");
+    b.set(fields::LAST_NAME, "Smith");
+    b.set(fields::EMAIL, "BOBSMITH+promo@googlemail.com");
+    let mut data = Generator::new(9).generate(1_000).records;
+    data.push(a.clone());
+    data.push(b.clone());
+    let d = deduper();
+    let result = d.run(&data);
+    let n = data.len();
+    assert_eq!(result.clusters[n - 1], result.clusters[n - 2]);
+    let e = d.explain(&result.model, &a, &b);
+    let level = |f: &str| e.fields.iter().find(|x| x.field == f).unwrap().level;
+    assert_eq!(level(fields::FIRST_NAME), "nickname");
+    assert_eq!(level(fields::LAST_NAME), "exact");
+    assert_eq!(level(fields::EMAIL), "exact");
+    assert_eq!(level(fields::PHONE), "null");
+    let sum: f64 = e.fields.iter().map(|f| f.weight).sum::<f64>()
+        + (result.model.prior / (1.0 - result.model.prior)).log2();
+    assert!((sum - e.weight).abs() < 1e-9);
+    let scored = result
+        .matches
+        .iter()
+        .find(|p| p.a.max(p.b) == n - 1 && p.a.min(p.b) == n - 2)
+        .unwrap();
+    assert!((scored.weight - e.weight).abs() < 1e-9);
+}
+
+#[test]
+fn oversized_blocks_are_capped_and_reported() {
+    let mut records = Vec::new();
+    for i in 0..50 {
+        let mut r = Record::new(RecordId::row("s", i));
+        r.set(fields::LAST_NAME, "Smith");
+        r.set(fields::BIRTH_DATE, "1980-01-01");
+        r.set(fields::FIRST_NAME, format!("Person{i}"));
+        records.push(r);
+    }
+    let mut config = DedupConfig::contacts();
+    config.max_block_size = 10;
+    let (report, candidates) = Deduper::new(config).unwrap().analyze_blocking(&records);
+    let pass = &report.passes[2];
+    assert_eq!(pass.oversized_blocks, 1);
+    assert_eq!(pass.oversized_records, 50);
+    assert_eq!(pass.largest_blocks, [50]);
+    assert!(candidates.is_empty());
+}
+
+#[test]
+fn empty_and_tiny_inputs() {
+    let r = deduper().run(&[]);
+    assert_eq!(r.cluster_count, 0);
+    let one = vec![Record::new(RecordId::row("s", 1))];
+    let r = deduper().run(&one);
+    assert_eq!(r.clusters, [0]);
+}
+
+proptest! {
+    #[test]
+    fn jaro_winkler_equals_strsim_and_is_symmetric(a in "\\PC{0,20}", b in "\\PC{0,20}") {
+        let x: Vec<char> = a.chars().collect();
+        let y: Vec<char> = b.chars().collect();
+        let ours = similarity::jaro_winkler(&x, &y);
+        prop_assert_eq!(ours, strsim::jaro_winkler(&a, &b));
+        prop_assert!((0.0..=1.0).contains(&ours));
+        prop_assert_eq!(similarity::jaro(&x, &y), similarity::jaro(&y, &x));
+    }
+
+    #[test]
+    fn ascii_kernel_equals_strsim(a in "[a-e]{0,70}", b in "[a-e]{0,70}") {
+        prop_assert_eq!(similarity::jaro_winkler(a.as_bytes(), b.as_bytes()), strsim::jaro_winkler(&a, &b));
+    }
+
+    #[test]
+    fn token_set_is_symmetric_and_bounded(a in "[a-c ]{0,12}", b in "[a-c ]{0,12}") {
+        let s = similarity::token_set(&a, &b);
+        prop_assert_eq!(s, similarity::token_set(&b, &a));
+        prop_assert!((0.0..=1.0).contains(&s));
+    }
+
+    #[test]
+    fn folding_is_idempotent(s in "\\PC{0,24}") {
+        let mut once = String::new();
+        mergetag_dedup::fold::text(&s, &mut once);
+        let mut twice = String::new();
+        mergetag_dedup::fold::text(&once, &mut twice);
+        prop_assert_eq!(once, twice);
+    }
+}
+
+#[test]
+#[ignore = "exploration: cargo test --release -p mergetag-dedup --test dedup -- --ignored --nocapture"]
+fn explore_quality() {
+    for n in [10_000usize, 100_000] {
+        let data = Generator::new(1).generate(n);
+        let d = deduper();
+        let t = std::time::Instant::now();
+        let (report, candidates) = d.analyze_blocking(&data.records);
+        let recall = eval::pair_recall(candidates.iter().copied(), &data.entities);
+        let r = d.run(&data.records);
+        let s = eval::pairwise(&r.clusters, &data.entities);
+        eprintln!(
+            "n={} records={} candidates={} blocking_recall={:.4} rr={:.6} P={:.4} R={:.4} F1={:.4} t={:?}",
+            n,
+            data.records.len(),
+            report.candidate_pairs,
+            recall,
+            report.reduction_ratio(),
+            s.precision,
+            s.recall,
+            s.f1,
+            t.elapsed()
+        );
+    }
+}
