@@ -194,14 +194,41 @@ impl SplitMix {
     }
 }
 
-/// Prepared records in record-id order.
-struct Run {
+/// Records prepared for comparison: every compared field folded into a compact column, in
+/// record-id order. Made by [`Deduper::prepare`]; comparing two prepared records allocates
+/// nothing.
+#[derive(Debug)]
+pub struct PreparedRecords {
     /// Sorted position -> input index.
     order: Vec<usize>,
+    /// Input index -> sorted position.
+    position: Vec<u32>,
     prepared: Vec<Prepared>,
 }
 
-impl Run {
+type Run = PreparedRecords;
+
+impl PreparedRecords {
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The comparison levels of input records `a` and `b`, packed 4 bits per comparison in
+    /// configuration order (0 = a value is missing, then the kind's levels from 1).
+    ///
+    /// # Panics
+    ///
+    /// When `a` or `b` is not an index of the prepared records.
+    pub fn compare(&self, a: usize, b: usize) -> u64 {
+        self.levels(self.position[a] as usize, self.position[b] as usize)
+    }
+
     fn levels(&self, i: usize, j: usize) -> u64 {
         let mut pattern = 0u64;
         for (c, p) in self.prepared.iter().enumerate() {
@@ -238,7 +265,8 @@ impl Deduper {
         &self.config
     }
 
-    fn prepare(&self, records: &[Record]) -> Run {
+    /// Prepares records for comparison (the first step of [`Deduper::run`]).
+    pub fn prepare(&self, records: &[Record]) -> PreparedRecords {
         let mut order: Vec<usize> = (0..records.len()).collect();
         // Record-id order makes everything after this independent of input order.
         order.par_sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
@@ -249,7 +277,15 @@ impl Deduper {
             .iter()
             .map(|c| Prepared::new(c, &sorted))
             .collect();
-        Run { order, prepared }
+        let mut position = vec![0u32; order.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            position[i] = pos as u32;
+        }
+        PreparedRecords {
+            order,
+            position,
+            prepared,
+        }
     }
 
     /// Candidate pairs (positions in record-id order, `a < b`, sorted) and the blocking report.

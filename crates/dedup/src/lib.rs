@@ -56,7 +56,7 @@ pub use crate::config::{
 };
 pub use crate::dedup::{
     BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
-    MAX_COMPARISONS, PassReport, ScoredPair, TrainedModel, clusters_by_id,
+    MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel, clusters_by_id,
 };
 pub use crate::error::{Error, Result};
 pub use mergetag_model as model;
