@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::config::{ComparisonKind, DedupConfig};
 use crate::error::{Error, Result};
-use crate::prepare::{Prepared, block_key};
+use crate::prepare::{ColumnSpec, Prepared, extract};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.
@@ -204,6 +204,8 @@ pub struct PreparedRecords {
     /// Input index -> sorted position.
     position: Vec<u32>,
     prepared: Vec<Prepared>,
+    /// Blocking keys per pass, in sorted order (0 = no key).
+    keys: Vec<Vec<u64>>,
 }
 
 type Run = PreparedRecords;
@@ -270,12 +272,43 @@ impl Deduper {
         let mut order: Vec<usize> = (0..records.len()).collect();
         // Record-id order makes everything after this independent of input order.
         order.par_sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
-        let sorted: Vec<&Record> = order.iter().map(|&i| &records[i]).collect();
-        let prepared = self
+        let mut specs = Vec::new();
+        for c in &self.config.comparisons {
+            specs.push(ColumnSpec {
+                field: &c.field,
+                fold: Prepared::folder(c.kind),
+            });
+            if Prepared::uses_swap(c) {
+                specs.push(ColumnSpec {
+                    field: c.swap_with.as_deref().unwrap_or_default(),
+                    fold: crate::fold::name,
+                });
+            }
+        }
+        let passes: Vec<&[crate::config::KeyPart]> = self
             .config
-            .comparisons
+            .blocking
             .iter()
-            .map(|c| Prepared::new(c, &sorted))
+            .map(|b| b.keys.as_slice())
+            .collect();
+        let (columns, keys) = extract(records, &specs, &passes);
+        let mut columns = columns.into_iter();
+        let mut prepared = Vec::with_capacity(self.config.comparisons.len());
+        for c in &self.config.comparisons {
+            let main = columns
+                .next()
+                .map(|col| col.permute(&order))
+                .unwrap_or_default();
+            let swap = if Prepared::uses_swap(c) {
+                columns.next().map(|col| col.permute(&order))
+            } else {
+                None
+            };
+            prepared.push(Prepared::new(c, main, swap));
+        }
+        let keys = keys
+            .into_iter()
+            .map(|k| order.iter().map(|&i| k[i]).collect())
             .collect();
         let mut position = vec![0u32; order.len()];
         for (pos, &i) in order.iter().enumerate() {
@@ -285,26 +318,14 @@ impl Deduper {
             order,
             position,
             prepared,
+            keys,
         }
     }
 
     /// Candidate pairs (positions in record-id order, `a < b`, sorted) and the blocking report.
-    fn block(&self, records: &[Record], run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
+    fn block(&self, run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
         let n = run.order.len();
-        let keys: Vec<Vec<u64>> = self
-            .config
-            .blocking
-            .iter()
-            .map(|pass| {
-                run.order
-                    .par_iter()
-                    .map_init(
-                        || (String::new(), String::new()),
-                        |(tmp, text), &i| block_key(&records[i], &pass.keys, tmp, text),
-                    )
-                    .collect()
-            })
-            .collect();
+        let keys = &run.keys;
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut passes = Vec::new();
         for (p, pass_keys) in keys.iter().enumerate() {
@@ -499,7 +520,7 @@ impl Deduper {
     /// (`a` has the smaller record id), for choosing passes and measuring blocking recall.
     pub fn analyze_blocking(&self, records: &[Record]) -> (BlockingReport, Vec<(usize, usize)>) {
         let run = self.prepare(records);
-        let (pairs, report) = self.block(records, &run);
+        let (pairs, report) = self.block(&run);
         let pairs = pairs
             .into_iter()
             .map(|(a, b)| (run.order[a as usize], run.order[b as usize]))
@@ -512,7 +533,7 @@ impl Deduper {
     /// The result does not depend on the order of `records` nor on the number of threads.
     pub fn run(&self, records: &[Record]) -> DedupResult {
         let run = self.prepare(records);
-        let (pairs, blocking) = self.block(records, &run);
+        let (pairs, blocking) = self.block(&run);
         let patterns_per_pair: Vec<u64> = pairs
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
@@ -628,22 +649,16 @@ impl Deduper {
     /// Never; a model trained with another configuration gives weights for the fields they share
     /// by position.
     pub fn explain(&self, model: &TrainedModel, a: &Record, b: &Record) -> Explanation {
-        let pair = [a, b];
-        let prepared: Vec<Prepared> = self
-            .config
-            .comparisons
-            .iter()
-            .map(|c| Prepared::new(c, &pair))
-            .collect();
+        let pair = [a.clone(), b.clone()];
+        let prepared = self.prepare(&pair);
         let mut weight = (model.prior / (1.0 - model.prior)).log2();
         let fields = self
             .config
             .comparisons
             .iter()
-            .zip(&prepared)
             .enumerate()
-            .map(|(c, (conf, p))| {
-                let l = p.level(0, 1) as usize;
+            .map(|(c, conf)| {
+                let l = level_of(prepared.compare(0, 1), c);
                 let (level, w) = if l == 0 {
                     ("null", 0.0)
                 } else {

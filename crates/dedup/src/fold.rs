@@ -8,6 +8,22 @@ use unicode_normalization::char::is_combining_mark;
 /// `"  Zoë  O'Brien-Smith "` becomes `"zoe o brien smith"`.
 pub fn text(input: &str, out: &mut String) {
     out.clear();
+    if input.is_ascii() {
+        // Most values: no decomposition needed (NFKD leaves ASCII alone), a tenth of the cost.
+        let mut space = false;
+        for b in input.bytes() {
+            if b.is_ascii_alphanumeric() {
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                space = false;
+                out.push(b.to_ascii_lowercase() as char);
+            } else {
+                space = true;
+            }
+        }
+        return;
+    }
     let mut space = false;
     for c in input.nfkd().filter(|c| !is_combining_mark(*c)) {
         if c.is_alphanumeric() {

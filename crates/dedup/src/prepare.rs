@@ -29,32 +29,81 @@ impl Column {
         self.buf.get(start..end).unwrap_or("")
     }
 
-    /// Builds a column from `records` in parallel, folding each value with `f`.
-    fn build(records: &[&Record], field: &str, f: impl Fn(&str, &mut String) + Sync) -> Column {
-        let chunks: Vec<Column> = records
-            .par_chunks(16_384)
-            .map(|chunk| {
-                let mut c = Column::default();
-                let mut tmp = String::new();
-                let mut text = String::new();
-                for r in chunk {
-                    tmp.clear();
-                    if let Some(s) = value_text(r.get(field), &mut text) {
-                        f(s, &mut tmp);
-                    }
-                    c.push(&tmp);
-                }
-                c
-            })
-            .collect();
-        let mut out = Column::default();
-        for c in chunks {
-            let base = out.buf.len() as u32;
-            out.buf.push_str(&c.buf);
-            out.ends.extend(c.ends.iter().map(|e| e + base));
+    /// The column in the order `order` gives: `order[k]` is the index of the value that goes
+    /// at position `k`.
+    pub(crate) fn permute(&self, order: &[usize]) -> Column {
+        let mut out = Column {
+            buf: String::with_capacity(self.buf.len()),
+            ends: Vec::with_capacity(self.ends.len()),
+        };
+        for &i in order {
+            out.push(self.get(i));
         }
         out
     }
+
+    fn append(&mut self, other: &Column) {
+        let base = self.buf.len() as u32;
+        self.buf.push_str(&other.buf);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+}
+
+/// A column to extract: a field and how to fold it.
+pub(crate) struct ColumnSpec<'a> {
+    pub(crate) field: &'a str,
+    pub(crate) fold: fn(&str, &mut String),
+}
+
+/// Reads every record once, in input order, and extracts all the columns and blocking keys a
+/// run needs.
+///
+/// One pass per record, not one per column: a record's fields are a separate heap block, and
+/// reading them once while they are in cache measured about twice as fast on a million records
+/// as reading each column in its own pass.
+pub(crate) fn extract(
+    records: &[Record],
+    columns: &[ColumnSpec<'_>],
+    passes: &[&[KeyPart]],
+) -> (Vec<Column>, Vec<Vec<u64>>) {
+    let chunks: Vec<(Vec<Column>, Vec<Vec<u64>>)> = records
+        .par_chunks(8_192)
+        .map(|chunk| {
+            let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
+            let mut keys: Vec<Vec<u64>> = passes
+                .iter()
+                .map(|_| Vec::with_capacity(chunk.len()))
+                .collect();
+            let (mut tmp, mut text) = (String::new(), String::new());
+            for r in chunk {
+                for (spec, col) in columns.iter().zip(&mut cols) {
+                    tmp.clear();
+                    if let Some(s) = value_text(r.get(spec.field), &mut text) {
+                        (spec.fold)(s, &mut tmp);
+                    }
+                    col.push(&tmp);
+                }
+                for (pass, k) in passes.iter().zip(&mut keys) {
+                    k.push(block_key(r, pass, &mut tmp, &mut text));
+                }
+            }
+            (cols, keys)
+        })
+        .collect();
+    let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
+    let mut keys: Vec<Vec<u64>> = passes
+        .iter()
+        .map(|_| Vec::with_capacity(records.len()))
+        .collect();
+    for (c, k) in chunks {
+        for (dst, src) in cols.iter_mut().zip(&c) {
+            dst.append(src);
+        }
+        for (dst, src) in keys.iter_mut().zip(k) {
+            dst.extend(src);
+        }
+    }
+    (cols, keys)
 }
 
 /// The text of a value for matching: text as is, dates in ISO 8601, numbers in decimal.
@@ -83,23 +132,29 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    pub(crate) fn new(config: &ComparisonConfig, records: &[&Record]) -> Prepared {
-        let folder: fn(&str, &mut String) = match config.kind {
+    /// How the compared field and its swap field are folded for this comparison.
+    pub(crate) fn folder(kind: ComparisonKind) -> fn(&str, &mut String) {
+        match kind {
             ComparisonKind::Name | ComparisonKind::GivenName => fold::name,
             ComparisonKind::Email => fold::email,
             ComparisonKind::Phone => fold::phone,
             ComparisonKind::Date => fold::date,
             ComparisonKind::Text | ComparisonKind::Exact => fold::text,
-        };
-        let main = Column::build(records, &config.field, folder);
-        let swap = match (config.kind, &config.swap_with) {
-            (ComparisonKind::Name | ComparisonKind::GivenName, Some(other)) => {
-                Some(Column::build(records, other, fold::name))
-            }
-            _ => None,
-        };
+        }
+    }
+
+    /// Whether the comparison uses its `swap_with` field.
+    pub(crate) fn uses_swap(config: &ComparisonConfig) -> bool {
+        matches!(
+            config.kind,
+            ComparisonKind::Name | ComparisonKind::GivenName
+        ) && config.swap_with.is_some()
+    }
+
+    /// A prepared comparison over columns already extracted (and in their final order).
+    pub(crate) fn new(config: &ComparisonConfig, main: Column, swap: Option<Column>) -> Prepared {
         let groups = if config.kind == ComparisonKind::GivenName {
-            (0..records.len())
+            (0..main.ends.len())
                 .map(|i| nicknames::groups(main.get(i)))
                 .collect()
         } else {

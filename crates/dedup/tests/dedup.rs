@@ -200,8 +200,18 @@ proptest! {
 #[test]
 #[ignore = "exploration: cargo test --release -p mergetag-dedup --test dedup -- --ignored --nocapture"]
 fn explore_quality() {
-    for n in [10_000usize, 100_000] {
+    let sizes: Vec<usize> = std::env::var("MERGETAG_EXPLORE_PEOPLE")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000]);
+    for n in sizes {
+        let t0 = std::time::Instant::now();
         let data = Generator::new(1).generate(n);
+        eprintln!(
+            "generated {} records in {:?}",
+            data.records.len(),
+            t0.elapsed()
+        );
         let d = deduper();
         let t = std::time::Instant::now();
         let (report, candidates) = d.analyze_blocking(&data.records);
