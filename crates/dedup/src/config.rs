@@ -64,6 +64,12 @@ pub struct ComparisonConfig {
     /// For names: the field a swapped value would be in (`last_name` for `first_name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_with: Option<String>,
+    /// Term-frequency adjustment of exact agreement: agreeing on a rare value (a rare surname,
+    /// a small town's postcode) weighs more than agreeing on a common one ("Smith"). The
+    /// weight of an exact match becomes `log2(m / f)`, where `f` is the value's frequency among
+    /// the records. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub term_frequency: bool,
 }
 
 /// How a blocking key part is derived from a field.
@@ -172,7 +178,8 @@ fn part(field: &str, transform: KeyTransform) -> KeyPart {
 
 impl DedupConfig {
     /// A configuration for customer contacts with the canonical fields: names (nickname- and
-    /// swap-aware), email, phone, birth date, street, city and postal code; blocking on email,
+    /// swap-aware, term-frequency adjusted), email, phone, birth date, street and postal code
+    /// (not city, which moves with the postal code); blocking on email,
     /// phone, name + birth date, phonetic surname + postal code, and given name + birth date.
     pub fn contacts() -> DedupConfig {
         use ComparisonKind as K;
@@ -181,6 +188,7 @@ impl DedupConfig {
             field: field.to_owned(),
             kind,
             swap_with: swap.map(str::to_owned),
+            term_frequency: matches!(kind, K::Name | K::GivenName | K::Exact),
         };
         DedupConfig {
             comparisons: vec![
@@ -190,7 +198,8 @@ impl DedupConfig {
                 cmp(fields::PHONE, K::Phone, None),
                 cmp(fields::BIRTH_DATE, K::Date, None),
                 cmp(fields::STREET, K::Text, None),
-                cmp(fields::CITY, K::Exact, None),
+                // No separate city comparison: city and postal code move together, and
+                // comparing both would count one piece of evidence twice.
                 cmp(fields::POSTAL_CODE, K::Exact, None),
             ],
             blocking: vec![

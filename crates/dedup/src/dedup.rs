@@ -86,6 +86,8 @@ pub struct TrainedModel {
     pub comparisons: Vec<ComparisonModel>,
     /// The EM iterations run.
     pub iterations: usize,
+    /// Whether EM converged (parameters changed by less than 1e-6) before the iteration limit.
+    pub converged: bool,
 }
 
 /// The model of one comparison.
@@ -93,6 +95,10 @@ pub struct TrainedModel {
 pub struct ComparisonModel {
     /// The field.
     pub field: String,
+    /// Whether exact agreement is weighted by the value's frequency instead of the level's
+    /// weight.
+    #[serde(default)]
+    pub term_frequency: bool,
     /// Per level (after `null`): name, m, u and weight `log2(m / u)`.
     pub levels: Vec<LevelModel>,
 }
@@ -141,6 +147,8 @@ pub struct FieldEvidence {
 /// Why two records match or not: each field's level and weight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
+    /// The prior weight: log2 of the odds that two random records match.
+    pub prior: f64,
     /// Per comparison.
     pub fields: Vec<FieldEvidence>,
     /// The prior weight plus every field's weight.
@@ -532,8 +540,13 @@ impl Deduper {
     ///
     /// The result does not depend on the order of `records` nor on the number of threads.
     pub fn run(&self, records: &[Record]) -> DedupResult {
-        let run = self.prepare(records);
-        let (pairs, blocking) = self.block(&run);
+        self.run_prepared(&self.prepare(records))
+    }
+
+    /// Runs the deduplication of records prepared by [`Deduper::prepare`]; keep the prepared
+    /// records to [explain](Deduper::explain) pairs afterwards.
+    pub fn run_prepared(&self, run: &PreparedRecords) -> DedupResult {
+        let (pairs, blocking) = self.block(run);
         let patterns_per_pair: Vec<u64> = pairs
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
@@ -544,7 +557,7 @@ impl Deduper {
         }
         let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
         patterns.sort_unstable();
-        let u = self.estimate_u(&run);
+        let u = self.estimate_u(run);
         let (m, prior, iterations) = self.train(&patterns, &u);
         let weights: Vec<Vec<f64>> = m
             .iter()
@@ -565,21 +578,41 @@ impl Deduper {
         } else {
             (prior * blocking.candidate_pairs as f64 / blocking.all_pairs as f64).clamp(1e-12, 0.5)
         };
-        let prior_weight = (global_prior / (1.0 - global_prior)).log2();
-        let score = |pattern: u64| -> f64 {
-            prior_weight
-                + weights
-                    .iter()
-                    .enumerate()
-                    .map(|(c, w)| w[level_of(pattern, c)])
-                    .sum::<f64>()
+        let model = TrainedModel {
+            prior: global_prior,
+            candidate_prior: prior,
+            iterations,
+            converged: iterations < self.config.em_iterations,
+            comparisons: self
+                .config
+                .comparisons
+                .iter()
+                .enumerate()
+                .map(|(c, conf)| ComparisonModel {
+                    field: conf.field.clone(),
+                    term_frequency: conf.term_frequency,
+                    levels: conf
+                        .kind
+                        .levels()
+                        .iter()
+                        .enumerate()
+                        .map(|(l, name)| LevelModel {
+                            name,
+                            m: m[c][l + 1],
+                            u: u[c][l + 1],
+                            weight: weights[c][l + 1],
+                        })
+                        .collect(),
+                })
+                .collect(),
         };
+        let tables = Tables::new(&model);
         let threshold = self.config.threshold;
         let mut matches: Vec<ScoredPair> = pairs
             .par_iter()
             .zip(&patterns_per_pair)
             .filter_map(|(&(a, b), &pattern)| {
-                let weight = score(pattern);
+                let weight = run.weight(&tables, a as usize, b as usize, pattern);
                 let probability = 1.0 / (1.0 + (-weight).exp2());
                 (probability >= threshold).then_some(ScoredPair {
                     a: a as usize,
@@ -607,32 +640,6 @@ impl Deduper {
             p.a = run.order[p.a];
             p.b = run.order[p.b];
         }
-        let model = TrainedModel {
-            prior: global_prior,
-            candidate_prior: prior,
-            iterations,
-            comparisons: self
-                .config
-                .comparisons
-                .iter()
-                .enumerate()
-                .map(|(c, conf)| ComparisonModel {
-                    field: conf.field.clone(),
-                    levels: conf
-                        .kind
-                        .levels()
-                        .iter()
-                        .enumerate()
-                        .map(|(l, name)| LevelModel {
-                            name,
-                            m: m[c][l + 1],
-                            u: u[c][l + 1],
-                            weight: weights[c][l + 1],
-                        })
-                        .collect(),
-                })
-                .collect(),
-        };
         DedupResult {
             matches,
             cluster_count: cluster_of_root.len(),
@@ -642,42 +649,133 @@ impl Deduper {
         }
     }
 
-    /// Explains the score of two records under a trained model: each field's level and weight.
+    /// Explains the score of input records `a` and `b` of `prepared` under a trained model:
+    /// each field's level and weight, which with the prior sum to the pair's weight.
     ///
     /// # Panics
     ///
-    /// Never; a model trained with another configuration gives weights for the fields they share
-    /// by position.
-    pub fn explain(&self, model: &TrainedModel, a: &Record, b: &Record) -> Explanation {
-        let pair = [a.clone(), b.clone()];
-        let prepared = self.prepare(&pair);
-        let mut weight = (model.prior / (1.0 - model.prior)).log2();
+    /// When `a` or `b` is not an index of the prepared records.
+    pub fn explain(
+        &self,
+        model: &TrainedModel,
+        prepared: &PreparedRecords,
+        a: usize,
+        b: usize,
+    ) -> Explanation {
+        let tables = Tables::new(model);
+        let (i, j) = (prepared.position[a] as usize, prepared.position[b] as usize);
+        let pattern = prepared.levels(i, j);
         let fields = self
             .config
             .comparisons
             .iter()
             .enumerate()
             .map(|(c, conf)| {
-                let l = level_of(prepared.compare(0, 1), c);
-                let (level, w) = if l == 0 {
-                    ("null", 0.0)
-                } else {
-                    let lm = model.comparisons.get(c).and_then(|cm| cm.levels.get(l - 1));
-                    (conf.kind.levels()[l - 1], lm.map_or(0.0, |x| x.weight))
-                };
-                weight += w;
+                let l = level_of(pattern, c);
                 FieldEvidence {
                     field: conf.field.clone(),
-                    level,
-                    weight: w,
+                    level: if l == 0 {
+                        "null"
+                    } else {
+                        conf.kind.levels()[l - 1]
+                    },
+                    weight: prepared.field_weight(&tables, c, l, i),
                 }
             })
             .collect();
+        let weight = prepared.weight(&tables, i, j, pattern);
         Explanation {
+            prior: tables.prior,
             fields,
             weight,
             probability: 1.0 / (1.0 + (-weight).exp2()),
         }
+    }
+}
+
+impl std::fmt::Display for Explanation {
+    /// A readable table: the prior, each field's level and weight, and the total.
+    ///
+    /// ```text
+    /// prior                         -19.87
+    /// first_name    nickname         +4.64
+    /// ...
+    /// total                         +23.10  (probability 1.0000)
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{:<14}{:<16}{:>+8.2}", "prior", "", self.prior)?;
+        for e in &self.fields {
+            writeln!(f, "{:<14}{:<16}{:>+8.2}", e.field, e.level, e.weight)?;
+        }
+        write!(
+            f,
+            "{:<14}{:<16}{:>+8.2}  (probability {:.4})",
+            "total", "", self.weight, self.probability
+        )
+    }
+}
+
+/// Scoring tables derived from a trained model.
+struct Tables {
+    prior: f64,
+    /// Per comparison, per level (0 = null): the weight.
+    weights: Vec<Vec<f64>>,
+    /// Per comparison: log2(m) of the exact level when term-frequency adjusted.
+    log_m_exact: Vec<Option<f64>>,
+}
+
+impl Tables {
+    fn new(model: &TrainedModel) -> Tables {
+        Tables {
+            prior: (model.prior / (1.0 - model.prior)).log2(),
+            weights: model
+                .comparisons
+                .iter()
+                .map(|c| {
+                    std::iter::once(0.0)
+                        .chain(c.levels.iter().map(|l| l.weight))
+                        .collect()
+                })
+                .collect(),
+            log_m_exact: model
+                .comparisons
+                .iter()
+                .map(|c| {
+                    c.term_frequency
+                        .then(|| c.levels.first().map_or(0.0, |l| l.m.log2()))
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PreparedRecords {
+    /// The weight of comparison `c` at level `l` for the record at sorted position `i`.
+    #[inline]
+    fn field_weight(&self, tables: &Tables, c: usize, l: usize, i: usize) -> f64 {
+        if l == 1
+            && let Some(log_m) = tables.log_m_exact.get(c).copied().flatten()
+            && let Some(&tf) = self.prepared.get(c).and_then(|p| p.tf.get(i))
+            && tf > 0.0
+        {
+            return log_m - f64::from(tf).log2();
+        }
+        tables
+            .weights
+            .get(c)
+            .and_then(|w| w.get(l))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// The match weight of sorted positions `i` and `j` whose levels are `pattern`.
+    #[inline]
+    fn weight(&self, tables: &Tables, i: usize, _j: usize, pattern: u64) -> f64 {
+        let mut w = tables.prior;
+        for c in 0..self.prepared.len() {
+            w += self.field_weight(tables, c, level_of(pattern, c), i);
+        }
+        w
     }
 }
 

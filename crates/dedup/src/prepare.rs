@@ -129,6 +129,9 @@ pub(crate) struct Prepared {
     pub(crate) swap: Option<Column>,
     /// Nickname groups per record, for given names.
     pub(crate) groups: Vec<&'static [u32]>,
+    /// The frequency of each record's value among the non-missing values, when the comparison
+    /// is term-frequency adjusted (empty otherwise).
+    pub(crate) tf: Vec<f32>,
 }
 
 impl Prepared {
@@ -160,11 +163,35 @@ impl Prepared {
         } else {
             Vec::new()
         };
+        let tf = if config.term_frequency {
+            let n = main.ends.len();
+            let mut counts: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            for i in 0..n {
+                let v = main.get(i);
+                if !v.is_empty() {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            let total: u32 = counts.values().sum();
+            (0..n)
+                .map(|i| {
+                    let v = main.get(i);
+                    if v.is_empty() || total == 0 {
+                        0.0
+                    } else {
+                        counts.get(v).copied().unwrap_or(1) as f32 / total as f32
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Prepared {
             kind: config.kind,
             main,
             swap,
             groups,
+            tf,
         }
     }
 

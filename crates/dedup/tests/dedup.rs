@@ -115,10 +115,14 @@ fn explanations_add_up() {
     data.push(a.clone());
     data.push(b.clone());
     let d = deduper();
-    let result = d.run(&data);
+    let prepared = d.prepare(&data);
+    let result = d.run_prepared(&prepared);
     let n = data.len();
     assert_eq!(result.clusters[n - 1], result.clusters[n - 2]);
-    let e = d.explain(&result.model, &a, &b);
+    let e = d.explain(&result.model, &prepared, n - 2, n - 1);
+    let text = e.to_string();
+    assert!(text.contains("first_name    nickname"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with("total"), "{text}");
     let level = |f: &str| e.fields.iter().find(|x| x.field == f).unwrap().level;
     assert_eq!(level(fields::FIRST_NAME), "nickname");
     assert_eq!(level(fields::LAST_NAME), "exact");
@@ -216,7 +220,8 @@ fn explore_quality() {
         let t = std::time::Instant::now();
         let (report, candidates) = d.analyze_blocking(&data.records);
         let recall = eval::pair_recall(candidates.iter().copied(), &data.entities);
-        let r = d.run(&data.records);
+        let prepared = d.prepare(&data.records);
+        let r = d.run_prepared(&prepared);
         let s = eval::pairwise(&r.clusters, &data.entities);
         eprintln!(
             "n={} records={} candidates={} blocking_recall={:.4} rr={:.6} P={:.4} R={:.4} F1={:.4} t={:?}",
@@ -230,5 +235,24 @@ fn explore_quality() {
             s.f1,
             t.elapsed()
         );
+        if std::env::var_os("MERGETAG_EXPLORE_FP").is_some() {
+            let mut patterns: HashMap<String, usize> = HashMap::new();
+            for p in &r.matches {
+                if data.entities[p.a] != data.entities[p.b] {
+                    let e = d.explain(&r.model, &prepared, p.a, p.b);
+                    let key: Vec<String> = e
+                        .fields
+                        .iter()
+                        .map(|f| format!("{}={}", f.field, f.level))
+                        .collect();
+                    *patterns.entry(key.join(" ")).or_default() += 1;
+                }
+            }
+            let mut v: Vec<_> = patterns.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1));
+            for (k, n) in v.iter().take(12) {
+                eprintln!("  FP {n:>5} {k}");
+            }
+        }
     }
 }
