@@ -249,7 +249,7 @@ fn explore_quality() {
                 }
             }
             let mut v: Vec<_> = patterns.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1));
+            v.sort_by_key(|x| std::cmp::Reverse(x.1));
             for (k, n) in v.iter().take(12) {
                 eprintln!("  FP {n:>5} {k}");
             }
