@@ -123,6 +123,7 @@ pub struct BlockingPass {
 /// max_block_size = 5000    # larger blocks are skipped and reported
 /// random_pairs = 1000000   # pairs sampled to estimate u probabilities
 /// em_iterations = 25
+/// guard_bridges = true     # refuse weak links between two groups of records
 ///
 /// [[comparisons]]
 /// field = "first_name"
@@ -154,6 +155,15 @@ pub struct DedupConfig {
     /// Seed of the random pair sample (default 0).
     #[serde(default)]
     pub seed: u64,
+    /// Guard clusters against chaining (default `true`): a match that would join two groups of
+    /// two or more records is not followed when most scored pairs between the groups are
+    /// non-matches, so one weak link cannot merge two people.
+    #[serde(default = "default_true")]
+    pub guard_bridges: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_threshold() -> f64 {
@@ -240,6 +250,7 @@ impl DedupConfig {
             random_pairs: default_random_pairs(),
             em_iterations: default_em_iterations(),
             seed: 0,
+            guard_bridges: true,
         }
     }
 

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use mergetag_model::{Record, RecordId};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::cluster::{Edge, cluster};
 use crate::config::{ComparisonKind, DedupConfig};
 use crate::error::{Error, Result};
 use crate::prepare::{ColumnSpec, Prepared, extract};
@@ -75,7 +76,12 @@ impl BlockingReport {
 
 /// The trained Fellegi-Sunter model: per comparison and level, how often matches (`m`) and
 /// non-matches (`u`) are at that level, and the resulting weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Save it as JSON after training and load it in production runs
+/// ([`Deduper::run_with_model`]) so they score with the same weights; or write one by hand to
+/// supply weights instead of training. Scoring uses `prior`, each level's `weight`, and the `m`
+/// of exact levels that are term-frequency adjusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainedModel {
     /// The prior probability that two records picked at random match: the odds every pair's
     /// weight starts from.
@@ -90,8 +96,72 @@ pub struct TrainedModel {
     pub converged: bool,
 }
 
+impl TrainedModel {
+    /// Checks that this model fits a configuration: one comparison per configured comparison,
+    /// same fields, same number of levels, and finite weights.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the first mismatch.
+    pub fn check(&self, config: &DedupConfig) -> Result<()> {
+        if self.comparisons.len() != config.comparisons.len() {
+            return Err(Error::Invalid(format!(
+                "the model has {} comparisons but the configuration {}; train a model for this configuration",
+                self.comparisons.len(),
+                config.comparisons.len()
+            )));
+        }
+        if !(self.prior > 0.0 && self.prior < 1.0) {
+            return Err(Error::Invalid(format!(
+                "model prior {} is not a probability strictly between 0 and 1",
+                self.prior
+            )));
+        }
+        for (m, c) in self.comparisons.iter().zip(&config.comparisons) {
+            if m.field != c.field || m.levels.len() != c.kind.levels().len() {
+                return Err(Error::Invalid(format!(
+                    "model comparison `{}` with {} levels does not fit configured comparison `{}` ({} levels)",
+                    m.field,
+                    m.levels.len(),
+                    c.field,
+                    c.kind.levels().len()
+                )));
+            }
+            if m.levels
+                .iter()
+                .any(|l| !l.weight.is_finite() || !(l.m > 0.0 && l.m <= 1.0))
+            {
+                return Err(Error::Invalid(format!(
+                    "model comparison `{}` has a weight that is not finite or an m outside (0, 1]",
+                    m.field
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses a model from JSON and checks it against `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] for malformed JSON, then the errors of [`TrainedModel::check`].
+    pub fn from_json_str(text: &str, config: &DedupConfig) -> Result<TrainedModel> {
+        let model: TrainedModel = serde_json::from_str(text).map_err(|e| Error::Parse {
+            origin: "<model json>".into(),
+            line: e.line(),
+            column: e.column(),
+            message: e
+                .to_string()
+                .rsplit_once(" at line ")
+                .map_or(e.to_string(), |(m, _)| m.to_owned()),
+        })?;
+        model.check(config)?;
+        Ok(model)
+    }
+}
+
 /// The model of one comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonModel {
     /// The field.
     pub field: String,
@@ -104,10 +174,10 @@ pub struct ComparisonModel {
 }
 
 /// One level of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelModel {
     /// The level's name.
-    pub name: &'static str,
+    pub name: String,
     /// P(level | match).
     pub m: f64,
     /// P(level | non-match).
@@ -127,6 +197,10 @@ pub struct DedupResult {
     pub clusters: Vec<u32>,
     /// The number of clusters.
     pub cluster_count: usize,
+    /// Matches not followed because they would have joined two groups of records that the
+    /// other scored pairs between them say are different people (see
+    /// [`DedupConfig::guard_bridges`]).
+    pub refused_bridges: u64,
     /// What blocking did.
     pub blocking: BlockingReport,
     /// The trained model.
@@ -155,35 +229,6 @@ pub struct Explanation {
     pub weight: f64,
     /// The match probability.
     pub probability: f64,
-}
-
-struct Union {
-    parent: Vec<u32>,
-}
-
-impl Union {
-    fn new(n: usize) -> Union {
-        Union {
-            parent: (0..n as u32).collect(),
-        }
-    }
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let p = self.parent[x as usize];
-            self.parent[x as usize] = self.parent[p as usize];
-            x = p;
-        }
-        x
-    }
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        // The smaller root wins, so the root is the cluster's smallest member.
-        if ra < rb {
-            self.parent[rb as usize] = ra;
-        } else if rb < ra {
-            self.parent[ra as usize] = rb;
-        }
-    }
 }
 
 /// A deterministic generator for the random pair sample (SplitMix64).
@@ -551,35 +596,54 @@ impl Deduper {
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
             .collect();
+        let model = self.train_on(run, &patterns_per_pair, &blocking);
+        self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model)
+    }
+
+    /// Runs the deduplication with a model trained earlier (or weights written by hand) instead
+    /// of training: production runs score with the weights that were reviewed.
+    ///
+    /// The model's `candidate_prior` (the share of matches among candidate pairs) is scaled to
+    /// this run's number of candidate and possible pairs, so a model trained on a sample applies
+    /// to the full data.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when the model does not fit this configuration
+    /// ([`TrainedModel::check`]).
+    pub fn run_with_model(
+        &self,
+        run: &PreparedRecords,
+        model: &TrainedModel,
+    ) -> Result<DedupResult> {
+        model.check(&self.config)?;
+        let (pairs, blocking) = self.block(run);
+        let patterns_per_pair: Vec<u64> = pairs
+            .par_iter()
+            .map(|&(a, b)| run.levels(a as usize, b as usize))
+            .collect();
+        let mut model = model.clone();
+        model.prior = global_prior(model.candidate_prior, &blocking);
+        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
+    }
+
+    /// Trains a model on the candidate pairs' level patterns.
+    fn train_on(
+        &self,
+        run: &PreparedRecords,
+        patterns_per_pair: &[u64],
+        blocking: &BlockingReport,
+    ) -> TrainedModel {
         let mut counts: HashMap<u64, u64> = HashMap::new();
-        for &p in &patterns_per_pair {
+        for &p in patterns_per_pair {
             *counts.entry(p).or_default() += 1;
         }
         let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
         patterns.sort_unstable();
         let u = self.estimate_u(run);
         let (m, prior, iterations) = self.train(&patterns, &u);
-        let weights: Vec<Vec<f64>> = m
-            .iter()
-            .zip(&u)
-            .map(|(mr, ur)| {
-                mr.iter()
-                    .zip(ur)
-                    .enumerate()
-                    .map(|(l, (a, b))| if l == 0 { 0.0 } else { (a / b).log2() })
-                    .collect()
-            })
-            .collect();
-        // Field weights compare matches with *random* pairs (u comes from random pairs), so they
-        // add to the prior odds of a random pair being a match, not of a candidate being one:
-        // the expected matches among candidates spread over all pairs.
-        let global_prior = if blocking.all_pairs == 0 {
-            prior
-        } else {
-            (prior * blocking.candidate_pairs as f64 / blocking.all_pairs as f64).clamp(1e-12, 0.5)
-        };
-        let model = TrainedModel {
-            prior: global_prior,
+        TrainedModel {
+            prior: global_prior(prior, blocking),
             candidate_prior: prior,
             iterations,
             converged: iterations < self.config.em_iterations,
@@ -597,53 +661,68 @@ impl Deduper {
                         .iter()
                         .enumerate()
                         .map(|(l, name)| LevelModel {
-                            name,
+                            name: (*name).to_owned(),
                             m: m[c][l + 1],
                             u: u[c][l + 1],
-                            weight: weights[c][l + 1],
+                            weight: (m[c][l + 1] / u[c][l + 1]).log2(),
                         })
                         .collect(),
                 })
                 .collect(),
-        };
+        }
+    }
+
+    /// Scores the candidate pairs with `model` and clusters the matches.
+    fn score_and_cluster(
+        &self,
+        run: &PreparedRecords,
+        pairs: Vec<(u32, u32)>,
+        patterns_per_pair: &[u64],
+        blocking: BlockingReport,
+        model: TrainedModel,
+    ) -> DedupResult {
         let tables = Tables::new(&model);
         let threshold = self.config.threshold;
-        let mut matches: Vec<ScoredPair> = pairs
+        let edges: Vec<Edge> = pairs
             .par_iter()
-            .zip(&patterns_per_pair)
-            .filter_map(|(&(a, b), &pattern)| {
+            .zip(patterns_per_pair)
+            .map(|(&(a, b), &pattern)| {
                 let weight = run.weight(&tables, a as usize, b as usize, pattern);
                 let probability = 1.0 / (1.0 + (-weight).exp2());
-                (probability >= threshold).then_some(ScoredPair {
-                    a: a as usize,
-                    b: b as usize,
+                Edge {
+                    a,
+                    b,
                     weight,
-                    probability,
-                })
+                    matched: probability >= threshold,
+                }
             })
             .collect();
-        // Clusters over sorted positions, then mapped back to input indices.
         let n = run.order.len();
-        let mut uf = Union::new(n);
-        for p in &matches {
-            uf.union(p.a as u32, p.b as u32);
-        }
+        let (roots, refused_bridges) = cluster(n, &edges, self.config.guard_bridges);
+        // Cluster ids in record-id order of their first member, so they do not depend on input
+        // order; then everything is mapped back to input indices.
         let mut cluster_of_root: HashMap<u32, u32> = HashMap::new();
         let mut clusters = vec![0u32; n];
-        for pos in 0..n {
-            let root = uf.find(pos as u32);
+        for (pos, &root) in roots.iter().enumerate() {
             let next = cluster_of_root.len() as u32;
             let id = *cluster_of_root.entry(root).or_insert(next);
             clusters[run.order[pos]] = id;
         }
-        for p in &mut matches {
-            p.a = run.order[p.a];
-            p.b = run.order[p.b];
-        }
+        let matches: Vec<ScoredPair> = edges
+            .iter()
+            .filter(|e| e.matched)
+            .map(|e| ScoredPair {
+                a: run.order[e.a as usize],
+                b: run.order[e.b as usize],
+                weight: e.weight,
+                probability: 1.0 / (1.0 + (-e.weight).exp2()),
+            })
+            .collect();
         DedupResult {
             matches,
             cluster_count: cluster_of_root.len(),
             clusters,
+            refused_bridges,
             blocking,
             model,
         }
@@ -713,6 +792,17 @@ impl std::fmt::Display for Explanation {
             "total", "", self.weight, self.probability
         )
     }
+}
+
+/// The prior odds for a random pair: the expected matches among candidates spread over all
+/// pairs. Field weights compare matches with *random* pairs (u comes from random pairs), so they
+/// add to these odds, not to those of a candidate pair.
+fn global_prior(candidate_prior: f64, blocking: &BlockingReport) -> f64 {
+    if blocking.all_pairs == 0 {
+        return candidate_prior.clamp(1e-12, 0.5);
+    }
+    (candidate_prior * blocking.candidate_pairs as f64 / blocking.all_pairs as f64)
+        .clamp(1e-12, 0.5)
 }
 
 /// Scoring tables derived from a trained model.

@@ -41,6 +41,7 @@
 //!
 //! Scoring runs in parallel (rayon) and gives identical results for any thread count.
 
+mod cluster;
 mod config;
 mod dedup;
 mod error;

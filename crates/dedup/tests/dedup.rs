@@ -220,9 +220,15 @@ fn explore_quality() {
         let t = std::time::Instant::now();
         let (report, candidates) = d.analyze_blocking(&data.records);
         let recall = eval::pair_recall(candidates.iter().copied(), &data.entities);
+        let t_run = std::time::Instant::now();
         let prepared = d.prepare(&data.records);
         let r = d.run_prepared(&prepared);
+        let run_time = t_run.elapsed();
         let s = eval::pairwise(&r.clusters, &data.entities);
+        eprintln!(
+            "  run (prepare + block + train + score + cluster): {run_time:?}, refused bridges {}, EM iterations {} converged {}",
+            r.refused_bridges, r.model.iterations, r.model.converged
+        );
         eprintln!(
             "n={} records={} candidates={} blocking_recall={:.4} rr={:.6} P={:.4} R={:.4} F1={:.4} t={:?}",
             n,
