@@ -129,7 +129,7 @@ impl TrainedModel {
             }
             if m.levels
                 .iter()
-                .any(|l| !l.weight.is_finite() || !(l.m > 0.0 && l.m <= 1.0))
+                .any(|l| !(l.weight.is_finite() && l.m > 0.0 && l.m <= 1.0))
             {
                 return Err(Error::Invalid(format!(
                     "model comparison `{}` has a weight that is not finite or an m outside (0, 1]",
