@@ -99,3 +99,93 @@ pub fn pair_recall<E: Eq + std::hash::Hash + Copy>(
         found as f64 / true_pairs as f64
     }
 }
+
+/// Cluster-level quality: how many predicted clusters are exactly a true entity, and how many
+/// true entities were recovered exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClusterScores {
+    /// Predicted clusters equal to a true entity's set of records.
+    pub exact_clusters: u64,
+    /// Predicted clusters.
+    pub predicted_clusters: u64,
+    /// True entities.
+    pub true_clusters: u64,
+    /// `exact_clusters / predicted_clusters`.
+    pub precision: f64,
+    /// `exact_clusters / true_clusters`.
+    pub recall: f64,
+    /// The harmonic mean of precision and recall.
+    pub f1: f64,
+}
+
+/// Scores predicted clusters against true entities cluster by cluster: a predicted cluster
+/// counts only when it holds exactly the records of one entity.
+///
+/// ```
+/// use mergetag_dedup::eval::clusters;
+///
+/// let s = clusters(&[0, 0, 1, 2], &[7, 7, 8, 8]);
+/// assert_eq!((s.exact_clusters, s.predicted_clusters, s.true_clusters), (1, 3, 2));
+/// ```
+pub fn clusters<C: Eq + std::hash::Hash + Copy, E: Eq + std::hash::Hash + Copy>(
+    predicted: &[C],
+    entities: &[E],
+) -> ClusterScores {
+    let mut cells: HashMap<(C, E), u64> = HashMap::new();
+    let mut by_cluster: HashMap<C, u64> = HashMap::new();
+    let mut by_entity: HashMap<E, u64> = HashMap::new();
+    for (&c, &e) in predicted.iter().zip(entities) {
+        *cells.entry((c, e)).or_default() += 1;
+        *by_cluster.entry(c).or_default() += 1;
+        *by_entity.entry(e).or_default() += 1;
+    }
+    let exact = cells
+        .iter()
+        .filter(|&(&(c, e), &n)| by_cluster[&c] == n && by_entity[&e] == n)
+        .count() as u64;
+    let (p, t) = (by_cluster.len() as u64, by_entity.len() as u64);
+    let precision = if p == 0 { 1.0 } else { exact as f64 / p as f64 };
+    let recall = if t == 0 { 1.0 } else { exact as f64 / t as f64 };
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    ClusterScores {
+        exact_clusters: exact,
+        predicted_clusters: p,
+        true_clusters: t,
+        precision,
+        recall,
+        f1,
+    }
+}
+
+/// Pairwise scores from true pairs instead of entity ids: `predicted` and `truth` are pairs of
+/// record indices (either order); a predicted clustering's pairs can be listed with
+/// [`cluster_pairs`].
+pub fn from_pairs(predicted: &[(usize, usize)], truth: &[(usize, usize)]) -> PairwiseScores {
+    let norm = |&(a, b): &(usize, usize)| if a <= b { (a, b) } else { (b, a) };
+    let truth: std::collections::HashSet<(usize, usize)> = truth.iter().map(norm).collect();
+    let predicted: std::collections::HashSet<(usize, usize)> = predicted.iter().map(norm).collect();
+    let tp = predicted.intersection(&truth).count() as u64;
+    scores(tp, predicted.len() as u64, truth.len() as u64)
+}
+
+/// Every pair of records that share a cluster (quadratic in cluster size; for evaluation).
+pub fn cluster_pairs<C: Eq + std::hash::Hash + Copy>(clusters: &[C]) -> Vec<(usize, usize)> {
+    let mut by: HashMap<C, Vec<usize>> = HashMap::new();
+    for (i, &c) in clusters.iter().enumerate() {
+        by.entry(c).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for members in by.values() {
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                out.push((a.min(b), a.max(b)));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}

@@ -46,6 +46,7 @@ mod config;
 mod dedup;
 mod error;
 pub mod eval;
+pub mod exact;
 pub mod fold;
 pub mod nicknames;
 pub mod phonetic;

@@ -140,6 +140,63 @@ fn explanations_add_up() {
 }
 
 #[test]
+fn trained_models_save_load_and_score_the_same() {
+    let data = Generator::new(21).generate(3_000);
+    let d = deduper();
+    let prepared = d.prepare(&data.records);
+    let trained = d.run_prepared(&prepared);
+    let json = serde_json::to_string_pretty(&trained.model).unwrap();
+    let loaded = mergetag_dedup::TrainedModel::from_json_str(&json, d.config()).unwrap();
+    assert_eq!(loaded, trained.model);
+    let reused = d.run_with_model(&prepared, &loaded).unwrap();
+    assert_eq!(reused.clusters, trained.clusters);
+    // A model for another configuration is refused with a reason.
+    let mut other = DedupConfig::contacts();
+    other.comparisons.pop();
+    let err = mergetag_dedup::TrainedModel::from_json_str(&json, &other).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("train a model for this configuration"),
+        "{err}"
+    );
+    // Hand-written weights: a model can be edited and used instead of training.
+    let mut strict = loaded.clone();
+    strict.candidate_prior = 1e-6;
+    let fewer = d.run_with_model(&prepared, &strict).unwrap();
+    assert!(fewer.matches.len() < trained.matches.len());
+}
+
+#[test]
+fn cluster_level_scores_and_pair_lists_agree() {
+    let data = Generator::new(4).generate(2_000);
+    let r = deduper().run(&data.records);
+    let pairwise = eval::pairwise(&r.clusters, &data.entities);
+    let truth = eval::cluster_pairs(&data.entities);
+    let from_pairs = eval::from_pairs(&eval::cluster_pairs(&r.clusters), &truth);
+    assert_eq!(pairwise, from_pairs);
+    let c = eval::clusters(&r.clusters, &data.entities);
+    assert!(c.f1 > 0.97, "{c:?}");
+}
+
+#[test]
+fn exact_dedup_finds_exact_copies() {
+    let data = Generator::new(8).noise(Noise::none()).generate(1_000);
+    let key = [
+        mergetag_dedup::KeyPart {
+            field: fields::EMAIL.into(),
+            transform: mergetag_dedup::KeyTransform::EmailKey,
+        },
+        mergetag_dedup::KeyPart {
+            field: fields::LAST_NAME.into(),
+            transform: mergetag_dedup::KeyTransform::Exact,
+        },
+    ];
+    let groups = mergetag_dedup::exact::group(&data.records, &key);
+    let s = eval::pairwise(&groups, &data.entities);
+    assert!(s.recall > 0.999 && s.precision > 0.99, "{s:?}");
+}
+
+#[test]
 fn oversized_blocks_are_capped_and_reported() {
     let mut records = Vec::new();
     for i in 0..50 {
