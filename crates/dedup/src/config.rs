@@ -29,6 +29,24 @@ pub enum ComparisonKind {
     /// Free text such as a street: `exact`, `close` (Jaro-Winkler at least 0.90 or half the words
     /// shared), `different`.
     Text,
+    /// Folded text by Levenshtein distance: `exact`, `distance_1`, `distance_2`, `different`.
+    Levenshtein,
+    /// Folded text by Damerau-Levenshtein distance (a swap of neighbours is one edit):
+    /// `exact`, `distance_1`, `distance_2`, `different`.
+    DamerauLevenshtein,
+    /// Multi-word text by the Jaccard index of character bigrams: `exact`, `qgram_0.8`,
+    /// `qgram_0.6`, `different`.
+    Qgram,
+    /// Names by sound: `exact`, `metaphone` (same primary Double Metaphone code), `soundex`,
+    /// `different`.
+    Phonetic,
+    /// Numbers: `exact`, `within_tolerance` (absolute difference at most `tolerance`, default
+    /// 1), `within_percent` (relative difference at most `percent`, default 10), `different`.
+    /// Text that is not a number counts as missing.
+    Numeric,
+    /// A location given as `"latitude,longitude"` in degrees: `within_1km`, `within_10km`,
+    /// `within_50km`, `different` (great-circle distance). Unparseable text counts as missing.
+    Geo,
 }
 
 impl ComparisonKind {
@@ -49,6 +67,15 @@ impl ComparisonKind {
             ComparisonKind::Phone => &["exact", "one_edit", "different"],
             ComparisonKind::Date => &["exact", "transposed", "same_year", "different"],
             ComparisonKind::Text => &["exact", "close", "different"],
+            ComparisonKind::Levenshtein | ComparisonKind::DamerauLevenshtein => {
+                &["exact", "distance_1", "distance_2", "different"]
+            }
+            ComparisonKind::Qgram => &["exact", "qgram_0.8", "qgram_0.6", "different"],
+            ComparisonKind::Phonetic => &["exact", "metaphone", "soundex", "different"],
+            ComparisonKind::Numeric => {
+                &["exact", "within_tolerance", "within_percent", "different"]
+            }
+            ComparisonKind::Geo => &["within_1km", "within_10km", "within_50km", "different"],
         }
     }
 }
@@ -70,6 +97,27 @@ pub struct ComparisonConfig {
     /// the records. Default `false`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub term_frequency: bool,
+    /// For [`ComparisonKind::Numeric`]: the absolute difference still counted close (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// For [`ComparisonKind::Numeric`]: the relative difference in percent still counted close
+    /// (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+}
+
+impl ComparisonConfig {
+    /// A comparison of `field` by `kind`, with no options set.
+    pub fn new(field: &str, kind: ComparisonKind) -> ComparisonConfig {
+        ComparisonConfig {
+            field: field.to_owned(),
+            kind,
+            swap_with: None,
+            term_frequency: false,
+            tolerance: None,
+            percent: None,
+        }
+    }
 }
 
 /// How a blocking key part is derived from a field.
@@ -195,10 +243,9 @@ impl DedupConfig {
         use ComparisonKind as K;
         use KeyTransform as T;
         let cmp = |field: &str, kind, swap: Option<&str>| ComparisonConfig {
-            field: field.to_owned(),
-            kind,
             swap_with: swap.map(str::to_owned),
             term_frequency: matches!(kind, K::Name | K::GivenName | K::Exact),
+            ..ComparisonConfig::new(field, kind)
         };
         DedupConfig {
             comparisons: vec![
@@ -332,6 +379,16 @@ impl DedupConfig {
                 return Err(Error::Invalid(
                     "a comparison has an empty field name".into(),
                 ));
+            }
+            for (name, v) in [("tolerance", c.tolerance), ("percent", c.percent)] {
+                if let Some(v) = v
+                    && !(v.is_finite() && v >= 0.0)
+                {
+                    return Err(Error::Invalid(format!(
+                        "comparison `{}`: {name} must be a non-negative number, not {v}",
+                        c.field
+                    )));
+                }
             }
         }
         Ok(())

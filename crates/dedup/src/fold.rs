@@ -45,6 +45,12 @@ pub fn name(input: &str, out: &mut String) {
     out.retain(|c| c != ' ');
 }
 
+/// Trimmed, nothing else: for values parsed later (numbers, coordinates).
+pub fn trimmed(input: &str, out: &mut String) {
+    out.clear();
+    out.push_str(input.trim());
+}
+
 /// The digits of a phone number, the last ten kept (a national number without its country code
 /// for NANP, and the tail of a longer one), so that `+1 (312) 555-0147` and `312.555.0147` agree.
 pub fn phone(input: &str, out: &mut String) {

@@ -132,6 +132,59 @@ pub(crate) struct Prepared {
     /// The frequency of each record's value among the non-missing values, when the comparison
     /// is term-frequency adjusted (empty otherwise).
     pub(crate) tf: Vec<f32>,
+    /// Per record: Double Metaphone and Soundex codes (phonetic), or the parsed number or
+    /// coordinates (numeric, geo), whatever the kind compares beyond the folded text.
+    pub(crate) extra: Extra,
+}
+
+/// Per-record features some kinds compare instead of, or beside, the folded text.
+#[derive(Debug, Default)]
+pub(crate) enum Extra {
+    #[default]
+    None,
+    Codes(Column, Column),
+    Numbers {
+        values: Vec<f64>,
+        tolerance: f64,
+        percent: f64,
+    },
+    Points(Vec<(f64, f64)>),
+}
+
+/// Parses `"lat,lon"` (degrees, in range); `None` otherwise.
+fn parse_point(s: &str) -> Option<(f64, f64)> {
+    let (a, b) = s.split_once(',')?;
+    let lat: f64 = a.trim().parse().ok()?;
+    let lon: f64 = b.trim().parse().ok()?;
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+/// Great-circle distance in kilometres (haversine).
+pub(crate) fn distance_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+/// Character bigrams of `s`, sorted and deduplicated.
+fn bigrams(s: &str) -> Vec<(char, char)> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut grams: Vec<(char, char)> = chars.windows(2).map(|w| (w[0], w[1])).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// The Jaccard index of two strings' bigram sets, in `[0, 1]`.
+pub(crate) fn qgram_similarity(a: &str, b: &str) -> f64 {
+    let (x, y) = (bigrams(a), bigrams(b));
+    if x.is_empty() && y.is_empty() {
+        return if a == b { 1.0 } else { 0.0 };
+    }
+    let common = x.iter().filter(|g| y.binary_search(g).is_ok()).count();
+    common as f64 / (x.len() + y.len() - common) as f64
 }
 
 impl Prepared {
@@ -142,7 +195,13 @@ impl Prepared {
             ComparisonKind::Email => fold::email,
             ComparisonKind::Phone => fold::phone,
             ComparisonKind::Date => fold::date,
-            ComparisonKind::Text | ComparisonKind::Exact => fold::text,
+            ComparisonKind::Text
+            | ComparisonKind::Exact
+            | ComparisonKind::Levenshtein
+            | ComparisonKind::DamerauLevenshtein
+            | ComparisonKind::Qgram => fold::text,
+            ComparisonKind::Phonetic => fold::name,
+            ComparisonKind::Numeric | ComparisonKind::Geo => fold::trimmed,
         }
     }
 
@@ -186,12 +245,43 @@ impl Prepared {
         } else {
             Vec::new()
         };
+        let n = main.ends.len();
+        let extra = match config.kind {
+            ComparisonKind::Phonetic => {
+                let (mut metaphone, mut soundex) = (Column::default(), Column::default());
+                for i in 0..n {
+                    metaphone.push(&phonetic::double_metaphone(main.get(i)));
+                    soundex.push(&phonetic::soundex(main.get(i)));
+                }
+                Extra::Codes(metaphone, soundex)
+            }
+            ComparisonKind::Numeric => Extra::Numbers {
+                values: (0..n)
+                    .map(|i| {
+                        main.get(i)
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|x| x.is_finite())
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect(),
+                tolerance: config.tolerance.unwrap_or(1.0),
+                percent: config.percent.unwrap_or(10.0),
+            },
+            ComparisonKind::Geo => Extra::Points(
+                (0..n)
+                    .map(|i| parse_point(main.get(i)).unwrap_or((f64::NAN, f64::NAN)))
+                    .collect(),
+            ),
+            _ => Extra::None,
+        };
         Prepared {
             kind: config.kind,
             main,
             swap,
             groups,
             tf,
+            extra,
         }
     }
 
@@ -286,6 +376,93 @@ impl Prepared {
                     2
                 } else {
                     3
+                }
+            }
+            ComparisonKind::Levenshtein | ComparisonKind::DamerauLevenshtein => {
+                if a == b {
+                    return 1;
+                }
+                let d = if self.kind == ComparisonKind::Levenshtein {
+                    crate::similarity::levenshtein(a, b)
+                } else {
+                    crate::similarity::damerau_levenshtein(a, b)
+                };
+                match d {
+                    1 => 2,
+                    2 => 3,
+                    _ => 4,
+                }
+            }
+            ComparisonKind::Qgram => {
+                if a == b {
+                    return 1;
+                }
+                let q = qgram_similarity(a, b);
+                if q >= 0.8 {
+                    2
+                } else if q >= 0.6 {
+                    3
+                } else {
+                    4
+                }
+            }
+            ComparisonKind::Phonetic => {
+                if a == b {
+                    return 1;
+                }
+                let Extra::Codes(metaphone, soundex) = &self.extra else {
+                    return 4;
+                };
+                let same = |c: &Column| !c.get(i).is_empty() && c.get(i) == c.get(j);
+                if same(metaphone) {
+                    2
+                } else if same(soundex) {
+                    3
+                } else {
+                    4
+                }
+            }
+            ComparisonKind::Numeric => {
+                let Extra::Numbers {
+                    values,
+                    tolerance,
+                    percent,
+                } = &self.extra
+                else {
+                    return 0;
+                };
+                let (x, y) = (values[i], values[j]);
+                if x.is_nan() || y.is_nan() {
+                    return 0;
+                }
+                let diff = (x - y).abs();
+                if diff == 0.0 {
+                    1
+                } else if diff <= *tolerance {
+                    2
+                } else if diff <= x.abs().max(y.abs()) * percent / 100.0 {
+                    3
+                } else {
+                    4
+                }
+            }
+            ComparisonKind::Geo => {
+                let Extra::Points(points) = &self.extra else {
+                    return 0;
+                };
+                let (p, q) = (points[i], points[j]);
+                if p.0.is_nan() || q.0.is_nan() {
+                    return 0;
+                }
+                let d = distance_km(p, q);
+                if d <= 1.0 {
+                    1
+                } else if d <= 10.0 {
+                    2
+                } else if d <= 50.0 {
+                    3
+                } else {
+                    4
                 }
             }
         }

@@ -217,6 +217,174 @@ fn oversized_blocks_are_capped_and_reported() {
 }
 
 #[test]
+fn every_comparison_kind_gives_its_levels() {
+    use mergetag_dedup::{
+        BlockingPass, ComparisonConfig, ComparisonKind as K, KeyPart, KeyTransform,
+    };
+    let kinds = [
+        ("lev", K::Levenshtein),
+        ("dam", K::DamerauLevenshtein),
+        ("qgram", K::Qgram),
+        ("sound", K::Phonetic),
+        ("num", K::Numeric),
+        ("geo", K::Geo),
+        ("text", K::Text),
+        ("date", K::Date),
+        ("phone", K::Phone),
+        ("mail", K::Email),
+    ];
+    let config = DedupConfig {
+        comparisons: kinds
+            .iter()
+            .map(|(f, k)| ComparisonConfig::new(f, *k))
+            .collect(),
+        blocking: vec![BlockingPass {
+            keys: vec![KeyPart {
+                field: "lev".into(),
+                transform: KeyTransform::Exact,
+            }],
+        }],
+        ..DedupConfig::contacts()
+    };
+    let d = Deduper::new(config.clone()).unwrap();
+    let rec = |i: u64, values: [&str; 10]| {
+        let mut r = Record::new(RecordId::row("t", i));
+        for ((f, _), v) in kinds.iter().zip(values) {
+            r.set(*f, v);
+        }
+        r
+    };
+    let records = [
+        rec(
+            1,
+            [
+                "jonathan",
+                "jonathan",
+                "main street",
+                "Smith",
+                "100",
+                "41.8781,-87.6298",
+                "12 oak rd",
+                "1985-04-03",
+                "3125550147",
+                "ann@x.com",
+            ],
+        ),
+        rec(
+            2,
+            [
+                "jonathon",
+                "jonahtan",
+                "main streets",
+                "Smyth",
+                "100.5",
+                "41.8800,-87.6300",
+                "12 oak road",
+                "1985-03-04",
+                "3125550174",
+                "ann@y.com",
+            ],
+        ),
+        rec(
+            3,
+            [
+                "xx",
+                "xx",
+                "elm",
+                "Jones",
+                "500",
+                "40.7128,-74.0060",
+                "999 pine",
+                "2001-01-01",
+                "7735550100",
+                "bob@x.com",
+            ],
+        ),
+        rec(
+            4,
+            [
+                "",
+                "",
+                "",
+                "",
+                "not a number",
+                "north pole?",
+                "",
+                "",
+                "",
+                "",
+            ],
+        ),
+    ];
+    let p = d.prepare(&records);
+    let names = |a: usize, b: usize| -> Vec<&'static str> {
+        let pattern = p.compare(a, b);
+        config
+            .comparisons
+            .iter()
+            .enumerate()
+            .map(|(c, conf)| {
+                let l = ((pattern >> (4 * c)) & 0xF) as usize;
+                if l == 0 {
+                    "null"
+                } else {
+                    conf.kind.levels()[l - 1]
+                }
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(0, 1),
+        [
+            "distance_1",
+            "distance_1",
+            "qgram_0.8",
+            "metaphone",
+            "within_tolerance",
+            "within_1km",
+            "close",
+            "transposed",
+            "one_edit",
+            "same_local_part"
+        ]
+    );
+    assert_eq!(
+        names(0, 2),
+        [
+            "different",
+            "different",
+            "different",
+            "different",
+            "different",
+            "different",
+            "different",
+            "different",
+            "different",
+            "different"
+        ]
+    );
+    assert!(
+        names(0, 3).iter().all(|l| *l == "null"),
+        "missing and unparseable values are null: {:?}",
+        names(0, 3)
+    );
+    for a in 0..4 {
+        for b in 0..4 {
+            assert_eq!(p.compare(a, b), p.compare(b, a), "symmetric {a} {b}");
+        }
+    }
+    let bad = DedupConfig::from_toml_str(
+        "[[comparisons]]\nfield = \"n\"\nkind = \"numeric\"\ntolerance = -1\n[[blocking]]\nkeys = [{ field = \"n\", transform = \"exact\" }]\n",
+    )
+    .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("tolerance must be a non-negative number"),
+        "{bad}"
+    );
+}
+
+#[test]
 fn empty_and_tiny_inputs() {
     let r = deduper().run(&[]);
     assert_eq!(r.cluster_count, 0);
