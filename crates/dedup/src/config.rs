@@ -155,13 +155,45 @@ pub struct KeyPart {
     pub transform: KeyTransform,
 }
 
-/// A blocking pass: records whose key parts are all present and all equal become candidate
-/// pairs.
+/// A blocking pass. By default records whose key parts are all present and all equal become
+/// candidate pairs. With `window`, records are sorted by the key and each is paired with the
+/// next `window - 1` (sorted neighbourhood: tolerant of typos after the first letters). With
+/// `minhash`, the single key field's character bigrams are MinHashed into `bands` bands of
+/// `rows` hashes, and records sharing any band become candidates (LSH: tolerant of typos
+/// anywhere).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockingPass {
     /// The key parts, all required.
     pub keys: Vec<KeyPart>,
+    /// Sorted neighbourhood: the window size (at least 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+    /// MinHash LSH over the key field's bigrams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minhash: Option<MinHash>,
+}
+
+impl BlockingPass {
+    /// A pass blocking on equal keys.
+    pub fn on(keys: Vec<KeyPart>) -> BlockingPass {
+        BlockingPass {
+            keys,
+            window: None,
+            minhash: None,
+        }
+    }
+}
+
+/// MinHash LSH settings: `bands` bands of `rows` hashes each. Two values whose bigram sets have
+/// Jaccard similarity `s` share a band with probability `1 - (1 - s^rows)^bands`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinHash {
+    /// The number of bands (1 to 64).
+    pub bands: usize,
+    /// Hashes per band (1 to 16).
+    pub rows: usize,
 }
 
 /// A dedup configuration, in code or from TOML/JSON.
@@ -260,37 +292,25 @@ impl DedupConfig {
                 cmp(fields::POSTAL_CODE, K::Exact, None),
             ],
             blocking: vec![
-                BlockingPass {
-                    keys: vec![part(fields::EMAIL, T::EmailKey)],
-                },
-                BlockingPass {
-                    keys: vec![part(fields::PHONE, T::PhoneDigits)],
-                },
-                BlockingPass {
-                    keys: vec![
-                        part(fields::LAST_NAME, T::Exact),
-                        part(fields::BIRTH_DATE, T::Date),
-                    ],
-                },
-                BlockingPass {
-                    keys: vec![
-                        part(fields::FIRST_NAME, T::Exact),
-                        part(fields::BIRTH_DATE, T::Date),
-                    ],
-                },
-                BlockingPass {
-                    keys: vec![
-                        part(fields::LAST_NAME, T::Soundex),
-                        part(fields::POSTAL_CODE, T::Exact),
-                    ],
-                },
-                BlockingPass {
-                    keys: vec![
-                        part(fields::FIRST_NAME, T::Prefix3),
-                        part(fields::LAST_NAME, T::Prefix3),
-                        part(fields::BIRTH_DATE, T::Year),
-                    ],
-                },
+                BlockingPass::on(vec![part(fields::EMAIL, T::EmailKey)]),
+                BlockingPass::on(vec![part(fields::PHONE, T::PhoneDigits)]),
+                BlockingPass::on(vec![
+                    part(fields::LAST_NAME, T::Exact),
+                    part(fields::BIRTH_DATE, T::Date),
+                ]),
+                BlockingPass::on(vec![
+                    part(fields::FIRST_NAME, T::Exact),
+                    part(fields::BIRTH_DATE, T::Date),
+                ]),
+                BlockingPass::on(vec![
+                    part(fields::LAST_NAME, T::Soundex),
+                    part(fields::POSTAL_CODE, T::Exact),
+                ]),
+                BlockingPass::on(vec![
+                    part(fields::FIRST_NAME, T::Prefix3),
+                    part(fields::LAST_NAME, T::Prefix3),
+                    part(fields::BIRTH_DATE, T::Year),
+                ]),
             ],
             threshold: default_threshold(),
             max_block_size: default_max_block(),
@@ -364,6 +384,32 @@ impl DedupConfig {
                 "blocking pass {} has no keys; give it at least one",
                 i + 1
             )));
+        }
+        for (i, b) in self.blocking.iter().enumerate() {
+            let n = i + 1;
+            if b.window.is_some() && b.minhash.is_some() {
+                return Err(Error::Invalid(format!(
+                    "blocking pass {n} has both `window` and `minhash`; choose one"
+                )));
+            }
+            if b.window.is_some_and(|w| w < 2) {
+                return Err(Error::Invalid(format!(
+                    "blocking pass {n}: `window` must be at least 2"
+                )));
+            }
+            if let Some(m) = b.minhash {
+                if b.keys.len() != 1 {
+                    return Err(Error::Invalid(format!(
+                        "blocking pass {n}: `minhash` works on exactly one key field, not {}",
+                        b.keys.len()
+                    )));
+                }
+                if !(1..=64).contains(&m.bands) || !(1..=16).contains(&m.rows) {
+                    return Err(Error::Invalid(format!(
+                        "blocking pass {n}: `minhash` needs 1 to 64 bands of 1 to 16 rows"
+                    )));
+                }
+            }
         }
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
             return Err(Error::Invalid(format!(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{Edge, cluster};
 use crate::config::{ComparisonKind, DedupConfig};
 use crate::error::{Error, Result};
-use crate::prepare::{ColumnSpec, Prepared, extract};
+use crate::prepare::{ColumnSpec, PassKeys, PassSpec, Prepared, extract};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.
@@ -258,7 +258,7 @@ pub struct PreparedRecords {
     position: Vec<u32>,
     prepared: Vec<Prepared>,
     /// Blocking keys per pass, in sorted order (0 = no key).
-    keys: Vec<Vec<u64>>,
+    keys: Vec<PassKeys>,
 }
 
 type Run = PreparedRecords;
@@ -338,11 +338,19 @@ impl Deduper {
                 });
             }
         }
-        let passes: Vec<&[crate::config::KeyPart]> = self
+        let passes: Vec<PassSpec<'_>> = self
             .config
             .blocking
             .iter()
-            .map(|b| b.keys.as_slice())
+            .map(|b| match (b.window, b.minhash) {
+                (Some(_), _) => PassSpec::Window(&b.keys),
+                (None, Some(m)) => PassSpec::MinHash {
+                    part: &b.keys[0],
+                    bands: m.bands,
+                    rows: m.rows,
+                },
+                (None, None) => PassSpec::Block(&b.keys),
+            })
             .collect();
         let (columns, keys) = extract(records, &specs, &passes);
         let mut columns = columns.into_iter();
@@ -361,7 +369,14 @@ impl Deduper {
         }
         let keys = keys
             .into_iter()
-            .map(|k| order.iter().map(|&i| k[i]).collect())
+            .map(|k| PassKeys {
+                hashed: k
+                    .hashed
+                    .iter()
+                    .map(|v| order.iter().map(|&i| v[i]).collect())
+                    .collect(),
+                sort: k.sort.map(|c| c.permute(&order)),
+            })
             .collect();
         let mut position = vec![0u32; order.len()];
         for (pos, &i) in order.iter().enumerate() {
@@ -375,70 +390,102 @@ impl Deduper {
         }
     }
 
-    /// Candidate pairs (positions in record-id order, `a < b`, sorted) and the blocking report.
+    /// Candidate pairs (positions in record-id order, `a < b`, sorted, unique) and the blocking
+    /// report.
     fn block(&self, run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
         let n = run.order.len();
-        let keys = &run.keys;
+        // Every hashed key vector in pass order: a pair sharing a key in an earlier one was
+        // found already, so it is not emitted again (no set of pairs is kept).
+        let slots: Vec<&Vec<u64>> = run.keys.iter().flat_map(|k| k.hashed.iter()).collect();
+        let seen_before = |upto: usize, a: u32, b: u32| {
+            slots[..upto]
+                .iter()
+                .any(|q| q[a as usize] != 0 && q[a as usize] == q[b as usize])
+        };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut passes = Vec::new();
-        for (p, pass_keys) in keys.iter().enumerate() {
-            let mut idx: Vec<u32> = (0..n as u32)
-                .filter(|&i| pass_keys[i as usize] != 0)
-                .collect();
-            idx.par_sort_unstable_by_key(|&i| (pass_keys[i as usize], i));
+        let mut slot = 0;
+        for (p, pass_keys) in run.keys.iter().enumerate() {
+            let pass = &self.config.blocking[p];
             let mut report = PassReport {
-                keys: self.config.blocking[p]
+                keys: pass
                     .keys
                     .iter()
                     .map(|k| {
-                        format!(
-                            "{}:{}",
-                            k.field,
-                            serde_json::to_value(k.transform)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default()
-                        )
+                        let t = serde_json::to_value(k.transform)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        format!("{}:{t}", k.field)
                     })
                     .collect::<Vec<_>>()
                     .join(" + "),
-                keyed_records: idx.len(),
+                keyed_records: 0,
                 new_pairs: 0,
                 repeated_pairs: 0,
                 largest_blocks: Vec::new(),
                 oversized_blocks: 0,
                 oversized_records: 0,
             };
-            let mut sizes = Vec::new();
-            for block in idx.chunk_by(|&x, &y| pass_keys[x as usize] == pass_keys[y as usize]) {
-                sizes.push(block.len());
-                if block.len() > self.config.max_block_size {
-                    report.oversized_blocks += 1;
-                    report.oversized_records += block.len();
-                    continue;
+            let mut emit = |a: u32, b: u32, upto: usize, report: &mut PassReport| {
+                let (a, b) = if a < b { (a, b) } else { (b, a) };
+                if seen_before(upto, a, b) {
+                    report.repeated_pairs += 1;
+                } else {
+                    report.new_pairs += 1;
+                    pairs.push((a, b));
                 }
-                for (k, &x) in block.iter().enumerate() {
-                    for &y in &block[k + 1..] {
-                        let (a, b) = if x < y { (x, y) } else { (y, x) };
-                        // Found by an earlier pass? Then it is already in `pairs`.
-                        let seen = keys[..p]
-                            .iter()
-                            .any(|q| q[a as usize] != 0 && q[a as usize] == q[b as usize]);
-                        if seen {
-                            report.repeated_pairs += 1;
-                        } else {
-                            report.new_pairs += 1;
-                            pairs.push((a, b));
+            };
+            if let Some(sort) = &pass_keys.sort {
+                // Sorted neighbourhood: each record with the next `window - 1` in key order.
+                let window = pass.window.unwrap_or(2);
+                let mut idx: Vec<u32> = (0..n as u32)
+                    .filter(|&i| !sort.get(i as usize).is_empty())
+                    .collect();
+                idx.par_sort_unstable_by(|&x, &y| {
+                    sort.get(x as usize)
+                        .cmp(sort.get(y as usize))
+                        .then(x.cmp(&y))
+                });
+                report.keyed_records = idx.len();
+                for (k, &x) in idx.iter().enumerate() {
+                    for &y in idx.iter().skip(k + 1).take(window - 1) {
+                        emit(x, y, slot, &mut report);
+                    }
+                }
+                report.largest_blocks = vec![window.min(idx.len())];
+            }
+            let mut sizes = Vec::new();
+            for band in &pass_keys.hashed {
+                let mut idx: Vec<u32> = (0..n as u32).filter(|&i| band[i as usize] != 0).collect();
+                idx.par_sort_unstable_by_key(|&i| (band[i as usize], i));
+                report.keyed_records = report.keyed_records.max(idx.len());
+                for block in idx.chunk_by(|&x, &y| band[x as usize] == band[y as usize]) {
+                    sizes.push(block.len());
+                    if block.len() > self.config.max_block_size {
+                        report.oversized_blocks += 1;
+                        report.oversized_records += block.len();
+                        continue;
+                    }
+                    for (k, &x) in block.iter().enumerate() {
+                        for &y in &block[k + 1..] {
+                            emit(x, y, slot, &mut report);
                         }
                     }
                 }
+                slot += 1;
             }
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            sizes.truncate(5);
-            report.largest_blocks = sizes;
+            if !sizes.is_empty() {
+                sizes.sort_unstable_by(|a, b| b.cmp(a));
+                sizes.truncate(5);
+                report.largest_blocks = sizes;
+            }
             passes.push(report);
         }
+        // Sorted-neighbourhood passes cannot tell cheaply whether an earlier window had a pair;
+        // the few repeats they make go here.
         pairs.par_sort_unstable();
+        pairs.dedup();
         let all_pairs = (n as u64) * (n as u64).saturating_sub(1) / 2;
         let report = BlockingReport {
             passes,

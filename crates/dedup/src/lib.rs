@@ -54,7 +54,7 @@ mod prepare;
 pub mod similarity;
 
 pub use crate::config::{
-    BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform,
+    BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform, MinHash,
 };
 pub use crate::dedup::{
     BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,

@@ -64,17 +64,34 @@ pub(crate) struct ColumnSpec<'a> {
 pub(crate) fn extract(
     records: &[Record],
     columns: &[ColumnSpec<'_>],
-    passes: &[&[KeyPart]],
-) -> (Vec<Column>, Vec<Vec<u64>>) {
-    let chunks: Vec<(Vec<Column>, Vec<Vec<u64>>)> = records
+    passes: &[PassSpec<'_>],
+) -> (Vec<Column>, Vec<PassKeys>) {
+    let empty_keys = || -> Vec<PassKeys> {
+        passes
+            .iter()
+            .map(|p| match p {
+                PassSpec::Block(_) => PassKeys {
+                    hashed: vec![Vec::new()],
+                    sort: None,
+                },
+                PassSpec::Window(_) => PassKeys {
+                    hashed: Vec::new(),
+                    sort: Some(Column::default()),
+                },
+                PassSpec::MinHash { bands, .. } => PassKeys {
+                    hashed: vec![Vec::new(); *bands],
+                    sort: None,
+                },
+            })
+            .collect()
+    };
+    let chunks: Vec<(Vec<Column>, Vec<PassKeys>)> = records
         .par_chunks(8_192)
         .map(|chunk| {
             let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
-            let mut keys: Vec<Vec<u64>> = passes
-                .iter()
-                .map(|_| Vec::with_capacity(chunk.len()))
-                .collect();
-            let (mut tmp, mut text) = (String::new(), String::new());
+            let mut keys = empty_keys();
+            let (mut tmp, mut text, mut joined) = (String::new(), String::new(), String::new());
+            let mut bands = Vec::new();
             for r in chunk {
                 for (spec, col) in columns.iter().zip(&mut cols) {
                     tmp.clear();
@@ -84,23 +101,47 @@ pub(crate) fn extract(
                     col.push(&tmp);
                 }
                 for (pass, k) in passes.iter().zip(&mut keys) {
-                    k.push(block_key(r, pass, &mut tmp, &mut text));
+                    match pass {
+                        PassSpec::Block(parts) => {
+                            k.hashed[0].push(block_key(r, parts, &mut tmp, &mut text))
+                        }
+                        PassSpec::Window(parts) => {
+                            sort_key(r, parts, &mut tmp, &mut text, &mut joined);
+                            if let Some(col) = &mut k.sort {
+                                col.push(&joined);
+                            }
+                        }
+                        PassSpec::MinHash {
+                            part,
+                            bands: b,
+                            rows,
+                        } => {
+                            part_text(r, part, &mut tmp, &mut text);
+                            bands.clear();
+                            minhash_bands(&tmp, *b, *rows, &mut bands);
+                            for (dst, &key) in k.hashed.iter_mut().zip(&bands) {
+                                dst.push(key);
+                            }
+                        }
+                    }
                 }
             }
             (cols, keys)
         })
         .collect();
     let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
-    let mut keys: Vec<Vec<u64>> = passes
-        .iter()
-        .map(|_| Vec::with_capacity(records.len()))
-        .collect();
+    let mut keys = empty_keys();
     for (c, k) in chunks {
         for (dst, src) in cols.iter_mut().zip(&c) {
             dst.append(src);
         }
         for (dst, src) in keys.iter_mut().zip(k) {
-            dst.extend(src);
+            for (d, s) in dst.hashed.iter_mut().zip(src.hashed) {
+                d.extend(s);
+            }
+            if let (Some(d), Some(s)) = (&mut dst.sort, &src.sort) {
+                d.append(s);
+            }
         }
     }
     (cols, keys)
@@ -494,6 +535,38 @@ pub(crate) fn jaro_winkler_str(a: &str, b: &str) -> f64 {
     }
 }
 
+/// The key text of one part of a blocking key, in `tmp`; empty when the value is missing.
+fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text: &mut String) {
+    tmp.clear();
+    let Some(s) = value_text(record.get(&part.field), text) else {
+        return;
+    };
+    match part.transform {
+        KeyTransform::Exact => fold::name(s, tmp),
+        KeyTransform::Prefix3 => {
+            fold::name(s, tmp);
+            let cut = tmp.char_indices().nth(3).map_or(tmp.len(), |(i, _)| i);
+            tmp.truncate(cut);
+        }
+        KeyTransform::Soundex => *tmp = phonetic::soundex(s),
+        KeyTransform::Nysiis => *tmp = phonetic::nysiis(s),
+        KeyTransform::Metaphone => *tmp = phonetic::double_metaphone(s),
+        KeyTransform::EmailKey => fold::email(s, tmp),
+        KeyTransform::PhoneDigits => {
+            fold::phone(s, tmp);
+            // Too few digits to identify anyone: a placeholder such as `0` or `555`.
+            if tmp.len() < 7 {
+                tmp.clear();
+            }
+        }
+        KeyTransform::Year => {
+            fold::date(s, tmp);
+            tmp.truncate(4.min(tmp.len()));
+        }
+        KeyTransform::Date => fold::date(s, tmp),
+    }
+}
+
 /// The blocking key of a record for one pass, hashed; 0 when a part is missing.
 pub(crate) fn block_key(
     record: &Record,
@@ -506,37 +579,86 @@ pub(crate) fn block_key(
     // deterministic (a randomly keyed `RandomState` would not be).
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for part in parts {
-        let Some(s) = value_text(record.get(&part.field), text) else {
-            return 0;
-        };
-        match part.transform {
-            KeyTransform::Exact => fold::name(s, tmp),
-            KeyTransform::Prefix3 => {
-                fold::name(s, tmp);
-                let cut = tmp.char_indices().nth(3).map_or(tmp.len(), |(i, _)| i);
-                tmp.truncate(cut);
-            }
-            KeyTransform::Soundex => *tmp = phonetic::soundex(s),
-            KeyTransform::Nysiis => *tmp = phonetic::nysiis(s),
-            KeyTransform::Metaphone => *tmp = phonetic::double_metaphone(s),
-            KeyTransform::EmailKey => fold::email(s, tmp),
-            KeyTransform::PhoneDigits => {
-                fold::phone(s, tmp);
-                // Too few digits to identify anyone: a placeholder such as `0` or `555`.
-                if tmp.len() < 7 {
-                    tmp.clear();
-                }
-            }
-            KeyTransform::Year => {
-                fold::date(s, tmp);
-                tmp.truncate(4.min(tmp.len()));
-            }
-            KeyTransform::Date => fold::date(s, tmp),
-        }
+        part_text(record, part, tmp, text);
         if tmp.is_empty() {
             return 0;
         }
         tmp.hash(&mut h);
     }
     h.finish().max(1)
+}
+
+/// The sort key of a record for a sorted-neighbourhood pass (the parts joined by U+001F), in
+/// `out`; empty when a part is missing.
+fn sort_key(
+    record: &Record,
+    parts: &[KeyPart],
+    tmp: &mut String,
+    text: &mut String,
+    out: &mut String,
+) {
+    out.clear();
+    for (k, part) in parts.iter().enumerate() {
+        part_text(record, part, tmp, text);
+        if tmp.is_empty() {
+            out.clear();
+            return;
+        }
+        if k > 0 {
+            out.push('\u{1f}');
+        }
+        out.push_str(tmp);
+    }
+}
+
+/// SplitMix64's finaliser: a fast, well-mixed hash of one `u64`.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// MinHash band keys of a folded text's character bigrams, appended to `out` (one per band;
+/// 0 for every band when the text has no bigram).
+fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut Vec<u64>) {
+    let chars: Vec<char> = folded.chars().collect();
+    let grams: Vec<u64> = chars
+        .windows(2)
+        .map(|w| mix((u64::from(u32::from(w[0])) << 32) | u64::from(u32::from(w[1]))))
+        .collect();
+    for band in 0..bands {
+        if grams.is_empty() {
+            out.push(0);
+            continue;
+        }
+        let mut key = mix(band as u64 + 1);
+        for row in 0..rows {
+            let seed = mix(((band * rows + row) as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let min = grams.iter().map(|&g| mix(g ^ seed)).min().unwrap_or(0);
+            key = mix(key ^ min);
+        }
+        out.push(key.max(1));
+    }
+}
+
+/// What one blocking pass needs from each record.
+pub(crate) enum PassSpec<'a> {
+    /// One hashed key.
+    Block(&'a [KeyPart]),
+    /// One sortable key string.
+    Window(&'a [KeyPart]),
+    /// `bands` hashed band keys of one field.
+    MinHash {
+        part: &'a KeyPart,
+        bands: usize,
+        rows: usize,
+    },
+}
+
+/// What extraction gives one blocking pass: hashed keys (one vector per band; one for a plain
+/// pass; none for a window pass) and, for a window pass, the sort keys.
+#[derive(Debug, Default)]
+pub(crate) struct PassKeys {
+    pub(crate) hashed: Vec<Vec<u64>>,
+    pub(crate) sort: Option<Column>,
 }

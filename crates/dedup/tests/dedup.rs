@@ -238,12 +238,10 @@ fn every_comparison_kind_gives_its_levels() {
             .iter()
             .map(|(f, k)| ComparisonConfig::new(f, *k))
             .collect(),
-        blocking: vec![BlockingPass {
-            keys: vec![KeyPart {
-                field: "lev".into(),
-                transform: KeyTransform::Exact,
-            }],
-        }],
+        blocking: vec![BlockingPass::on(vec![KeyPart {
+            field: "lev".into(),
+            transform: KeyTransform::Exact,
+        }])],
         ..DedupConfig::contacts()
     };
     let d = Deduper::new(config.clone()).unwrap();
@@ -381,6 +379,65 @@ fn every_comparison_kind_gives_its_levels() {
         bad.to_string()
             .contains("tolerance must be a non-negative number"),
         "{bad}"
+    );
+}
+
+#[test]
+fn sorted_neighbourhood_and_minhash_blocking_tolerate_typos() {
+    use mergetag_dedup::{BlockingPass, KeyPart, KeyTransform, MinHash};
+    let names = [
+        "johnson",
+        "jonhson",
+        "zimmerman",
+        "zimmermann",
+        "abbott",
+        "garcia",
+    ];
+    let records: Vec<Record> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut r = Record::new(RecordId::row("t", i as u64 + 1));
+            r.set(fields::LAST_NAME, *n);
+            r
+        })
+        .collect();
+    let part = || {
+        vec![KeyPart {
+            field: fields::LAST_NAME.into(),
+            transform: KeyTransform::Exact,
+        }]
+    };
+    let with = |pass: BlockingPass| {
+        let config = DedupConfig {
+            blocking: vec![pass],
+            ..DedupConfig::contacts()
+        };
+        Deduper::new(config).unwrap().analyze_blocking(&records).1
+    };
+    // Exact keys find nothing.
+    assert!(with(BlockingPass::on(part())).is_empty());
+    // A window of 2 over sorted names pairs each name with the next.
+    let sn = with(BlockingPass {
+        window: Some(2),
+        ..BlockingPass::on(part())
+    });
+    assert!(sn.contains(&(2, 3)), "{sn:?}"); // zimmerman ~ zimmermann
+    assert_eq!(sn.len(), 5);
+    // MinHash LSH pairs names with many shared bigrams, wherever the typo is.
+    let lsh = with(BlockingPass {
+        minhash: Some(MinHash { bands: 20, rows: 2 }),
+        ..BlockingPass::on(part())
+    });
+    assert!(lsh.contains(&(0, 1)) && lsh.contains(&(2, 3)), "{lsh:?}");
+    assert!(!lsh.contains(&(4, 5)), "{lsh:?}");
+    let err = DedupConfig::from_toml_str(
+        "[[comparisons]]\nfield = \"a\"\nkind = \"exact\"\n[[blocking]]\nkeys = [{ field = \"a\", transform = \"exact\" }]\nwindow = 1\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("`window` must be at least 2"),
+        "{err}"
     );
 }
 
