@@ -207,6 +207,30 @@ pub struct DedupResult {
     pub model: TrainedModel,
 }
 
+/// A link between a record of the left dataset and one of the right.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// The index in the left dataset.
+    pub left: usize,
+    /// The index in the right dataset.
+    pub right: usize,
+    /// The match weight.
+    pub weight: f64,
+    /// The match probability.
+    pub probability: f64,
+}
+
+/// The result of [`Deduper::link`].
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkResult {
+    /// The links at or above the threshold, ordered by left then right index.
+    pub links: Vec<Link>,
+    /// What blocking did (cross pairs only).
+    pub blocking: BlockingReport,
+    /// The trained model.
+    pub model: TrainedModel,
+}
+
 /// One field's contribution to a pair's score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldEvidence {
@@ -259,6 +283,8 @@ pub struct PreparedRecords {
     prepared: Vec<Prepared>,
     /// Blocking keys per pass, in sorted order (0 = no key).
     keys: Vec<PassKeys>,
+    /// For linkage: whether each sorted position comes from the left dataset.
+    left: Option<Vec<bool>>,
 }
 
 type Run = PreparedRecords;
@@ -387,6 +413,7 @@ impl Deduper {
             position,
             prepared,
             keys,
+            left: None,
         }
     }
 
@@ -429,6 +456,12 @@ impl Deduper {
             };
             let mut emit = |a: u32, b: u32, upto: usize, report: &mut PassReport| {
                 let (a, b) = if a < b { (a, b) } else { (b, a) };
+                // Linkage compares across the two datasets only.
+                if let Some(left) = &run.left
+                    && left[a as usize] == left[b as usize]
+                {
+                    return;
+                }
                 if seen_before(upto, a, b) {
                     report.repeated_pairs += 1;
                 } else {
@@ -486,7 +519,13 @@ impl Deduper {
         // the few repeats they make go here.
         pairs.par_sort_unstable();
         pairs.dedup();
-        let all_pairs = (n as u64) * (n as u64).saturating_sub(1) / 2;
+        let all_pairs = match &run.left {
+            Some(left) => {
+                let l = left.iter().filter(|&&x| x).count() as u64;
+                l * (n as u64 - l)
+            }
+            None => (n as u64) * (n as u64).saturating_sub(1) / 2,
+        };
         let report = BlockingReport {
             passes,
             candidate_pairs: pairs.len() as u64,
@@ -504,19 +543,31 @@ impl Deduper {
             .iter()
             .map(|c| vec![0; c.kind.levels().len() + 1])
             .collect();
-        if n >= 2 {
-            let all = n * (n - 1) / 2;
+        // For linkage, random pairs are drawn across the two datasets.
+        let sides: Option<(Vec<usize>, Vec<usize>)> = run.left.as_ref().map(|left| {
+            let (l, r): (Vec<usize>, Vec<usize>) = (0..left.len()).partition(|&i| left[i]);
+            (l, r)
+        });
+        let all = match &sides {
+            Some((l, r)) => (l.len() * r.len()) as u64,
+            None => n * n.saturating_sub(1) / 2,
+        };
+        if all > 0 {
             let samples = (self.config.random_pairs as u64).min(all);
             let mut rng = SplitMix(self.config.seed ^ 0x6D65_7267_6574_6167);
             let pairs: Vec<(usize, usize)> = (0..samples)
-                .map(|_| {
-                    loop {
+                .map(|_| match &sides {
+                    Some((l, r)) => (
+                        l[rng.below(l.len() as u64) as usize],
+                        r[rng.below(r.len() as u64) as usize],
+                    ),
+                    None => loop {
                         let a = rng.below(n);
                         let b = rng.below(n);
                         if a != b {
                             break (a as usize, b as usize);
                         }
-                    }
+                    },
                 })
                 .collect();
             let patterns: Vec<u64> = pairs.par_iter().map(|&(a, b)| run.levels(a, b)).collect();
@@ -772,6 +823,58 @@ impl Deduper {
             refused_bridges,
             blocking,
             model,
+        }
+    }
+
+    /// Links two datasets (a CRM export and an enrichment file, say): the same blocking,
+    /// training and scoring as [`Deduper::run`], but only pairs with one record from each side
+    /// are compared. With `one_to_one`, each record is linked at most once: pairs are taken
+    /// strongest first (ties by index) and a pair whose left or right record is already linked
+    /// is skipped.
+    pub fn link(&self, left: &[Record], right: &[Record], one_to_one: bool) -> LinkResult {
+        let all: Vec<Record> = left.iter().chain(right).cloned().collect();
+        let mut run = self.prepare(&all);
+        run.left = Some(run.order.iter().map(|&i| i < left.len()).collect());
+        let result = self.run_prepared(&run);
+        let mut links: Vec<Link> = result
+            .matches
+            .iter()
+            .map(|p| {
+                let (l, r) = if p.a < left.len() {
+                    (p.a, p.b)
+                } else {
+                    (p.b, p.a)
+                };
+                Link {
+                    left: l,
+                    right: r - left.len(),
+                    weight: p.weight,
+                    probability: p.probability,
+                }
+            })
+            .collect();
+        if one_to_one {
+            links.sort_by(|x, y| {
+                y.weight
+                    .total_cmp(&x.weight)
+                    .then((x.left, x.right).cmp(&(y.left, y.right)))
+            });
+            let mut used_left = vec![false; left.len()];
+            let mut used_right = vec![false; right.len()];
+            links.retain(|l| {
+                let free = !used_left[l.left] && !used_right[l.right];
+                if free {
+                    used_left[l.left] = true;
+                    used_right[l.right] = true;
+                }
+                free
+            });
+        }
+        links.sort_by_key(|l| (l.left, l.right));
+        LinkResult {
+            links,
+            blocking: result.blocking,
+            model: result.model,
         }
     }
 

@@ -58,7 +58,8 @@ pub use crate::config::{
 };
 pub use crate::dedup::{
     BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
-    MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel, clusters_by_id,
+    Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel,
+    clusters_by_id,
 };
 pub use crate::error::{Error, Result};
 pub use mergetag_model as model;

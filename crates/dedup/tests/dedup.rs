@@ -442,6 +442,58 @@ fn sorted_neighbourhood_and_minhash_blocking_tolerate_typos() {
 }
 
 #[test]
+fn linking_two_sources_finds_the_people_in_both() {
+    // One population written by two sources: each person is in the left source, and about a
+    // third also in the right one.
+    let data = Generator::new(13).generate(3_000);
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    let mut left_entity = Vec::new();
+    let mut right_entity = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (r, &e) in data.records.iter().zip(&data.entities) {
+        if seen.insert(e) {
+            left.push(r.clone());
+            left_entity.push(e);
+        } else {
+            let mut r = r.clone();
+            r.id.source = "enrichment".into();
+            right.push(r);
+            right_entity.push(e);
+        }
+    }
+    let d = deduper();
+    let result = d.link(&left, &right, true);
+    let correct = result
+        .links
+        .iter()
+        .filter(|l| left_entity[l.left] == right_entity[l.right])
+        .count();
+    assert!(
+        correct as f64 / result.links.len() as f64 > 0.99,
+        "precision"
+    );
+    // One-to-one: no record is used twice.
+    let lefts: std::collections::HashSet<_> = result.links.iter().map(|l| l.left).collect();
+    let rights: std::collections::HashSet<_> = result.links.iter().map(|l| l.right).collect();
+    assert_eq!(lefts.len(), result.links.len());
+    assert_eq!(rights.len(), result.links.len());
+    // Every right record has its person on the left; most are found (duplicates within the
+    // right side compete for one left record, so one-to-one cannot link them all).
+    let distinct_right_people = right_entity
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert!(
+        correct as f64 >= 0.95 * distinct_right_people as f64,
+        "{correct} of {distinct_right_people}"
+    );
+    assert_eq!(result.blocking.all_pairs, (left.len() * right.len()) as u64);
+    let many = d.link(&left, &right, false);
+    assert!(many.links.len() >= result.links.len());
+}
+
+#[test]
 fn empty_and_tiny_inputs() {
     let r = deduper().run(&[]);
     assert_eq!(r.cluster_count, 0);
