@@ -198,6 +198,79 @@ pub struct MinHash {
 
 /// A dedup configuration, in code or from TOML/JSON.
 ///
+/// # Worked example: customer contacts
+///
+/// This is [`DedupConfig::contacts`] written out; start from it and adapt.
+///
+/// ```
+/// # use mergetag_dedup::DedupConfig;
+/// let toml = r#"
+/// threshold = 0.9         # match probability from which two records are one person
+/// max_block_size = 5000   # a block larger than this (everyone called Smith) is skipped, and reported
+///
+/// ## Given names: nicknames (Bob ~ Robert) and first/last swaps recognised; agreeing on a rare
+/// ## name weighs more than on a common one.
+/// [[comparisons]]
+/// field = "first_name"
+/// kind = "given_name"
+/// swap_with = "last_name"
+/// term_frequency = true
+///
+/// [[comparisons]]
+/// field = "last_name"
+/// kind = "name"
+/// swap_with = "first_name"
+/// term_frequency = true
+///
+/// [[comparisons]]         # case, Gmail dots and +tags ignored; same local part at another
+/// field = "email"         # provider and one-letter typos are levels of their own
+/// kind = "email"
+///
+/// [[comparisons]]         # last ten digits; one wrong digit is a level
+/// field = "phone"
+/// kind = "phone"
+///
+/// [[comparisons]]         # day/month swaps and one-digit typos recognised
+/// field = "birth_date"
+/// kind = "date"
+///
+/// [[comparisons]]
+/// field = "street"
+/// kind = "text"
+///
+/// ## No city: it moves with the postal code, and comparing both counts one fact twice.
+/// [[comparisons]]
+/// field = "postal_code"
+/// kind = "exact"
+/// term_frequency = true
+///
+/// ## Candidate pairs: records sharing any of these keys.
+/// [[blocking]]
+/// keys = [{ field = "email", transform = "email_key" }]
+/// [[blocking]]
+/// keys = [{ field = "phone", transform = "phone_digits" }]
+/// [[blocking]]
+/// keys = [{ field = "last_name", transform = "exact" }, { field = "birth_date", transform = "date" }]
+/// [[blocking]]
+/// keys = [{ field = "first_name", transform = "exact" }, { field = "birth_date", transform = "date" }]
+/// [[blocking]]
+/// keys = [{ field = "last_name", transform = "soundex" }, { field = "postal_code", transform = "exact" }]
+/// [[blocking]]
+/// keys = [
+///     { field = "first_name", transform = "prefix3" },
+///     { field = "last_name", transform = "prefix3" },
+///     { field = "birth_date", transform = "year" },
+/// ]
+/// "#;
+/// assert_eq!(DedupConfig::from_toml_str(toml)?, DedupConfig::contacts());
+/// # Ok::<(), mergetag_dedup::Error>(())
+/// ```
+///
+/// A sorted-neighbourhood pass adds `window = 5` to a `[[blocking]]` entry; a MinHash LSH pass
+/// on one field adds `minhash = { bands = 20, rows = 2 }`.
+///
+/// All the settings, with their defaults:
+///
 /// ```toml
 /// threshold = 0.9          # match probability at or above which two records are linked
 /// max_block_size = 5000    # larger blocks are skipped and reported
