@@ -502,7 +502,87 @@ fn empty_and_tiny_inputs() {
     assert_eq!(r.clusters, [0]);
 }
 
+fn small_records() -> impl Strategy<Value = Vec<Record>> {
+    let field = || {
+        prop::option::of(prop::sample::select(vec![
+            "ann",
+            "anne",
+            "bob",
+            "robert",
+            "smith",
+            "smyth",
+            "1985-04-03",
+            "1985-03-04",
+            "a@x.com",
+            "3125550147",
+        ]))
+    };
+    prop::collection::vec((field(), field(), field(), field(), field()), 0..24).prop_map(|rows| {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (f, l, e, p, b))| {
+                let mut r = Record::new(RecordId::row("p", i as u64));
+                for (name, v) in [
+                    (fields::FIRST_NAME, f),
+                    (fields::LAST_NAME, l),
+                    (fields::EMAIL, e),
+                    (fields::PHONE, p),
+                    (fields::BIRTH_DATE, b),
+                ] {
+                    if let Some(v) = v {
+                        r.set(name, v);
+                    }
+                }
+                r
+            })
+            .collect()
+    })
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every record lands in exactly one cluster, and the clusters do not depend on input order.
+    #[test]
+    fn every_record_in_one_cluster_whatever_the_order(records in small_records(), rotate in 0usize..24) {
+        let d = deduper();
+        let r = d.run(&records);
+        prop_assert_eq!(r.clusters.len(), records.len());
+        let distinct: std::collections::HashSet<_> = r.clusters.iter().collect();
+        prop_assert_eq!(distinct.len(), r.cluster_count);
+        prop_assert!(r.clusters.iter().all(|&c| (c as usize) < r.cluster_count));
+        let mut shuffled = records.clone();
+        if !shuffled.is_empty() {
+            let k = rotate % shuffled.len();
+            shuffled.rotate_left(k);
+            shuffled.reverse();
+        }
+        let other = d.run(&shuffled);
+        prop_assert_eq!(partition(&records, &r.clusters), partition(&shuffled, &other.clusters));
+        for p in &r.matches {
+            prop_assert!((0.0..=1.0).contains(&p.probability));
+        }
+    }
+
+    /// Comparison levels are symmetric for any two values.
+    #[test]
+    fn comparisons_are_symmetric(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+        use mergetag_dedup::{BlockingPass, ComparisonConfig, ComparisonKind as K, KeyPart, KeyTransform};
+        let kinds = [K::Exact, K::Name, K::GivenName, K::Email, K::Phone, K::Date, K::Text, K::Levenshtein, K::DamerauLevenshtein, K::Qgram, K::Phonetic, K::Numeric, K::Geo];
+        let config = DedupConfig {
+            comparisons: kinds.iter().map(|k| ComparisonConfig { swap_with: Some("x".into()), ..ComparisonConfig::new("x", *k) }).collect(),
+            blocking: vec![BlockingPass::on(vec![KeyPart { field: "x".into(), transform: KeyTransform::Exact }])],
+            ..DedupConfig::contacts()
+        };
+        let d = Deduper::new(config).unwrap();
+        let mut ra = Record::new(RecordId::row("s", 1));
+        ra.set("x", a.as_str());
+        let mut rb = Record::new(RecordId::row("s", 2));
+        rb.set("x", b.as_str());
+        let p = d.prepare(&[ra, rb]);
+        prop_assert_eq!(p.compare(0, 1), p.compare(1, 0));
+    }
+
     #[test]
     fn jaro_winkler_equals_strsim_and_is_symmetric(a in "\\PC{0,20}", b in "\\PC{0,20}") {
         let x: Vec<char> = a.chars().collect();
