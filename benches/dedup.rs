@@ -104,6 +104,26 @@ fn jaro_winkler_kernel(c: &mut Criterion) {
     group.finish();
 }
 
+fn blocking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mergetag_dedup::Deduper::analyze_blocking");
+    group.sample_size(10);
+    let data = Generator::new(5).generate(100_000);
+    let deduper = Deduper::new(DedupConfig::contacts()).unwrap();
+    group.throughput(Throughput::Elements(data.records.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::new("contacts", data.records.len()),
+        &data,
+        |b, data| {
+            b.iter(|| {
+                let (report, pairs) = deduper.analyze_blocking(&data.records);
+                assert_eq!(report.candidate_pairs as usize, pairs.len());
+                pairs.len()
+            });
+        },
+    );
+    group.finish();
+}
+
 fn end_to_end(c: &mut Criterion) {
     let mut group = c.benchmark_group("mergetag_dedup::Deduper::run");
     group.sample_size(10);
@@ -127,5 +147,11 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, jaro_winkler_kernel, comparison_loop, end_to_end);
+criterion_group!(
+    benches,
+    jaro_winkler_kernel,
+    comparison_loop,
+    blocking,
+    end_to_end
+);
 criterion_main!(benches);
