@@ -52,6 +52,7 @@ pub mod nicknames;
 pub mod phonetic;
 mod prepare;
 pub mod similarity;
+pub mod survivorship;
 
 pub use crate::config::{
     BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform, MinHash,
