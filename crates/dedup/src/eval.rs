@@ -35,14 +35,14 @@ fn pairs(n: u64) -> u64 {
 /// assert_eq!((s.true_positives, s.predicted_pairs, s.true_pairs), (1, 1, 3));
 /// assert_eq!(s.precision, 1.0);
 /// ```
-pub fn pairwise<C: Eq + std::hash::Hash + Copy, E: Eq + std::hash::Hash + Copy>(
+pub fn pairwise<C: Eq + std::hash::Hash, E: Eq + std::hash::Hash>(
     clusters: &[C],
     entities: &[E],
 ) -> PairwiseScores {
-    let mut cells: HashMap<(C, E), u64> = HashMap::new();
-    let mut by_cluster: HashMap<C, u64> = HashMap::new();
-    let mut by_entity: HashMap<E, u64> = HashMap::new();
-    for (&c, &e) in clusters.iter().zip(entities) {
+    let mut cells: HashMap<(&C, &E), u64> = HashMap::new();
+    let mut by_cluster: HashMap<&C, u64> = HashMap::new();
+    let mut by_entity: HashMap<&E, u64> = HashMap::new();
+    for (c, e) in clusters.iter().zip(entities) {
         *cells.entry((c, e)).or_default() += 1;
         *by_cluster.entry(c).or_default() += 1;
         *by_entity.entry(e).or_default() += 1;
@@ -80,12 +80,12 @@ fn scores(true_positives: u64, predicted_pairs: u64, true_pairs: u64) -> Pairwis
 }
 
 /// The share of true pairs that a set of candidate pairs contains (blocking recall).
-pub fn pair_recall<E: Eq + std::hash::Hash + Copy>(
+pub fn pair_recall<E: Eq + std::hash::Hash>(
     candidates: impl IntoIterator<Item = (usize, usize)>,
     entities: &[E],
 ) -> f64 {
-    let mut by_entity: HashMap<E, u64> = HashMap::new();
-    for &e in entities {
+    let mut by_entity: HashMap<&E, u64> = HashMap::new();
+    for e in entities {
         *by_entity.entry(e).or_default() += 1;
     }
     let true_pairs: u64 = by_entity.values().map(|&n| pairs(n)).sum();
@@ -127,21 +127,21 @@ pub struct ClusterScores {
 /// let s = clusters(&[0, 0, 1, 2], &[7, 7, 8, 8]);
 /// assert_eq!((s.exact_clusters, s.predicted_clusters, s.true_clusters), (1, 3, 2));
 /// ```
-pub fn clusters<C: Eq + std::hash::Hash + Copy, E: Eq + std::hash::Hash + Copy>(
+pub fn clusters<C: Eq + std::hash::Hash, E: Eq + std::hash::Hash>(
     predicted: &[C],
     entities: &[E],
 ) -> ClusterScores {
-    let mut cells: HashMap<(C, E), u64> = HashMap::new();
-    let mut by_cluster: HashMap<C, u64> = HashMap::new();
-    let mut by_entity: HashMap<E, u64> = HashMap::new();
-    for (&c, &e) in predicted.iter().zip(entities) {
+    let mut cells: HashMap<(&C, &E), u64> = HashMap::new();
+    let mut by_cluster: HashMap<&C, u64> = HashMap::new();
+    let mut by_entity: HashMap<&E, u64> = HashMap::new();
+    for (c, e) in predicted.iter().zip(entities) {
         *cells.entry((c, e)).or_default() += 1;
         *by_cluster.entry(c).or_default() += 1;
         *by_entity.entry(e).or_default() += 1;
     }
     let exact = cells
         .iter()
-        .filter(|&(&(c, e), &n)| by_cluster[&c] == n && by_entity[&e] == n)
+        .filter(|&(&(c, e), &n)| by_cluster[c] == n && by_entity[e] == n)
         .count() as u64;
     let (p, t) = (by_cluster.len() as u64, by_entity.len() as u64);
     let precision = if p == 0 { 1.0 } else { exact as f64 / p as f64 };
@@ -173,9 +173,9 @@ pub fn from_pairs(predicted: &[(usize, usize)], truth: &[(usize, usize)]) -> Pai
 }
 
 /// Every pair of records that share a cluster (quadratic in cluster size; for evaluation).
-pub fn cluster_pairs<C: Eq + std::hash::Hash + Copy>(clusters: &[C]) -> Vec<(usize, usize)> {
-    let mut by: HashMap<C, Vec<usize>> = HashMap::new();
-    for (i, &c) in clusters.iter().enumerate() {
+pub fn cluster_pairs<C: Eq + std::hash::Hash>(clusters: &[C]) -> Vec<(usize, usize)> {
+    let mut by: HashMap<&C, Vec<usize>> = HashMap::new();
+    for (i, c) in clusters.iter().enumerate() {
         by.entry(c).or_default().push(i);
     }
     let mut out = Vec::new();
