@@ -15,11 +15,14 @@
 // An example talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stdout)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use mergetag::dedup::survivorship::{SurvivorshipConfig, golden_profiles};
+use mergetag::dedup::{DedupConfig, Deduper, eval};
+use mergetag::model::Channel;
 use mergetag::sources::{ColumnMap, ColumnType, CsvSource, JsonLinesBuilder, OnBadRow};
 use mergetag::{EventKind, Record, Reject, Source, fields};
 
@@ -44,13 +47,31 @@ impl SourceSummary {
     }
 }
 
+/// `truth.csv`: (source, key) -> person.
+fn read_truth(
+    path: &Path,
+) -> Result<HashMap<(String, String), String>, Box<dyn std::error::Error>> {
+    let mut truth = HashMap::new();
+    for row in csv::Reader::from_path(path)?.records() {
+        let row = row?;
+        truth.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
+    }
+    Ok(truth)
+}
+
+/// A record's (source, key) as `truth.csv` writes it.
+fn contact_key(r: &Record) -> (String, String) {
+    (r.id.source.to_string(), r.id.key.to_string())
+}
+
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")
 }
 
-/// Reads every record of `source`, counting the accepted ones and collecting the rejects.
+/// Reads every record of `source` into `accepted`, counting them and collecting the rejects.
 fn drain(
     source: &mut dyn Source,
+    accepted: &mut Vec<Record>,
     quarantine: &mut Vec<Reject>,
 ) -> Result<SourceSummary, Box<dyn std::error::Error>> {
     let mut summary = SourceSummary::default();
@@ -58,6 +79,7 @@ fn drain(
     // Reading into one record reuses its buffers row after row.
     while source.read_record(&mut record)? {
         summary.count(&record);
+        accepted.push(record.clone());
     }
     let before = quarantine.len();
     source.drain_rejects(quarantine);
@@ -116,8 +138,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         ),
     ];
+    let mut contacts: Vec<Record> = Vec::new();
     for (name, source) in &mut sources {
-        summaries.insert(name.to_string(), drain(source.as_mut(), &mut quarantine)?);
+        summaries.insert(
+            name.to_string(),
+            drain(source.as_mut(), &mut contacts, &mut quarantine)?,
+        );
     }
 
     // The identify calls of the event stream describe people too: one record per call.
@@ -125,7 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     jsonl.on_bad_row(OnBadRow::Collect);
     let mut identifies = jsonl.identifies_from_path("segment", data.join("events.jsonl"))?;
     // Its bad lines are the event stream's, quarantined once below with the events.
-    let identify_summary = drain(&mut identifies, &mut Vec::new())?;
+    let identify_summary = drain(&mut identifies, &mut Vec::new(), &mut Vec::new())?;
 
     // Events: counted by kind and name.
     let mut events = jsonl.events_from_path("events", data.join("events.jsonl"))?;
@@ -148,6 +174,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     events.drain_rejects(&mut quarantine);
     let events_quarantined = (quarantine.len() - before) as u64;
 
+    // Dedup: which contacts are the same person, with no labels, then one golden profile each.
+    let deduper = Deduper::new(DedupConfig::contacts())?;
+    let prepared = deduper.prepare(&contacts);
+    let result = deduper.run_prepared(&prepared);
+    let survivorship = SurvivorshipConfig::from_toml_str(
+        r#"
+        default = "most_recent"
+        source_priority = ["salesforce", "hubspot", "enrichment"]
+        [fields]
+        email = "source_priority"
+        customer_lifetime_value = "max"
+        "#,
+    )?;
+    let profiles = golden_profiles(&contacts, &result.clusters, &survivorship);
+    assert_eq!(
+        profiles.iter().map(|p| p.members.len()).sum::<usize>(),
+        contacts.len(),
+        "every accepted record belongs to exactly one profile"
+    );
+    let suppressed = profiles
+        .iter()
+        .filter(|p| p.is_suppressed(Channel::Email))
+        .count();
+    let mut f = BufWriter::new(File::create(out.join("profiles.jsonl"))?);
+    for p in &profiles {
+        serde_json::to_writer(&mut f, p)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    // How good is it? The sample data comes with the truth of who is who.
+    let truth = read_truth(&data.join("truth.csv"))?;
+    let known: Vec<usize> = (0..contacts.len())
+        .filter(|&i| truth.contains_key(&contact_key(&contacts[i])))
+        .collect();
+    let predicted: Vec<u32> = known.iter().map(|&i| result.clusters[i]).collect();
+    let people: Vec<&str> = known
+        .iter()
+        .map(|&i| truth[&contact_key(&contacts[i])].as_str())
+        .collect();
+    let scores = eval::pairwise(&predicted, &people);
+
     // The quarantine: one JSON object a line, with the raw row for repair and re-ingestion.
     let mut q = BufWriter::new(File::create(out.join("quarantine.jsonl"))?);
     for reject in &quarantine {
@@ -157,6 +224,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     q.flush()?;
     let report = serde_json::json!({
         "sources": summaries,
+        "dedup": {
+            "records": contacts.len(),
+            "candidate_pairs": result.blocking.candidate_pairs,
+            "matches": result.matches.len(),
+            "profiles": profiles.len(),
+            "email_suppressed_profiles": suppressed,
+            "against_truth": scores,
+            "model": result.model,
+        },
         "events": { "accepted": event_count, "quarantined": events_quarantined, "by_name": by_name, "machine_opens": machine_opens },
     });
     fs::write(
@@ -211,6 +287,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {name:<18} {}", top.join(", "));
     }
     println!();
+    println!(
+        "dedup: {} records -> {} golden profiles ({} matches among {} candidate pairs; {} suppressed for email)",
+        contacts.len(),
+        profiles.len(),
+        result.matches.len(),
+        result.blocking.candidate_pairs,
+        suppressed
+    );
+    println!(
+        "  against the sample's truth: precision {:.3}, recall {:.3}, F1 {:.3}",
+        scores.precision, scores.recall, scores.f1
+    );
+    if let Some(p) = result.matches.iter().find(|p| p.probability < 0.999) {
+        println!(
+            "  why records {} and {} match:",
+            contacts[p.a].id, contacts[p.b].id
+        );
+        for line in deduper
+            .explain(&result.model, &prepared, p.a, p.b)
+            .to_string()
+            .lines()
+        {
+            println!("    {line}");
+        }
+    }
+    println!();
     println!("events by name:");
     for (name, n) in &by_name {
         println!("  {name:<22} {n:>6}");
@@ -218,8 +320,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  (of the opens, {machine_opens} are machine opens: Apple Mail Privacy Protection)");
     println!();
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         out.join("quarantine.jsonl").display(),
+        out.join("profiles.jsonl").display(),
         out.join("report.json").display()
     );
     Ok(())

@@ -156,11 +156,6 @@ impl CsvSourceBuilder {
                 "the file is UTF-16; convert it to UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)".into(),
             ));
         }
-        let bom = if prefix.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            3
-        } else {
-            0
-        };
         let columns: Vec<String> = if self.has_headers {
             header
                 .iter()
@@ -182,6 +177,12 @@ impl CsvSourceBuilder {
         let names: Vec<&str> = columns.iter().map(String::as_str).collect();
         let plan = self.column_map.plan(&names).map_err(header_error)?;
         let field_names = columns.iter().map(|c| FieldName::new(c)).collect();
+        // Without a header, the first row was read as one and comes next; it starts at 0.
+        let cursor = if self.has_headers {
+            csv.position().byte()
+        } else {
+            0
+        };
         Ok(CsvSource {
             name,
             reader: csv,
@@ -196,8 +197,9 @@ impl CsvSourceBuilder {
                 quote: self.quote,
                 escape: self.escape,
                 double_quote: self.double_quote,
+                comment: self.comment,
             },
-            bom,
+            cursor,
             row: csv::StringRecord::new(),
             rejects: Vec::new(),
             lines: LineCounter::default(),
@@ -256,7 +258,8 @@ pub struct CsvSource<R> {
     flexible: bool,
     on_bad_row: OnBadRow,
     quoting: Quoting,
-    bom: u64,
+    /// Where the csv reader stopped after the last row (or the header).
+    cursor: u64,
     row: csv::StringRecord,
     rejects: Vec<Reject>,
     lines: LineCounter,
@@ -284,13 +287,11 @@ impl<R: Read> CsvSource<R> {
 
     /// Reads the next row, good or bad. `Ok(None)` at the end.
     fn next_row(&mut self, record: &mut Record) -> Result<Option<RowOutcome>, SourceError> {
-        let (start, utf8_error) = match self.reader.read_record(&mut self.row) {
+        let utf8_error = match self.reader.read_record(&mut self.row) {
             Ok(false) => return Ok(None),
-            Ok(true) => (self.row.position().map_or(0, |p| p.byte()), None),
+            Ok(true) => None,
             Err(e) => match e.kind() {
-                csv::ErrorKind::Utf8 { pos, err } => {
-                    (pos.as_ref().map_or(0, |p| p.byte()), Some(err.field()))
-                }
+                csv::ErrorKind::Utf8 { err, .. } => Some(err.field()),
                 _ => {
                     self.done = true;
                     let pos = Position::line(self.lines.line);
@@ -298,10 +299,25 @@ impl<R: Read> CsvSource<R> {
                 }
             },
         };
-        self.data_rows += 1;
-        let start = start + self.bom;
-        let end = self.reader.position().byte() + self.bom;
+        // The csv crate's record positions are where it stopped after the previous record, before
+        // what it skips (the `\n` of a CRLF, blank and comment lines, a byte order mark; and the
+        // first row of a file without header was read before), so the row's start is found here.
+        // Its offsets count the byte order mark (csv-core 0.1.13).
+        let end = self.reader.position().byte();
         let tee = self.reader.get_mut();
+        let skip = skip_to_record(
+            tee.slice(self.cursor, end),
+            self.cursor == 0,
+            self.quoting.comment,
+        );
+        let start = self.cursor + skip as u64;
+        self.cursor = end;
+        if start >= end {
+            // Nothing but skipped bytes: csv-core reads a comment line that ends the input
+            // without a line break as an empty record.
+            return Ok(None);
+        }
+        self.data_rows += 1;
         let line = self.lines.line_at(tee, start);
         tee.keep_from(start);
         let position = Position {
@@ -384,7 +400,7 @@ impl<R: Read> CsvSource<R> {
 
     fn reject(&self, position: Position, err: RowError) -> Reject {
         let start = position.byte.unwrap_or(0);
-        let end = self.reader.position().byte() + self.bom;
+        let end = self.reader.position().byte();
         err.into_reject(
             &self.name,
             self.data_rows,
@@ -444,6 +460,30 @@ struct Quoting {
     quote: u8,
     escape: Option<u8>,
     double_quote: bool,
+    comment: Option<u8>,
+}
+
+/// How many bytes at the start of `raw` the csv crate skips before a record: a byte order mark
+/// at the start of the input, line breaks (blank lines, the `\n` of a CRLF) and comment lines.
+fn skip_to_record(raw: &[u8], at_start: bool, comment: Option<u8>) -> usize {
+    let mut i = if at_start && raw.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    while let Some(&b) = raw.get(i) {
+        if b == b'\n' || b == b'\r' {
+            i += 1;
+        } else if Some(b) == comment {
+            i = raw[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(raw.len(), |n| i + n + 1);
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 /// Whether `raw`, the bytes of the last record, ends inside a quoted field.
@@ -456,6 +496,7 @@ fn unterminated_quote(raw: &[u8], q: &Quoting) -> bool {
         quote,
         escape,
         double_quote,
+        ..
     } = *q;
     #[derive(PartialEq)]
     enum State {
@@ -480,6 +521,7 @@ fn unterminated_quote(raw: &[u8], q: &Quoting) -> bool {
             State::Quoted if b == quote => State::QuoteInQuoted,
             State::Quoted | State::Escaped => State::Quoted,
             State::QuoteInQuoted if b == quote && double_quote => State::Quoted,
+            State::QuoteInQuoted if b == b'\n' || b == b'\r' || b == delimiter => State::Start,
             State::QuoteInQuoted => State::Unquoted,
         };
     }
@@ -525,8 +567,8 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 /// A reader that keeps the bytes it hands on, from the start of the current record, so that a
 /// bad row can be quarantined exactly as it was written and lines can be counted.
 ///
-/// The csv crate's own line numbers skip blank lines and its byte offsets leave out the BOM;
-/// counting here keeps positions exact.
+/// The csv crate's own line numbers and record offsets include the blank lines, comment lines
+/// and byte order mark it skips before a record; counting here keeps positions exact.
 #[derive(Debug)]
 struct Tee<R> {
     inner: R,
@@ -614,8 +656,12 @@ mod tests {
             quote: b'"',
             escape: None,
             double_quote: true,
+            comment: None,
         };
         assert!(unterminated_quote(b"1,\"abc\n", &std));
+        // A quoted field, then another that is never closed.
+        assert!(unterminated_quote(b"\"a\",\"b\n", &std));
+        assert!(!unterminated_quote(b"\"a\"\n\"b\"", &std));
         assert!(!unterminated_quote(b"1,\"a\"\"bc\"\n", &std));
         assert!(unterminated_quote(b"1,\"a\"\"bc\n", &std));
         assert!(!unterminated_quote(b"1,a\"bc\n", &std));
@@ -633,5 +679,15 @@ mod tests {
         };
         assert!(unterminated_quote(b"\"a\\\"", &esc));
         assert!(!unterminated_quote(b"\"a\\\"\"", &esc));
+    }
+
+    #[test]
+    fn records_start_past_what_csv_skips() {
+        assert_eq!(skip_to_record(b"1,2\n", false, None), 0);
+        assert_eq!(skip_to_record(b"\n\r\n1,2\n", false, None), 3);
+        assert_eq!(skip_to_record(b"\xEF\xBB\xBF\n1,2", true, None), 4);
+        assert_eq!(skip_to_record(b"\xEF\xBB\xBF1,2", false, None), 0);
+        assert_eq!(skip_to_record(b"\n# a\n#b\r\n1,2", false, Some(b'#')), 9);
+        assert_eq!(skip_to_record(b"#a", false, Some(b'#')), 2);
     }
 }
