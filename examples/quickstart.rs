@@ -138,11 +138,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         ),
     ];
+    // CRM contacts are deduplicated; the enrichment file, keyed by email, is joined to them.
     let mut contacts: Vec<Record> = Vec::new();
+    let mut enrichment_rows: Vec<Record> = Vec::new();
     for (name, source) in &mut sources {
+        let into = if *name == "enrichment" {
+            &mut enrichment_rows
+        } else {
+            &mut contacts
+        };
         summaries.insert(
             name.to_string(),
-            drain(source.as_mut(), &mut contacts, &mut quarantine)?,
+            drain(source.as_mut(), into, &mut quarantine)?,
         );
     }
 
@@ -187,10 +194,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         customer_lifetime_value = "max"
         "#,
     )?;
-    let profiles = golden_profiles(&contacts, &result.clusters, &survivorship);
+    // Enrichment rows join the profile whose members have the same email (case, Gmail dots
+    // and +tags ignored); a row for nobody we know becomes a profile of its own.
+    let mut by_email: HashMap<String, u32> = HashMap::new();
+    let mut key = String::new();
+    for (r, &c) in contacts.iter().zip(&result.clusters) {
+        if let Some(email) = r.text(fields::EMAIL) {
+            mergetag::dedup::fold::email(email, &mut key);
+            if !key.is_empty() {
+                by_email.entry(key.clone()).or_insert(c);
+            }
+        }
+    }
+    let mut clusters = result.clusters.clone();
+    let mut next = result.cluster_count as u32;
+    let mut enriched = 0;
+    for r in &enrichment_rows {
+        mergetag::dedup::fold::email(
+            r.text(fields::EMAIL).unwrap_or(&r.id.key.to_string()),
+            &mut key,
+        );
+        match by_email.get(&key) {
+            Some(&c) => {
+                clusters.push(c);
+                enriched += 1;
+            }
+            None => {
+                clusters.push(next);
+                next += 1;
+            }
+        }
+    }
+    let mut everyone = contacts.clone();
+    everyone.extend(enrichment_rows.iter().cloned());
+    let profiles = golden_profiles(&everyone, &clusters, &survivorship);
     assert_eq!(
         profiles.iter().map(|p| p.members.len()).sum::<usize>(),
-        contacts.len(),
+        everyone.len(),
         "every accepted record belongs to exactly one profile"
     );
     let suppressed = profiles
@@ -226,6 +266,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sources": summaries,
         "dedup": {
             "records": contacts.len(),
+            "enrichment_rows_joined": enriched,
             "candidate_pairs": result.blocking.candidate_pairs,
             "matches": result.matches.len(),
             "profiles": profiles.len(),
@@ -288,11 +329,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!();
     println!(
-        "dedup: {} records -> {} golden profiles ({} matches among {} candidate pairs; {} suppressed for email)",
+        "dedup: {} CRM records -> {} people ({} matches among {} candidate pairs); {} of {} enrichment rows joined by email",
         contacts.len(),
-        profiles.len(),
+        result.cluster_count,
         result.matches.len(),
         result.blocking.candidate_pairs,
+        enriched,
+        enrichment_rows.len()
+    );
+    println!(
+        "  {} golden profiles, {} suppressed for email (opted out, bounced or no consent)",
+        profiles.len(),
         suppressed
     );
     println!(
