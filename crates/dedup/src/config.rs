@@ -19,7 +19,9 @@ pub enum ComparisonKind {
     /// A given name: as [`ComparisonKind::Name`] plus `nickname` (Bob ~ Robert) after `swapped`.
     GivenName,
     /// An email address: `exact` (same dedup key: case, Gmail dots and `+tags` ignored),
-    /// `same_local_part`, `typo` (same domain, local parts one edit apart), `different`.
+    /// `same_local_part`, `typo` (same domain, local parts one edit apart), `same_domain`
+    /// (weak on webmail, telling on a small company's domain: the model learns which),
+    /// `different`.
     Email,
     /// A phone number (last ten digits): `exact`, `one_edit`, `different`.
     Phone,
@@ -63,7 +65,13 @@ impl ComparisonKind {
                 "jw_0.80",
                 "different",
             ],
-            ComparisonKind::Email => &["exact", "same_local_part", "typo", "different"],
+            ComparisonKind::Email => &[
+                "exact",
+                "same_local_part",
+                "typo",
+                "same_domain",
+                "different",
+            ],
             ComparisonKind::Phone => &["exact", "one_edit", "different"],
             ComparisonKind::Date => &["exact", "transposed", "same_year", "different"],
             ComparisonKind::Text => &["exact", "close", "different"],

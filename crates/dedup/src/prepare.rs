@@ -377,8 +377,10 @@ impl Prepared {
                     && crate::similarity::within_one_edit(la.as_bytes(), lb.as_bytes())
                 {
                     3
-                } else {
+                } else if da == db && !da.is_empty() {
                     4
+                } else {
+                    5
                 }
             }
             ComparisonKind::Phone => {

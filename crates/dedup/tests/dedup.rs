@@ -360,7 +360,7 @@ fn every_comparison_kind_gives_its_levels() {
             "different",
             "different",
             "different",
-            "different"
+            "same_domain"
         ]
     );
     assert!(
