@@ -307,6 +307,7 @@ impl Record {
         self.fields.push(Field { name, value });
     }
 
+    #[inline]
     fn take_buffer(&mut self, text: &str) -> String {
         match self.spare.pop() {
             Some(mut s) => {
@@ -374,6 +375,7 @@ pub struct Refill<'a> {
 
 impl Refill<'_> {
     /// Writes the next field as text. The name is cloned only when the field is new.
+    #[inline]
     pub fn text(&mut self, name: &FieldName, text: &str) {
         let at = self.at;
         self.at += 1;
@@ -394,6 +396,7 @@ impl Refill<'_> {
     }
 
     /// Writes the next field. The name is cloned only when the field is new.
+    #[inline]
     pub fn value(&mut self, name: &FieldName, value: Value) {
         let at = self.at;
         self.at += 1;
