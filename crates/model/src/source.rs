@@ -313,6 +313,9 @@ pub trait Source {
 
     /// An iterator over the records, each a new [`Record`]. It ends after the last record or
     /// after an error that is not recoverable.
+    ///
+    /// On a trait object, go through the forwarding impl: for `source: &mut dyn Source`, write
+    /// `Source::records(&mut source)`; a `Box<dyn Source>` has `records()` directly.
     fn records(&mut self) -> Records<'_, Self>
     where
         Self: Sized,
@@ -477,8 +480,9 @@ mod tests {
     #[test]
     fn forwarding_impls_and_dyn() {
         let mut s = IterSource::new("mem", rows());
-        let by_ref: &mut dyn Source = &mut s;
+        let mut by_ref: &mut dyn Source = &mut s;
         assert_eq!(by_ref.name().as_str(), "mem");
+        assert_eq!(Source::records(&mut by_ref).filter(Result::is_ok).count(), 3);
         let mut boxed: Box<dyn Source> = Box::new(IterSource::new("mem", rows()));
         assert_eq!(boxed.records().filter(Result::is_ok).count(), 3);
         let mut out = Vec::new();
