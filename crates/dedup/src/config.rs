@@ -3,7 +3,7 @@
 use mergetag_model::fields;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, from_json, from_toml};
 
 /// How one field is compared. Each kind has fixed levels, from most to least similar; a missing
 /// value on either side is its own level that weighs nothing (missing is never disagreement).
@@ -409,16 +409,7 @@ impl DedupConfig {
     /// [`Error::Parse`] with the position of a syntax error or unknown key, then the errors of
     /// [`DedupConfig::validate`].
     pub fn from_toml_str(text: &str) -> Result<DedupConfig> {
-        let c: DedupConfig = toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..at];
-            Error::Parse {
-                origin: "<toml>".into(),
-                line: before.matches('\n').count() + 1,
-                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
-                message: e.message().trim_end().to_owned(),
-            }
-        })?;
+        let c: DedupConfig = from_toml(text, "<toml>")?;
         c.validate()?;
         Ok(c)
     }
@@ -429,15 +420,7 @@ impl DedupConfig {
     ///
     /// As [`DedupConfig::from_toml_str`].
     pub fn from_json_str(text: &str) -> Result<DedupConfig> {
-        let c: DedupConfig = serde_json::from_str(text).map_err(|e| Error::Parse {
-            origin: "<json>".into(),
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .rsplit_once(" at line ")
-                .map_or(e.to_string(), |(m, _)| m.to_owned()),
-        })?;
+        let c: DedupConfig = from_json(text, "<json>")?;
         c.validate()?;
         Ok(c)
     }

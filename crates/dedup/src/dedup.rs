@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Edge, cluster};
 use crate::config::{ComparisonKind, DedupConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, from_json};
 use crate::prepare::{ColumnSpec, PassKeys, PassSpec, Prepared, extract};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
@@ -146,15 +146,7 @@ impl TrainedModel {
     ///
     /// [`Error::Parse`] for malformed JSON, then the errors of [`TrainedModel::check`].
     pub fn from_json_str(text: &str, config: &DedupConfig) -> Result<TrainedModel> {
-        let model: TrainedModel = serde_json::from_str(text).map_err(|e| Error::Parse {
-            origin: "<model json>".into(),
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .rsplit_once(" at line ")
-                .map_or(e.to_string(), |(m, _)| m.to_owned()),
-        })?;
+        let model: TrainedModel = from_json(text, "<model json>")?;
         model.check(config)?;
         Ok(model)
     }

@@ -23,3 +23,28 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Parses TOML into `T`, with the position of any problem.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((0, 0), |s| {
+            mergetag_model::text_position::line_col(text, s.start)
+        });
+        Error::Parse {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message: e.message().trim_end().to_owned(),
+        }
+    })
+}
+
+/// Parses JSON into `T`, with the position of any problem.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Parse {
+        origin: origin.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: mergetag_model::text_position::without_json_position(&e.to_string()).to_owned(),
+    })
+}

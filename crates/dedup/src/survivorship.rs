@@ -11,7 +11,7 @@ use mergetag_model::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Result, from_json, from_toml};
 
 /// How the surviving value of a field is chosen among a cluster's records. Missing values
 /// (null, blank text) never survive while any record has a value.
@@ -113,16 +113,7 @@ impl SurvivorshipConfig {
     ///
     /// [`Error::Parse`] with the line of a syntax error, unknown key or unknown rule.
     pub fn from_toml_str(text: &str) -> Result<SurvivorshipConfig> {
-        toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..at];
-            Error::Parse {
-                origin: "<toml>".into(),
-                line: before.matches('\n').count() + 1,
-                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
-                message: e.message().trim_end().to_owned(),
-            }
-        })
+        from_toml(text, "<toml>")
     }
 
     /// Parses JSON.
@@ -131,15 +122,7 @@ impl SurvivorshipConfig {
     ///
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_json_str(text: &str) -> Result<SurvivorshipConfig> {
-        serde_json::from_str(text).map_err(|e| Error::Parse {
-            origin: "<json>".into(),
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .rsplit_once(" at line ")
-                .map_or(e.to_string(), |(m, _)| m.to_owned()),
-        })
+        from_json(text, "<json>")
     }
 
     fn source_rank(&self, source: &str) -> usize {

@@ -33,6 +33,7 @@
 //! - [`Profile`]: a golden record with the provenance of every value and its suppressions.
 //! - [`Source`], [`SourceError`], [`Reject`], [`IterSource`]: reading records.
 //! - [`redact`]: how personal values appear in errors and logs.
+//! - [`text_position`]: line and column in configuration text, for errors.
 
 mod event;
 mod field;
@@ -41,6 +42,7 @@ mod profile;
 mod record;
 pub mod redact;
 mod source;
+pub mod text_position;
 mod value;
 
 pub use event::{Event, EventKind};

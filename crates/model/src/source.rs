@@ -482,7 +482,10 @@ mod tests {
         let mut s = IterSource::new("mem", rows());
         let mut by_ref: &mut dyn Source = &mut s;
         assert_eq!(by_ref.name().as_str(), "mem");
-        assert_eq!(Source::records(&mut by_ref).filter(Result::is_ok).count(), 3);
+        assert_eq!(
+            Source::records(&mut by_ref).filter(Result::is_ok).count(),
+            3
+        );
         let mut boxed: Box<dyn Source> = Box::new(IterSource::new("mem", rows()));
         assert_eq!(boxed.records().filter(Result::is_ok).count(), 3);
         let mut out = Vec::new();

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 use mergetag_model::FieldName;
+use mergetag_model::text_position::{line_col, without_json_position};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -560,12 +561,8 @@ impl ColumnMapConfig {
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_json_str(text: &str, origin: &str) -> Result<ColumnMapConfig> {
         serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
             // serde_json appends " at line L column C"; the position is reported separately.
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(m, _)| m)
-                .to_owned();
+            let message = without_json_position(&e.to_string()).to_owned();
             Error::Parse {
                 origin: origin.to_owned(),
                 line: e.line(),
@@ -636,15 +633,6 @@ impl ColumnMapConfig {
             .unmapped(self.unmapped)
             .invalid_values(self.invalid_values))
     }
-}
-
-/// The 1-based line and column of byte offset `at` in `text`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]
