@@ -1,0 +1,87 @@
+//! What the fuzz targets in `fuzz/fuzz_targets/mapping_*.rs` run, shared with the replay test
+//! in `tests/mapping.rs`, so that an input the fuzzer saved is replayed by plain `cargo test`.
+//! The fuzz targets include this file with `#[path = ...] mod`.
+
+use std::collections::BTreeMap;
+
+use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
+use mergetag_mapping::{Error, MappingConfig, Outcome, Recipient, Syntax, scan};
+
+fn check_error(e: &Error) {
+    let m = e.to_string();
+    assert!(!m.is_empty() && !m.ends_with('.'), "{m:?}");
+}
+
+/// `mapping_document`: byte 0 even → TOML, odd → JSON; the rest is the document. Checks that
+/// loading never panics, errors read well, and a built mapping renders every variable with a
+/// value or its fallback (never null when there is a fallback), with a schema naming them all.
+pub fn mapping_document(data: &[u8]) {
+    let [opts, ref rest @ ..] = *data else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let config = if opts & 1 == 0 {
+        MappingConfig::from_toml(text)
+    } else {
+        MappingConfig::from_json(text)
+    };
+    let mapping = match config.and_then(|c| c.build()) {
+        Ok(m) => m,
+        Err(e) => return check_error(&e),
+    };
+    let r = RecordId::id("fuzz", "1");
+    let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+    for (name, v) in [
+        ("first_name", Value::from("  ")),
+        ("city", Value::from("new york")),
+        ("email", Value::from("a@example.com")),
+        ("total", Value::Float(12.5)),
+        ("birth_date", Value::from("")),
+    ] {
+        p.set(name, v, r.clone(), None);
+    }
+    let traits = BTreeMap::from([("orders".to_string(), Value::Int(3))]);
+    let recipient = Recipient {
+        profile: &p,
+        traits: &traits,
+    };
+    for (v, out) in mapping.variables().iter().zip(mapping.render(&recipient)) {
+        match out.outcome {
+            Outcome::Source => assert!(!out.value.is_null()),
+            Outcome::Fallback(_) => assert_eq!(Some(&*out.value), v.fallback()),
+            Outcome::Null(_) => assert!(v.fallback().is_none() && out.value.is_null()),
+        }
+    }
+    let schema = mapping.json_schema();
+    assert_eq!(
+        schema["properties"].as_object().map(|o| o.len()),
+        Some(mapping.variables().len())
+    );
+}
+
+/// `mapping_template`: byte 0 even → Handlebars, odd → Liquid; the rest is the template.
+/// Checks that scanning never panics, every variable found is a non-empty name that occurs
+/// in the template, and every problem points inside it.
+pub fn mapping_template(data: &[u8]) {
+    let [opts, ref rest @ ..] = *data else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let syntax = if opts & 1 == 0 {
+        Syntax::Handlebars
+    } else {
+        Syntax::Liquid
+    };
+    let s = scan(text, syntax);
+    for v in &s.variables {
+        assert!(!v.is_empty() && text.contains(v.as_str()), "{v:?}");
+    }
+    for p in &s.problems {
+        assert!(p.offset <= text.len());
+        assert!(!p.message.is_empty() && !p.message.ends_with('.'));
+    }
+}

@@ -1,0 +1,761 @@
+//! The integration tests of `mergetag-mapping`: the transform case table, the bundled Segment
+//! events end to end, suppression across every platform, template checks, segments, properties,
+//! and the replay of fuzz inputs.
+
+mod fuzz;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use mergetag_mapping::model::{
+    Channel, Event, EventKind, Profile, ProfileId, RecordId, Suppression, SuppressionReason, Value,
+};
+use mergetag_mapping::{
+    EngagementConfig, Exclusion, ExporterBuilder, IdentityGraph, Level, MappingConfig, Missing,
+    Outcome, Platform, Recipient, RfmInput, SegmentSetConfig, Syntax, TraitSetConfig, Transform,
+    check_template, coverage, from_json, rfm,
+};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+fn data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file)
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 10, 1, 0, 0, 0).unwrap()
+}
+
+// ------------------------------------------------------------------------ transform case table
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransformCases {
+    case: Vec<TransformCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransformCase {
+    transform: Transform,
+    input: serde_json::Value,
+    output: String,
+}
+
+#[test]
+fn transform_case_table() {
+    let text = std::fs::read_to_string(data("transforms.toml")).unwrap();
+    let cases: TransformCases = toml::from_str(&text).unwrap();
+    assert!(cases.case.len() >= 15);
+    for c in cases.case {
+        let got = c.transform.apply(from_json(&c.input));
+        let want = if c.output == "null" {
+            Value::Null
+        } else {
+            Value::from(c.output.as_str())
+        };
+        assert_eq!(got, want, "{:?} on {}", c.transform, c.input);
+    }
+}
+
+// ------------------------------------------------------------------------ the bundled events
+
+fn sample_events() -> Vec<Event> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/events.jsonl");
+    mergetag_sources::JsonLinesBuilder::new()
+        .events_from_path("events", path)
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+/// One profile per user id seen in identify calls, with its email.
+fn sample_profiles(events: &[Event]) -> Vec<Profile> {
+    let mut users: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == EventKind::Identify) {
+        if let Some(u) = &e.user_id {
+            let email = e
+                .trait_value("email")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let slot = users.entry(u.clone()).or_default();
+            if slot.is_none() {
+                *slot = email;
+            }
+        }
+    }
+    users
+        .into_iter()
+        .enumerate()
+        .map(|(i, (user, email))| {
+            let r = RecordId::id("segment", user.clone());
+            let mut p = Profile::new(ProfileId(i as u64), vec![r.clone()]);
+            p.set("user_id", Value::from(user.as_str()), r.clone(), None);
+            if let Some(e) = email {
+                p.set("email", Value::from(e.as_str()), r, None);
+            }
+            p
+        })
+        .collect()
+}
+
+const TRAITS: &str = r#"
+[[traits]]
+name = "last_purchase_product"
+event = "Order Completed"
+property = "products.*.name"
+aggregate = "last"
+
+[[traits]]
+name = "orders"
+event = "Order Completed"
+aggregate = "count"
+
+[[traits]]
+name = "lifetime_value"
+event = "Order Completed"
+property = "total"
+aggregate = "sum"
+
+[[traits]]
+name = "favourite_category"
+event = "Order Completed"
+property = "products.*.category"
+aggregate = "most_frequent"
+
+[[traits]]
+name = "viewed_products"
+event = "Product Viewed"
+property = "name"
+aggregate = "unique_list"
+
+[[traits]]
+name = "days_since_order"
+event = "Order Completed"
+aggregate = "days_since"
+
+[[traits]]
+name = "no_click_90d"
+event = "Email Link Clicked"
+aggregate = "not_occurred"
+within_days = 90
+"#;
+
+fn compute_all(
+    events: &[Event],
+    profiles: &[Profile],
+) -> BTreeMap<ProfileId, BTreeMap<String, Value>> {
+    let set = TraitSetConfig::from_toml(TRAITS).unwrap().build().unwrap();
+    let engagement = EngagementConfig::default().build().unwrap();
+    let mut graph = IdentityGraph::from_profiles(profiles);
+    graph.link(events);
+    let grouped = graph.group(events);
+    profiles
+        .iter()
+        .map(|p| {
+            let evs = grouped.get(&p.id).cloned().unwrap_or_default();
+            let mut t = set.compute(&evs, now());
+            engagement.score(&evs, now()).insert_into(&mut t);
+            (p.id, t)
+        })
+        .collect()
+}
+
+#[test]
+fn sample_events_end_to_end_and_order_independent() {
+    let events = sample_events();
+    assert!(events.len() > 1500, "{}", events.len());
+    let profiles = sample_profiles(&events);
+    assert!(!profiles.is_empty());
+    let forward = compute_all(&events, &profiles);
+    let mut reversed = events.clone();
+    reversed.reverse();
+    assert_eq!(compute_all(&reversed, &profiles), forward);
+
+    let with_orders = forward
+        .values()
+        .filter(|t| t.contains_key("last_purchase_product"))
+        .count();
+    assert!(with_orders > 0);
+    let levels: BTreeSet<&str> = forward
+        .values()
+        .filter_map(|t| t["engagement_level"].as_str())
+        .collect();
+    assert!(levels.len() >= 2, "{levels:?}");
+
+    // Machine opens are in the data and count for nothing by default.
+    let machine = events
+        .iter()
+        .find(|e| matches!(e.properties.get("sg_machine_open"), Some(Value::Bool(true))))
+        .expect("the sample has machine opens");
+    let engagement = EngagementConfig::default().build().unwrap();
+    assert_eq!(engagement.weight(machine), 0.0);
+
+    // The whole audience renders for every platform.
+    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    let recipients: Vec<Recipient> = profiles
+        .iter()
+        .map(|p| Recipient {
+            profile: p,
+            traits: &forward[&p.id],
+        })
+        .collect();
+    for platform in Platform::ALL {
+        let audience = ExporterBuilder::new(platform)
+            .build(&mapping)
+            .unwrap()
+            .export(&recipients);
+        let r = &audience.report;
+        assert_eq!(
+            r.recipients,
+            r.exported + r.excluded.values().sum::<usize>()
+        );
+        assert!(r.exported > 0);
+    }
+}
+
+const MAPPING: &str = r#"
+[[variables]]
+name = "fname"
+source = "profile.first_name"
+transforms = [{ op = "trim" }, { op = "title" }]
+fallback = "there"
+
+[[variables]]
+name = "city"
+source = "profile.city"
+transforms = [{ op = "title" }]
+fallback = "your area"
+
+[[variables]]
+name = "lastprod"
+source = "traits.last_purchase_product"
+fallback = "something new"
+
+[[variables]]
+name = "level"
+source = "traits.engagement_level"
+fallback = "Dormant"
+
+[[variables]]
+name = "ltv"
+source = "traits.lifetime_value"
+transforms = [{ op = "currency", code = "USD" }]
+
+[[variables]]
+name = "orders"
+source = "traits.orders"
+type = "integer"
+fallback = 0
+"#;
+
+// ------------------------------------------------------------------------ suppression
+
+fn suppression_fixture() -> (Vec<Profile>, BTreeSet<String>) {
+    let mut profiles = Vec::new();
+    let mut suppressed = BTreeSet::new();
+    let reasons = [
+        SuppressionReason::OptOut,
+        SuppressionReason::Bounced,
+        SuppressionReason::Complaint,
+        SuppressionReason::NoConsent,
+    ];
+    for i in 0..60_u64 {
+        let r = RecordId::row("crm", i);
+        let mut p = Profile::new(ProfileId(i), vec![r.clone()]);
+        let email = format!("person{i}@example.com");
+        p.set("email", Value::from(email.as_str()), r.clone(), None);
+        p.set("first_name", Value::from("Ann"), r.clone(), None);
+        match i % 6 {
+            0 => {
+                p.suppressions.push(Suppression {
+                    channel: Channel::Email,
+                    reason: reasons[(i / 6) as usize % 4],
+                    record: r.clone(),
+                    at: None,
+                });
+                suppressed.insert(email);
+            }
+            1 => {
+                p.set("email_opt_out", Value::Bool(true), r.clone(), None);
+                suppressed.insert(email);
+            }
+            2 => {
+                // Another source's profile with the address of a suppressed one, in other case.
+                let twin = format!("PERSON{}@Example.com", i - 2);
+                p.set("email", Value::from(twin.as_str()), r.clone(), None);
+            }
+            3 => {
+                // Suppressed for SMS only: still emailable.
+                p.suppressions.push(Suppression {
+                    channel: Channel::Sms,
+                    reason: SuppressionReason::OptOut,
+                    record: r.clone(),
+                    at: None,
+                });
+            }
+            _ => {}
+        }
+        profiles.push(p);
+    }
+    (profiles, suppressed)
+}
+
+#[test]
+fn no_suppressed_address_appears_in_any_output() {
+    let (profiles, suppressed) = suppression_fixture();
+    let traits = BTreeMap::new();
+    let recipients: Vec<Recipient> = profiles
+        .iter()
+        .map(|p| Recipient {
+            profile: p,
+            traits: &traits,
+        })
+        .collect();
+    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    for platform in Platform::ALL {
+        let mut b = ExporterBuilder::new(platform);
+        b.suppress_address("Person59@example.com");
+        let audience = b.build(&mapping).unwrap().export(&recipients);
+        let text = audience.to_jsonl().to_lowercase();
+        for address in suppressed
+            .iter()
+            .chain(["person59@example.com".to_string()].iter())
+        {
+            assert!(
+                !text.contains(&format!("\"{address}\"")),
+                "{platform}: {address} leaked"
+            );
+        }
+        let r = &audience.report;
+        assert_eq!(r.recipients, 60);
+        assert_eq!(r.exported + r.suppressed(), 60, "{platform}: {r:?}");
+        assert_eq!(r.excluded[&Exclusion::OptOutField], 10);
+        assert_eq!(r.excluded[&Exclusion::AddressSuppressed], 11);
+        assert_eq!(r.exported, 29);
+    }
+}
+
+// ------------------------------------------------------------------------ platforms
+
+fn one_profile() -> Profile {
+    let r = RecordId::id("crm", "1");
+    let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+    for (k, v) in [
+        ("email", "ann@example.com"),
+        ("first_name", "ann"),
+        ("user_id", "u-1"),
+        ("street", "1 Main St"),
+        ("city", "new york"),
+        ("region", "NY"),
+        ("postal_code", "10001"),
+        ("country", "US"),
+        ("phone", "555-0100"),
+        ("bio", &"x".repeat(300)),
+    ] {
+        p.set(k, Value::from(v), r.clone(), None);
+    }
+    p
+}
+
+#[test]
+fn platform_shapes_and_limits() {
+    let p = one_profile();
+    let traits = BTreeMap::from([("orders".to_string(), Value::Int(2))]);
+    let rs = [Recipient {
+        profile: &p,
+        traits: &traits,
+    }];
+    let doc = |platform: &str, extra: &str| {
+        MappingConfig::from_toml(&format!(
+            "platform = \"{platform}\"\n[[variables]]\nname = \"fname\"\nsource = \"profile.first_name\"\ntransforms = [{{ op = \"title\" }}]\n{extra}"
+        ))
+        .unwrap()
+        .build()
+        .unwrap()
+    };
+    // Mailchimp: upper-case tags, the address as an object.
+    let m = doc(
+        "mailchimp",
+        "[[variables]]\nname = \"address\"\nsource = \"profile.address\"\ntype = \"address\"",
+    );
+    let a = ExporterBuilder::new(Platform::Mailchimp)
+        .build(&m)
+        .unwrap()
+        .export(&rs);
+    let member = &a.payloads[0]["members"][0];
+    assert_eq!(member["merge_fields"]["FNAME"], "Ann");
+    assert_eq!(member["merge_fields"]["ADDRESS"]["zip"], "10001");
+    assert_eq!(member["email_address"], "ann@example.com");
+    // Braze: strings over 255 characters are refused and reported.
+    let b = doc(
+        "braze",
+        "[[variables]]\nname = \"bio\"\nsource = \"profile.bio\"",
+    );
+    let a = ExporterBuilder::new(Platform::Braze)
+        .build(&b)
+        .unwrap()
+        .export(&rs);
+    assert_eq!(a.payloads[0]["attributes"][0]["external_id"], "u-1");
+    assert!(a.payloads[0]["attributes"][0].get("bio").is_none());
+    assert_eq!(a.report.rejections.len(), 1);
+    assert!(a.report.rejections[0].message.contains("255"));
+    // Klaviyo: a phone not in E.164 is refused; other variables go to properties.
+    let k = doc(
+        "klaviyo",
+        "[[variables]]\nname = \"phone_number\"\nsource = \"profile.phone\"\n[[variables]]\nname = \"orders\"\nsource = \"traits.orders\"\ntype = \"integer\"",
+    );
+    let a = ExporterBuilder::new(Platform::Klaviyo)
+        .build(&k)
+        .unwrap()
+        .export(&rs);
+    let prof = &a.payloads[0]["data"]["attributes"]["profiles"]["data"][0]["attributes"];
+    assert_eq!(prof["properties"]["fname"], "Ann");
+    assert_eq!(prof["properties"]["orders"], 2);
+    assert!(prof.get("phone_number").is_none());
+    assert!(a.report.rejections[0].message.contains("e.164"));
+    // SendGrid: 1000 personalizations per request at most.
+    let s = doc("sendgrid", "");
+    let many: Vec<Recipient> = std::iter::repeat_n(rs[0], 2500).collect();
+    let a = ExporterBuilder::new(Platform::SendGrid)
+        .build(&s)
+        .unwrap()
+        .export(&many);
+    assert_eq!(a.payloads.len(), 3);
+    assert_eq!(
+        a.payloads[0]["personalizations"].as_array().unwrap().len(),
+        1000
+    );
+    // A mapping built for one platform can be refused by another.
+    let long =
+        MappingConfig::from_toml("[[variables]]\nname = \"last_purchase\"\nsource = \"traits.x\"")
+            .unwrap()
+            .build()
+            .unwrap();
+    let err = ExporterBuilder::new(Platform::Mailchimp)
+        .build(&long)
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 10"), "{err}");
+}
+
+// ------------------------------------------------------------------------ templates
+
+#[test]
+fn template_check_reports_unknown_and_coverage() {
+    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    let r = RecordId::id("crm", "1");
+    let mut with_name = Profile::new(ProfileId(1), vec![r.clone()]);
+    with_name.set("first_name", Value::from("ann"), r.clone(), None);
+    let mut blank = Profile::new(ProfileId(2), vec![r.clone()]);
+    blank.set("first_name", Value::from("   "), r, None);
+    let none = Profile::new(ProfileId(3), vec![]);
+    let traits = BTreeMap::new();
+    let rs: Vec<Recipient> = [&with_name, &blank, &none]
+        .into_iter()
+        .map(|p| Recipient {
+            profile: p,
+            traits: &traits,
+        })
+        .collect();
+    let hbs = "Hi {{fname}}, {{#if lastprod}}loved {{lastprod}}?{{/if}} {{coupon_code}} {{ltv}}";
+    let c = check_template(hbs, Syntax::Handlebars, &mapping, &rs);
+    assert_eq!(c.unknown, BTreeSet::from(["coupon_code".to_string()]));
+    assert!(c.unused.contains("city"));
+    assert_eq!(c.coverage["fname"].value, 1);
+    assert_eq!(c.coverage["fname"].fallback[&Missing::Whitespace], 1);
+    assert_eq!(c.coverage["fname"].fallback[&Missing::Absent], 1);
+    assert_eq!(c.coverage["lastprod"].fallback[&Missing::Absent], 3);
+    assert_eq!(c.coverage["ltv"].null, 3);
+    assert!(!c.is_ready());
+    let all = coverage(&mapping, &rs);
+    assert_eq!(all.len(), mapping.variables().len());
+    assert_eq!(all["orders"].fallback[&Missing::Absent], 3);
+    let liquid = "Hi {{ fname | default: 'there' }} from {{ city }}";
+    let c = check_template(liquid, Syntax::Liquid, &mapping, &rs);
+    assert!(c.unknown.is_empty() && c.is_ready(), "{c:?}");
+}
+
+#[test]
+fn json_document_and_schema_agree_with_payloads() {
+    let json = r#"{
+        "platform": "braze",
+        "variables": [
+            {"name": "first_name", "source": "profile.first_name", "fallback": "there",
+             "transforms": [{"op": "title"}], "description": "greeting name"},
+            {"name": "signup", "source": "profile.created_at", "type": "date"},
+            {"name": "orders", "source": "traits.orders", "type": "integer", "fallback": 0},
+            {"name": "home", "source": "profile.address", "type": "address"}
+        ]
+    }"#;
+    let mapping = MappingConfig::from_json(json).unwrap().build().unwrap();
+    let schema = mapping.json_schema();
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["first_name", "orders"])
+    );
+    assert_eq!(schema["properties"]["signup"]["format"], "date");
+    assert_eq!(
+        schema["properties"]["first_name"]["description"],
+        "greeting name"
+    );
+    let p = one_profile();
+    let traits = BTreeMap::new();
+    let object = mapping.to_object(&Recipient {
+        profile: &p,
+        traits: &traits,
+    });
+    let props = schema["properties"].as_object().unwrap();
+    assert_eq!(
+        object.keys().collect::<Vec<_>>(),
+        props.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(object["home"]["city"], "new york");
+    assert_eq!(object["orders"], 0);
+    assert!(object["signup"].is_null());
+    // Unknown keys are refused on load, with the position.
+    let err = MappingConfig::from_json(r#"{"variables": [], "platfrom": "braze"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("<json>: unknown field `platfrom`"),
+        "{err}"
+    );
+}
+
+// ------------------------------------------------------------------------ segments
+
+#[test]
+fn segments_and_rfm() {
+    let set = SegmentSetConfig::from_toml(
+        r#"
+        [[segments]]
+        name = "ny_buyers"
+        rule = { all = [
+            { field = "profile.city", op = "contains", value = "york" },
+            { any = [
+                { field = "traits.orders", op = "gte", value = 2 },
+                { field = "traits.tags", op = "contains", value = "vip" },
+            ] },
+            { not = { field = "profile.email_opt_out", op = "eq", value = true } },
+        ] }
+
+        [[segments]]
+        name = "recent"
+        rule = { field = "traits.last_order_at", op = "within_days", value = 30 }
+
+        [[segments]]
+        name = "before_july"
+        rule = { field = "traits.last_order_at", op = "before", value = "2025-07-01" }
+
+        [[segments]]
+        name = "no_phone"
+        rule = { field = "profile.phone", op = "missing" }
+        "#,
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let p = one_profile();
+    let traits = BTreeMap::from([
+        ("orders".to_string(), Value::Int(1)),
+        ("tags".to_string(), Value::List(vec!["vip".into()])),
+        (
+            "last_order_at".to_string(),
+            Value::DateTime(now() - Duration::days(3)),
+        ),
+    ]);
+    let r = Recipient {
+        profile: &p,
+        traits: &traits,
+    };
+    assert_eq!(set.segments_of(&r, now()), ["ny_buyers", "recent"]);
+
+    let inputs: Vec<RfmInput> = (0..50_u64)
+        .map(|i| RfmInput {
+            profile: ProfileId(49 - i),
+            recency_days: (i % 7 != 0).then_some(i as i64 * 3),
+            frequency: i % 10,
+            monetary: (i % 10) as f64 * 25.0,
+        })
+        .collect();
+    let a = rfm(&inputs);
+    let mut shuffled = inputs.clone();
+    shuffled.reverse();
+    assert_eq!(rfm(&shuffled), a);
+    assert!(
+        a.iter()
+            .all(|s| (1..=5).contains(&s.r) && (1..=5).contains(&s.f))
+    );
+    assert!(
+        a.iter()
+            .filter(|s| inputs
+                .iter()
+                .any(|i| i.profile == s.profile && i.recency_days.is_none()))
+            .all(|s| s.r == 1)
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentCases {
+    case: Vec<SegmentCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentCase {
+    rule: mergetag_mapping::ConditionConfig,
+    matches: bool,
+}
+
+#[test]
+fn segment_case_table() {
+    let cases: SegmentCases =
+        toml::from_str(&std::fs::read_to_string(data("segments.toml")).unwrap()).unwrap();
+    assert!(cases.case.len() >= 20);
+    let r = RecordId::id("crm", "1");
+    let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+    p.set("city", Value::from("new york"), r.clone(), None);
+    p.set("country", Value::from("US"), r.clone(), None);
+    p.set("email_opt_out", Value::Bool(false), r, None);
+    let traits = BTreeMap::from([
+        ("orders".to_string(), Value::Int(3)),
+        ("lifetime_value".to_string(), Value::Float(250.5)),
+        (
+            "tags".to_string(),
+            Value::List(vec!["vip".into(), "runner".into()]),
+        ),
+        ("engagement_level".to_string(), Value::from("High")),
+        (
+            "last_order_at".to_string(),
+            Value::DateTime(now() - Duration::days(3)),
+        ),
+        (
+            "first_order_on".to_string(),
+            Value::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 10).unwrap()),
+        ),
+    ]);
+    let recipient = Recipient {
+        profile: &p,
+        traits: &traits,
+    };
+    for (i, c) in cases.case.into_iter().enumerate() {
+        let set = mergetag_mapping::SegmentSetConfig {
+            segments: vec![mergetag_mapping::SegmentConfig {
+                name: "s".into(),
+                rule: c.rule,
+            }],
+        }
+        .build()
+        .unwrap();
+        let got = !set.segments_of(&recipient, now()).is_empty();
+        assert_eq!(got, c.matches, "case {i}");
+    }
+}
+
+// ------------------------------------------------------------------------ properties
+
+fn arb_event() -> impl Strategy<Value = Event> {
+    (
+        0..4_usize,
+        0..200_i64,
+        prop::option::of(0..5_i64),
+        prop::option::of(-100.0..100.0_f64),
+        any::<bool>(),
+    )
+        .prop_map(|(kind, hours, product, total, machine)| {
+            let at = now() - Duration::hours(hours * 7);
+            let name = [
+                "Order Completed",
+                "Email Opened",
+                "Email Link Clicked",
+                "Product Viewed",
+            ][kind];
+            let mut e = Event::track(name, at).with_property("sg_machine_open", machine);
+            if let Some(p) = product {
+                e = e.with_property("name", format!("p{p}"));
+                let item = Value::Object(BTreeMap::from([(
+                    "name".to_string(),
+                    Value::from(format!("p{p}")),
+                )]));
+                e = e.with_property("products", Value::List(vec![item]));
+            }
+            if let Some(t) = total {
+                e = e.with_property("total", Value::float(t));
+            }
+            e
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn traits_do_not_depend_on_event_order(events in prop::collection::vec(arb_event(), 0..40), seed in any::<u64>()) {
+        let set = TraitSetConfig::from_toml(TRAITS).unwrap().build().unwrap();
+        let engagement = EngagementConfig::default().build().unwrap();
+        let refs: Vec<&Event> = events.iter().collect();
+        let mut shuffled = refs.clone();
+        // A deterministic shuffle from the seed.
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(set.compute(&refs, now()), set.compute(&shuffled, now()));
+        let (a, b) = (engagement.score(&refs, now()), engagement.score(&shuffled, now()));
+        prop_assert_eq!(a.score.to_bits(), b.score.to_bits());
+        prop_assert!(a.score >= 0.0);
+        if refs.is_empty() { prop_assert_eq!(a.level, Level::Dormant); }
+    }
+
+    #[test]
+    fn every_variable_has_a_value_or_its_fallback(
+        first in prop::option::of("[ a-zA-Z]{0,6}"),
+        city in prop::option::of("[ a-z]{0,6}"),
+        orders in prop::option::of(any::<i64>()),
+        product in prop::option::of("[ ]{0,2}|[a-z ]{0,6}"),
+    ) {
+        let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+        let r = RecordId::id("crm", "1");
+        let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+        if let Some(f) = &first { p.set("first_name", Value::from(f.as_str()), r.clone(), None); }
+        if let Some(c) = &city { p.set("city", Value::from(c.as_str()), r.clone(), None); }
+        let mut traits = BTreeMap::new();
+        if let Some(o) = orders { traits.insert("orders".to_string(), Value::Int(o)); }
+        if let Some(x) = &product { traits.insert("last_purchase_product".to_string(), Value::from(x.as_str())); }
+        let rec = Recipient { profile: &p, traits: &traits };
+        for (v, out) in mapping.variables().iter().zip(mapping.render(&rec)) {
+            match (v.fallback(), out.outcome) {
+                (Some(f), Outcome::Fallback(_)) => prop_assert_eq!(&*out.value, f),
+                (_, Outcome::Source) => {
+                    prop_assert!(!out.value.is_null());
+                    if let Some(s) = out.value.as_str() { prop_assert!(!s.trim().is_empty()); }
+                }
+                (None, Outcome::Null(_)) => prop_assert!(out.value.is_null()),
+                (f, o) => prop_assert!(false, "{:?} with fallback {:?}", o, f),
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------ fuzz replay
+
+#[test]
+fn fuzz_inputs_replay() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    let mut n = 0;
+    for (target, run) in [
+        ("mapping_document", fuzz::mapping_document as fn(&[u8])),
+        ("mapping_template", fuzz::mapping_template),
+    ] {
+        for entry in std::fs::read_dir(root.join(target)).unwrap() {
+            let path = entry.unwrap().path();
+            run(&std::fs::read(&path).unwrap());
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "{n}");
+}

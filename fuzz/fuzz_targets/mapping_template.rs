@@ -1,0 +1,13 @@
+//! Fuzzes the template scanner of `mergetag_mapping`: see `mapping_template` in
+//! `crates/mapping/tests/fuzz/mod.rs`, which `cargo test -p mergetag-mapping` also runs on
+//! the inputs kept beside it.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code)]
+#[path = "../../crates/mapping/tests/fuzz/mod.rs"]
+mod logic;
+
+fuzz_target!(|data: &[u8]| logic::mapping_template(data));
