@@ -1,0 +1,169 @@
+//! The [`Normalizer`] trait and the [`Outcome`] every normalizer reports.
+
+use std::fmt;
+
+use mergetag_model::Value;
+use serde::{Deserialize, Serialize};
+
+/// What a normalizer did with one value.
+///
+/// A value that cannot be normalized is kept as it was and flagged ([`Outcome::Invalid`],
+/// [`Outcome::Ambiguous`]): never dropped and never guessed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The value was already in normal form.
+    Unchanged,
+    /// The value was rewritten into normal form.
+    Changed,
+    /// The value cannot be normalized; it is kept as given. The reason is for a person.
+    Invalid(String),
+    /// The value has more than one reading and the configuration does not say which; it is
+    /// kept as given. The reason says what to set.
+    Ambiguous(String),
+}
+
+impl Outcome {
+    /// `Changed` when `before != after`, `Unchanged` otherwise.
+    pub fn compare(before: &str, after: &str) -> Outcome {
+        if before == after {
+            Outcome::Unchanged
+        } else {
+            Outcome::Changed
+        }
+    }
+
+    /// Whether the value is in normal form now (unchanged or changed).
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Unchanged | Outcome::Changed)
+    }
+
+    /// Whether the value was flagged (invalid or ambiguous).
+    pub fn is_flagged(&self) -> bool {
+        !self.is_ok()
+    }
+
+    /// The reason, for a flagged value.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Invalid(r) | Outcome::Ambiguous(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A short stable name: `unchanged`, `changed`, `invalid`, `ambiguous`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Unchanged => "unchanged",
+            Outcome::Changed => "changed",
+            Outcome::Invalid(_) => "invalid",
+            Outcome::Ambiguous(_) => "ambiguous",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason() {
+            Some(r) => write!(f, "{}: {r}", self.kind()),
+            None => f.write_str(self.kind()),
+        }
+    }
+}
+
+/// Extra facts about the record a value comes from, which some normalizers use (the phone
+/// normalizer takes the default region from the record's country).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Context<'a> {
+    /// The record's country, as ISO 3166-1 alpha-2, when known.
+    pub country: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with the record's country.
+    pub fn with_country(country: Option<&'a str>) -> Context<'a> {
+        Context { country }
+    }
+}
+
+/// Turns the many spellings of a value into one canonical form.
+///
+/// The one required method writes the stored form of `input` into `out` (cleared first) and
+/// says what it did. On [`Outcome::Invalid`] and [`Outcome::Ambiguous`], `out` holds `input`
+/// unchanged. Normalizers are idempotent: normalizing the output again yields
+/// [`Outcome::Unchanged`] (or the same flag).
+///
+/// ```
+/// use mergetag_normalize::{Normalizer, Outcome, Text};
+///
+/// let mut out = String::new();
+/// assert_eq!(Text::new().normalize("  Jane \u{200b} Doe ", &mut out), Outcome::Changed);
+/// assert_eq!(out, "Jane Doe");
+/// ```
+pub trait Normalizer: fmt::Debug + Send + Sync {
+    /// Writes the normal form of `input` into `out` (which is cleared first).
+    fn normalize(&self, input: &str, out: &mut String) -> Outcome;
+
+    /// Like [`normalize`](Normalizer::normalize) with facts about the record. The default
+    /// ignores the context.
+    fn normalize_in(&self, input: &str, _cx: Context<'_>, out: &mut String) -> Outcome {
+        self.normalize(input, out)
+    }
+
+    /// Normalizes a typed value: text goes through [`normalize_in`](Normalizer::normalize_in)
+    /// and stays text; other values are returned as they are. Normalizers that produce typed
+    /// values (dates) override this. Returns `None` when the value is not for this normalizer
+    /// (null, or not text).
+    fn normalize_value(&self, value: &Value, cx: Context<'_>) -> Option<(Value, Outcome)> {
+        let text = value.as_str()?;
+        let mut out = String::with_capacity(text.len());
+        let outcome = self.normalize_in(text, cx, &mut out);
+        Some((Value::Text(out), outcome))
+    }
+}
+
+impl<T: Normalizer + ?Sized> Normalizer for &T {
+    fn normalize(&self, input: &str, out: &mut String) -> Outcome {
+        (**self).normalize(input, out)
+    }
+    fn normalize_in(&self, input: &str, cx: Context<'_>, out: &mut String) -> Outcome {
+        (**self).normalize_in(input, cx, out)
+    }
+    fn normalize_value(&self, value: &Value, cx: Context<'_>) -> Option<(Value, Outcome)> {
+        (**self).normalize_value(value, cx)
+    }
+}
+
+impl<T: Normalizer + ?Sized> Normalizer for Box<T> {
+    fn normalize(&self, input: &str, out: &mut String) -> Outcome {
+        (**self).normalize(input, out)
+    }
+    fn normalize_in(&self, input: &str, cx: Context<'_>, out: &mut String) -> Outcome {
+        (**self).normalize_in(input, cx, out)
+    }
+    fn normalize_value(&self, value: &Value, cx: Context<'_>) -> Option<(Value, Outcome)> {
+        (**self).normalize_value(value, cx)
+    }
+}
+
+/// Keeps `input` in `out` and returns `outcome`: the rule for flagged values.
+pub(crate) fn keep(input: &str, out: &mut String, outcome: Outcome) -> Outcome {
+    out.clear();
+    out.push_str(input);
+    outcome
+}
+
+/// Normalizes `input` with `n` into a new string.
+///
+/// ```
+/// use mergetag_normalize::{normalize_to_string, Email};
+/// let (s, _) = normalize_to_string(&Email::new(), "mailto:Jane@EXAMPLE.com");
+/// assert_eq!(s, "Jane@example.com");
+/// ```
+pub fn normalize_to_string<N: Normalizer + ?Sized>(n: &N, input: &str) -> (String, Outcome) {
+    let mut out = String::with_capacity(input.len());
+    let o = n.normalize(input, &mut out);
+    (out, o)
+}

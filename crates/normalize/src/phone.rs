@@ -1,0 +1,274 @@
+//! Phone numbers in E.164 ([`Phone`]), through the `phonenumber` crate (libphonenumber's
+//! metadata, pinned in the workspace).
+
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use phonenumber::country;
+
+use crate::normalizer::{Context, Normalizer, Outcome, keep};
+
+/// Phone numbers in E.164 (`+13125550147`), an extension kept as `;ext=123`.
+///
+/// A number without a country code is read in the record's country ([`Context::country`]) or,
+/// failing that, in the default region. Numbers that cannot be read, or that the metadata says
+/// are impossible or unassigned, are flagged and kept as given.
+///
+/// ```
+/// use mergetag_normalize::{normalize_to_string, Phone};
+/// let p = Phone::new().default_region("US").unwrap();
+/// assert_eq!(normalize_to_string(&p, "(312) 555-0147 x12").0, "+13125550147;ext=12");
+/// assert_eq!(normalize_to_string(&p, "+44 20 7946 0958").0, "+442079460958");
+/// assert!(normalize_to_string(&p, "555-0147").1.is_flagged());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Phone {
+    default_region: Option<(country::Id, String)>,
+}
+
+/// Loads libphonenumber's metadata, so that the first number parsed is not slow. Called by
+/// [`Phone::new`]; the cost is paid once per process.
+pub fn warm_phone() {
+    static WARM: LazyLock<()> = LazyLock::new(|| {
+        let _ = phonenumber::parse(Some(country::Id::US), "+1 312 555 0147").map(|n| n.is_valid());
+        crate::phone_meta::warm();
+        let _ = crate::phone_meta::is_valid(1, "3125550147");
+    });
+    LazyLock::force(&WARM);
+}
+
+/// The number with its separators and a `(0)` trunk prefix removed and `00` read as `+`,
+/// followed by any extension text: the forms the parser reads most reliably.
+fn prepare(s: &str) -> String {
+    let s = s.replace("(0)", "");
+    let split = s
+        .find(|c: char| c.is_alphabetic() || matches!(c, '#' | ',' | ';'))
+        .unwrap_or(s.len());
+    let (number, rest) = s.split_at(split);
+    let number = number.trim_start();
+    let mut out = String::with_capacity(s.len());
+    let digits = if let Some(n) = number.strip_prefix('+') {
+        out.push('+');
+        n
+    } else if let Some(n) = number.strip_prefix("00") {
+        out.push('+');
+        n
+    } else {
+        number
+    };
+    out.extend(digits.chars().filter(char::is_ascii_digit));
+    if !rest.is_empty() {
+        out.push(' ');
+        out.push_str(rest);
+    }
+    out
+}
+
+/// The digits of an extension written `x12`, `ext 12`, `ext. 12`, `extension 12` (any case).
+fn plain_extension(rest: &str) -> Option<&str> {
+    let r = rest.trim();
+    let lower = r.to_ascii_lowercase();
+    let skip = ["extension", "ext.", "ext", "x"]
+        .iter()
+        .find(|p| lower.starts_with(*p))?
+        .len();
+    let digits = r[skip..].trim_start();
+    (!digits.is_empty() && digits.len() <= 10 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}
+
+/// A libphonenumber region from an ISO 3166-1 alpha-2 code (any case), with the code in
+/// capitals.
+fn region(code: &str) -> Option<(country::Id, String)> {
+    let code = code.trim();
+    if code.len() != 2 || !code.is_ascii() {
+        return None;
+    }
+    let upper = code.to_ascii_uppercase();
+    country::Id::from_str(&upper).ok().map(|id| (id, upper))
+}
+
+/// The E.164 digits (without `+`) of a prepared number that is plain digits, when the
+/// metadata says the number is valid: the parser-free path for the common cases. `None`
+/// sends the number to the full parser.
+fn fast_e164(prepared: &str, region: Option<&str>) -> Option<String> {
+    if prepared.contains(' ') {
+        return None;
+    }
+    if prepared.starts_with('+') {
+        let mut buf = [0u8; 24];
+        let (code, national) = crate::phone_meta::split_international(prepared, &mut buf)?;
+        return crate::phone_meta::is_valid(code, national).then(|| format!("{code}{national}"));
+    }
+    let meta = phonenumber::metadata::DATABASE.by_id(region?)?;
+    let code = meta.country_code();
+    if code != 1 && meta.national_prefix_for_parsing().is_some() && meta.national_prefix().is_none()
+    {
+        return None;
+    }
+    let national = match meta.national_prefix() {
+        Some(np)
+            if prepared.starts_with(np)
+                && crate::phone_meta::is_valid(code, &prepared[np.len()..]) =>
+        {
+            &prepared[np.len()..]
+        }
+        _ if crate::phone_meta::is_valid(code, prepared) => prepared,
+        _ => return None,
+    };
+    Some(format!("{code}{national}"))
+}
+
+impl Phone {
+    /// A phone normalizer without a default region: national numbers need the record's
+    /// country.
+    pub fn new() -> Phone {
+        warm_phone();
+        Phone {
+            default_region: None,
+        }
+    }
+
+    /// Sets the region for numbers without a country code, as ISO 3166-1 alpha-2.
+    ///
+    /// # Errors
+    ///
+    /// When libphonenumber does not know `code`.
+    pub fn default_region(mut self, code: &str) -> crate::Result<Phone> {
+        let id = region(code).ok_or_else(|| crate::Error::Invalid {
+            path: "default_region".into(),
+            message: format!(
+                "unknown phone region {code:?}; use an ISO 3166-1 alpha-2 code such as \"US\""
+            ),
+        })?;
+        self.default_region = Some(id);
+        Ok(self)
+    }
+}
+
+impl Normalizer for Phone {
+    fn normalize(&self, input: &str, out: &mut String) -> Outcome {
+        self.normalize_in(input, Context::default(), out)
+    }
+
+    fn normalize_in(&self, input: &str, cx: Context<'_>, out: &mut String) -> Outcome {
+        let mut trimmed = input.trim();
+        // Our own output form, `+13125550147;ext=12`, which the parser does not read.
+        let mut own_ext = None;
+        if let Some((number, ext)) = trimmed.split_once(";ext=")
+            && !ext.is_empty()
+            && ext.len() <= 10
+            && ext.bytes().all(|b| b.is_ascii_digit())
+        {
+            trimmed = number;
+            own_ext = Some(ext);
+        }
+        if trimmed.is_empty() {
+            return keep(input, out, Outcome::Invalid("phone number is empty".into()));
+        }
+        let digits = trimmed.bytes().filter(u8::is_ascii_digit).count();
+        if !(4..=20).contains(&digits) {
+            return keep(
+                input,
+                out,
+                Outcome::Invalid(format!("phone number has {digits} digits")),
+            );
+        }
+        let reg = cx
+            .country
+            .and_then(region)
+            .or_else(|| self.default_region.clone());
+        let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+        if !international && reg.is_none() {
+            return keep(
+                input,
+                out,
+                Outcome::Ambiguous(
+                    "phone number has no country code and neither the record's country nor a default region is set".into(),
+                ),
+            );
+        }
+        let prepared = prepare(trimmed);
+        // A plain extension (`x12`, `ext. 12`, `extension 12`) is read here, so that the
+        // number can take the parser-free path.
+        let (plain, ext) = match prepared.split_once(' ') {
+            Some((number, rest)) if own_ext.is_none() => match plain_extension(rest) {
+                Some(e) => (number, Some(e)),
+                None => (prepared.as_str(), None),
+            },
+            _ => (prepared.as_str(), own_ext),
+        };
+        if let Some(digits) = fast_e164(plain, reg.as_ref().map(|(_, c)| c.as_str())) {
+            out.clear();
+            out.push('+');
+            out.push_str(&digits);
+            if let Some(ext) = ext {
+                out.push_str(";ext=");
+                out.push_str(ext);
+            }
+            return Outcome::compare(input, out);
+        }
+        let reg = reg.map(|(id, _)| id);
+        // An international number is parsed without a region: with one, `phonenumber` 0.3.10
+        // strips that region's national prefix from the other country's number (`+33 1 ...`
+        // read with region US loses its `1`).
+        let reg = if prepared.starts_with('+') { None } else { reg };
+        let n = match phonenumber::parse(reg, &prepared) {
+            Ok(n) => n,
+            Err(_) => {
+                return keep(
+                    input,
+                    out,
+                    Outcome::Invalid("cannot read as a phone number".into()),
+                );
+            }
+        };
+        if !n.is_valid() {
+            return keep(
+                input,
+                out,
+                Outcome::Invalid(
+                    "not a valid phone number (wrong length or an unassigned range)".into(),
+                ),
+            );
+        }
+        out.clear();
+        use std::fmt::Write;
+        let _ = write!(out, "{}", n.format().mode(phonenumber::Mode::E164));
+        match (own_ext, n.extension()) {
+            (Some(ext), None) => {
+                let _ = write!(out, ";ext={ext}");
+            }
+            (None, Some(ext)) if !ext.is_empty() => {
+                let _ = write!(out, ";ext={}", &**ext);
+            }
+            (Some(_), Some(_)) => {
+                return keep(
+                    input,
+                    out,
+                    Outcome::Invalid("phone number has two extensions".into()),
+                );
+            }
+            (None, _) => {}
+        }
+        Outcome::compare(input, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize_to_string;
+
+    #[test]
+    fn region_from_record() {
+        let p = Phone::new();
+        let mut out = String::new();
+        let o = p.normalize_in("020 7946 0958", Context::with_country(Some("GB")), &mut out);
+        assert_eq!((out.as_str(), o), ("+442079460958", Outcome::Changed));
+        assert_eq!(
+            normalize_to_string(&p, "+442079460958").1,
+            Outcome::Unchanged
+        );
+    }
+}
