@@ -90,7 +90,6 @@ mod error;
 mod name;
 mod normalizer;
 mod phone;
-mod phone_meta;
 mod terms;
 mod text;
 

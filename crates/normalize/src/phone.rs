@@ -31,8 +31,8 @@ pub struct Phone {
 pub fn warm_phone() {
     static WARM: LazyLock<()> = LazyLock::new(|| {
         let _ = phonenumber::parse(Some(country::Id::US), "+1 312 555 0147").map(|n| n.is_valid());
-        crate::phone_meta::warm();
-        let _ = crate::phone_meta::is_valid(1, "3125550147");
+        mergetag_phone::warm();
+        let _ = mergetag_phone::is_valid(1, "3125550147");
     });
     LazyLock::force(&WARM);
 }
@@ -97,8 +97,8 @@ fn fast_e164(prepared: &str, region: Option<&str>) -> Option<String> {
     }
     if prepared.starts_with('+') {
         let mut buf = [0u8; 24];
-        let (code, national) = crate::phone_meta::split_international(prepared, &mut buf)?;
-        return crate::phone_meta::is_valid(code, national).then(|| format!("{code}{national}"));
+        let (code, national) = mergetag_phone::split_international(prepared, &mut buf)?;
+        return mergetag_phone::is_valid(code, national).then(|| format!("{code}{national}"));
     }
     let meta = phonenumber::metadata::DATABASE.by_id(region?)?;
     let code = meta.country_code();
@@ -109,11 +109,11 @@ fn fast_e164(prepared: &str, region: Option<&str>) -> Option<String> {
     let national = match meta.national_prefix() {
         Some(np)
             if prepared.starts_with(np)
-                && crate::phone_meta::is_valid(code, &prepared[np.len()..]) =>
+                && mergetag_phone::is_valid(code, &prepared[np.len()..]) =>
         {
             &prepared[np.len()..]
         }
-        _ if crate::phone_meta::is_valid(code, prepared) => prepared,
+        _ if mergetag_phone::is_valid(code, prepared) => prepared,
         _ => return None,
     };
     Some(format!("{code}{national}"))

@@ -29,7 +29,6 @@ mod length;
 mod one_of;
 mod pattern;
 mod phone;
-mod phone_meta;
 mod range;
 mod required;
 mod types;

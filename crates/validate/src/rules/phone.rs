@@ -5,9 +5,10 @@ use std::str::FromStr;
 use mergetag_model::{FieldName, Record};
 use phonenumber::country;
 
-use super::{as_text, each_item, phone_meta, present};
+use super::{as_text, each_item, present};
 use crate::report::label;
 use crate::{Finding, Report, Rule, Severity, codes};
+use mergetag_phone as phone_meta;
 
 /// The value must be a valid phone number: one that libphonenumber's metadata (through the
 /// `phonenumber` crate) accepts for its country, not merely one with the right number of
@@ -21,7 +22,7 @@ use crate::{Finding, Report, Rule, Severity, codes};
 /// The metadata is loaded once per process, on first use or by [`PhoneNumber::warm`], and each
 /// region's patterns are compiled the first time a number of that region is checked. Validity
 /// is decided as `phonenumber::is_valid` decides it, with the patterns compiled once (see the
-/// `phone_meta` module's notes), which makes it several times faster.
+/// `mergetag-phone` crate's notes), which makes it several times faster.
 ///
 /// ```
 /// use mergetag_validate::{Report, Rule, rules::PhoneNumber};

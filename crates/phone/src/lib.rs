@@ -1,8 +1,16 @@
-//! Phone-number validity from libphonenumber's metadata, with the metadata's patterns compiled
-//! once into our own regexes.
+//! Phone-number validity from libphonenumber's metadata, fast: a helper shared by
+//! `mergetag-validate` and `mergetag-normalize` (stage crates may not depend on each other, and
+//! both need it).
 //!
-//! A copy of `mergetag-validate`'s `rules/phone_meta.rs` (this crate may not depend on another
-//! stage; the two copies should move to a shared crate). The notes below are that file's.
+//! ```
+//! let mut buf = [0u8; 24];
+//! let (code, national) = mergetag_phone::split_international("+1 (312) 555-0147", &mut buf).unwrap();
+//! assert_eq!((code, national), (1, "3125550147"));
+//! assert!(mergetag_phone::is_code(44));
+//! let _ = mergetag_phone::is_valid(code, national); // as `phonenumber::is_valid` decides
+//! ```
+//!
+//! The metadata's patterns are compiled once into our own regexes.
 //!
 //! `phonenumber::is_valid` runs the same algorithm, but looks every pattern up in a shared,
 //! mutex-guarded regex cache keyed by the pattern's text (hashed with SipHash on every use),
@@ -142,18 +150,18 @@ static CODES: LazyLock<HashMap<u16, Vec<Region>>> = LazyLock::new(|| {
 });
 
 /// Loads the metadata and the table of country codes.
-pub(crate) fn warm() {
+pub fn warm() {
     LazyLock::force(&CODES);
 }
 
 /// Whether `code` is a country calling code.
-pub(crate) fn is_code(code: u16) -> bool {
+pub fn is_code(code: u16) -> bool {
     CODES.contains_key(&code)
 }
 
 /// Whether the national significant number `national` (digits, leading zeros kept) is a valid
 /// number of country calling code `code`, as `phonenumber::is_valid` decides.
-pub(crate) fn is_valid(code: u16, national: &str) -> bool {
+pub fn is_valid(code: u16, national: &str) -> bool {
     let Some(regions) = CODES.get(&code) else {
         return false;
     };
@@ -182,7 +190,7 @@ pub(crate) fn is_valid(code: u16, national: &str) -> bool {
 /// `+` and digits, optionally separated by spaces, `-`, `.`, `/` or parentheses
 /// (`+1 (312) 555-0147`). `None` for anything else (extensions, letters, `00` prefixes),
 /// which the full parser handles. Writes the national number into `buf`.
-pub(crate) fn split_international<'b>(text: &str, buf: &'b mut [u8; 24]) -> Option<(u16, &'b str)> {
+pub fn split_international<'b>(text: &str, buf: &'b mut [u8; 24]) -> Option<(u16, &'b str)> {
     let rest = text.strip_prefix('+')?;
     let mut n = 0;
     for b in rest.bytes() {
