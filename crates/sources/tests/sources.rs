@@ -272,6 +272,20 @@ fn unterminated_quote_is_a_syntax_error() {
 }
 
 #[test]
+fn a_character_split_across_two_fields_is_invalid_utf8() {
+    // `é` is C3 A9; here C3 ends one field and A9 starts the next. Back to back the bytes are
+    // valid UTF-8, but neither field is.
+    let data = b"a,b\n1\xC3,\xA9x\nok,fine\n";
+    let mut s = CsvSource::builder().from_reader("t", &data[..]).unwrap();
+    let items: Vec<_> = s.records().collect();
+    let err = items[0].as_ref().unwrap_err();
+    assert_eq!(err.kind(), &SourceErrorKind::InvalidUtf8);
+    assert_eq!(err.field().unwrap(), "a");
+    assert_eq!(err.position().line, Some(2));
+    assert_eq!(items[1].as_ref().unwrap().text("b"), Some("fine"));
+}
+
+#[test]
 fn utf16_is_refused_with_a_fix() {
     let data = b"\xff\xfea\x00,\x00b\x00\n\x00";
     let err = CsvSource::builder()
