@@ -111,7 +111,8 @@ impl SurvivorshipConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] with the line of a syntax error, unknown key or unknown rule.
+    /// [`Error::Parse`](crate::Error::Parse) with the line of a syntax error, unknown key or
+    /// unknown rule.
     pub fn from_toml_str(text: &str) -> Result<SurvivorshipConfig> {
         from_toml(text, "<toml>")
     }
@@ -120,7 +121,7 @@ impl SurvivorshipConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] with the position of the problem.
+    /// [`Error::Parse`](crate::Error::Parse) with the position of the problem.
     pub fn from_json_str(text: &str) -> Result<SurvivorshipConfig> {
         from_json(text, "<json>")
     }
