@@ -116,7 +116,12 @@ fn is_single_case(s: &str) -> bool {
 fn capitalize_into(word: &str, out: &mut String) {
     let mut chars = word.chars();
     if let Some(f) = chars.next() {
-        out.extend(f.to_uppercase());
+        // Title case, not upper case: a first letter whose capital is several letters (the
+        // ligature `ﬂ` -> `FL`) keeps only the first one capital (`Fl`), so that casing the
+        // result again changes nothing.
+        let mut upper = f.to_uppercase();
+        out.extend(upper.next());
+        out.extend(upper.flat_map(char::to_lowercase));
         out.extend(chars.flat_map(char::to_lowercase));
     }
 }
@@ -405,6 +410,17 @@ pub fn family_name_key(name: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_letter_with_a_long_capital_is_title_cased() {
+        // Found by the property test: `ﬂ` cased to `FL`, which cased again gave `Fl`.
+        let mut once = String::new();
+        capitalize_into("\u{FB02}oyd", &mut once);
+        assert_eq!(once, "Floyd");
+        let mut twice = String::new();
+        capitalize_into(&once, &mut twice);
+        assert_eq!(twice, once);
+    }
 
     #[test]
     fn splits() {
