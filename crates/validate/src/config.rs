@@ -58,6 +58,7 @@
 //! Within a field, rules run in the order of the keys above; fields run in name order; the
 //! checks run last.
 
+use mergetag_model::text_position::{line_col, without_json_position};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -613,12 +614,8 @@ impl RuleSetConfig {
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_json_str(text: &str, origin: &str) -> Result<RuleSetConfig> {
         serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
             // serde_json appends " at line L column C"; the position is reported separately.
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(m, _)| m)
-                .to_owned();
+            let message = without_json_position(&e.to_string()).to_owned();
             Error::Parse {
                 origin: origin.to_owned(),
                 line: e.line(),
@@ -881,15 +878,6 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> Error {
         path: path.into(),
         message: message.into(),
     }
-}
-
-/// The 1-based line and column of byte offset `at` in `text`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

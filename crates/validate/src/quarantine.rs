@@ -246,11 +246,9 @@ impl<R: BufRead> Iterator for QuarantineReader<R> {
                 Ok(_) if self.buf.trim().is_empty() => continue,
                 Ok(_) => {
                     return Some(serde_json::from_str(&self.buf).map_err(|e| {
-                        let message = e.to_string();
-                        let message = message
-                            .rsplit_once(" at line ")
-                            .map_or(message.as_str(), |(m, _)| m)
-                            .to_owned();
+                        let message =
+                            mergetag_model::text_position::without_json_position(&e.to_string())
+                                .to_owned();
                         Error::Quarantine {
                             line: self.line,
                             message,
