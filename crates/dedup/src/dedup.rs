@@ -224,18 +224,18 @@ pub struct LinkResult {
 }
 
 /// One field's contribution to a pair's score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldEvidence {
     /// The field.
     pub field: String,
     /// The level (`null` when either value is missing).
-    pub level: &'static str,
+    pub level: String,
     /// Its weight (0 for `null`).
     pub weight: f64,
 }
 
 /// Why two records match or not: each field's level and weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The prior weight: log2 of the odds that two random records match.
     pub prior: f64,
@@ -269,12 +269,12 @@ impl SplitMix {
 #[derive(Debug)]
 pub struct PreparedRecords {
     /// Sorted position -> input index.
-    order: Vec<usize>,
+    pub(crate) order: Vec<usize>,
     /// Input index -> sorted position.
     position: Vec<u32>,
-    prepared: Vec<Prepared>,
+    pub(crate) prepared: Vec<Prepared>,
     /// Blocking keys per pass, in sorted order (0 = no key).
-    keys: Vec<PassKeys>,
+    pub(crate) keys: Vec<PassKeys>,
     /// For linkage: whether each sorted position comes from the left dataset.
     left: Option<Vec<bool>>,
 }
@@ -302,7 +302,7 @@ impl PreparedRecords {
         self.levels(self.position[a] as usize, self.position[b] as usize)
     }
 
-    fn levels(&self, i: usize, j: usize) -> u64 {
+    pub(crate) fn levels(&self, i: usize, j: usize) -> u64 {
         let mut pattern = 0u64;
         for (c, p) in self.prepared.iter().enumerate() {
             pattern |= u64::from(p.level(i, j)) << (4 * c);
@@ -311,7 +311,7 @@ impl PreparedRecords {
     }
 }
 
-fn level_of(pattern: u64, c: usize) -> usize {
+pub(crate) fn level_of(pattern: u64, c: usize) -> usize {
     ((pattern >> (4 * c)) & 0xF) as usize
 }
 
@@ -411,7 +411,7 @@ impl Deduper {
 
     /// Candidate pairs (positions in record-id order, `a < b`, sorted, unique) and the blocking
     /// report.
-    fn block(&self, run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
+    pub(crate) fn block(&self, run: &Run) -> (Vec<(u32, u32)>, BlockingReport) {
         let n = run.order.len();
         // Every hashed key vector in pass order: a pair sharing a key in an earlier one was
         // found already, so it is not emitted again (no set of pairs is kept).
@@ -717,6 +717,29 @@ impl Deduper {
         Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
     }
 
+    /// Runs the deduplication with a model exactly as given, its `prior` included (unlike
+    /// [`Deduper::run_with_model`], which rescales the prior to this run's blocking). This is
+    /// how a [`MatchIndex`](crate::index::MatchIndex) scores, so a batch run with this method
+    /// and the same model gives the clusters the index reaches record by record.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when the model does not fit this configuration
+    /// ([`TrainedModel::check`]).
+    pub fn run_with_fixed_model(
+        &self,
+        run: &PreparedRecords,
+        model: &TrainedModel,
+    ) -> Result<DedupResult> {
+        model.check(&self.config)?;
+        let (pairs, blocking) = self.block(run);
+        let patterns_per_pair: Vec<u64> = pairs
+            .par_iter()
+            .map(|&(a, b)| run.levels(a as usize, b as usize))
+            .collect();
+        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model.clone()))
+    }
+
     /// Trains a model on the candidate pairs' level patterns.
     fn train_on(
         &self,
@@ -895,11 +918,7 @@ impl Deduper {
                 let l = level_of(pattern, c);
                 FieldEvidence {
                     field: conf.field.clone(),
-                    level: if l == 0 {
-                        "null"
-                    } else {
-                        conf.kind.levels()[l - 1]
-                    },
+                    level: level_name(conf.kind, l).to_owned(),
                     weight: prepared.field_weight(&tables, c, l, i),
                 }
             })
@@ -947,17 +966,32 @@ fn global_prior(candidate_prior: f64, blocking: &BlockingReport) -> f64 {
         .clamp(1e-12, 0.5)
 }
 
+/// The name of level `l` of a comparison kind (`null` for 0).
+pub(crate) fn level_name(kind: ComparisonKind, l: usize) -> &'static str {
+    if l == 0 {
+        "null"
+    } else {
+        kind.levels().get(l - 1).copied().unwrap_or("null")
+    }
+}
+
+/// The match probability of a weight.
+pub(crate) fn probability(weight: f64) -> f64 {
+    1.0 / (1.0 + (-weight).exp2())
+}
+
 /// Scoring tables derived from a trained model.
-struct Tables {
-    prior: f64,
+#[derive(Debug, Clone)]
+pub(crate) struct Tables {
+    pub(crate) prior: f64,
     /// Per comparison, per level (0 = null): the weight.
-    weights: Vec<Vec<f64>>,
+    pub(crate) weights: Vec<Vec<f64>>,
     /// Per comparison: log2(m) of the exact level when term-frequency adjusted.
-    log_m_exact: Vec<Option<f64>>,
+    pub(crate) log_m_exact: Vec<Option<f64>>,
 }
 
 impl Tables {
-    fn new(model: &TrainedModel) -> Tables {
+    pub(crate) fn new(model: &TrainedModel) -> Tables {
         Tables {
             prior: (model.prior / (1.0 - model.prior)).log2(),
             weights: model
@@ -1002,7 +1036,7 @@ impl PreparedRecords {
 
     /// The match weight of sorted positions `i` and `j` whose levels are `pattern`.
     #[inline]
-    fn weight(&self, tables: &Tables, i: usize, _j: usize, pattern: u64) -> f64 {
+    pub(crate) fn weight(&self, tables: &Tables, i: usize, _j: usize, pattern: u64) -> f64 {
         let mut w = tables.prior;
         for c in 0..self.prepared.len() {
             w += self.field_weight(tables, c, level_of(pattern, c), i);

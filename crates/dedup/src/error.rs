@@ -1,6 +1,9 @@
-//! The crate's error type: broken configuration.
+//! The crate's error type: broken configuration, unreadable index files, unknown ids.
 
-/// What can go wrong building or loading a dedup configuration.
+use mergetag_model::{ProfileId, RecordId};
+
+/// What can go wrong building or loading a dedup configuration, a trained model or a
+/// [`MatchIndex`](crate::index::MatchIndex).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -19,6 +22,30 @@ pub enum Error {
     /// The configuration parsed but is not valid; the message says how to fix it.
     #[error("invalid dedup configuration: {0}")]
     Invalid(String),
+    /// An index file could not be read or written.
+    #[error("{origin}: {source}")]
+    Io {
+        /// The file name, or `<reader>`/`<writer>`.
+        origin: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An index file is corrupt, truncated, or written in a format version this build does not
+    /// read; the message says which.
+    #[error("{origin}: not a readable mergetag index: {message}")]
+    Corrupt {
+        /// The file name, or `<reader>`.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The index holds no record with this id.
+    #[error("no record `{0}` in the index")]
+    UnknownRecord(RecordId),
+    /// The index holds no profile with this id.
+    #[error("no profile {0} in the index")]
+    UnknownProfile(ProfileId),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -40,6 +40,11 @@
 //! 5. **Cluster**: matches are joined by union-find into clusters numbered in record-id order.
 //!
 //! Scoring runs in parallel (rayon) and gives identical results for any thread count.
+//!
+//! Beyond batch runs: [`survivorship`] turns clusters into golden profiles with provenance and
+//! suppressions, [`Deduper::link`] links two sources, and [`index::MatchIndex`] matches new
+//! records one at a time against existing profiles with stable ids, a merge log, splits,
+//! erasure and a versioned file format.
 
 mod cluster;
 mod config;
@@ -48,6 +53,7 @@ mod error;
 pub mod eval;
 pub mod exact;
 pub mod fold;
+pub mod index;
 pub mod nicknames;
 pub mod phonetic;
 mod prepare;

@@ -15,7 +15,7 @@ pub(crate) struct Column {
 }
 
 impl Column {
-    fn push(&mut self, s: &str) {
+    pub(crate) fn push(&mut self, s: &str) {
         self.buf.push_str(s);
         // Columns over 4 GiB are out of the design's range (10M records of ~20 bytes a field).
         self.ends
@@ -40,6 +40,17 @@ impl Column {
             out.push(self.get(i));
         }
         out
+    }
+
+    /// Overwrites value `i` with NUL bytes of the same length: what an erased record leaves
+    /// behind, so its folded text is gone from memory while every other offset stays valid.
+    pub(crate) fn blank(&mut self, i: usize) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends[i] as usize;
+        if start < end && end <= self.buf.len() {
+            self.buf
+                .replace_range(start..end, &"\0".repeat(end - start));
+        }
     }
 
     fn append(&mut self, other: &Column) {
@@ -148,7 +159,7 @@ pub(crate) fn extract(
 }
 
 /// The text of a value for matching: text as is, dates in ISO 8601, numbers in decimal.
-fn value_text<'a>(v: Option<&'a Value>, buf: &'a mut String) -> Option<&'a str> {
+pub(crate) fn value_text<'a>(v: Option<&'a Value>, buf: &'a mut String) -> Option<&'a str> {
     match v? {
         Value::Text(s) => Some(s),
         Value::Null | Value::List(_) | Value::Object(_) => None,
@@ -198,6 +209,14 @@ fn parse_point(s: &str) -> Option<(f64, f64)> {
     let lat: f64 = a.trim().parse().ok()?;
     let lon: f64 = b.trim().parse().ok()?;
     ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+/// A finite number, or NaN.
+fn parse_number(s: &str) -> f64 {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::NAN)
 }
 
 /// Great-circle distance in kilometres (haversine).
@@ -297,15 +316,7 @@ impl Prepared {
                 Extra::Codes(metaphone, soundex)
             }
             ComparisonKind::Numeric => Extra::Numbers {
-                values: (0..n)
-                    .map(|i| {
-                        main.get(i)
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|x| x.is_finite())
-                            .unwrap_or(f64::NAN)
-                    })
-                    .collect(),
+                values: (0..n).map(|i| parse_number(main.get(i))).collect(),
                 tolerance: config.tolerance.unwrap_or(1.0),
                 percent: config.percent.unwrap_or(10.0),
             },
@@ -326,10 +337,78 @@ impl Prepared {
         }
     }
 
+    /// An empty preparation of `config`, for records pushed one by one (the incremental
+    /// index).
+    pub(crate) fn empty(config: &ComparisonConfig) -> Prepared {
+        let swap = Prepared::uses_swap(config).then(Column::default);
+        Prepared::new(config, Column::default(), swap)
+    }
+
+    /// Appends one record's folded value (and its folded swap field, when the comparison
+    /// uses one), with the features the kind compares beyond the text.
+    pub(crate) fn push(&mut self, main: &str, swap: &str) {
+        self.main.push(main);
+        if let Some(col) = &mut self.swap {
+            col.push(swap);
+        }
+        if self.kind == ComparisonKind::GivenName {
+            self.groups.push(nicknames::groups(main));
+        }
+        match &mut self.extra {
+            Extra::None => {}
+            Extra::Codes(metaphone, soundex) => {
+                metaphone.push(&phonetic::double_metaphone(main));
+                soundex.push(&phonetic::soundex(main));
+            }
+            Extra::Numbers { values, .. } => values.push(parse_number(main)),
+            Extra::Points(points) => points.push(parse_point(main).unwrap_or((f64::NAN, f64::NAN))),
+        }
+    }
+
+    /// Forgets record `i`: its text overwritten, its features emptied (an erased record).
+    pub(crate) fn blank(&mut self, i: usize) {
+        self.main.blank(i);
+        if let Some(col) = &mut self.swap {
+            col.blank(i);
+        }
+        if let Some(g) = self.groups.get_mut(i) {
+            *g = &[];
+        }
+        match &mut self.extra {
+            Extra::None => {}
+            Extra::Codes(metaphone, soundex) => {
+                metaphone.blank(i);
+                soundex.blank(i);
+            }
+            Extra::Numbers { values, .. } => {
+                if let Some(v) = values.get_mut(i) {
+                    *v = f64::NAN;
+                }
+            }
+            Extra::Points(points) => {
+                if let Some(p) = points.get_mut(i) {
+                    *p = (f64::NAN, f64::NAN);
+                }
+            }
+        }
+    }
+
+    /// The folded value of record `i`.
+    pub(crate) fn value(&self, i: usize) -> &str {
+        self.main.get(i)
+    }
+
     /// The level of records `i` and `j`: 0 for missing, then the kind's levels from 1.
     #[inline]
     pub(crate) fn level(&self, i: usize, j: usize) -> u8 {
-        let (a, b) = (self.main.get(i), self.main.get(j));
+        self.level_between(i, self, j)
+    }
+
+    /// The level of record `i` of `self` and record `j` of `other`, a preparation of the same
+    /// comparison (a new record against an index).
+    #[inline]
+    pub(crate) fn level_between(&self, i: usize, other: &Prepared, j: usize) -> u8 {
+        let (a, b) = (self.main.get(i), other.main.get(j));
         if a.is_empty() || b.is_empty() {
             return 0;
         }
@@ -346,13 +425,13 @@ impl Prepared {
                 if a == b {
                     return 1;
                 }
-                if let Some(swap) = &self.swap
-                    && swap.get(j) == a
-                    && swap.get(i) == b
+                if let (Some(swap_i), Some(swap_j)) = (&self.swap, &other.swap)
+                    && swap_j.get(j) == a
+                    && swap_i.get(i) == b
                 {
                     return 2;
                 }
-                if given && nicknames::intersects(self.groups[i], self.groups[j]) {
+                if given && nicknames::intersects(self.groups[i], other.groups[j]) {
                     return 3;
                 }
                 let base = if given { 4 } else { 3 };
@@ -453,28 +532,36 @@ impl Prepared {
                 if a == b {
                     return 1;
                 }
-                let Extra::Codes(metaphone, soundex) = &self.extra else {
+                let (Extra::Codes(metaphone_i, soundex_i), Extra::Codes(metaphone_j, soundex_j)) =
+                    (&self.extra, &other.extra)
+                else {
                     return 4;
                 };
-                let same = |c: &Column| !c.get(i).is_empty() && c.get(i) == c.get(j);
-                if same(metaphone) {
+                let same =
+                    |ci: &Column, cj: &Column| !ci.get(i).is_empty() && ci.get(i) == cj.get(j);
+                if same(metaphone_i, metaphone_j) {
                     2
-                } else if same(soundex) {
+                } else if same(soundex_i, soundex_j) {
                     3
                 } else {
                     4
                 }
             }
             ComparisonKind::Numeric => {
-                let Extra::Numbers {
-                    values,
-                    tolerance,
-                    percent,
-                } = &self.extra
+                let (
+                    Extra::Numbers {
+                        values,
+                        tolerance,
+                        percent,
+                    },
+                    Extra::Numbers {
+                        values: values_j, ..
+                    },
+                ) = (&self.extra, &other.extra)
                 else {
                     return 0;
                 };
-                let (x, y) = (values[i], values[j]);
+                let (x, y) = (values[i], values_j[j]);
                 if x.is_nan() || y.is_nan() {
                     return 0;
                 }
@@ -490,10 +577,11 @@ impl Prepared {
                 }
             }
             ComparisonKind::Geo => {
-                let Extra::Points(points) = &self.extra else {
+                let (Extra::Points(points), Extra::Points(points_j)) = (&self.extra, &other.extra)
+                else {
                     return 0;
                 };
-                let (p, q) = (points[i], points[j]);
+                let (p, q) = (points[i], points_j[j]);
                 if p.0.is_nan() || q.0.is_nan() {
                     return 0;
                 }
@@ -538,7 +626,7 @@ pub(crate) fn jaro_winkler_str(a: &str, b: &str) -> f64 {
 }
 
 /// The key text of one part of a blocking key, in `tmp`; empty when the value is missing.
-fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text: &mut String) {
+pub(crate) fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text: &mut String) {
     tmp.clear();
     let Some(s) = value_text(record.get(&part.field), text) else {
         return;
@@ -622,7 +710,7 @@ fn mix(mut z: u64) -> u64 {
 
 /// MinHash band keys of a folded text's character bigrams, appended to `out` (one per band;
 /// 0 for every band when the text has no bigram).
-fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut Vec<u64>) {
+pub(crate) fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut Vec<u64>) {
     let chars: Vec<char> = folded.chars().collect();
     let grams: Vec<u64> = chars
         .windows(2)

@@ -125,7 +125,14 @@ fn explanations_add_up() {
     let text = e.to_string();
     assert!(text.contains("first_name    nickname"), "{text}");
     assert!(text.lines().last().unwrap().starts_with("total"), "{text}");
-    let level = |f: &str| e.fields.iter().find(|x| x.field == f).unwrap().level;
+    let level = |f: &str| {
+        e.fields
+            .iter()
+            .find(|x| x.field == f)
+            .unwrap()
+            .level
+            .as_str()
+    };
     assert_eq!(level(fields::FIRST_NAME), "nickname");
     assert_eq!(level(fields::LAST_NAME), "exact");
     assert_eq!(level(fields::EMAIL), "exact");
