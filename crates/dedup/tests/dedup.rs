@@ -709,4 +709,5 @@ fn replay(target: &str, run: fn(&[u8])) {
 fn fuzz_inputs_replay() {
     replay("dedup_config", fuzz::dedup_config);
     replay("dedup_compare", fuzz::dedup_compare);
+    replay("dedup_index", fuzz::dedup_index);
 }

@@ -513,3 +513,86 @@ fn find_is_read_only_and_agrees_with_add() {
         }
     }
 }
+
+/// Latency of matching one record against a large index, and the process's peak memory.
+/// Not a timed test (the figures go in reports, not assertions): run it with
+/// `MERGETAG_INDEX_RECORDS=1000000 cargo test --release -p mergetag-dedup --test index -- --ignored --nocapture index_latency`.
+#[test]
+#[ignore = "a measurement, minutes long at a million records"]
+#[allow(clippy::print_stderr)]
+fn index_latency() {
+    use std::time::Instant;
+    let n: usize = std::env::var("MERGETAG_INDEX_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let queries = 10_000;
+    // About 1.3 records a person: generate enough people for n + queries records.
+    let mut records = Vec::new();
+    let mut seed = 0;
+    while records.len() < n + queries {
+        records.extend(
+            Generator::new(100 + seed)
+                .source(&format!("s{seed}"))
+                .generate((n + queries) * 10 / 13)
+                .records,
+        );
+        seed += 1;
+    }
+    records.truncate(n + queries);
+    let held_out = records.split_off(n);
+    let d = Deduper::new(DedupConfig::contacts()).unwrap();
+    let t = Instant::now();
+    let model = d.run(&records[..records.len().min(200_000)]).model;
+    eprintln!(
+        "trained on {} records in {:.1?}",
+        records.len().min(200_000),
+        t.elapsed()
+    );
+    let rss = |key: &str| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    eprintln!("before build: {}", rss("VmRSS"));
+    let t = Instant::now();
+    let mut index = MatchIndex::build(&d, &model, records).unwrap();
+    eprintln!(
+        "built: {} records, {} profiles in {:.2?}; {}",
+        index.len(),
+        index.profile_count(),
+        t.elapsed(),
+        rss("VmRSS")
+    );
+    let percentiles = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+        format!(
+            "p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        )
+    };
+    let mut find = Vec::with_capacity(queries);
+    for r in &held_out {
+        let t = Instant::now();
+        std::hint::black_box(index.find(r));
+        find.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    eprintln!("find (read-only) x{queries}: {}", percentiles(find));
+    let mut add = Vec::with_capacity(queries);
+    let mut attached = 0;
+    for r in held_out {
+        let t = Instant::now();
+        let o = index.add(r);
+        add.push(t.elapsed().as_secs_f64() * 1e6);
+        attached += usize::from(o.action != Action::Created);
+    }
+    eprintln!(
+        "add x{queries} ({attached} joined a profile): {}",
+        percentiles(add)
+    );
+    eprintln!("peak: {}; now: {}", rss("VmHWM"), rss("VmRSS"));
+}

@@ -6,7 +6,11 @@
 //! - `dedup_compare`: the input split into two strings, compared by every comparison kind and
 //!   every similarity function: no panic, levels symmetric, similarities symmetric and in
 //!   `[0, 1]`, Jaro-Winkler equal to strsim's, folding idempotent.
+//! - `dedup_index`: the input as a whole index file, and as a body behind a valid header (so
+//!   the JSON and consistency checks are reached); an index that loads must take new records,
+//!   save, and load back.
 
+use mergetag_dedup::index::{MatchIndex, body_checksum};
 use mergetag_dedup::survivorship::SurvivorshipConfig;
 use mergetag_dedup::{
     BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, Deduper, KeyPart, KeyTransform,
@@ -149,4 +153,26 @@ pub fn dedup_compare(data: &[u8]) {
     assert_eq!(p.compare(0, 1), p.compare(1, 0), "levels are symmetric");
     let r = d.run(&[ra, rb]);
     assert_eq!(r.clusters.len(), 2);
+}
+
+/// Loads an index from arbitrary bytes; uses the ones that load.
+pub fn dedup_index(data: &[u8]) {
+    let _ = MatchIndex::load(data);
+    let mut file = format!(
+        "mergetag-index 1 {} {:016x}\n",
+        data.len(),
+        body_checksum(data)
+    )
+    .into_bytes();
+    file.extend_from_slice(data);
+    if let Ok(mut index) = MatchIndex::load(file.as_slice()) {
+        let before = index.len();
+        let added = index.add_batch(records());
+        assert_eq!(added.len(), 6);
+        let mut saved = Vec::new();
+        index.save(&mut saved).expect("saving to memory");
+        let back = MatchIndex::load(saved.as_slice()).expect("a saved index loads back");
+        assert_eq!(back.len(), index.len());
+        assert!(index.len() >= before.min(6));
+    }
 }
