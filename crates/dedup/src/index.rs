@@ -1019,7 +1019,8 @@ impl MatchIndex {
     /// (a correction): the old version is taken out first, which may split its profile.
     pub fn add(&mut self, record: Record) -> Outcome {
         let corrected = if self.slot_of.contains_key(&record.id) {
-            self.take_out(&record.id, SplitCause::Corrected).ok()
+            self.take_out(&record.id, SplitCause::Corrected, &BTreeSet::new())
+                .ok()
         } else {
             None
         };
@@ -1217,10 +1218,17 @@ impl MatchIndex {
     ///
     /// [`Error::UnknownRecord`] when the index has no such record.
     pub fn remove(&mut self, id: &RecordId) -> Result<Removal> {
-        self.take_out(id, SplitCause::Removed)
+        self.take_out(id, SplitCause::Removed, &BTreeSet::new())
     }
 
-    fn take_out(&mut self, id: &RecordId, cause: SplitCause) -> Result<Removal> {
+    /// Takes a record out. `leaving` are other slots about to be taken out too (an erasure):
+    /// when only they remain, the profile is not re-clustered, since they go next.
+    fn take_out(
+        &mut self,
+        id: &RecordId,
+        cause: SplitCause,
+        leaving: &BTreeSet<u32>,
+    ) -> Result<Removal> {
         let slot = self
             .slot_of
             .remove(id)
@@ -1265,7 +1273,16 @@ impl MatchIndex {
             record: rref.clone(),
             emptied: false,
         });
-        let parts = self.components(&members);
+        // Members about to leave too are not re-clustered: they ride with the largest part
+        // until their turn.
+        let (going, staying): (Vec<u32>, Vec<u32>) =
+            members.iter().partition(|m| leaving.contains(m));
+        let mut parts = if staying.is_empty() {
+            vec![Vec::new()]
+        } else {
+            self.components(&staying)
+        };
+        parts[0].extend(going);
         let mut split_into = Vec::new();
         let mut parts = parts.into_iter();
         if let Some(first) = parts.next() {
@@ -1349,12 +1366,16 @@ impl MatchIndex {
         let pending = before - self.pending.len();
         let mut profiles = BTreeSet::new();
         let mut records = 0;
+        let leaving: BTreeSet<u32> = ids
+            .iter()
+            .filter_map(|id| self.slot_of.get(id).copied())
+            .collect();
         for id in ids {
             let Some(&slot) = self.slot_of.get(id) else {
                 continue;
             };
             profiles.insert(self.profile_of[slot as usize]);
-            if self.take_out(id, SplitCause::Erased).is_ok() {
+            if self.take_out(id, SplitCause::Erased, &leaving).is_ok() {
                 records += 1;
                 for p in &mut self.store {
                     p.blank(slot as usize);

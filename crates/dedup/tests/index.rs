@@ -596,3 +596,28 @@ fn index_latency() {
     );
     eprintln!("peak: {}; now: {}", rss("VmHWM"), rss("VmRSS"));
 }
+
+#[test]
+fn erasing_part_of_a_profile_keeps_the_rest_under_its_id() {
+    let (d, model, records, bridge) = bridge_fixture();
+    let mut index = MatchIndex::build(&d, &model, records).unwrap();
+    let merged = index.add(bridge).profile;
+    let id = |k: &str| RecordId::id("crm", k);
+    let survivor = if index.profile_of(&id("1")) == Some(merged) && merged == ProfileId(1) {
+        "3"
+    } else {
+        "1"
+    };
+    let gone: Vec<RecordId> = ["1", "2", "3"]
+        .into_iter()
+        .filter(|k| *k != survivor)
+        .map(id)
+        .collect();
+    let erasure = index.erase(&gone);
+    assert_eq!(erasure.records, 2);
+    assert_eq!(erasure.profiles, vec![merged]);
+    assert_eq!(index.profile_of(&id(survivor)), Some(merged));
+    assert_eq!(index.members(merged).unwrap().len(), 1);
+    // Erasure is idempotent; a second request finds nothing.
+    assert_eq!(index.erase(&gone).records, 0);
+}
