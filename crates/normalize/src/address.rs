@@ -221,9 +221,11 @@ pub struct UsAddress {
 }
 
 impl UsAddress {
-    /// Reads a whole US address from one line: `street, city, state zip` (commas between the
-    /// street and the city are needed; the state and the ZIP may be in the city's part).
-    /// Returns `None` when the line does not end in a state or a ZIP code.
+    /// Reads a whole US address from one line: `street, city, state zip`. The commas may be
+    /// left out (`123 main st springfield il 62704`) when the street ends in a suffix (`ST`,
+    /// `AVENUE`...), optionally followed by a directional and a unit. Returns `None` when the
+    /// line does not end in a state or a ZIP code, or when it is unclear where the street ends
+    /// ([`UsAddress::read`] says why).
     ///
     /// ```
     /// use mergetag_normalize::UsAddress;
@@ -232,8 +234,28 @@ impl UsAddress {
     /// assert_eq!(a.city.as_deref(), Some("SPRINGFIELD"));
     /// assert_eq!(a.region.as_deref(), Some("IL"));
     /// assert_eq!(a.postal_code.as_deref(), Some("62704"));
+    /// let b = UsAddress::parse("123 north main street apartment 4b springfield illinois 62704").unwrap();
+    /// assert_eq!(a, b);
     /// ```
     pub fn parse(line: &str) -> Option<UsAddress> {
+        UsAddress::read(line).ok()
+    }
+
+    /// As [`UsAddress::parse`], with the reason when the line cannot be read: an
+    /// [`Outcome::Invalid`] (not a US address), or an [`Outcome::Ambiguous`] when, without
+    /// commas, the street could end at more than one place (`12 forest park ave ...`: is the
+    /// city `AVE ...`?). Never a guess.
+    ///
+    /// # Errors
+    ///
+    /// The outcome, with a reason for a person.
+    ///
+    /// ```
+    /// use mergetag_normalize::{Outcome, UsAddress};
+    /// assert!(matches!(UsAddress::read("12 forest park ave lake forest il 60045"), Err(Outcome::Ambiguous(_))));
+    /// assert!(UsAddress::read("12 forest park ave, lake forest, il 60045").is_ok());
+    /// ```
+    pub fn read(line: &str) -> Result<UsAddress, Outcome> {
         let mut cleaned = String::new();
         clean_text(line, &mut cleaned);
         let parts: Vec<&str> = cleaned
@@ -241,10 +263,14 @@ impl UsAddress {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
-        if parts.len() < 2 {
-            return None;
-        }
-        let mut tail: Vec<&str> = parts[1..].iter().flat_map(|p| p.split(' ')).collect();
+        let (street, mut tail): (String, Vec<&str>) = if parts.len() >= 2 {
+            (
+                parts[0].to_owned(),
+                parts[1..].iter().flat_map(|p| p.split(' ')).collect(),
+            )
+        } else {
+            (String::new(), cleaned.split(' ').collect())
+        };
         if tail
             .last()
             .is_some_and(|t| t.eq_ignore_ascii_case("usa") || t.eq_ignore_ascii_case("us"))
@@ -267,13 +293,79 @@ impl UsAddress {
             }
         }
         if addr.region.is_none() && addr.postal_code.is_none() {
-            return None;
+            return Err(Outcome::Invalid(
+                "cannot read the address line as a US address: it does not end in a state or a ZIP code"
+                    .into(),
+            ));
         }
+        let street = if street.is_empty() {
+            // No commas: the street is the tokens up to its suffix (and a directional and unit
+            // after it); the city is the rest.
+            let cut = street_end(&tail)?;
+            let street = tail[..cut].join(" ");
+            tail.drain(..cut);
+            street
+        } else {
+            street
+        };
         if !tail.is_empty() {
             addr.city = Some(tail.join(" ").to_uppercase());
         }
-        us_street(parts[0], &mut addr.street);
-        Some(addr)
+        us_street(&street, &mut addr.street);
+        Ok(addr)
+    }
+}
+
+/// Where the street ends in the tokens of a comma-less line (before the city): after the one
+/// street suffix that can end it. `Err` when there is none or more than one.
+fn street_end(toks: &[&str]) -> Result<usize, Outcome> {
+    let upper: Vec<String> = toks.iter().map(|t| t.to_uppercase()).collect();
+    let starts_with_number = upper
+        .first()
+        .is_some_and(|t| t.as_bytes().first().is_some_and(u8::is_ascii_digit));
+    if !starts_with_number {
+        return Err(Outcome::Invalid(
+            "cannot read the address line as a US address: it does not start with a house number"
+                .into(),
+        ));
+    }
+    let mut ends = Vec::new();
+    // The name takes at least one word after the number, so a suffix is at index 2 or later.
+    for i in 2..upper.len() {
+        if !SUFFIXES.contains_key(upper[i].trim_end_matches('.')) {
+            continue;
+        }
+        let mut end = i + 1;
+        if upper
+            .get(end)
+            .is_some_and(|t| DIRECTIONALS.contains_key(t.as_str()))
+        {
+            end += 1;
+        }
+        if let Some(t) = upper.get(end) {
+            if t == "#" {
+                end += 2;
+            } else if t.starts_with('#') {
+                end += 1;
+            } else if let Some(std) = UNITS.get(t.as_str()) {
+                end += if unit_needs_no_id(std) { 1 } else { 2 };
+            }
+        }
+        // At least one word of city must remain.
+        if end < upper.len() {
+            ends.push(end);
+        }
+    }
+    match ends[..] {
+        [end] => Ok(end),
+        [] => Err(Outcome::Invalid(
+            "cannot tell where the street ends and the city begins (no street suffix); put a comma after the street"
+                .into(),
+        )),
+        _ => Err(Outcome::Ambiguous(
+            "the street could end at more than one word (street names and cities can contain words like PARK or LAKE); put a comma after the street"
+                .into(),
+        )),
     }
 }
 

@@ -23,7 +23,8 @@
 //!
 //! [fields.updated_at]
 //! normalizer = "datetime"
-//! time_zone = "-05:00"           # offset of times written without one (default UTC)
+//! time_zone = "America/Chicago"  # zone of times written without an offset: an IANA name or
+//!                                 # a fixed offset such as "-05:00" (default UTC)
 //!
 //! [fields.loyalty_tier]
 //! normalizer = "terms"
@@ -155,15 +156,14 @@ impl Default for NormalizeConfig {
     }
 }
 
-fn offset(path: &str, tz: Option<&str>) -> Result<chrono::FixedOffset> {
-    match tz.map(str::trim) {
-        None | Some("UTC" | "utc" | "Z" | "z") => {
-            Ok(chrono::FixedOffset::east_opt(0).expect("zero"))
-        }
-        Some(t) => crate::date::parse_offset(t).ok_or_else(|| Error::Invalid {
+fn zone(path: &str, tz: Option<&str>) -> Result<crate::date::SourceZone> {
+    match tz {
+        None => Ok(crate::date::SourceZone::UTC),
+        Some(t) => crate::date::SourceZone::parse(t).ok_or_else(|| Error::Invalid {
             path: format!("{path}.time_zone"),
             message: format!(
-                "unknown time zone {t:?}; use \"UTC\" or an offset such as \"+02:00\""
+                "unknown time zone {t:?}; use \"UTC\", an offset such as \"+02:00\", or an \
+                 IANA zone name such as \"America/Chicago\""
             ),
         }),
     }
@@ -217,7 +217,7 @@ impl FieldConfig {
                 let parser = DateParser::new()
                     .order(*order)
                     .pivot(pivot.unwrap_or(50))
-                    .offset(offset(path, time_zone.as_deref())?);
+                    .time_zone(zone(path, time_zone.as_deref())?);
                 Box::new(DateNormalizer::new(parser, kind))
             }
             FieldConfig::Country {} => Box::new(Country::new()),
@@ -629,12 +629,15 @@ impl RecordNormalizer {
         let Some(text) = record.text(line.as_str()) else {
             return;
         };
-        let Some(a) = crate::UsAddress::parse(text) else {
-            log.changes.push(Change {
-                field: line.clone(),
-                outcome: Outcome::Invalid("cannot read the address line as a US address".into()),
-            });
-            return;
+        let a = match crate::UsAddress::read(text) {
+            Ok(a) => a,
+            Err(outcome) => {
+                log.changes.push(Change {
+                    field: line.clone(),
+                    outcome,
+                });
+                return;
+            }
         };
         for (field, part) in [
             (fields::STREET, Some(a.street)),

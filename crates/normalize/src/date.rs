@@ -63,7 +63,97 @@ pub enum DateError {
 pub struct DateParser {
     order: Option<DateOrder>,
     pivot: u8,
-    offset: FixedOffset,
+    zone: SourceZone,
+}
+
+/// The time zone of a source's local times (times written without an offset).
+///
+/// ```
+/// use mergetag_normalize::{DateError, DateParser, Parsed, SourceZone};
+///
+/// let berlin = DateParser::new().time_zone(SourceZone::parse("Europe/Berlin").unwrap());
+/// let utc = |s: &str| match berlin.parse(s) {
+///     Ok(Parsed::DateTime(dt)) => dt.to_rfc3339(),
+///     other => panic!("{other:?}"),
+/// };
+/// assert_eq!(utc("2024-01-15 12:00"), "2024-01-15T11:00:00+00:00"); // CET, UTC+1
+/// assert_eq!(utc("2024-07-15 12:00"), "2024-07-15T10:00:00+00:00"); // CEST, UTC+2
+/// // 02:30 on the night the clocks go back happens twice: not a guess.
+/// assert!(matches!(berlin.parse("2024-10-27 02:30"), Err(DateError::Ambiguous(_))));
+/// // 02:30 on the night they go forward never happens.
+/// assert!(matches!(berlin.parse("2024-03-31 02:30"), Err(DateError::Invalid(_))));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceZone {
+    /// A fixed offset from UTC, the same all year.
+    Offset(FixedOffset),
+    /// An IANA time zone (`America/Chicago`), with its daylight-saving rules.
+    Named(chrono_tz::Tz),
+}
+
+impl SourceZone {
+    /// UTC.
+    pub const UTC: SourceZone = SourceZone::Named(chrono_tz::UTC);
+
+    /// Reads `UTC`/`Z`, an offset (`+02:00`, `-0500`, `UTC+2`) or an IANA zone name
+    /// (`Europe/Berlin`, any letter case).
+    pub fn parse(s: &str) -> Option<SourceZone> {
+        let t = s.trim();
+        if matches!(t.to_ascii_lowercase().as_str(), "utc" | "z" | "gmt") {
+            return Some(SourceZone::UTC);
+        }
+        if let Some(o) = parse_offset(t) {
+            return Some(SourceZone::Offset(o));
+        }
+        t.parse::<chrono_tz::Tz>()
+            .ok()
+            .or_else(|| {
+                chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .find(|z| z.name().eq_ignore_ascii_case(t))
+                    .copied()
+            })
+            .map(SourceZone::Named)
+    }
+
+    /// The instant of a local time in this zone. A time that happens twice (the clocks go
+    /// back) is ambiguous and one that never happens (they go forward) invalid: both say so.
+    pub fn instant(&self, local: NaiveDateTime) -> Result<DateTime<Utc>, DateError> {
+        use chrono::LocalResult;
+        let result = match self {
+            SourceZone::Offset(o) => o.from_local_datetime(&local).map(|d| d.with_timezone(&Utc)),
+            SourceZone::Named(z) => z.from_local_datetime(&local).map(|d| d.with_timezone(&Utc)),
+        };
+        match result {
+            LocalResult::Single(dt) => Ok(dt),
+            LocalResult::Ambiguous(a, b) => Err(DateError::Ambiguous(format!(
+                "{local} happens twice in {self} (the clocks go back): {} or {}; write the time \
+                 with an offset",
+                a.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                b.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ))),
+            LocalResult::None => Err(DateError::Invalid(format!(
+                "{local} does not exist in {self} (the clocks go forward past it)"
+            ))),
+        }
+    }
+
+    /// The local date of an instant in this zone.
+    pub fn local_date(&self, dt: DateTime<Utc>) -> NaiveDate {
+        match self {
+            SourceZone::Offset(o) => dt.with_timezone(o).date_naive(),
+            SourceZone::Named(z) => dt.with_timezone(z).date_naive(),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceZone::Offset(o) => write!(f, "UTC{o}"),
+            SourceZone::Named(z) => f.write_str(z.name()),
+        }
+    }
 }
 
 impl Default for DateParser {
@@ -131,7 +221,7 @@ impl DateParser {
         DateParser {
             order: None,
             pivot: 50,
-            offset: FixedOffset::east_opt(0).expect("zero offset"),
+            zone: SourceZone::UTC,
         }
     }
 
@@ -148,9 +238,16 @@ impl DateParser {
         self
     }
 
-    /// Sets the offset of the source's local times (times written without an offset).
+    /// Sets a fixed offset for the source's local times (times written without an offset).
     pub fn offset(mut self, offset: FixedOffset) -> DateParser {
-        self.offset = offset;
+        self.zone = SourceZone::Offset(offset);
+        self
+    }
+
+    /// Sets the time zone of the source's local times, with its daylight-saving rules when it
+    /// is an IANA zone.
+    pub fn time_zone(mut self, zone: SourceZone) -> DateParser {
+        self.zone = zone;
         self
     }
 
@@ -194,13 +291,9 @@ impl DateParser {
             None => Ok(Parsed::Date(date)),
             Some(t) => {
                 let (time, offset) = parse_time(t).ok_or_else(invalid)?;
-                let offset = offset.unwrap_or(self.offset);
                 let local = NaiveDateTime::new(date, time);
-                let dt = offset
-                    .from_local_datetime(&local)
-                    .single()
-                    .ok_or_else(invalid)?;
-                Ok(Parsed::DateTime(dt.with_timezone(&Utc)))
+                let zone = offset.map_or(self.zone, SourceZone::Offset);
+                Ok(Parsed::DateTime(zone.instant(local)?))
             }
         }
     }
@@ -241,10 +334,7 @@ impl DateParser {
                         let frac: f64 = format!("0.{f}").parse().unwrap_or(0.0);
                         let secs = (frac * 86_400.0).round() as i64;
                         let local = date.and_time(NaiveTime::MIN) + Duration::seconds(secs);
-                        match self.offset.from_local_datetime(&local).single() {
-                            Some(dt) => Ok(Parsed::DateTime(dt.with_timezone(&Utc))),
-                            None => invalid(),
-                        }
+                        self.zone.instant(local).map(Parsed::DateTime)
                     }
                 }
             }
@@ -444,7 +534,7 @@ pub enum DateKind {
     /// `YYYY-MM-DD` ([`Value::Date`]); a time is dropped (the date as written is kept).
     #[default]
     Date,
-    /// RFC 3339 in UTC ([`Value::DateTime`]); a date alone is midnight in the source's offset.
+    /// RFC 3339 in UTC ([`Value::DateTime`]); a date alone is midnight in the source's time zone.
     DateTime,
 }
 
@@ -488,18 +578,12 @@ impl DateNormalizer {
             (DateKind::Date, Parsed::Date(d)) => Value::Date(d),
             (DateKind::Date, Parsed::DateTime(dt)) => {
                 // The date as written: keep the local date when the text had a time.
-                Value::Date(dt.with_timezone(&self.parser.offset).date_naive())
+                Value::Date(self.parser.zone.local_date(dt))
             }
             (DateKind::DateTime, Parsed::DateTime(dt)) => Value::DateTime(dt),
-            (DateKind::DateTime, Parsed::Date(d)) => match self
-                .parser
-                .offset
-                .from_local_datetime(&d.and_time(NaiveTime::MIN))
-                .single()
-            {
-                Some(dt) => Value::DateTime(dt.with_timezone(&Utc)),
-                None => return Err(DateError::Invalid("date out of range".into())),
-            },
+            (DateKind::DateTime, Parsed::Date(d)) => {
+                Value::DateTime(self.parser.zone.instant(d.and_time(NaiveTime::MIN))?)
+            }
         })
     }
 }

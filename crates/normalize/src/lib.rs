@@ -101,7 +101,9 @@ pub use crate::config::{
     Tally,
 };
 pub use crate::country::{Country, Region, country_code, region_code};
-pub use crate::date::{DateError, DateKind, DateNormalizer, DateOrder, DateParser, Parsed};
+pub use crate::date::{
+    DateError, DateKind, DateNormalizer, DateOrder, DateParser, Parsed, SourceZone,
+};
 pub use crate::email::{Email, email_key, email_unicode};
 pub use crate::error::{Error, Result};
 pub use crate::name::{

@@ -468,3 +468,105 @@ fn full_names_and_address_lines_are_split() {
     n.normalize(&mut r, &mut log);
     assert_eq!(r.get("street"), None);
 }
+
+#[test]
+fn iana_time_zones_follow_daylight_saving() {
+    let config = NormalizeConfig::from_toml_str(
+        "[fields.seen]\nnormalizer = \"datetime\"\ntime_zone = \"America/Chicago\"\n\
+         [fields.born]\nnormalizer = \"date\"\ntime_zone = \"asia/tokyo\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut r = Record::new(RecordId::row("crm", 1));
+    r.set("seen", "2024-07-04 09:00");
+    r.set("born", "2024-07-04T20:00:00Z");
+    let mut log = ChangeLog::default();
+    config.normalize(&mut r, &mut log);
+    // CDT is UTC-5 in July; a datetime that carries its own offset is read as written, and a
+    // date is the local date in the source's zone (Tokyo, UTC+9: already 5 July).
+    assert_eq!(
+        r.get("seen").map(Value::to_string).as_deref(),
+        Some("2024-07-04T14:00:00Z")
+    );
+    assert_eq!(
+        r.get("born").map(Value::to_string).as_deref(),
+        Some("2024-07-05")
+    );
+
+    let chicago: FieldConfig =
+        serde_json::from_str(r#"{"normalizer": "datetime", "time_zone": "America/Chicago"}"#)
+            .unwrap();
+    let chicago = chicago.build("seen").unwrap();
+    let winter = mergetag_normalize::normalize_to_string(chicago.as_ref(), "2024-01-04 09:00");
+    assert_eq!(winter.0, "2024-01-04T15:00:00Z");
+    // 01:30 on 3 November 2024 happened twice in Chicago.
+    let (kept, outcome) =
+        mergetag_normalize::normalize_to_string(chicago.as_ref(), "2024-11-03 01:30");
+    assert_eq!(kept, "2024-11-03 01:30");
+    assert!(
+        matches!(&outcome, Outcome::Ambiguous(r) if r.contains("America/Chicago")),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn one_line_addresses_without_commas() {
+    use mergetag_normalize::UsAddress;
+    for (line, street, city, region, zip) in [
+        (
+            "123 north main street apartment 4b springfield illinois 62704",
+            "123 N MAIN ST APT 4B",
+            "SPRINGFIELD",
+            "IL",
+            Some("62704"),
+        ),
+        (
+            "500 W. Madison St. Suite 1200 Chicago IL 60661-2511",
+            "500 W MADISON ST STE 1200",
+            "CHICAGO",
+            "IL",
+            Some("60661-2511"),
+        ),
+        (
+            "42 Elm Ave #3 New York NY",
+            "42 ELM AVE # 3",
+            "NEW YORK",
+            "NY",
+            None,
+        ),
+        (
+            "1600 Pennsylvania Avenue NW Washington DC 20500 USA",
+            "1600 PENNSYLVANIA AVE NW",
+            "WASHINGTON",
+            "DC",
+            Some("20500"),
+        ),
+        (
+            "7 Ocean Blvd Rear Miami Beach Florida",
+            "7 OCEAN BLVD REAR",
+            "MIAMI BEACH",
+            "FL",
+            None,
+        ),
+    ] {
+        let a = UsAddress::read(line).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        assert_eq!(a.street, street, "{line}");
+        assert_eq!(a.city.as_deref(), Some(city), "{line}");
+        assert_eq!(a.region.as_deref(), Some(region), "{line}");
+        assert_eq!(a.postal_code.as_deref(), zip, "{line}");
+    }
+    // Where the street could end at two words, nothing is guessed.
+    assert!(matches!(
+        UsAddress::read("9 oak park ave park ridge il 60068"),
+        Err(Outcome::Ambiguous(_))
+    ));
+    assert!(matches!(
+        UsAddress::read("9 somewhere springfield il 62704"),
+        Err(Outcome::Invalid(_))
+    ));
+    assert!(matches!(
+        UsAddress::read("main street springfield il"),
+        Err(Outcome::Invalid(_))
+    ));
+}
