@@ -26,6 +26,19 @@
 //! | [`validate`] | `mergetag-validate` | rules, reports, quarantine |
 //! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
+//!
+//! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
+//! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
+//! profiles, the quarantine, the audiences and a [`RunReport`] whose counts add up.
+
+mod error;
+pub mod pipeline;
+
+pub use error::{Error, Result};
+pub use pipeline::{
+    Decision, Pipeline, PipelineBuilder, PipelineConfig, Progress, RecordStage, RunOutput,
+    RunReport, stage_fn,
+};
 
 pub use mergetag_dedup as dedup;
 pub use mergetag_mapping as mapping;

@@ -595,6 +595,58 @@ fn index_latency() {
         percentiles(add)
     );
     eprintln!("peak: {}; now: {}", rss("VmHWM"), rss("VmRSS"));
+
+    // The index's own memory: saved, then loaded in a fresh process (this test binary again),
+    // whose resident size after loading is the index and little else.
+    let file = std::env::temp_dir().join("mergetag-index-latency.mtix");
+    let t = Instant::now();
+    index.save_to_path(&file).unwrap();
+    eprintln!(
+        "saved in {:.2?}: {} MB",
+        t.elapsed(),
+        std::fs::metadata(&file).unwrap().len() / 1_000_000
+    );
+    drop(index);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "index_memory_after_load",
+            "--nocapture",
+        ])
+        .env("MERGETAG_INDEX_FILE", &file)
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    let _ = std::fs::remove_file(&file);
+}
+
+/// Loads the index `index_latency` saved and reports the process's memory (run by it).
+#[test]
+#[ignore = "run by index_latency"]
+#[allow(clippy::print_stderr)]
+fn index_memory_after_load() {
+    let Some(file) = std::env::var_os("MERGETAG_INDEX_FILE") else {
+        return;
+    };
+    let t = std::time::Instant::now();
+    let index = MatchIndex::load_from_path(&file).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or("")
+            .to_owned()
+    };
+    eprintln!(
+        "loaded {} records, {} profiles in {:.2?}; resident {}; peak while loading {}",
+        index.len(),
+        index.profile_count(),
+        t.elapsed(),
+        line("VmRSS"),
+        line("VmHWM")
+    );
 }
 
 #[test]

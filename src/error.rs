@@ -1,0 +1,78 @@
+//! The facade's error type: what can stop a [`Pipeline`](crate::Pipeline) from being built or
+//! run. Bad rows and records that fail their rules are never errors: they go to quarantine.
+
+use std::path::PathBuf;
+
+/// What can go wrong loading a pipeline configuration, building a pipeline or running it.
+///
+/// Messages name where the problem is (the configuration file with its line and column, or the
+/// key path such as `sources[1].preset`; the source with its line and field) and say how to fix
+/// it. They never contain a whole personal value: values are shown redacted
+/// ([`mergetag_model::redact`]), if at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The pipeline configuration is not valid TOML, has an unknown key or a value of the wrong
+    /// type.
+    #[error("{origin}: line {line}, column {column}: {message}")]
+    Parse {
+        /// The configuration file, or `<toml>` for text.
+        origin: String,
+        /// The 1-based line of the problem (0 when unknown).
+        line: usize,
+        /// The 1-based column of the problem (0 when unknown).
+        column: usize,
+        /// What the parser says.
+        message: String,
+    },
+    /// The configuration parsed but a part of it is not valid.
+    #[error("{origin}: {path}: {message}")]
+    Invalid {
+        /// The configuration file, or `<toml>` / `<code>`.
+        origin: String,
+        /// Where in the configuration, as a key path (`sources[1].preset`, `dedup.threshold`).
+        path: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A file (the configuration, an input, a referenced configuration) could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A source failed in a way that ends it (an I/O error, an unusable header). The message
+    /// names the source, its line and field.
+    #[error(transparent)]
+    Source(#[from] mergetag_model::SourceError),
+    /// Opening a source or loading a column map failed.
+    #[error(transparent)]
+    Sources(#[from] mergetag_sources::Error),
+    /// A normalization configuration is not valid.
+    #[error("normalize: {0}")]
+    Normalize(#[from] mergetag_normalize::Error),
+    /// A rule set is not valid, or the quarantine could not be written.
+    #[error("validate: {0}")]
+    Validate(#[from] mergetag_validate::Error),
+    /// A dedup or survivorship configuration is not valid.
+    #[error("dedup: {0}")]
+    Dedup(#[from] mergetag_dedup::Error),
+    /// A mapping, trait or engagement configuration is not valid, or does not suit a platform.
+    #[error("mapping: {0}")]
+    Mapping(#[from] mergetag_mapping::Error),
+}
+
+/// `Result` with the facade's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1064 @@
+//! The whole pipeline in one TOML file: [`PipelineConfig`].
+//!
+//! Every table is optional but `[[sources]]`; a stage whose table is absent is skipped.
+//! Unknown keys are errors, reported with their line and column. Relative paths are resolved
+//! against the directory of the configuration file ([`PipelineConfig::load`]), or against the
+//! directory given to [`PipelineConfig::with_base_dir`].
+//!
+//! ```toml
+//! # "Now" for traits and engagement, RFC 3339 (default: the time of the latest event).
+//! now = "2026-11-21T00:00:00Z"
+//!
+//! # Record sources, read in this order. `format` is csv, jsonl or events (default: from the
+//! # extension: .csv is csv, .jsonl / .ndjson is jsonl).
+//! [[sources]]
+//! name = "salesforce"
+//! path = "salesforce_contacts.csv"
+//! preset = "salesforce_contacts"          # a column-map preset (see below)
+//! [sources.columns]                       # columns over the preset: field, or field and type
+//! Loyalty_Tier__c = "loyalty_tier"
+//! Customer_Lifetime_Value__c = { field = "customer_lifetime_value", type = "float" }
+//!
+//! [[sources]]
+//! name = "hubspot"
+//! path = "hubspot_contacts.csv"
+//! preset = "hubspot_contacts"
+//! key_as = "user_id"                      # copy the record key into a field
+//!
+//! [[sources]]
+//! name = "enrichment"
+//! path = "enrichment.csv"
+//! key = "email"                           # the column with the record's key,
+//! key_as = "email"                        # copied into the `email` field,
+//! join = "email"                          # to join profiles on instead of dedup
+//!
+//! [[sources]]
+//! name = "events"
+//! path = "events.jsonl"
+//! format = "events"                       # Segment-style events, for traits and engagement
+//!
+//! [normalize]                             # mergetag_normalize::NormalizeConfig, plus:
+//! standard = true                         # start from the standard normalizers
+//! [normalize.fields.loyalty_tier]
+//! normalizer = "terms"
+//! terms = { gold = ["Gold Member"], platinum = ["Platinum Member"] }
+//!
+//! [rules]                                 # mergetag_validate::RuleSetConfig
+//! as_of = "2026-11-21"
+//! [rules.fields.email]
+//! email = true
+//!
+//! [dedup]                                 # mergetag_dedup::DedupConfig
+//! preset = "contacts"                     # or write `comparisons` and `blocking` in full
+//! threshold = 0.9
+//! [dedup.survivorship]                    # mergetag_dedup::survivorship::SurvivorshipConfig
+//! source_priority = ["salesforce", "hubspot", "enrichment"]
+//!
+//! [[traits]]                              # mergetag_mapping::TraitConfig
+//! name = "orders"
+//! event = "Order Completed"
+//! aggregate = "count"
+//!
+//! [engagement]                            # mergetag_mapping::EngagementConfig (all optional)
+//! half_life_days = 30
+//!
+//! [mapping]                               # mergetag_mapping::MappingConfig
+//! [[mapping.variables]]
+//! name = "first_name"
+//! source = "profile.first_name"
+//! fallback = "there"
+//!
+//! [outputs]
+//! dir = "out"                             # where `mergetag run` writes
+//! platforms = ["sendgrid", "mailchimp", "klaviyo", "jsonl"]
+//! suppress = ["complaints@example.com"]   # external suppression list (optional)
+//! [outputs.mapping.mailchimp]             # a platform's own mapping document (optional)
+//! [[outputs.mapping.mailchimp.variables]]
+//! name = "fname"
+//! source = "profile.first_name"
+//! ```
+//!
+//! A source's column map is a preset, the inline keys `preset`, `key`, `observed_at`,
+//! `ignore`, `unmapped`, `invalid_values` and `columns` (as in
+//! [`ColumnMapConfig`]), or a file: `column_map_file =
+//! "hubspot.toml"`. Its other keys: `on_bad_row` (`quarantine`, the default, or `fail`),
+//! `delimiter` (one character, CSV), `max_line_bytes` (JSON Lines), `join` and `key_as`.
+//!
+//! `[normalize]`, `[rules]`, `[dedup]` and `[mapping]` (and each `outputs.mapping.<platform>`)
+//! can instead name a file with `file = "..."`, in that stage's own format; keys written
+//! beside `file` override or extend it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use mergetag_dedup::survivorship::SurvivorshipConfig;
+use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig, Deduper};
+use mergetag_mapping::{
+    Engagement, EngagementConfig, ExporterBuilder, Mapping, MappingConfig, Platform, TraitConfig,
+    TraitSet, TraitSetConfig, VariableConfig,
+};
+use mergetag_model::redact;
+use mergetag_model::text_position::line_col;
+use mergetag_normalize::{FieldConfig, NormalizeConfig, RecordNormalizer};
+use mergetag_sources::{
+    ColumnMap, ColumnMapConfig, ColumnTarget, CsvSource, InvalidValues, JsonLinesBuilder, OnBadRow,
+    Unmapped,
+};
+use mergetag_validate::config::{Checks, FieldRules};
+use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
+use serde::{Deserialize, Serialize};
+
+use super::{Pipeline, SourceOptions};
+use crate::error::{Error, Result};
+
+/// A whole pipeline as written in a TOML file; see the [module docs](self) for the format.
+/// [`Pipeline::from_config`] builds the runnable [`Pipeline`].
+///
+/// ```
+/// use mergetag::pipeline::{Pipeline, PipelineConfig};
+///
+/// let config = PipelineConfig::from_toml_str(r#"
+///     [[sources]]
+///     name = "hubspot"
+///     path = "examples/data/hubspot_contacts.csv"
+///     preset = "hubspot_contacts"
+///
+///     [dedup]
+///     preset = "contacts"
+/// "#)?;
+/// let output = Pipeline::from_config(&config)?.run(|_| {})?;
+/// assert_eq!(output.report.records_in, 199);
+/// assert!(output.report.adds_up());
+///
+/// // Mistakes are reported with their position and how to fix them.
+/// let err = PipelineConfig::from_toml_str("[[sources]]\nname = \"x\"\npath = \"x.csv\"\npreset = \"hubspot\"\n")
+///     .unwrap_err();
+/// assert!(err.to_string().contains("sources[0] (x).preset: unknown preset `hubspot`"), "{err}");
+/// # Ok::<(), mergetag::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PipelineConfig {
+    /// "Now" for traits and engagement, RFC 3339 (default: the time of the latest event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
+    /// The sources, read in order.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Normalization (skipped when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<NormalizeSection>,
+    /// Validation rules (skipped when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesSection>,
+    /// Deduplication and survivorship (without it, each record is its own profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupSection>,
+    /// Computed traits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traits: Vec<TraitConfig>,
+    /// The engagement score (skipped when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<EngagementConfig>,
+    /// The mapping document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<MappingSection>,
+    /// Where the outputs go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputsSection>,
+    /// The directory relative paths are resolved against.
+    #[serde(skip)]
+    base_dir: PathBuf,
+    /// The name of the configuration in errors.
+    #[serde(skip)]
+    origin: String,
+}
+
+/// What a source file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Format {
+    /// CSV with a header row.
+    Csv,
+    /// JSON Lines, one record per line.
+    Jsonl,
+    /// JSON Lines of Segment-style events (identify, track, page), for traits.
+    Events,
+}
+
+/// What a source does with a row it cannot read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadRows {
+    /// Quarantine it and go on (the default).
+    #[default]
+    Quarantine,
+    /// Stop the run with an error naming the row.
+    Fail,
+}
+
+/// One `[[sources]]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SourceConfig {
+    /// The source's name, in record ids, the report and errors.
+    pub name: String,
+    /// The file, relative to the configuration file.
+    pub path: PathBuf,
+    /// The format (default: from the extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// A column-map preset (`salesforce_contacts`, `salesforce_leads`, `hubspot_contacts`,
+    /// `dynamics_contacts`, `segment_identify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The key column (candidates in order).
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub key: Vec<String>,
+    /// Timestamp fields whose first value becomes the observed-at time.
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub observed_at: Vec<String>,
+    /// Columns to drop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// What happens to unmapped columns (`keep`, the default, or `reject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmapped: Option<Unmapped>,
+    /// What happens to values that do not convert (`reject`, the default, or `keep_text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_values: Option<InvalidValues>,
+    /// Column name -> field, or field and type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnTarget>,
+    /// A column-map file (TOML or JSON) instead of the keys above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_map_file: Option<PathBuf>,
+    /// What to do with unreadable rows.
+    #[serde(default)]
+    pub on_bad_row: BadRows,
+    /// The CSV delimiter (default `,`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// The longest JSON line accepted, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_line_bytes: Option<usize>,
+    /// Join profiles on this field instead of deduplicating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<String>,
+    /// Copy the record key into this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_as: Option<String>,
+}
+
+/// `[normalize]`: a [`NormalizeConfig`], optionally from a file or the standard one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct NormalizeSection {
+    /// Start from [`NormalizeConfig::standard`] (default false).
+    #[serde(default)]
+    pub standard: bool,
+    /// Start from this file (TOML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// See [`NormalizeConfig::country_field`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_field: Option<String>,
+    /// See [`NormalizeConfig::split_full_name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_full_name: Option<bool>,
+    /// See [`NormalizeConfig::address_line_field`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line_field: Option<String>,
+    /// Field normalizers, added to (or replacing those of) the base.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldConfig>,
+}
+
+/// `[rules]`: a [`RuleSetConfig`], optionally from a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RulesSection {
+    /// Start from this rule-set file (TOML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// "Today" for date rules (default: the date of the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<NaiveDate>,
+    /// Rules per field (added to the file's).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldRules>,
+    /// Checks across fields (replacing the file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Checks>,
+    /// Whether to keep the data-quality audit (default true).
+    #[serde(default = "yes")]
+    pub audit: bool,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("expected a string or a list of strings"))?
+    {
+        OneOrMany::One(s) => Ok(vec![s]),
+        OneOrMany::Many(v) => Ok(v),
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[dedup]`: a [`DedupConfig`] from a preset, a file or in full, and the survivorship rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DedupSection {
+    /// `contacts` ([`DedupConfig::contacts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// A dedup configuration file (TOML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The compared fields (replacing the preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparisons: Option<Vec<ComparisonConfig>>,
+    /// The blocking passes (replacing the preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<Vec<BlockingPass>>,
+    /// See [`DedupConfig::threshold`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// See [`DedupConfig::max_block_size`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_block_size: Option<usize>,
+    /// See [`DedupConfig::random_pairs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_pairs: Option<usize>,
+    /// See [`DedupConfig::em_iterations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub em_iterations: Option<usize>,
+    /// See [`DedupConfig::seed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// See [`DedupConfig::guard_bridges`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_bridges: Option<bool>,
+    /// How golden profiles choose their values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survivorship: Option<SurvivorshipConfig>,
+}
+
+/// `[mapping]`: a [`MappingConfig`], optionally from a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MappingSection {
+    /// Start from this mapping document (TOML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The platform whose naming rules every variable must follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// The variables (after the file's).
+    #[serde(default)]
+    pub variables: Vec<VariableConfig>,
+}
+
+/// `[outputs]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OutputsSection {
+    /// The directory outputs are written to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// The platforms to render audiences for (`sendgrid`, `mailchimp`, `braze`, `klaviyo`,
+    /// `jsonl`).
+    #[serde(default)]
+    pub platforms: Vec<Platform>,
+    /// Platform -> its own mapping document, instead of `[mapping]`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mapping: BTreeMap<Platform, MappingSection>,
+    /// Addresses of an external suppression list, left out of every audience.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress: Vec<String>,
+}
+
+/// The parts of a configuration, built.
+struct Built {
+    normalizer: Option<RecordNormalizer>,
+    rules: Option<(RuleSet, bool)>,
+    dedup: Option<(DedupConfig, SurvivorshipConfig)>,
+    traits: Option<TraitSet>,
+    engagement: Option<Engagement>,
+    mapping: Option<Mapping>,
+    /// Per output platform: its own mapping, if any.
+    outputs: Vec<(Platform, Option<Mapping>)>,
+    now: Option<DateTime<Utc>>,
+}
+
+impl PipelineConfig {
+    /// Parses a configuration and checks everything written inline (files it names are read
+    /// by [`Pipeline::from_config`]). Relative paths are resolved against the current
+    /// directory unless [`PipelineConfig::with_base_dir`] says otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with the line and column of a syntax error, an unknown key or a value
+    /// of the wrong type; [`Error::Invalid`] naming the key (`sources[1] (hubspot).preset`)
+    /// and saying how to fix it.
+    pub fn from_toml_str(text: &str) -> Result<PipelineConfig> {
+        Self::parse(text, "<toml>", PathBuf::new())
+    }
+
+    /// Reads, parses and checks the configuration file at `path`; relative paths in it are
+    /// resolved against its directory.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] when the file cannot be read, and those of
+    /// [`PipelineConfig::from_toml_str`], naming the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<PipelineConfig> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        Self::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// Resolves relative paths against `dir` from now on.
+    pub fn with_base_dir(mut self, dir: impl Into<PathBuf>) -> PipelineConfig {
+        self.base_dir = dir.into();
+        self
+    }
+
+    /// The directory relative paths are resolved against.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+
+    /// `path` resolved against [`PipelineConfig::base_dir`].
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The output directory (`outputs.dir`), resolved.
+    pub fn output_dir(&self) -> Option<PathBuf> {
+        self.outputs
+            .as_ref()
+            .and_then(|o| o.dir.as_deref())
+            .map(|d| self.resolve(d))
+    }
+
+    fn parse(text: &str, origin: &str, base_dir: PathBuf) -> Result<PipelineConfig> {
+        let mut config: PipelineConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            Error::Parse {
+                origin: origin.to_owned(),
+                line,
+                column,
+                message: hint(e.message().trim_end()),
+            }
+        })?;
+        config.base_dir = base_dir;
+        config.origin = origin.to_owned();
+        config.build_parts(false)?;
+        for i in 0..config.sources.len() {
+            config.check_source(i)?;
+        }
+        Ok(config)
+    }
+
+    fn invalid(&self, path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            origin: if self.origin.is_empty() {
+                "<config>".into()
+            } else {
+                self.origin.clone()
+            },
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    fn read(&self, file: &Path) -> Result<String> {
+        let path = self.resolve(file);
+        std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
+    }
+
+    fn is_json(file: &Path) -> bool {
+        file.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    }
+
+    /// The format of source `i`.
+    fn format(&self, i: usize) -> Result<Format> {
+        let s = &self.sources[i];
+        if let Some(f) = s.format {
+            return Ok(f);
+        }
+        match s
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv" | "tsv" | "txt") => Ok(Format::Csv),
+            Some("jsonl" | "ndjson") => Ok(Format::Jsonl),
+            _ => Err(self.invalid(
+                self.source_path(i, "format"),
+                "cannot tell the format from the file name; add format = \"csv\", \"jsonl\" or \"events\"",
+            )),
+        }
+    }
+
+    fn source_path(&self, i: usize, key: &str) -> String {
+        format!("sources[{i}] ({}).{key}", self.sources[i].name)
+    }
+
+    /// Checks what can be checked of source `i` without reading files.
+    fn check_source(&self, i: usize) -> Result<()> {
+        let s = &self.sources[i];
+        if s.name.trim().is_empty() || s.name.trim() != s.name {
+            return Err(self.invalid(
+                format!("sources[{i}].name"),
+                "a source needs a name, without surrounding spaces",
+            ));
+        }
+        if self.sources[..i].iter().any(|o| o.name == s.name) {
+            return Err(self.invalid(
+                self.source_path(i, "name"),
+                "two sources have this name; give each its own",
+            ));
+        }
+        if s.path.as_os_str().is_empty() {
+            return Err(self.invalid(self.source_path(i, "path"), "the path is empty"));
+        }
+        let format = self.format(i)?;
+        if let Some(d) = &s.delimiter
+            && (d.len() != 1 || format != Format::Csv)
+        {
+            return Err(self.invalid(
+                self.source_path(i, "delimiter"),
+                "the delimiter is one ASCII character (such as \";\" or \"\\t\"), for CSV sources only",
+            ));
+        }
+        for (key, v) in [("join", &s.join), ("key_as", &s.key_as)] {
+            if let Some(f) = v {
+                if f.trim().is_empty() || f.trim() != f {
+                    return Err(self.invalid(
+                        self.source_path(i, key),
+                        "the field name must be non-empty, without surrounding spaces",
+                    ));
+                }
+                if format == Format::Events {
+                    return Err(self.invalid(
+                        self.source_path(i, key),
+                        "event sources have no records to join or key; remove it",
+                    ));
+                }
+            }
+        }
+        let has_inline = s.preset.is_some()
+            || !s.key.is_empty()
+            || !s.observed_at.is_empty()
+            || !s.ignore.is_empty()
+            || s.unmapped.is_some()
+            || s.invalid_values.is_some()
+            || !s.columns.is_empty();
+        if s.column_map_file.is_some() && has_inline {
+            return Err(self.invalid(
+                self.source_path(i, "column_map_file"),
+                "use either a column-map file or the inline keys (preset, key, columns, ...), not both",
+            ));
+        }
+        if s.column_map_file.is_none() {
+            self.column_map(i)?;
+        }
+        Ok(())
+    }
+
+    /// The column map of source `i` (reading its file if it has one).
+    fn column_map(&self, i: usize) -> Result<Option<ColumnMap>> {
+        let s = &self.sources[i];
+        if let Some(file) = &s.column_map_file {
+            return ColumnMap::from_path(self.resolve(file))
+                .map(Some)
+                .map_err(|e| self.invalid(self.source_path(i, "column_map_file"), e.to_string()));
+        }
+        if s.preset.is_none()
+            && s.key.is_empty()
+            && s.columns.is_empty()
+            && s.ignore.is_empty()
+            && s.observed_at.is_empty()
+            && s.unmapped.is_none()
+            && s.invalid_values.is_none()
+        {
+            return Ok(None);
+        }
+        let config = ColumnMapConfig {
+            preset: s.preset.clone(),
+            key: s.key.clone(),
+            observed_at: s.observed_at.clone(),
+            ignore: s.ignore.clone(),
+            unmapped: s.unmapped.unwrap_or_default(),
+            invalid_values: s.invalid_values.unwrap_or_default(),
+            columns: s.columns.clone(),
+        };
+        config.build().map(Some).map_err(|e| {
+            let key = if e.to_string().contains("preset") {
+                "preset"
+            } else {
+                "columns"
+            };
+            let message = e.to_string();
+            let message = message
+                .strip_prefix("invalid column map: ")
+                .unwrap_or(&message)
+                .to_owned();
+            self.invalid(self.source_path(i, key), message)
+        })
+    }
+
+    /// Builds the stages; with `files == false`, parts that name a file are skipped.
+    fn build_parts(&self, files: bool) -> Result<Built> {
+        let now = match &self.now {
+            None => None,
+            Some(s) => Some(
+                DateTime::parse_from_rfc3339(s.trim())
+                    .map_err(|_| {
+                        self.invalid(
+                            "now",
+                            "not an RFC 3339 time; write it as \"2026-11-21T00:00:00Z\"",
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            ),
+        };
+        let normalizer = match &self.normalize {
+            Some(n) if files || n.file.is_none() => Some(self.normalizer(n)?),
+            _ => None,
+        };
+        let rules = match &self.rules {
+            Some(r) if files || r.file.is_none() => Some((self.rule_set(r)?, r.audit)),
+            _ => None,
+        };
+        let dedup = match &self.dedup {
+            Some(d) if files || d.file.is_none() => Some(self.dedup_config(d)?),
+            _ => None,
+        };
+        let traits = if self.traits.is_empty() {
+            None
+        } else {
+            let config = TraitSetConfig {
+                traits: self.traits.clone(),
+            };
+            Some(
+                config
+                    .build()
+                    .map_err(|e| self.invalid("traits", e.to_string()))?,
+            )
+        };
+        let engagement = match &self.engagement {
+            Some(e) => Some(
+                e.build()
+                    .map_err(|e| self.invalid("engagement", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let mapping = match &self.mapping {
+            Some(m) if files || m.file.is_none() => Some(self.mapping(m, "mapping")?),
+            _ => None,
+        };
+        let mut outputs = Vec::new();
+        if let Some(o) = &self.outputs {
+            for (i, p) in o.platforms.iter().enumerate() {
+                if o.platforms[..i].contains(p) {
+                    return Err(self.invalid(
+                        "outputs.platforms",
+                        format!("{p} is listed twice; list each platform once"),
+                    ));
+                }
+            }
+            for p in o.mapping.keys() {
+                if !o.platforms.contains(p) {
+                    return Err(self.invalid(
+                        format!("outputs.mapping.{p}"),
+                        format!(
+                            "{p} is not in outputs.platforms; add it there or remove this mapping"
+                        ),
+                    ));
+                }
+            }
+            for (i, a) in o.suppress.iter().enumerate() {
+                if !a.contains('@') {
+                    return Err(self.invalid(
+                        format!("outputs.suppress[{i}]"),
+                        format!("`{}` is not an email address", redact::email(a)),
+                    ));
+                }
+            }
+            for &p in &o.platforms {
+                let own = match o.mapping.get(&p) {
+                    Some(m) if files || m.file.is_none() => {
+                        Some(self.mapping(m, &format!("outputs.mapping.{p}"))?)
+                    }
+                    Some(_) => {
+                        outputs.push((p, None));
+                        continue;
+                    }
+                    None => None,
+                };
+                let which = own.as_ref().or(mapping.as_ref());
+                match which {
+                    Some(m) => {
+                        if let Err(e) = ExporterBuilder::new(p).build(m) {
+                            let at = if own.is_some() {
+                                format!("outputs.mapping.{p}")
+                            } else {
+                                "mapping".to_owned()
+                            };
+                            return Err(self.invalid(
+                                at,
+                                format!(
+                                    "{e}; the {p} output needs names that suit it: give it its own document under [outputs.mapping.{p}]"
+                                ),
+                            ));
+                        }
+                    }
+                    None if self.mapping.as_ref().is_some_and(|m| m.file.is_some()) => {}
+                    None => {
+                        return Err(self.invalid(
+                            "outputs.platforms",
+                            format!(
+                                "the {p} output needs a mapping document: add a [mapping] table"
+                            ),
+                        ));
+                    }
+                }
+                outputs.push((p, own));
+            }
+        }
+        Ok(Built {
+            normalizer,
+            rules,
+            dedup,
+            traits,
+            engagement,
+            mapping,
+            outputs,
+            now,
+        })
+    }
+
+    fn normalizer(&self, n: &NormalizeSection) -> Result<RecordNormalizer> {
+        let mut config = match &n.file {
+            Some(file) => {
+                let text = self.read(file)?;
+                let parsed = if Self::is_json(file) {
+                    NormalizeConfig::from_json_str(&text)
+                } else {
+                    NormalizeConfig::from_toml_str(&text)
+                };
+                parsed.map_err(|e| {
+                    self.invalid("normalize.file", format!("{}: {e}", file.display()))
+                })?
+            }
+            None if n.standard => NormalizeConfig::standard(),
+            None => NormalizeConfig::default(),
+        };
+        if n.file.is_some() && n.standard {
+            for (k, v) in NormalizeConfig::standard().fields {
+                config.fields.entry(k).or_insert(v);
+            }
+        }
+        if let Some(c) = &n.country_field {
+            config.country_field = c.clone();
+        }
+        if let Some(s) = n.split_full_name {
+            config.split_full_name = s;
+        }
+        if let Some(a) = &n.address_line_field {
+            config.address_line_field = Some(a.clone());
+        }
+        for (k, v) in &n.fields {
+            config.fields.insert(k.clone(), v.clone());
+        }
+        config.build().map_err(|e| match e {
+            mergetag_normalize::Error::Invalid { path, message } => {
+                self.invalid(format!("normalize.{path}"), message)
+            }
+            e => self.invalid("normalize", e.to_string()),
+        })
+    }
+
+    fn rule_set(&self, r: &RulesSection) -> Result<RuleSet> {
+        let mut config = match &r.file {
+            Some(file) => {
+                let text = self.read(file)?;
+                let origin = file.display().to_string();
+                let parsed = if Self::is_json(file) {
+                    RuleSetConfig::from_json_str(&text, &origin)
+                } else {
+                    RuleSetConfig::from_toml_str(&text, &origin)
+                };
+                parsed.map_err(|e| self.invalid("rules.file", e.to_string()))?
+            }
+            None => RuleSetConfig::default(),
+        };
+        if r.as_of.is_some() {
+            config.as_of = r.as_of;
+        }
+        for (k, v) in &r.fields {
+            config.fields.insert(k.clone(), v.clone());
+        }
+        if let Some(c) = &r.checks {
+            config.checks = c.clone();
+        }
+        config.build().map_err(|e| match e {
+            mergetag_validate::Error::Invalid { path, message, .. } => {
+                self.invalid(format!("rules.{path}"), message)
+            }
+            e => self.invalid("rules", e.to_string()),
+        })
+    }
+
+    fn dedup_config(&self, d: &DedupSection) -> Result<(DedupConfig, SurvivorshipConfig)> {
+        let base = match (&d.preset, &d.file) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid("dedup.file", "use either a preset or a file, not both"));
+            }
+            (Some(p), None) if p == "contacts" => Some(DedupConfig::contacts()),
+            (Some(p), None) => {
+                return Err(self.invalid(
+                    "dedup.preset",
+                    format!("unknown preset `{p}`; the preset is `contacts`"),
+                ));
+            }
+            (None, Some(file)) => {
+                let text = self.read(file)?;
+                let parsed = if Self::is_json(file) {
+                    DedupConfig::from_json_str(&text)
+                } else {
+                    DedupConfig::from_toml_str(&text)
+                };
+                Some(
+                    parsed.map_err(|e| {
+                        self.invalid("dedup.file", format!("{}: {e}", file.display()))
+                    })?,
+                )
+            }
+            (None, None) => None,
+        };
+        let mut config = match base {
+            Some(c) => c,
+            None => {
+                let (Some(comparisons), Some(blocking)) = (&d.comparisons, &d.blocking) else {
+                    return Err(self.invalid(
+                        "dedup",
+                        "write preset = \"contacts\", a file, or both `comparisons` and `blocking`",
+                    ));
+                };
+                let mut c = DedupConfig::contacts();
+                c.comparisons = comparisons.clone();
+                c.blocking = blocking.clone();
+                c
+            }
+        };
+        if let Some(c) = &d.comparisons {
+            config.comparisons = c.clone();
+        }
+        if let Some(b) = &d.blocking {
+            config.blocking = b.clone();
+        }
+        if let Some(v) = d.threshold {
+            config.threshold = v;
+        }
+        if let Some(v) = d.max_block_size {
+            config.max_block_size = v;
+        }
+        if let Some(v) = d.random_pairs {
+            config.random_pairs = v;
+        }
+        if let Some(v) = d.em_iterations {
+            config.em_iterations = v;
+        }
+        if let Some(v) = d.seed {
+            config.seed = v;
+        }
+        if let Some(v) = d.guard_bridges {
+            config.guard_bridges = v;
+        }
+        config.validate().map_err(|e| {
+            let m = e.to_string();
+            let m = m
+                .strip_prefix("invalid dedup configuration: ")
+                .unwrap_or(&m)
+                .to_owned();
+            self.invalid("dedup", m)
+        })?;
+        Ok((config, d.survivorship.clone().unwrap_or_default()))
+    }
+
+    fn mapping(&self, m: &MappingSection, at: &str) -> Result<Mapping> {
+        let mut config = match &m.file {
+            Some(file) => {
+                let text = self.read(file)?;
+                let parsed = if Self::is_json(file) {
+                    MappingConfig::from_json(&text)
+                } else {
+                    MappingConfig::from_toml(&text)
+                };
+                parsed.map_err(|e| {
+                    self.invalid(format!("{at}.file"), format!("{}: {e}", file.display()))
+                })?
+            }
+            None => MappingConfig::default(),
+        };
+        if m.platform.is_some() {
+            config.platform = m.platform;
+        }
+        config.variables.extend(m.variables.iter().cloned());
+        config.build().map_err(|e| match e {
+            mergetag_mapping::Error::Invalid { path, message } => {
+                self.invalid(format!("{at}.{path}"), message)
+            }
+            e => self.invalid(at, e.to_string()),
+        })
+    }
+}
+
+/// Adds how to fix the usual mistakes to a TOML parser message.
+fn hint(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!(
+            "{message}; check the spelling (the keys are listed in the mergetag::pipeline::config docs)"
+        )
+    } else {
+        message.to_owned()
+    }
+}
+
+impl Pipeline {
+    /// Builds the pipeline a configuration describes: opens its sources, reads the files it
+    /// names, and builds every stage.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] or [`Error::Sources`] when a file cannot be opened (naming it),
+    /// [`Error::Invalid`] for a referenced configuration file that is not valid, naming the
+    /// key that refers to it.
+    pub fn from_config(config: &PipelineConfig) -> Result<Pipeline> {
+        let built = config.build_parts(true)?;
+        let mut b = Pipeline::builder();
+        for i in 0..config.sources.len() {
+            config.check_source(i)?;
+            let s = &config.sources[i];
+            let path = config.resolve(&s.path);
+            let map = config.column_map(i)?;
+            let policy = match s.on_bad_row {
+                BadRows::Quarantine => OnBadRow::Collect,
+                BadRows::Fail => OnBadRow::Error,
+            };
+            let options = SourceOptions {
+                join: s.join.as_deref().map(Into::into),
+                key_as: s.key_as.as_deref().map(Into::into),
+            };
+            match config.format(i)? {
+                Format::Csv => {
+                    let mut csv = CsvSource::builder();
+                    csv.on_bad_row(policy);
+                    if let Some(map) = map {
+                        csv.column_map(map);
+                    }
+                    if let Some(d) = &s.delimiter {
+                        csv.delimiter(d.as_bytes()[0]);
+                    }
+                    b.source_with(csv.from_path(&s.name, &path)?, options);
+                }
+                Format::Jsonl | Format::Events => {
+                    let mut jsonl = JsonLinesBuilder::new();
+                    jsonl.on_bad_row(policy);
+                    if let Some(map) = map {
+                        jsonl.column_map(map);
+                    }
+                    if let Some(n) = s.max_line_bytes {
+                        jsonl.max_line_bytes(n);
+                    }
+                    if config.format(i)? == Format::Jsonl {
+                        b.source_with(jsonl.records_from_path(&s.name, &path)?, options);
+                    } else {
+                        b.events(jsonl.events_from_path(&s.name, &path)?);
+                    }
+                }
+            }
+        }
+        if let Some(n) = built.normalizer {
+            b.normalizer(n);
+        }
+        if let Some((rules, audit)) = built.rules {
+            b.validator(Validator::builder().audit(audit).build(rules));
+        }
+        if let Some((dedup, survivorship)) = built.dedup {
+            b.dedup(Deduper::new(dedup)?);
+            b.survivorship(survivorship);
+        }
+        if let Some(t) = built.traits {
+            b.traits(t);
+        }
+        if let Some(e) = built.engagement {
+            b.engagement(e);
+        }
+        if let Some(now) = built.now {
+            b.now(now);
+        }
+        if let Some(m) = built.mapping {
+            b.mapping(m);
+        }
+        for (platform, own) in built.outputs {
+            match own {
+                Some(m) => b.output_with(platform, m, None),
+                None => b.output(platform),
+            };
+        }
+        if let Some(o) = &config.outputs {
+            for a in &o.suppress {
+                b.suppress_address(a);
+            }
+        }
+        if let Some(dir) = config.output_dir() {
+            b.output_dir(dir);
+        }
+        b.build()
+    }
+}

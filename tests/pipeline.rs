@@ -1,0 +1,598 @@
+//! The facade's integration tests: the `Pipeline` on the bundled sample data and on small
+//! in-memory sources, the TOML configuration, the run report's counts, and the fuzz inputs.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use mergetag::dedup::{DedupConfig, Deduper};
+use mergetag::mapping::{MappingConfig, Platform};
+use mergetag::model::IterSource;
+use mergetag::normalize::NormalizeConfig;
+use mergetag::pipeline::{
+    Decision, Pipeline, PipelineConfig, Progress, SourceOptions, StageAt, Step, files, stage_fn,
+};
+use mergetag::sources::{ColumnMap, CsvSource, OnBadRow};
+use mergetag::validate::{QuarantineReader, RuleSet, Validator};
+use mergetag::{Error, Record, RecordId, fields};
+
+mod fuzz;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mergetag-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn person(source: &str, id: &str, first: &str, last: &str, email: &str) -> Record {
+    let mut r = Record::new(RecordId::id(source, id));
+    r.set(fields::FIRST_NAME, first);
+    r.set(fields::LAST_NAME, last);
+    r.set(fields::EMAIL, email);
+    r
+}
+
+fn memory(
+    name: &str,
+    records: Vec<Record>,
+) -> IterSource<impl Iterator<Item = Result<Record, std::convert::Infallible>>> {
+    IterSource::new(name, records.into_iter().map(Ok))
+}
+
+#[test]
+fn sample_pipeline_loads_runs_and_adds_up() {
+    let config = PipelineConfig::load(data().join("pipeline.toml")).unwrap();
+    assert_eq!(config.base_dir(), data());
+    let mut steps = BTreeSet::new();
+    let output = Pipeline::from_config(&config)
+        .unwrap()
+        .run(|p: Progress| {
+            if p.finished {
+                steps.insert(p.step);
+            }
+        })
+        .unwrap();
+    let r = &output.report;
+    assert!(r.adds_up(), "{:?}", r.problems());
+
+    // Every row of every record source: 200 + 199 + 151.
+    assert_eq!(r.records_in, 550);
+    assert_eq!(r.records_in, r.accepted + r.quarantined);
+    // The malformed rows of the sample (two Salesforce, one HubSpot) are quarantined as such.
+    assert_eq!(r.sources[0].rejected, 2);
+    assert_eq!(r.sources[1].rejected, 1);
+    assert_eq!(r.quarantined_by_reason["source.ragged_row"], 2);
+    assert_eq!(r.quarantined_by_reason["source.invalid_utf8"], 1);
+    // Accepted = the sum of the profiles' members, and each record is in exactly one.
+    let members: usize = output.profiles.iter().map(|p| p.members.len()).sum();
+    assert_eq!(members as u64, r.accepted);
+    assert_eq!(output.records.len() as u64, r.accepted);
+    let mut seen = HashSet::new();
+    for p in &output.profiles {
+        for m in &p.members {
+            assert!(seen.insert(m.clone()), "{m} is in two profiles");
+        }
+    }
+    for (record, profile) in output.records.iter().zip(&output.profile_of) {
+        let p = output.profiles.iter().find(|p| p.id == *profile).unwrap();
+        assert!(p.members.contains(&record.id));
+    }
+    // The quarantine holds the source's and the events' bad rows.
+    assert_eq!(output.quarantine.len() as u64, r.quarantine_entries());
+    assert_eq!(r.events.as_ref().unwrap().quarantined, 3);
+    // Nothing is lost: accepted and quarantined record ids are disjoint.
+    let quarantined: HashSet<_> = output
+        .quarantine
+        .iter()
+        .filter_map(|e| e.record().map(|r| r.id.clone()))
+        .collect();
+    assert!(output.records.iter().all(|r| !quarantined.contains(&r.id)));
+
+    // Dedup and joins did their job: 240 customers and 20 outside people, give or take.
+    let profiles = output.profiles.len();
+    assert!((250..=270).contains(&profiles), "{profiles} profiles");
+    assert!(r.profiles.joined > 100);
+    assert!(r.profiles.suppressed_email > 0);
+    // Every platform: suppression enforced, counts adding up.
+    assert_eq!(r.outputs.len(), 5);
+    for o in &r.outputs {
+        assert!(
+            o.suppressed >= r.profiles.suppressed_email,
+            "{}",
+            o.platform
+        );
+        assert!(o.exported > 200);
+    }
+    assert!(r.coverage.contains_key("first_name"));
+    assert!(output.audit.is_some());
+    assert!(steps.contains(&Step::Read) && steps.contains(&Step::Export));
+
+    // Written, and readable back.
+    let dir = temp_dir("sample");
+    let written = output.write_to(&dir).unwrap();
+    assert!(written.iter().any(|p| p.ends_with("sendgrid.jsonl")));
+    let q = std::fs::File::open(dir.join(files::QUARANTINE)).unwrap();
+    let entries: Vec<_> = QuarantineReader::new(std::io::BufReader::new(q))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(entries.len(), output.quarantine.len());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files::REPORT_JSON)).unwrap())
+            .unwrap();
+    assert_eq!(report["records_in"], 550);
+    assert!(
+        std::fs::read_to_string(dir.join(files::REPORT_TEXT))
+            .unwrap()
+            .contains("quarantined by reason")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let run = || {
+        let config = PipelineConfig::load(data().join("pipeline.toml")).unwrap();
+        let out = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+        (
+            serde_json::to_string(&out.profiles).unwrap(),
+            out.audiences
+                .iter()
+                .map(|a| a.to_jsonl())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn skipped_stages_each_record_its_own_profile() {
+    let records = vec![
+        person("crm", "1", "Robert", "Smith", "bob@example.com"),
+        person("crm", "2", "Bob", "Smith", "bob@example.com"),
+        person("crm", "3", "Alice", "Jones", "alice@example.com"),
+    ];
+    let output = Pipeline::builder()
+        .source(memory("crm", records))
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert_eq!(output.profiles.len(), 3);
+    assert!(output.report.dedup.is_none());
+    assert!(output.report.normalization.is_none());
+    assert!(output.audit.is_none());
+    assert!(output.report.adds_up());
+}
+
+#[test]
+fn normalize_and_dedup_only() {
+    let records = vec![
+        person("crm", "1", "ROBERT", "smith", " Bob.Smith@Gmail.com"),
+        person("crm", "2", "Bob", "Smith", "bobsmith+news@gmail.com"),
+        person("crm", "3", "Alice", "Jones", "alice@example.com"),
+    ];
+    let output = Pipeline::builder()
+        .source(memory("crm", records))
+        .normalizer(NormalizeConfig::standard().build().unwrap())
+        .dedup(Deduper::new(DedupConfig::contacts()).unwrap())
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert_eq!(output.profiles.len(), 2);
+    assert_eq!(output.profile_of[0], output.profile_of[1]);
+    let tally = output.report.normalization.as_ref().unwrap();
+    assert!(tally.by_field["first_name"]["changed"] >= 1);
+    assert!(output.report.adds_up());
+}
+
+#[test]
+fn custom_stages_quarantine_with_their_reason() {
+    let records = vec![
+        person("crm", "1", "Ada", "Lovelace", "ada@example.com"),
+        person("crm", "2", "Test", "Account", "qa@test.example.com"),
+        person("crm", "3", "Bob", "Stone", "not-an-email"),
+    ];
+    let rules = RuleSet::from_toml_str("[fields.email]\nemail = true\n").unwrap();
+    let mut seen_before = 0;
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    let c = counter.clone();
+    let output = Pipeline::builder()
+        .source(memory("crm", records))
+        .validator(Validator::new(rules))
+        .stage_at(
+            StageAt::BeforeNormalize,
+            stage_fn("count", move |_| {
+                c.set(c.get() + 1);
+                Decision::Keep
+            }),
+        )
+        .stage(stage_fn("drop_test_accounts", |r: &mut Record| {
+            if r.text(fields::EMAIL)
+                .is_some_and(|e| e.ends_with("@test.example.com"))
+            {
+                Decision::Quarantine("test account".into())
+            } else {
+                r.set("checked", true);
+                Decision::Keep
+            }
+        }))
+        .build()
+        .unwrap()
+        .run(|_| seen_before += 1)
+        .unwrap();
+    assert!(seen_before > 0);
+    assert_eq!(counter.get(), 3, "the first stage sees every record");
+    let r = &output.report;
+    assert_eq!((r.records_in, r.accepted, r.quarantined), (3, 1, 2));
+    assert_eq!(r.quarantined_by_reason["stage.drop_test_accounts"], 1);
+    assert_eq!(r.quarantined_by_reason["invalid_email.missing_at"], 1);
+    assert_eq!(output.records[0].get("checked"), Some(&true.into()));
+    let reasons: Vec<&str> = output
+        .quarantine
+        .iter()
+        .map(|e| e.findings()[0].message.as_str())
+        .collect();
+    assert!(reasons.contains(&"test account"));
+    assert!(r.adds_up());
+    assert!(
+        r.timings
+            .iter()
+            .any(|t| t.stage == "stage.drop_test_accounts")
+    );
+}
+
+#[test]
+fn join_sources_join_by_email_or_stand_alone() {
+    let crm = vec![
+        person("crm", "1", "Ada", "Lovelace", "Ada.Lovelace@Gmail.com"),
+        person("crm", "2", "Bob", "Stone", "bob@example.com"),
+    ];
+    let mut e1 = Record::new(RecordId::id("enrichment", "adalovelace@gmail.com"));
+    e1.set(fields::EMAIL, "adalovelace@gmail.com");
+    e1.set(fields::COMPANY, "Analytical Engines");
+    let mut e2 = Record::new(RecordId::id("enrichment", "zed@example.com"));
+    e2.set(fields::EMAIL, "zed@example.com");
+    let output = Pipeline::builder()
+        .source(memory("crm", crm))
+        .source_with(
+            memory("enrichment", vec![e2, e1]),
+            SourceOptions::join("email"),
+        )
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert_eq!(output.profiles.len(), 3);
+    let ada = &output.profiles[0];
+    assert_eq!(ada.members.len(), 2);
+    assert_eq!(
+        ada.value(fields::COMPANY).and_then(|v| v.as_str()),
+        Some("Analytical Engines")
+    );
+    assert_eq!(output.report.profiles.joined, 1);
+    assert!(output.report.adds_up());
+}
+
+#[test]
+fn key_as_copies_the_key() {
+    let csv = "hs_object_id,firstname,email\n901,Ada,ada@example.com\n";
+    let source = CsvSource::builder()
+        .column_map(ColumnMap::hubspot_contacts())
+        .from_reader("hubspot", csv.as_bytes())
+        .unwrap();
+    let output = Pipeline::builder()
+        .source_with(source, SourceOptions::default().with_key_as("user_id"))
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert_eq!(output.records[0].text(fields::USER_ID), Some("901"));
+}
+
+#[test]
+fn recoverable_source_errors_are_quarantined_not_fatal() {
+    // Under OnBadRow::Error the reader returns bad rows as errors; the pipeline quarantines
+    // them all the same.
+    let csv = "hs_object_id,firstname,hs_email_optout\n1,Ada,false\n2,Bob,maybe\n3,Cy,true\n";
+    let source = CsvSource::builder()
+        .column_map(ColumnMap::hubspot_contacts())
+        .on_bad_row(OnBadRow::Error)
+        .from_reader("hubspot", csv.as_bytes())
+        .unwrap();
+    let output = Pipeline::builder()
+        .source(source)
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let r = &output.report;
+    assert_eq!((r.records_in, r.accepted, r.quarantined), (3, 2, 1));
+    assert_eq!(r.quarantined_by_reason["source.invalid_value"], 1);
+    assert!(r.adds_up());
+}
+
+#[test]
+fn outputs_need_a_mapping_that_suits_the_platform() {
+    let err = Pipeline::builder()
+        .source(memory("crm", vec![]))
+        .output(Platform::SendGrid)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("needs a mapping"), "{err}");
+
+    let long = MappingConfig::from_toml(
+        "[[variables]]\nname = \"last_purchase_product\"\nsource = \"traits.last_purchase_product\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let err = Pipeline::builder()
+        .source(memory("crm", vec![]))
+        .mapping(long)
+        .output(Platform::Mailchimp)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Mapping(_)), "{err}");
+}
+
+#[test]
+fn config_errors_name_the_line_or_key_and_how_to_fix_it() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[sources]]\nname = \"a\"\npath = \"a.csv\"\nprest = \"hubspot_contacts\"\n",
+            "<toml>: line 4, column 1: unknown field `prest`",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\npath = \"a.csv\"\npreset = \"hubspot\"\n",
+            "<toml>: sources[0] (a).preset: unknown preset `hubspot`; expected one of",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\npath = \"a.data\"\n",
+            "sources[0] (a).format: cannot tell the format from the file name",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\npath = \"a.csv\"\n[[sources]]\nname = \"a\"\npath = \"b.csv\"\n",
+            "sources[1] (a).name: two sources have this name",
+        ),
+        (
+            "[dedup]\npreset = \"people\"\n",
+            "dedup.preset: unknown preset `people`",
+        ),
+        (
+            "[dedup]\npreset = \"contacts\"\nthreshold = 2.0\n",
+            "<toml>: dedup: ",
+        ),
+        (
+            "[normalize.fields.phone]\nnormalizer = \"phone\"\ndefault_region = \"XX\"\n",
+            "normalize.fields.phone",
+        ),
+        (
+            "[rules.fields.age]\nrange = { min = 5, max = 1 }\n",
+            "rules.fields.age.range",
+        ),
+        (
+            "[outputs]\nplatforms = [\"sendgrid\"]\n",
+            "outputs.platforms: the sendgrid output needs a mapping document",
+        ),
+        (
+            "[mapping]\n[[mapping.variables]]\nname = \"last_purchase_product\"\nsource = \"traits.x\"\n[outputs]\nplatforms = [\"mailchimp\"]\n",
+            "[outputs.mapping.mailchimp]",
+        ),
+        (
+            "[outputs]\nplatforms = [\"sendgird\"]\n",
+            "line 2, column 14: unknown variant `sendgird`",
+        ),
+        ("now = \"yesterday\"\n", "now: not an RFC 3339 time"),
+        (
+            "[outputs]\nsuppress = [\"jane.doe.example.com\"]\n",
+            "outputs.suppress[0]",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = PipelineConfig::from_toml_str(text).unwrap_err().to_string();
+        assert!(
+            err.contains(expected),
+            "for {text:?}:\n  got {err}\n  expected {expected}"
+        );
+    }
+    // Personal values stay out of errors.
+    let err = PipelineConfig::from_toml_str("[outputs]\nsuppress = [\"jane.doe.example.com\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("jane.doe"), "{err}");
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_file() {
+    let dir = temp_dir("relative");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        data().join("hubspot_contacts.csv"),
+        dir.join("contacts.csv"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mapping.toml"),
+        "[[variables]]\nname = \"first_name\"\nsource = \"profile.first_name\"\nfallback = \"there\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("p.toml"),
+        "[[sources]]\nname = \"hubspot\"\npath = \"contacts.csv\"\npreset = \"hubspot_contacts\"\n\
+         [mapping]\nfile = \"mapping.toml\"\n[outputs]\ndir = \"out\"\nplatforms = [\"jsonl\"]\n",
+    )
+    .unwrap();
+    let output = mergetag::pipeline::run_config(dir.join("p.toml"), |_| {}).unwrap();
+    assert_eq!(output.report.records_in, 199);
+    assert!(dir.join("out").join("jsonl.jsonl").is_file());
+    assert!(dir.join("out").join(files::PROFILES).is_file());
+
+    // A missing input names the file.
+    std::fs::write(
+        dir.join("missing.toml"),
+        "[[sources]]\nname = \"x\"\npath = \"nowhere.csv\"\n",
+    )
+    .unwrap();
+    let config = PipelineConfig::load(dir.join("missing.toml")).unwrap();
+    let err = Pipeline::from_config(&config).unwrap_err().to_string();
+    assert!(err.contains("nowhere.csv"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fatal_source_errors_name_the_position_never_the_value() {
+    let text = format!(
+        "[[sources]]\nname = \"hubspot\"\npath = \"{}\"\npreset = \"hubspot_contacts\"\non_bad_row = \"fail\"\n",
+        data().join("hubspot_contacts.csv").display()
+    );
+    // Under `fail` a bad row is a recoverable error, which the pipeline still quarantines;
+    // only errors that end a source stop the run.
+    let config = PipelineConfig::from_toml_str(&text).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert_eq!(output.report.quarantined, 1);
+    let message = output.quarantine[0].findings()[0].message.clone();
+    assert!(!message.contains("Ren"), "{message}");
+}
+
+#[test]
+fn report_serializes_and_prints() {
+    let output = Pipeline::builder()
+        .source(memory(
+            "crm",
+            vec![person("crm", "1", "Ada", "L", "ada@example.com")],
+        ))
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let json = serde_json::to_value(&output.report).unwrap();
+    assert_eq!(json["records_in"], 1);
+    assert_eq!(json["sources"][0]["name"], "crm");
+    let text = output.report.to_string();
+    assert!(
+        text.contains("source") && text.contains("profiles: 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fuzz_inputs_replay() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/pipeline_config");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let data = std::fs::read(&file).unwrap();
+        let result = std::panic::catch_unwind(|| fuzz::pipeline_config(&data));
+        assert!(result.is_ok(), "fuzz input {} fails", file.display());
+    }
+}
+
+mod invariants {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A person-ish row: name indices, an email that may be broken, a flag for the custom
+    /// stage, and which of the two sources it comes from.
+    fn row() -> impl Strategy<Value = (usize, usize, u8, bool, bool)> {
+        (0usize..4, 0usize..4, 0u8..6, any::<bool>(), any::<bool>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Nothing is lost, whatever the records and whichever stages run: every record is
+        /// accepted or quarantined, every accepted one is in exactly one profile, and the
+        /// report adds up.
+        #[test]
+        fn nothing_is_lost(rows in proptest::collection::vec(row(), 0..40), dedup in any::<bool>(), join in any::<bool>()) {
+            let first = ["Ann", "Anne", "Bob", "Robert"];
+            let last = ["Smith", "Smyth", "Jones", "Lee"];
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            for (i, (f, l, e, flagged, second)) in rows.iter().enumerate() {
+                let email = match e {
+                    0 => "broken@@example.com".to_owned(),
+                    1 => String::new(),
+                    n => format!("{}.{}{}@example.com", first[*f], last[*l], n % 3),
+                };
+                let mut r = person(if *second { "b" } else { "a" }, &format!("{i}"), first[*f], last[*l], &email);
+                if *flagged {
+                    r.set("flagged", true);
+                }
+                if *second { b.push(r) } else { a.push(r) }
+            }
+            let n = rows.len() as u64;
+            let mut builder = Pipeline::builder();
+            builder
+                .source(memory("a", a))
+                .validator(Validator::new(RuleSet::from_toml_str("[fields.email]\nemail = true\n").unwrap()))
+                .stage(stage_fn("flagged", |r: &mut Record| {
+                    if r.get("flagged").is_some() {
+                        Decision::Quarantine("flagged".into())
+                    } else {
+                        Decision::Keep
+                    }
+                }));
+            if join {
+                builder.source_with(memory("b", b), SourceOptions::join("email"));
+            } else {
+                builder.source(memory("b", b));
+            }
+            if dedup {
+                let mut config = DedupConfig::contacts();
+                config.random_pairs = 2_000;
+                builder.dedup(Deduper::new(config).unwrap());
+            }
+            let out = builder.build().unwrap().run(|_| {}).unwrap();
+            let r = &out.report;
+            prop_assert!(r.adds_up(), "{:?}", r.problems());
+            prop_assert_eq!(r.records_in, n);
+            prop_assert_eq!(out.records.len() as u64 + out.quarantine.len() as u64, n);
+            let mut ids: Vec<RecordId> = out.records.iter().map(|r| r.id.clone()).collect();
+            ids.extend(out.quarantine.iter().filter_map(|e| e.record().map(|r| r.id.clone())));
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len() as u64, n);
+            let members: usize = out.profiles.iter().map(|p| p.members.len()).sum();
+            prop_assert_eq!(members, out.records.len());
+        }
+    }
+}
+
+#[test]
+fn the_documented_format_parses() {
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pipeline/config.rs"),
+    )
+    .unwrap();
+    let mut doc = String::new();
+    let mut inside = false;
+    for line in source.lines() {
+        let Some(line) = line.strip_prefix("//!") else {
+            continue;
+        };
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        match (inside, line.trim()) {
+            (false, "```toml") => inside = true,
+            (true, "```") => break,
+            (true, _) => {
+                doc.push_str(line);
+                doc.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(doc.contains("[[sources]]"), "{doc}");
+    let config = PipelineConfig::from_toml_str(&doc).unwrap();
+    assert_eq!(config.sources.len(), 4);
+    assert_eq!(config.output_dir(), Some(PathBuf::from("out")));
+}
