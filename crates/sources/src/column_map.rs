@@ -170,6 +170,26 @@ impl ColumnMap {
         self
     }
 
+    /// Forgets the key columns named so far (a preset's, say), so that [`ColumnMap::with_key`]
+    /// can name the only one: rows are keyed by number until it does.
+    ///
+    /// ```
+    /// use mergetag_model::Source;
+    /// use mergetag_sources::{ColumnMap, CsvSource};
+    ///
+    /// let export = "Id,Email\n0031,ada@example.com\n";
+    /// let map = ColumnMap::salesforce_contacts().without_key().with_key("Email");
+    /// let mut source = CsvSource::builder().column_map(map).from_reader("crm", export.as_bytes())?;
+    /// let mut record = mergetag_model::Record::default();
+    /// assert!(source.read_record(&mut record)?);
+    /// assert_eq!(record.id.to_string(), "crm:ada@example.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn without_key(mut self) -> ColumnMap {
+        self.key.clear();
+        self
+    }
+
     /// Names a timestamp field (a mapped target, such as `updated_at`) whose value becomes the
     /// record's observed-at time. May be called several times: the first field with a value
     /// wins.

@@ -1,0 +1,345 @@
+//! The `mergetag` command: see `mergetag --help` and the `mergetag_cli` library docs.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use mergetag_cli::config::{DedupFile, LinkFile};
+use mergetag_cli::normalize::{DateOrderArg, Kind, LineNormalizer};
+use mergetag_cli::template::{SyntaxArg, check, load_mapping, read_template};
+use mergetag_cli::validate::{LineValidator, ValidateKind};
+use mergetag_cli::{Error, Progress, exit, matching};
+use mergetag_validate::EmailValidator;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done (bad CSV rows skipped under bad_rows = \"skip\" are reported on stderr)
+  1  check-template: a template uses a variable the mapping does not provide, or has a syntax problem
+  2  usage error, unreadable or unwritable file, bad configuration (with line and column),
+     input that cannot be processed (no id column, duplicate ids, bad rows under bad_rows = \"fail\"),
+     or a pipeline that cannot run";
+
+const NORMALIZE_ABOUT: &str = "\
+Normalize one value per stdin line; write one JSON object per line to stdout.
+
+Each output line is {\"input\": ..., \"output\": <string or null>, \"status\": \"unchanged\" |
+\"changed\" | \"invalid\" | \"ambiguous\", \"reason\": <string, only when invalid or ambiguous>}.
+A line that is not valid UTF-8 gets an \"invalid\" object and the lines after it are processed;
+a \\r before the line break is not part of the value.";
+
+const VALIDATE_ABOUT: &str = "\
+Validate one email address per stdin line; write one JSON object per line to stdout.
+
+Each output line is {\"input\": ..., \"valid\": bool, \"code\": <string, only when invalid>,
+\"reason\": <string>, \"normalized\": <string or null>, \"ascii\": <string or null>,
+\"smtputf8\": bool, \"warnings\": [{\"code\": ..., \"message\": ...}], \"suggestion\": <string or
+null>}. A line that is not valid UTF-8 is invalid (code invalid_email.invalid_utf8).";
+
+/// Clean, deduplicate and check customer data from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "mergetag", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Normalize one value per stdin line; write one JSON object per line to stdout.
+    #[command(long_about = NORMALIZE_ABOUT, after_help = EXIT_CODES)]
+    Normalize(NormalizeArgs),
+    /// Validate one email address per stdin line; write one JSON object per line to stdout.
+    #[command(long_about = VALIDATE_ABOUT, after_help = EXIT_CODES)]
+    Validate(ValidateArgs),
+    /// List the variables of templates and report those the mapping does not provide.
+    ///
+    /// Exits with 1 when any template uses an unmapped variable or has a syntax problem.
+    #[command(after_help = EXIT_CODES)]
+    CheckTemplate(CheckTemplateArgs),
+    /// Find the records of one CSV file that describe the same person.
+    ///
+    /// Writes PAIRS.csv (id_a,id_b,match_probability,match_weight: the pairs at or above the
+    /// threshold, id_a < id_b, sorted) and CLUSTERS.csv (id,cluster_id: one row per record
+    /// read, in file order). The configuration file (TOML) has the tables input (id_column,
+    /// preset, delimiter, bad_rows, columns), normalize (optional) and dedup (optional: a
+    /// DedupConfig; the contacts default when absent).
+    #[command(after_help = EXIT_CODES)]
+    Dedup(DedupArgs),
+    /// Find the records of two CSV files that describe the same person.
+    ///
+    /// Writes PAIRS.csv (id_a,id_b,match_probability,match_weight) with the left file's id
+    /// first. The configuration file (TOML) has an optional top-level one_to_one, the input
+    /// tables left and right, and the optional tables normalize and dedup.
+    #[command(after_help = EXIT_CODES)]
+    Link(LinkArgs),
+    /// Run the whole pipeline described in one TOML file.
+    ///
+    /// Reads the sources, then normalizes, validates, deduplicates, builds golden profiles,
+    /// computes traits and renders each platform's output, as far as the file configures, and
+    /// writes the outputs (profiles, quarantine, audit, report, one file per platform) to its
+    /// outputs.dir. A summary of the run report goes to stderr.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The pipeline file (TOML: sources, normalize, rules, dedup, traits, mapping, outputs).
+    #[arg(long, value_name = "PIPELINE.toml")]
+    config: PathBuf,
+    /// Write the run report as JSON (one line) to stdout.
+    #[arg(long)]
+    json: bool,
+    /// Print no summary on stderr (errors are still reported).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct NormalizeArgs {
+    /// What the values are.
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// The country (ISO 3166-1 code) of phone numbers without a country code, of regions
+    /// (required with --kind region), postal codes and addresses; other kinds ignore it.
+    #[arg(long, value_name = "CC")]
+    region: Option<String>,
+    /// The order of numeric dates such as 03/04/2021 (date and datetime only); without it,
+    /// dates with two valid readings are "ambiguous".
+    #[arg(long, value_enum)]
+    date_order: Option<DateOrderArg>,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    /// What the values are.
+    #[arg(long, value_enum)]
+    kind: ValidateKind,
+    /// Accept quoted local parts ("john smith"@example.org).
+    #[arg(long)]
+    allow_quoted_local: bool,
+    /// Accept domain literals (john@[192.0.2.1]).
+    #[arg(long)]
+    allow_domain_literal: bool,
+    /// Refuse addresses that need SMTPUTF8 (a non-ASCII local part).
+    #[arg(long)]
+    ascii_only: bool,
+    /// Accept and drop comments (john(work)@example.org).
+    #[arg(long)]
+    allow_comments: bool,
+    /// Accept and drop whitespace around the parts (john @ example.org).
+    #[arg(long)]
+    allow_folding_whitespace: bool,
+    /// Refuse example.com, example.net, example.org and their subdomains.
+    #[arg(long)]
+    reject_example_domains: bool,
+}
+
+#[derive(Debug, Args)]
+struct CheckTemplateArgs {
+    /// The mapping document (TOML: a list of variables with name, source, fallback, ...).
+    #[arg(long, value_name = "MAPPING.toml")]
+    mapping: PathBuf,
+    /// The template language; auto: by file extension (.liquid, .hbs), else Liquid when the
+    /// template has a {% tag.
+    #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
+    syntax: SyntaxArg,
+    /// Write one JSON object per template instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The templates.
+    #[arg(required = true, value_name = "TEMPLATE")]
+    templates: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DedupArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "DEDUP.toml")]
+    config: PathBuf,
+    /// The CSV file to deduplicate.
+    #[arg(value_name = "INPUT.csv")]
+    input: PathBuf,
+    /// Where to write the matching pairs.
+    #[arg(long, value_name = "PAIRS.csv")]
+    out_pairs: PathBuf,
+    /// Where to write each record's cluster.
+    #[arg(long, value_name = "CLUSTERS.csv")]
+    out_clusters: PathBuf,
+    /// Worker threads (default: one per core); results are the same for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Print no summary on stderr (bad rows and errors are still reported).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct LinkArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "LINK.toml")]
+    config: PathBuf,
+    /// The left CSV file: its ids come first in the pairs.
+    #[arg(value_name = "LEFT.csv")]
+    left: PathBuf,
+    /// The right CSV file.
+    #[arg(value_name = "RIGHT.csv")]
+    right: PathBuf,
+    /// Where to write the matching pairs.
+    #[arg(long, value_name = "PAIRS.csv")]
+    out_pairs: PathBuf,
+    /// Link each record at most once, strongest pairs first (also `one_to_one = true` in the
+    /// configuration).
+    #[arg(long)]
+    one_to_one: bool,
+    /// Worker threads (default: one per core); results are the same for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Print no summary on stderr (bad rows and errors are still reported).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match run(cli.command) {
+        Ok(code) => code,
+        // `mergetag normalize ... | head`: the reader has gone, which is not an error.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            exit::OK
+        }
+        Err(e) => {
+            let mut message = format!("error: {e}");
+            // The facade names the file it could not read or write; the cause follows.
+            if let Error::Pipeline(
+                mergetag::Error::Read { source, .. } | mergetag::Error::Write { source, .. },
+            ) = &e
+            {
+                message.push_str(&format!(": {source}"));
+            }
+            say(&message);
+            exit::ERROR
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Writes a message line to stderr.
+fn say(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{message}");
+}
+
+fn run(command: Command) -> Result<u8, Error> {
+    match command {
+        Command::Normalize(a) => {
+            let n = LineNormalizer::new(a.kind, a.region.as_deref(), a.date_order)?;
+            let stdin = BufReader::new(std::io::stdin().lock());
+            n.run(stdin, BufWriter::new(std::io::stdout().lock()))?;
+            Ok(exit::OK)
+        }
+        Command::Validate(a) => {
+            let ValidateKind::Email = a.kind;
+            let validator = EmailValidator::builder()
+                .quoted_local(a.allow_quoted_local)
+                .domain_literal(a.allow_domain_literal)
+                .smtputf8(!a.ascii_only)
+                .comments(a.allow_comments)
+                .folding_whitespace(a.allow_folding_whitespace)
+                .reject_example_domains(a.reject_example_domains)
+                .build();
+            let stdin = BufReader::new(std::io::stdin().lock());
+            LineValidator::new(validator).run(stdin, BufWriter::new(std::io::stdout().lock()))?;
+            Ok(exit::OK)
+        }
+        Command::CheckTemplate(a) => check_templates(&a),
+        Command::Dedup(a) => {
+            let config = DedupFile::from_path(&a.config)?;
+            let origin = a.config.display().to_string();
+            let progress = Progress::stderr();
+            let summary = matching::run_dedup(
+                &config,
+                &origin,
+                &a.input,
+                &a.out_pairs,
+                &a.out_clusters,
+                a.threads.map(usize::from),
+                &progress,
+                &mut say,
+            )?;
+            if !a.quiet {
+                say(&format!(
+                    "mergetag dedup: {} records read, bad rows left out: {}, {} pairs, {} clusters",
+                    summary.records, summary.skipped, summary.pairs, summary.clusters
+                ));
+            }
+            Ok(exit::OK)
+        }
+        Command::Link(a) => {
+            let config = LinkFile::from_path(&a.config)?;
+            let origin = a.config.display().to_string();
+            let progress = Progress::stderr();
+            let pairs = matching::run_link(
+                &config,
+                &origin,
+                &a.left,
+                &a.right,
+                &a.out_pairs,
+                a.one_to_one,
+                a.threads.map(usize::from),
+                &progress,
+                &mut say,
+            )?;
+            if !a.quiet {
+                say(&format!("mergetag link: {pairs} pairs"));
+            }
+            Ok(exit::OK)
+        }
+        Command::Run(a) => {
+            let progress = Progress::stderr();
+            let output = mergetag_cli::run::run_pipeline(&a.config, &progress)?;
+            if a.json {
+                let mut out = BufWriter::new(std::io::stdout().lock());
+                let io = |e: std::io::Error| Error::Io {
+                    path: "<stdout>".into(),
+                    source: e,
+                };
+                serde_json::to_writer(&mut out, &output.report).map_err(|e| io(e.into()))?;
+                out.write_all(b"\n").map_err(io)?;
+                out.flush().map_err(io)?;
+            }
+            if !a.quiet {
+                say(output.report.to_string().trim_end());
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn check_templates(a: &CheckTemplateArgs) -> Result<u8, Error> {
+    let mapping = load_mapping(&a.mapping)?;
+    // Every template is read before anything is written: an unreadable one is an error (2).
+    let mut texts = Vec::with_capacity(a.templates.len());
+    for path in &a.templates {
+        texts.push((path.display().to_string(), read_template(path)?));
+    }
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let io = |e: std::io::Error| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    };
+    let mut all_ok = true;
+    for (name, text) in &texts {
+        let report = check(name, text, a.syntax, &mapping);
+        all_ok &= report.is_ok();
+        if a.json {
+            serde_json::to_writer(&mut out, &report).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+        } else {
+            report.write_text(&mut out).map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(if all_ok { exit::OK } else { exit::FINDINGS })
+}

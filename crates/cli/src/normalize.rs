@@ -1,0 +1,326 @@
+//! `mergetag normalize`: one value per input line in, one JSON object per line out.
+//!
+//! ```
+//! use mergetag_cli::normalize::{Kind, LineNormalizer};
+//!
+//! let n = LineNormalizer::new(Kind::Country, None, None)?;
+//! let mut out = Vec::new();
+//! n.run("U.S.A.\nNarnia\n".as_bytes(), &mut out)?;
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "{\"input\":\"U.S.A.\",\"output\":\"US\",\"status\":\"changed\"}\n\
+//!      {\"input\":\"Narnia\",\"output\":null,\"status\":\"invalid\",\
+//!      \"reason\":\"unknown country; use a name or an ISO 3166-1 code\"}\n"
+//! );
+//! # Ok::<(), mergetag_cli::Error>(())
+//! ```
+
+use std::io::{BufRead, Write};
+
+use mergetag_normalize::{
+    Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, NamePart, Normalizer, Outcome,
+    Phone, PostalCode, Text, UsStreet, country_code, region_code,
+};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::lines::{Line, for_each_line};
+
+/// What the values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Kind {
+    /// Unicode cleanup: NFC, invisible characters removed, whitespace collapsed.
+    Text,
+    /// The normalized sendable address (display name, `mailto:` and brackets removed, domain
+    /// lower-cased and IDNA-encoded).
+    Email,
+    /// E.164 (`+13125550147`); national numbers need `--region`.
+    Phone,
+    /// `YYYY-MM-DD`; numeric dates with both readings valid are ambiguous without
+    /// `--date-order`.
+    Date,
+    /// RFC 3339 in UTC (`2024-01-02T20:04:00Z`); a date alone is midnight UTC.
+    Datetime,
+    /// ISO 3166-1 alpha-2 (`US`).
+    Country,
+    /// ISO 3166-2 (`US-IL`) in the country named by `--region` (required).
+    Region,
+    /// The postcode format of `--region`'s country; without it, whitespace and case only.
+    PostalCode,
+    /// A street line in USPS Publication 28 form (`123 N MAIN ST APT 4B`); with `--region`
+    /// naming another country, whitespace cleanup only.
+    Address,
+    /// One part of a personal name, cased (`McDonald`, `Mary-Kate`, `van der Berg`).
+    Name,
+}
+
+/// The date order of `--date-order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum DateOrderArg {
+    /// Month, day, year (US): `03/04/2021` is 4 March.
+    Mdy,
+    /// Day, month, year: `03/04/2021` is 3 April.
+    Dmy,
+    /// Year, month, day.
+    Ymd,
+}
+
+impl From<DateOrderArg> for DateOrder {
+    fn from(o: DateOrderArg) -> DateOrder {
+        match o {
+            DateOrderArg::Mdy => DateOrder::Mdy,
+            DateOrderArg::Dmy => DateOrder::Dmy,
+            DateOrderArg::Ymd => DateOrder::Ymd,
+        }
+    }
+}
+
+/// One output line: `{"input":...,"output":...,"status":...,"reason":...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NormalizedLine {
+    /// The input line (without its line break; lossily decoded when it is not UTF-8).
+    pub input: String,
+    /// The normalized value, or `None` when the status is `invalid` or `ambiguous`.
+    pub output: Option<String>,
+    /// `unchanged`, `changed`, `invalid` or `ambiguous`.
+    pub status: &'static str,
+    /// Why the value is invalid or ambiguous; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug)]
+enum Engine {
+    Normalizer(Box<dyn Normalizer>),
+    /// ISO 3166-2 with the country prefix, in this country.
+    Region(&'static str),
+}
+
+/// Normalizes values of one [`Kind`], line by line.
+#[derive(Debug)]
+pub struct LineNormalizer {
+    engine: Engine,
+}
+
+/// The alpha-2 code of `--region`.
+fn region_arg(region: &str) -> Result<&'static str> {
+    country_code(region).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown --region {region:?}; use an ISO 3166-1 alpha-2 code such as US or GB"
+        ))
+    })
+}
+
+impl LineNormalizer {
+    /// A normalizer of `kind`. `region` is the country (ISO 3166-1 code or name) of `phone`,
+    /// `region`, `postal-code` and `address` values; the other kinds ignore it. `date_order` is
+    /// for `date` and `datetime` only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for an unknown region, `region` without a region, or a date order with
+    /// a kind that is not a date.
+    pub fn new(
+        kind: Kind,
+        region: Option<&str>,
+        date_order: Option<DateOrderArg>,
+    ) -> Result<LineNormalizer> {
+        let region = region.map(region_arg).transpose()?;
+        if date_order.is_some() && !matches!(kind, Kind::Date | Kind::Datetime) {
+            return Err(Error::Usage(
+                "--date-order applies only to --kind date and --kind datetime".into(),
+            ));
+        }
+        let usage = |e: mergetag_normalize::Error| Error::Usage(format!("--region: {e}"));
+        let dates =
+            |k| DateNormalizer::new(DateParser::new().order(date_order.map(DateOrder::from)), k);
+        let n: Box<dyn Normalizer> = match kind {
+            Kind::Text => Box::new(Text::new()),
+            Kind::Email => Box::new(Email::new()),
+            Kind::Phone => match region {
+                Some(r) => Box::new(Phone::new().default_region(r).map_err(usage)?),
+                None => Box::new(Phone::new()),
+            },
+            Kind::Date => Box::new(dates(DateKind::Date)),
+            Kind::Datetime => Box::new(dates(DateKind::DateTime)),
+            Kind::Country => Box::new(Country::new()),
+            Kind::Region => {
+                let Some(r) = region else {
+                    return Err(Error::Usage(
+                        "--kind region needs --region naming the country, such as --region US"
+                            .into(),
+                    ));
+                };
+                return Ok(LineNormalizer {
+                    engine: Engine::Region(r),
+                });
+            }
+            Kind::PostalCode => match region {
+                Some(r) => Box::new(PostalCode::new().default_country(r).map_err(usage)?),
+                None => Box::new(PostalCode::new()),
+            },
+            Kind::Address => Box::new(
+                UsStreet::new()
+                    .default_country(region.unwrap_or("US"))
+                    .map_err(usage)?,
+            ),
+            Kind::Name => Box::new(NamePart::new()),
+        };
+        Ok(LineNormalizer {
+            engine: Engine::Normalizer(n),
+        })
+    }
+
+    /// Normalizes one value.
+    pub fn normalize(&self, input: &str) -> NormalizedLine {
+        let (output, outcome) = match &self.engine {
+            Engine::Normalizer(n) => {
+                let mut out = String::with_capacity(input.len());
+                let outcome = n.normalize(input, &mut out);
+                (out, outcome)
+            }
+            Engine::Region(country) => match region_code(country, input) {
+                Some(code) => {
+                    let out = format!("{country}-{code}");
+                    let outcome = Outcome::compare(input, &out);
+                    (out, outcome)
+                }
+                None if input.trim().is_empty() => {
+                    (String::new(), Outcome::Invalid("region is empty".into()))
+                }
+                None => (
+                    String::new(),
+                    Outcome::Invalid(format!("unknown region of {country}")),
+                ),
+            },
+        };
+        NormalizedLine {
+            input: input.to_owned(),
+            output: outcome.is_ok().then_some(output),
+            status: outcome.kind(),
+            reason: outcome.reason().map(str::to_owned),
+        }
+    }
+
+    /// Reads `input` line by line and writes one JSON object per line to `out`, in order. A
+    /// line that is not UTF-8 gets an `invalid` object and the lines after it are processed.
+    /// A `\r` before the line break is not part of the value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when reading or writing fails.
+    pub fn run(&self, input: impl BufRead, mut out: impl Write) -> Result<Counts> {
+        let mut counts = Counts::default();
+        for_each_line(input, |line| {
+            let result = match line {
+                Line::Text(text) => self.normalize(text),
+                Line::NotUtf8(lossy) => NormalizedLine {
+                    input: lossy.to_owned(),
+                    output: None,
+                    status: "invalid",
+                    reason: Some(crate::lines::NOT_UTF8.into()),
+                },
+            };
+            counts.add(result.status);
+            serde_json::to_writer(&mut out, &result)
+                .map_err(|e| Error::io("<stdout>", e.into()))?;
+            out.write_all(b"\n").map_err(|e| Error::io("<stdout>", e))
+        })?;
+        out.flush().map_err(|e| Error::io("<stdout>", e))?;
+        Ok(counts)
+    }
+}
+
+/// How many lines had each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counts {
+    /// `unchanged` lines.
+    pub unchanged: u64,
+    /// `changed` lines.
+    pub changed: u64,
+    /// `invalid` lines.
+    pub invalid: u64,
+    /// `ambiguous` lines.
+    pub ambiguous: u64,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str) {
+        match status {
+            "unchanged" => self.unchanged += 1,
+            "changed" => self.changed += 1,
+            "ambiguous" => self.ambiguous += 1,
+            _ => self.invalid += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(
+        kind: Kind,
+        region: Option<&str>,
+        order: Option<DateOrderArg>,
+        s: &str,
+    ) -> NormalizedLine {
+        LineNormalizer::new(kind, region, order)
+            .unwrap()
+            .normalize(s)
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            one(Kind::Phone, Some("US"), None, "(312) 555-0147")
+                .output
+                .as_deref(),
+            Some("+13125550147")
+        );
+        assert_eq!(
+            one(Kind::Region, Some("CA"), None, "Québec")
+                .output
+                .as_deref(),
+            Some("CA-QC")
+        );
+        assert_eq!(
+            one(Kind::Region, Some("US"), None, "US-IL")
+                .output
+                .as_deref(),
+            Some("US-IL")
+        );
+        assert_eq!(
+            one(Kind::Region, Some("US"), None, "US-IL").status,
+            "unchanged"
+        );
+        assert_eq!(
+            one(Kind::Region, Some("US"), None, "Narnia").status,
+            "invalid"
+        );
+        assert_eq!(
+            one(Kind::Date, None, None, "03/04/2021").status,
+            "ambiguous"
+        );
+        assert_eq!(
+            one(Kind::Date, None, Some(DateOrderArg::Dmy), "03/04/2021")
+                .output
+                .as_deref(),
+            Some("2021-04-03")
+        );
+        assert_eq!(
+            one(Kind::Address, None, None, "123 north main street")
+                .output
+                .as_deref(),
+            Some("123 N MAIN ST")
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(LineNormalizer::new(Kind::Region, None, None).is_err());
+        assert!(LineNormalizer::new(Kind::Phone, Some("Narnia"), None).is_err());
+        assert!(LineNormalizer::new(Kind::Text, None, Some(DateOrderArg::Mdy)).is_err());
+    }
+}
