@@ -19,7 +19,7 @@ use std::io::{BufRead, Write};
 
 use mergetag_normalize::{
     Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, NamePart, Normalizer, Outcome,
-    Phone, PostalCode, Text, UsStreet, country_code, region_code,
+    Phone, PostalCode, Text, UsAddress, UsStreet, country_code, region_code,
 };
 use serde::Serialize;
 
@@ -94,6 +94,9 @@ enum Engine {
     Normalizer(Box<dyn Normalizer>),
     /// ISO 3166-2 with the country prefix, in this country.
     Region(&'static str),
+    /// US addresses: a whole one-line address when it ends in a state or ZIP code, else a
+    /// street line, by the same street normalizer.
+    UsAddress(UsStreet),
 }
 
 /// Normalizes values of one [`Kind`], line by line.
@@ -159,11 +162,17 @@ impl LineNormalizer {
                 Some(r) => Box::new(PostalCode::new().default_country(r).map_err(usage)?),
                 None => Box::new(PostalCode::new()),
             },
-            Kind::Address => Box::new(
-                UsStreet::new()
+            Kind::Address => {
+                let street = UsStreet::new()
                     .default_country(region.unwrap_or("US"))
-                    .map_err(usage)?,
-            ),
+                    .map_err(usage)?;
+                if region.unwrap_or("US") == "US" {
+                    return Ok(LineNormalizer {
+                        engine: Engine::UsAddress(street),
+                    });
+                }
+                Box::new(street)
+            }
             Kind::Name => Box::new(NamePart::new()),
         };
         Ok(LineNormalizer {
@@ -179,6 +188,31 @@ impl LineNormalizer {
                 let outcome = n.normalize(input, &mut out);
                 (out, outcome)
             }
+            Engine::UsAddress(street) => match UsAddress::read(input) {
+                // `STREET, CITY, ST ZIP`, the form USPS prints on one line.
+                Ok(a) => {
+                    let mut out = a.street;
+                    let last: Vec<&str> = [a.region.as_deref(), a.postal_code.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    for part in [a.city.unwrap_or_default(), last.join(" ")] {
+                        if !part.is_empty() {
+                            out.push_str(", ");
+                            out.push_str(&part);
+                        }
+                    }
+                    let outcome = Outcome::compare(input, &out);
+                    (out, outcome)
+                }
+                Err(ambiguous @ Outcome::Ambiguous(_)) => (String::new(), ambiguous),
+                // Not a whole address (no state or ZIP at the end): a street line.
+                Err(_) => {
+                    let mut out = String::with_capacity(input.len());
+                    let outcome = street.normalize(input, &mut out);
+                    (out, outcome)
+                }
+            },
             Engine::Region(country) => match region_code(country, input) {
                 Some(code) => {
                     let out = format!("{country}-{code}");
@@ -314,6 +348,27 @@ mod tests {
                 .output
                 .as_deref(),
             Some("123 N MAIN ST")
+        );
+        assert_eq!(
+            one(
+                Kind::Address,
+                None,
+                None,
+                "123 north main street apartment 4b springfield illinois 62704"
+            )
+            .output
+            .as_deref(),
+            Some("123 N MAIN ST APT 4B, SPRINGFIELD, IL 62704")
+        );
+        assert_eq!(
+            one(
+                Kind::Address,
+                None,
+                None,
+                "12 forest park ave lake forest il 60045"
+            )
+            .status,
+            "ambiguous"
         );
     }
 
