@@ -482,18 +482,7 @@ fn report_serializes_and_prints() {
 #[test]
 fn fuzz_inputs_replay() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/pipeline_config");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
-    for file in files {
-        let data = std::fs::read(&file).unwrap();
-        let result = std::panic::catch_unwind(|| fuzz::pipeline_config(&data));
-        assert!(result.is_ok(), "fuzz input {} fails", file.display());
-    }
+    mergetag_testkit::replay_fuzz_inputs(dir, fuzz::pipeline_config);
 }
 
 mod invariants {

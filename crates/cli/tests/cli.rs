@@ -1070,21 +1070,8 @@ fn run_errors_exit_2() {
 
 /// Replays the inputs kept in `tests/fuzz/<target>/` (seeds and any crash the fuzzer found).
 fn replay(target: &str, run: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no inputs in {}", dir.display());
-    for file in files {
-        let data = std::fs::read(&file).unwrap();
-        let result = std::panic::catch_unwind(|| run(&data));
-        assert!(result.is_ok(), "fuzz input {} fails", file.display());
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    mergetag_testkit::replay_fuzz_inputs(dir.join(target), run);
 }
 
 #[test]

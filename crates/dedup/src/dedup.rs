@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{Edge, cluster};
 use crate::config::{ComparisonKind, DedupConfig};
 use crate::error::{Error, Result, from_json};
-use crate::prepare::{ColumnSpec, PassKeys, PassSpec, Prepared, extract};
+use crate::prepare::{PassKeys, Prepared, column_specs, extract, pass_specs};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.
@@ -343,33 +343,8 @@ impl Deduper {
         let mut order: Vec<usize> = (0..records.len()).collect();
         // Record-id order makes everything after this independent of input order.
         order.par_sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
-        let mut specs = Vec::new();
-        for c in &self.config.comparisons {
-            specs.push(ColumnSpec {
-                field: &c.field,
-                fold: Prepared::folder(c.kind),
-            });
-            if Prepared::uses_swap(c) {
-                specs.push(ColumnSpec {
-                    field: c.swap_with.as_deref().unwrap_or_default(),
-                    fold: crate::fold::name,
-                });
-            }
-        }
-        let passes: Vec<PassSpec<'_>> = self
-            .config
-            .blocking
-            .iter()
-            .map(|b| match (b.window, b.minhash) {
-                (Some(_), _) => PassSpec::Window(&b.keys),
-                (None, Some(m)) => PassSpec::MinHash {
-                    part: &b.keys[0],
-                    bands: m.bands,
-                    rows: m.rows,
-                },
-                (None, None) => PassSpec::Block(&b.keys),
-            })
-            .collect();
+        let specs = column_specs(&self.config);
+        let passes = pass_specs(&self.config);
         let (columns, keys) = extract(records, &specs, &passes);
         let mut columns = columns.into_iter();
         let mut prepared = Vec::with_capacity(self.config.comparisons.len());
@@ -706,15 +681,7 @@ impl Deduper {
         run: &PreparedRecords,
         model: &TrainedModel,
     ) -> Result<DedupResult> {
-        model.check(&self.config)?;
-        let (pairs, blocking) = self.block(run);
-        let patterns_per_pair: Vec<u64> = pairs
-            .par_iter()
-            .map(|&(a, b)| run.levels(a as usize, b as usize))
-            .collect();
-        let mut model = model.clone();
-        model.prior = global_prior(model.candidate_prior, &blocking);
-        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
+        self.score_with(run, model, true)
     }
 
     /// Runs the deduplication with a model exactly as given, its `prior` included (unlike
@@ -731,13 +698,28 @@ impl Deduper {
         run: &PreparedRecords,
         model: &TrainedModel,
     ) -> Result<DedupResult> {
+        self.score_with(run, model, false)
+    }
+
+    /// Blocks, then scores and clusters with `model`; with `rescale_prior`, its prior is scaled
+    /// to this run's candidate and possible pairs first.
+    fn score_with(
+        &self,
+        run: &PreparedRecords,
+        model: &TrainedModel,
+        rescale_prior: bool,
+    ) -> Result<DedupResult> {
         model.check(&self.config)?;
         let (pairs, blocking) = self.block(run);
         let patterns_per_pair: Vec<u64> = pairs
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
             .collect();
-        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model.clone()))
+        let mut model = model.clone();
+        if rescale_prior {
+            model.prior = global_prior(model.candidate_prior, &blocking);
+        }
+        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
     }
 
     /// Trains a model on the candidate pairs' level patterns.

@@ -79,7 +79,9 @@ use crate::dedup::{
     Deduper, Explanation, FieldEvidence, Tables, TrainedModel, level_name, level_of, probability,
 };
 use crate::error::{Error, Result};
-use crate::prepare::{ColumnSpec, PassSpec, Prepared, extract, part_text, value_text};
+use crate::prepare::{
+    PassKeys, Prepared, column_specs, extract, part_text, pass_specs, value_text,
+};
 use crate::survivorship::{self, SurvivorshipConfig};
 
 /// The file format version [`MatchIndex::save`] writes and [`MatchIndex::load`] reads.
@@ -319,6 +321,24 @@ struct Blocks {
 const DIRECTORY_BITS: u32 = 16;
 
 impl Blocks {
+    /// The blocks of every hashed key slot, from each record's keys (record `i` is slot `i`).
+    fn from_keys(keys: Vec<PassKeys>) -> Vec<Blocks> {
+        let hashed: Vec<Vec<u64>> = keys.into_iter().flat_map(|k| k.hashed).collect();
+        hashed
+            .par_iter()
+            .map(|keys| {
+                let mut sorted: Vec<(u64, u32)> = keys
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &k)| k != 0)
+                    .map(|(i, &k)| (k, i as u32))
+                    .collect();
+                sorted.par_sort_unstable();
+                Blocks::from_sorted(sorted)
+            })
+            .collect()
+    }
+
     fn from_sorted(sorted: Vec<(u64, u32)>) -> Blocks {
         let buckets = 1usize << DIRECTORY_BITS;
         let mut directory = Vec::with_capacity(buckets + 1);
@@ -443,39 +463,6 @@ pub struct MatchIndex {
     next_tombstone: u64,
     log: Vec<LogEntry>,
     pending: Vec<Record>,
-}
-
-/// The per-comparison column specs of a configuration, as `Deduper::prepare` extracts them.
-fn column_specs(config: &DedupConfig) -> Vec<ColumnSpec<'_>> {
-    let mut specs = Vec::new();
-    for c in &config.comparisons {
-        specs.push(ColumnSpec {
-            field: &c.field,
-            fold: Prepared::folder(c.kind),
-        });
-        if Prepared::uses_swap(c) {
-            specs.push(ColumnSpec {
-                field: c.swap_with.as_deref().unwrap_or_default(),
-                fold: crate::fold::name,
-            });
-        }
-    }
-    specs
-}
-
-fn pass_specs(config: &DedupConfig) -> Vec<PassSpec<'_>> {
-    config
-        .blocking
-        .iter()
-        .map(|b| match b.minhash {
-            Some(m) => PassSpec::MinHash {
-                part: &b.keys[0],
-                bands: m.bands,
-                rows: m.rows,
-            },
-            None => PassSpec::Block(&b.keys),
-        })
-        .collect()
 }
 
 fn pass_name(pass: &BlockingPass) -> String {
@@ -686,27 +673,8 @@ impl MatchIndex {
             // The index computes frequencies from its own counts.
             p.tf = Vec::new();
         }
-        for (c, terms) in self.terms.iter_mut().enumerate() {
-            if let Some(t) = terms {
-                for i in 0..n {
-                    t.add(self.store[c].value(i));
-                }
-            }
-        }
-        let hashed: Vec<Vec<u64>> = prepared_keys.into_iter().flat_map(|k| k.hashed).collect();
-        self.blocks = hashed
-            .par_iter()
-            .map(|keys| {
-                let mut sorted: Vec<(u64, u32)> = keys
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &k)| k != 0)
-                    .map(|(i, &k)| (k, i as u32))
-                    .collect();
-                sorted.par_sort_unstable();
-                Blocks::from_sorted(sorted)
-            })
-            .collect();
+        self.count_terms();
+        self.blocks = Blocks::from_keys(prepared_keys);
         self.links = vec![Vec::new(); n];
         for e in &edges {
             let weight = e.weight as f32;
@@ -760,6 +728,17 @@ impl MatchIndex {
             }
         }
         Ok(n)
+    }
+
+    /// Counts the stored values of term-frequency adjusted comparisons (after a bulk load).
+    fn count_terms(&mut self) {
+        for (terms, store) in self.terms.iter_mut().zip(&self.store) {
+            if let Some(t) = terms {
+                for i in 0..store.value_count() {
+                    t.add(store.value(i));
+                }
+            }
+        }
     }
 
     /// The configuration.
@@ -1669,27 +1648,8 @@ impl MatchIndex {
                 p
             })
             .collect();
-        for (c, terms) in index.terms.iter_mut().enumerate() {
-            if let Some(t) = terms {
-                for i in 0..n {
-                    t.add(index.store[c].value(i));
-                }
-            }
-        }
-        let hashed: Vec<Vec<u64>> = keys.into_iter().flat_map(|k| k.hashed).collect();
-        index.blocks = hashed
-            .into_iter()
-            .map(|keys| {
-                let mut sorted: Vec<(u64, u32)> = keys
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &k)| k != 0)
-                    .map(|(i, &k)| (k, i as u32))
-                    .collect();
-                sorted.sort_unstable();
-                Blocks::from_sorted(sorted)
-            })
-            .collect();
+        index.count_terms();
+        index.blocks = Blocks::from_keys(keys);
         index.links = vec![Vec::new(); n];
         for &(a, b, weight, matched) in &file.links {
             if a >= b || b as usize >= n || !weight.is_finite() {

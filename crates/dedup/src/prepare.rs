@@ -3,7 +3,7 @@
 use mergetag_model::{Record, Value};
 use rayon::prelude::*;
 
-use crate::config::{ComparisonConfig, ComparisonKind, KeyPart, KeyTransform};
+use crate::config::{ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform};
 use crate::{fold, nicknames, phonetic};
 
 /// Strings of one field for every record, in one buffer: value `i` is
@@ -398,6 +398,11 @@ impl Prepared {
         self.main.get(i)
     }
 
+    /// The number of records.
+    pub(crate) fn value_count(&self) -> usize {
+        self.main.ends.len()
+    }
+
     /// The level of records `i` and `j`: 0 for missing, then the kind's levels from 1.
     #[inline]
     pub(crate) fn level(&self, i: usize, j: usize) -> u8 {
@@ -729,6 +734,42 @@ pub(crate) fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut V
         }
         out.push(key.max(1));
     }
+}
+
+/// The columns a configuration compares: each comparison's field folded for its kind, and its
+/// `swap_with` field after it when the kind uses one.
+pub(crate) fn column_specs(config: &DedupConfig) -> Vec<ColumnSpec<'_>> {
+    let mut specs = Vec::new();
+    for c in &config.comparisons {
+        specs.push(ColumnSpec {
+            field: &c.field,
+            fold: Prepared::folder(c.kind),
+        });
+        if Prepared::uses_swap(c) {
+            specs.push(ColumnSpec {
+                field: c.swap_with.as_deref().unwrap_or_default(),
+                fold: fold::name,
+            });
+        }
+    }
+    specs
+}
+
+/// What each blocking pass of a configuration needs from each record.
+pub(crate) fn pass_specs(config: &DedupConfig) -> Vec<PassSpec<'_>> {
+    config
+        .blocking
+        .iter()
+        .map(|b| match (b.window, b.minhash) {
+            (Some(_), _) => PassSpec::Window(&b.keys),
+            (None, Some(m)) => PassSpec::MinHash {
+                part: &b.keys[0],
+                bands: m.bands,
+                rows: m.rows,
+            },
+            (None, None) => PassSpec::Block(&b.keys),
+        })
+        .collect()
 }
 
 /// What one blocking pass needs from each record.

@@ -23,11 +23,13 @@
 //! ```
 
 mod names;
+mod replay;
 mod rng;
 
 use chrono::{Datelike, NaiveDate};
 use mergetag_model::{Record, RecordId, fields};
 
+pub use replay::replay_fuzz_inputs;
 pub use rng::Rng;
 
 /// How much noise the duplicates carry. Rates are probabilities per duplicate record (the first
