@@ -79,8 +79,9 @@ use crate::dedup::{
     Deduper, Explanation, FieldEvidence, Tables, TrainedModel, level_name, level_of, probability,
 };
 use crate::error::{Error, Result};
+use crate::packed::Packed;
 use crate::prepare::{
-    PassKeys, Prepared, column_specs, extract, part_text, pass_specs, value_text,
+    PassKeys, Prepared, append_extracted, column_specs, extract, part_text, pass_specs, value_text,
 };
 use crate::survivorship::{self, SurvivorshipConfig};
 
@@ -450,8 +451,8 @@ pub struct MatchIndex {
     store: Vec<Prepared>,
     blocks: Vec<Blocks>,
     terms: Vec<Option<TermCounts>>,
-    /// Per slot: the record (`None` once removed).
-    records: Vec<Option<Record>>,
+    /// Per slot: the record's id and its fields, packed (`None` once removed).
+    records: Vec<Option<(RecordId, Packed)>>,
     slot_of: HashMap<RecordId, u32>,
     /// Per slot: its profile id (meaningless for a removed slot).
     profile_of: Vec<u64>,
@@ -494,20 +495,89 @@ pub fn body_checksum(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The body of an index file.
-#[derive(Serialize, Deserialize)]
+/// The body of an index file, as written.
+#[derive(Serialize)]
+struct IndexFileOut<'a> {
+    config: &'a DedupConfig,
+    model: &'a TrainedModel,
+    next_profile: u64,
+    next_tombstone: u64,
+    /// Live records and their profile ids, in slot order.
+    records: SavedRecords<'a>,
+    /// Scored pairs `(a, b, weight, matched)` by position in `records`, `a < b`.
+    links: Vec<(u32, u32, f32, bool)>,
+    log: &'a [LogEntry],
+    pending: &'a [Record],
+}
+
+/// The body of an index file, as read (the same fields).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IndexFile {
+struct IndexFileIn {
     config: DedupConfig,
     model: TrainedModel,
     next_profile: u64,
     next_tombstone: u64,
-    /// Live records and their profile ids, in slot order.
-    records: Vec<(Record, u64)>,
-    /// Scored pairs `(a, b, weight, matched)` by position in `records`, `a < b`.
+    records: LoadedRecords,
     links: Vec<(u32, u32, f32, bool)>,
     log: Vec<LogEntry>,
     pending: Vec<Record>,
+}
+
+/// The live records of an index, serialized one at a time from their packed form, so that
+/// saving never holds every record unpacked at once.
+struct SavedRecords<'a> {
+    index: &'a MatchIndex,
+    live: &'a [u32],
+}
+
+impl Serialize for SavedRecords<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.live.len()))?;
+        for &s in self.live {
+            let record = self
+                .index
+                .unpack(s)
+                .ok_or_else(|| S::Error::custom("a stored record could not be unpacked"))?;
+            seq.serialize_element(&(record, self.index.profile_of[s as usize]))?;
+        }
+        seq.end()
+    }
+}
+
+/// Records read from a file, packed as they are parsed (a million unpacked records take about
+/// 1.3 GB that would otherwise be freed into fragments right after loading).
+struct LoadedRecords(Vec<(RecordId, Packed, u64)>);
+
+impl<'de> Deserialize<'de> for LoadedRecords {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LoadedRecords;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of [record, profile id] pairs")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<LoadedRecords, A::Error> {
+                // The size hint comes from the file: never trust it for an allocation.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some((record, profile)) = seq.next_element::<(Record, u64)>()? {
+                    let packed = Packed::new(&record);
+                    out.push((record.id, packed, profile));
+                }
+                Ok(LoadedRecords(out))
+            }
+        }
+        deserializer.deserialize_seq(Visit)
+    }
 }
 
 impl MatchIndex {
@@ -662,9 +732,11 @@ impl MatchIndex {
             .collect();
         // Slots are sorted positions: records in record-id order.
         let order = run.order.clone();
-        let mut slots: Vec<Option<Record>> = records.into_iter().map(Some).collect();
-        self.records = order.iter().map(|&i| slots[i].take()).collect();
-        drop(slots);
+        self.records = order
+            .par_iter()
+            .map(|&i| Some((records[i].id.clone(), Packed::new(&records[i]))))
+            .collect();
+        drop(records);
         let assigned: Option<Vec<Option<u64>>> =
             assigned.map(|a| order.iter().map(|&i| a[i]).collect());
         let prepared_keys = run.keys;
@@ -694,7 +766,7 @@ impl MatchIndex {
             .records
             .iter()
             .enumerate()
-            .filter_map(|(s, r)| r.as_ref().map(|r| (r.id.clone(), s as u32)))
+            .filter_map(|(s, r)| r.as_ref().map(|(id, _)| (id.clone(), s as u32)))
             .collect();
         match assigned {
             Some(assigned) => {
@@ -773,20 +845,20 @@ impl MatchIndex {
             .map(|&s| ProfileId(self.profile_of[s as usize]))
     }
 
-    /// The record with this id.
-    pub fn record(&self, id: &RecordId) -> Option<&Record> {
-        self.slot_of
-            .get(id)
-            .and_then(|&s| self.records[s as usize].as_ref())
+    /// The record with this id (records are held packed; this unpacks a copy).
+    pub fn record(&self, id: &RecordId) -> Option<Record> {
+        self.slot_of.get(id).and_then(|&s| self.unpack(s))
+    }
+
+    fn unpack(&self, slot: u32) -> Option<Record> {
+        let (id, packed) = self.records.get(slot as usize)?.as_ref()?;
+        packed.unpack(id.clone())
     }
 
     /// The member records of a profile, sorted by id.
-    pub fn members(&self, profile: ProfileId) -> Option<Vec<&Record>> {
+    pub fn members(&self, profile: ProfileId) -> Option<Vec<Record>> {
         let slots = self.profiles.get(&profile.0)?;
-        let mut members: Vec<&Record> = slots
-            .iter()
-            .filter_map(|&s| self.records[s as usize].as_ref())
-            .collect();
+        let mut members: Vec<Record> = slots.iter().filter_map(|&s| self.unpack(s)).collect();
         members.sort_by(|a, b| a.id.cmp(&b.id));
         Some(members)
     }
@@ -794,10 +866,7 @@ impl MatchIndex {
     /// Every profile id with its member record ids (sorted), in profile-id order.
     pub fn profiles(&self) -> impl Iterator<Item = (ProfileId, Vec<&RecordId>)> + '_ {
         self.profiles.iter().map(|(&id, slots)| {
-            let mut ids: Vec<&RecordId> = slots
-                .iter()
-                .filter_map(|&s| self.records[s as usize].as_ref().map(|r| &r.id))
-                .collect();
+            let mut ids: Vec<&RecordId> = slots.iter().filter_map(|&s| self.record_id(s)).collect();
             ids.sort();
             (ProfileId(id), ids)
         })
@@ -806,6 +875,7 @@ impl MatchIndex {
     /// The golden profile of one profile, by the survivorship rules.
     pub fn golden(&self, profile: ProfileId, config: &SurvivorshipConfig) -> Option<Profile> {
         let members = self.members(profile)?;
+        let members: Vec<&Record> = members.iter().collect();
         Some(survivorship::profile(profile, &members, config))
     }
 
@@ -977,10 +1047,10 @@ impl MatchIndex {
             .into_iter()
             .filter_map(|(s, _)| {
                 let (weight, _) = self.score(&probe, s, 1);
-                let r = self.records[s as usize].as_ref()?;
+                let id = self.record_id(s)?;
                 let p = probability(weight);
                 Some(Candidate {
-                    record: r.id.clone(),
+                    record: id.clone(),
                     profile: ProfileId(self.profile_of[s as usize]),
                     weight,
                     probability: p,
@@ -1043,7 +1113,8 @@ impl MatchIndex {
         self.links.push(own);
         let id = record.id.clone();
         self.slot_of.insert(id.clone(), slot);
-        self.records.push(Some(record));
+        self.records
+            .push(Some((record.id.clone(), Packed::new(&record))));
         self.profile_of.push(0);
 
         // Follow matches strongest first (ties by slot: record-arrival order).
@@ -1062,12 +1133,7 @@ impl MatchIndex {
                 continue;
             }
             let ev = Evidence {
-                with: RecordRef::Record(
-                    self.records[s as usize]
-                        .as_ref()
-                        .map(|r| r.id.clone())
-                        .unwrap_or_else(|| id.clone()),
-                ),
+                with: RecordRef::Record(self.record_id(s).unwrap_or(&id).clone()),
                 profile: ProfileId(p),
                 rule: format!(
                     "blocking `{}`; probability {:.4} >= threshold {}",
@@ -1214,7 +1280,8 @@ impl MatchIndex {
             .ok_or_else(|| Error::UnknownRecord(id.clone()))?;
         let s = slot as usize;
         let profile = self.profile_of[s];
-        let record = self.records[s].take();
+        let record = self.unpack(slot);
+        self.records[s] = None;
         // Its folded values leave the counts and the blocks.
         for (c, terms) in self.terms.iter_mut().enumerate() {
             if let Some(t) = terms {
@@ -1329,7 +1396,7 @@ impl MatchIndex {
     }
 
     fn record_id(&self, slot: u32) -> Option<&RecordId> {
-        self.records[slot as usize].as_ref().map(|r| &r.id)
+        self.records.get(slot as usize)?.as_ref().map(|(id, _)| id)
     }
 
     /// Erases records on request (the right to be forgotten): they leave the index, their
@@ -1421,14 +1488,6 @@ impl MatchIndex {
         for (i, &s) in live.iter().enumerate() {
             pos[s as usize] = i as u32;
         }
-        let records = live
-            .iter()
-            .filter_map(|&s| {
-                self.records[s as usize]
-                    .clone()
-                    .map(|r| (r, self.profile_of[s as usize]))
-            })
-            .collect();
         let mut links = Vec::new();
         for &s in &live {
             for l in &self.links[s as usize] {
@@ -1438,15 +1497,18 @@ impl MatchIndex {
                 }
             }
         }
-        let file = IndexFile {
-            config: self.config.clone(),
-            model: self.model.clone(),
+        let file = IndexFileOut {
+            config: &self.config,
+            model: &self.model,
             next_profile: self.next_profile,
             next_tombstone: self.next_tombstone,
-            records,
+            records: SavedRecords {
+                index: self,
+                live: &live,
+            },
             links,
-            log: self.log.clone(),
-            pending: self.pending.clone(),
+            log: &self.log,
+            pending: &self.pending,
         };
         let body = serde_json::to_vec(&file).map_err(|e| Error::Io {
             origin: "<writer>".into(),
@@ -1589,7 +1651,7 @@ impl MatchIndex {
                 "checksum mismatch: the file was altered or damaged".into(),
             ));
         }
-        let file: IndexFile = serde_json::from_slice(&body).map_err(|e| {
+        let file: IndexFileIn = serde_json::from_slice(&body).map_err(|e| {
             corrupt(format!(
                 "body line {}, column {}: {}",
                 e.line(),
@@ -1604,33 +1666,40 @@ impl MatchIndex {
     }
 
     /// Rebuilds an index from a file body, checking its consistency.
-    fn from_file(file: IndexFile) -> Result<MatchIndex> {
+    fn from_file(file: IndexFileIn) -> Result<MatchIndex> {
         file.config.validate()?;
         let deduper = Deduper::new(file.config.clone())?;
         let mut index = MatchIndex::new(&deduper, &file.model)?;
-        let n = file.records.len();
+        let records = file.records.0;
+        let n = records.len();
         if n >= u32::MAX as usize {
             return Err(Error::Invalid("too many records".into()));
         }
-        if let Some(&(_, p)) = file.records.iter().find(|(_, p)| *p >= file.next_profile) {
+        if let Some(&(_, _, p)) = records.iter().find(|(_, _, p)| *p >= file.next_profile) {
             return Err(Error::Invalid(format!(
                 "profile id {p} is not below next_profile {}",
                 file.next_profile
             )));
         }
-        let (records, profile_of): (Vec<Record>, Vec<u64>) = file.records.into_iter().unzip();
         let mut slot_of = HashMap::with_capacity(n);
-        for (s, r) in records.iter().enumerate() {
-            if slot_of.insert(r.id.clone(), s as u32).is_some() {
-                return Err(Error::Invalid(format!(
-                    "record id `{}` appears twice",
-                    r.id
-                )));
+        for (s, (id, _, _)) in records.iter().enumerate() {
+            if slot_of.insert(id.clone(), s as u32).is_some() {
+                return Err(Error::Invalid(format!("record id `{id}` appears twice")));
             }
         }
+        // Folded columns and blocking keys, a chunk of records unpacked at a time.
         let specs = column_specs(&index.config);
         let passes = pass_specs(&index.config);
-        let (columns, keys) = extract(&records, &specs, &passes);
+        let mut extracted = extract(&[], &specs, &passes);
+        for chunk in records.chunks(1 << 16) {
+            let unpacked: Vec<Record> = chunk
+                .par_iter()
+                .map(|(id, packed, _)| packed.unpack(id.clone()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| Error::Invalid("a record could not be stored".into()))?;
+            append_extracted(&mut extracted, extract(&unpacked, &specs, &passes));
+        }
+        let (columns, keys) = extracted;
         let mut columns = columns.into_iter();
         index.store = index
             .config
@@ -1668,10 +1737,14 @@ impl MatchIndex {
                 matched,
             });
         }
+        let profile_of: Vec<u64> = records.iter().map(|&(_, _, p)| p).collect();
         for (s, &p) in profile_of.iter().enumerate() {
             index.profiles.entry(p).or_default().push(s as u32);
         }
-        index.records = records.into_iter().map(Some).collect();
+        index.records = records
+            .into_iter()
+            .map(|(id, packed, _)| Some((id, packed)))
+            .collect();
         index.profile_of = profile_of;
         index.slot_of = slot_of;
         index.next_profile = file.next_profile.max(1);

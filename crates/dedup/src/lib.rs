@@ -55,6 +55,7 @@ pub mod exact;
 pub mod fold;
 pub mod index;
 pub mod nicknames;
+mod packed;
 pub mod phonetic;
 mod prepare;
 pub mod similarity;

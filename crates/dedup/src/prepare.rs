@@ -140,22 +140,32 @@ pub(crate) fn extract(
             (cols, keys)
         })
         .collect();
-    let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
-    let mut keys = empty_keys();
-    for (c, k) in chunks {
-        for (dst, src) in cols.iter_mut().zip(&c) {
-            dst.append(src);
+    let mut out = (
+        columns.iter().map(|_| Column::default()).collect(),
+        empty_keys(),
+    );
+    for chunk in chunks {
+        append_extracted(&mut out, chunk);
+    }
+    out
+}
+
+/// Appends what [`extract`] gave for later records to what it gave for earlier ones.
+pub(crate) fn append_extracted(
+    (cols, keys): &mut (Vec<Column>, Vec<PassKeys>),
+    (c, k): (Vec<Column>, Vec<PassKeys>),
+) {
+    for (dst, src) in cols.iter_mut().zip(&c) {
+        dst.append(src);
+    }
+    for (dst, src) in keys.iter_mut().zip(k) {
+        for (d, s) in dst.hashed.iter_mut().zip(src.hashed) {
+            d.extend(s);
         }
-        for (dst, src) in keys.iter_mut().zip(k) {
-            for (d, s) in dst.hashed.iter_mut().zip(src.hashed) {
-                d.extend(s);
-            }
-            if let (Some(d), Some(s)) = (&mut dst.sort, &src.sort) {
-                d.append(s);
-            }
+        if let (Some(d), Some(s)) = (&mut dst.sort, &src.sort) {
+            d.append(s);
         }
     }
-    (cols, keys)
 }
 
 /// The text of a value for matching: text as is, dates in ISO 8601, numbers in decimal.

@@ -159,7 +159,7 @@ proptest! {
         prop_assert_eq!(loaded.log(), index.log());
         prop_assert_eq!(loaded.pending(), index.pending());
         for r in old {
-            prop_assert_eq!(loaded.record(&r.id), Some(r));
+            prop_assert_eq!(loaded.record(&r.id), Some(r.clone()));
         }
         let a = index.add_batch(new_b.to_vec());
         let b = loaded.add_batch(new_b.to_vec());
