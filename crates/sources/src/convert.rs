@@ -43,11 +43,14 @@ impl ColumnType {
     /// Converts `raw`. Empty or whitespace-only text is [`Value::Null`] for every type but
     /// [`ColumnType::Text`], which keeps text as it is. Returns `None` when `raw` is not of
     /// this type.
+    // Inlined into the readers' row loops, where the `Value` is then built in place: as a call
+    // it was copied out through the stack, measured about 5% of reading a HubSpot export.
+    #[inline]
     pub fn convert(self, raw: &str) -> Option<Value> {
         if self == ColumnType::Text {
             return Some(Value::Text(raw.to_owned()));
         }
-        let s = raw.trim();
+        let s = trim(raw);
         if s.is_empty() {
             return Some(Value::Null);
         }
@@ -79,6 +82,18 @@ impl ColumnType {
     }
 }
 
+/// `raw.trim()`, skipping its character-by-character scan when both ends are printable ASCII
+/// (as a machine-written value nearly always is): measured 2% of reading a HubSpot export.
+fn trim(raw: &str) -> &str {
+    // Every whitespace character is ASCII at or below a space, or not ASCII.
+    let plain = |b: &u8| (b'!'..0x80).contains(b);
+    match raw.as_bytes() {
+        [first, .., last] if plain(first) && plain(last) => raw,
+        [only] if plain(only) => raw,
+        _ => raw.trim(),
+    }
+}
+
 fn parse_bool(s: &str) -> Option<bool> {
     // Dispatch on the first byte: one comparison for the common `true`/`false`.
     let (yes, word) = match s.as_bytes().first()?.to_ascii_lowercase() {
@@ -106,8 +121,8 @@ fn parse_float(s: &str) -> Option<f64> {
 
 /// Parses the timestamp formats of [`ColumnType::Timestamp`].
 pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<i64>().ok().and_then(epoch);
+    if let Some(n) = digits(s) {
+        return n.and_then(epoch);
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
@@ -130,6 +145,57 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
+}
+
+/// The value of `s` when it is all ASCII digits: `Some(None)` when it is empty or overflows an
+/// `i64` (as `parse` says), `None` when `s` is not all digits.
+///
+/// Epoch times are 10 to 13 digits: their last eight are checked and combined at once, in a
+/// `u64` ("SWAR"), rather than in a chain of one multiply per digit. This and doing it in one
+/// pass (not `all` digits and then `parse`) measured about 3% of reading a HubSpot export.
+fn digits(s: &str) -> Option<Option<i64>> {
+    let b = s.as_bytes();
+    let mut n = (!b.is_empty()).then_some(0i64);
+    if (8..=18).contains(&b.len()) {
+        // At most 18 digits cannot overflow.
+        let (head, tail) = b.split_at(b.len() - 8);
+        let tail = eight_digits(tail.try_into().ok()?)?;
+        let mut n = 0i64;
+        for &c in head {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + i64::from(d);
+        }
+        return Some(Some(n * 100_000_000 + tail));
+    }
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.and_then(|n| n.checked_mul(10)?.checked_add(i64::from(d)));
+    }
+    Some(n)
+}
+
+/// The value of eight ASCII digits, or `None` when one is not a digit.
+fn eight_digits(b: [u8; 8]) -> Option<i64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from_le_bytes(b);
+    // A digit is 0x30..=0x39: high nibble 3, and still 3 after adding 6. A byte that fails the
+    // first test may carry into the next in the addition, but then the whole test fails anyway.
+    let high = 0xF0 * ONES;
+    if x & high != 0x30 * ONES || x.wrapping_add(0x06 * ONES) & high != 0x30 * ONES {
+        return None;
+    }
+    // The first digit is the lowest byte: combine neighbours into pairs, fours, then eight.
+    let x = x - 0x30 * ONES;
+    let x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let x = (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF;
+    Some(x as i64)
 }
 
 /// Unix epoch seconds (up to 11 digits) or milliseconds (12 or 13 digits); negative and longer
@@ -160,6 +226,8 @@ mod tests {
         assert_eq!(ts("1709302925"), want);
         assert_eq!(ts("1709302925000"), want);
         assert_eq!(ts("2024-03-01"), Some("2024-03-01T00:00:00+00:00".into()));
+        assert_eq!(ts("00001709302925"), want);
+        assert_eq!(ts("0"), Some("1970-01-01T00:00:00+00:00".into()));
         assert_eq!(
             ts("2024-03-01T14:22"),
             Some("2024-03-01T14:22:00+00:00".into())
@@ -171,8 +239,61 @@ mod tests {
             "03/01/2024",
             "99999999999999",
             "-5",
+            "+1709302925",
+            "99999999999999999999",
+            "17093029２5",
         ] {
             assert_eq!(ts(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn digits_parse_as_parse_does() {
+        let mut cases: Vec<String> = [
+            "",
+            "0",
+            "7",
+            "12345678",
+            "1709302925000",
+            "00000000",
+            "99999999",
+            "123456789012345678",
+            "999999999999999999",
+            "9223372036854775807",
+            "9223372036854775808",
+            "00000000000000000000001",
+            "1234567a",
+            "a2345678",
+            "1234/678",
+            "1234:678",
+            "12345678 ",
+            "+12345678",
+            "-1234567",
+            "1709302925.00",
+            "١٢٣٤٥٦٧٨",
+        ]
+        .map(String::from)
+        .to_vec();
+        for len in 1..=20 {
+            for bad in 0..len {
+                for c in [b'/', b':', b'?', b'\xff', b'\x00', b'0' + 0x10, b'9' + 0x80] {
+                    let mut v = vec![b'5'; len];
+                    v[bad] = c;
+                    cases.push(String::from_utf8_lossy(&v).into_owned());
+                }
+            }
+            cases.push("9".repeat(len));
+            cases.push(format!(
+                "{:0len$}",
+                1_709_302_925_000u64 % 10u64.pow(len.min(19) as u32)
+            ));
+        }
+        for s in &cases {
+            let want = s
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| s.parse::<i64>().ok());
+            assert_eq!(digits(s), want, "{s:?}");
         }
     }
 
@@ -191,6 +312,29 @@ mod tests {
             assert_eq!(parse_bool(x), None, "{x}");
         }
         assert_eq!(ColumnType::Bool.convert("  "), Some(Value::Null));
+        assert_eq!(
+            ColumnType::Bool.convert("\u{a0}y\u{2003}"),
+            Some(Value::Bool(true))
+        );
+        assert_eq!(
+            ColumnType::Bool.convert("\x0bn\t"),
+            Some(Value::Bool(false))
+        );
+        assert_eq!(ColumnType::Int.convert("7\u{85}"), Some(Value::Int(7)));
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "ab",
+            "\u{a0}",
+            "\x7f",
+            "a\u{3000}",
+            "é",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
         assert_eq!(ColumnType::Int.convert("-42"), Some(Value::Int(-42)));
         assert_eq!(ColumnType::Int.convert("4.2"), None);
         assert_eq!(

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use mergetag_model::{
     FieldName, Position, Record, Reject, Source, SourceError, SourceErrorKind, SourceName, Value,
 };
@@ -11,7 +12,7 @@ use mergetag_model::{
 use crate::column_map::{Action, ColumnMap, InvalidValues, Plan};
 use crate::convert::ColumnType;
 use crate::error::{Error, Result};
-use crate::row::{OnBadRow, RowError, observed_at, set_key};
+use crate::row::{OnBadRow, RowError, set_key};
 
 /// Configures and opens a [`CsvSource`].
 ///
@@ -128,15 +129,14 @@ impl CsvSourceBuilder {
     /// that the map refuses).
     pub fn from_reader<R: Read>(&self, name: &str, reader: R) -> Result<CsvSource<R>> {
         let name = SourceName::new(name);
-        let mut csv = csv::ReaderBuilder::new()
+        let core = csv_core::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .quote(self.quote)
             .escape(self.escape)
             .double_quote(self.double_quote)
             .comment(self.comment)
-            .has_headers(self.has_headers)
-            .flexible(true)
-            .from_reader(Tee::new(reader));
+            .build();
+        let mut raw = RawReader::new(core, reader);
         let header_error = |message: String| {
             Error::Source(SourceError::new(
                 name.clone(),
@@ -144,21 +144,17 @@ impl CsvSourceBuilder {
                 SourceErrorKind::Header { message },
             ))
         };
-        let header = match csv.byte_headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                return Err(Error::Source(io_error(&name, Position::line(1), e)));
-            }
-        };
-        let prefix = csv.get_ref().prefix();
+        if let Err(e) = raw.read(0) {
+            return Err(Error::Source(io_error(&name, Position::line(1), e)));
+        }
+        let prefix = raw.prefix();
         if prefix.starts_with(&[0xFF, 0xFE]) || prefix.starts_with(&[0xFE, 0xFF]) {
             return Err(header_error(
                 "the file is UTF-16; convert it to UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)".into(),
             ));
         }
         let columns: Vec<String> = if self.has_headers {
-            header
-                .iter()
+            raw.fields()
                 .enumerate()
                 .map(|(i, h)| {
                     std::str::from_utf8(h)
@@ -172,23 +168,23 @@ impl CsvSourceBuilder {
                 })
                 .collect::<Result<_>>()?
         } else {
-            (1..=header.len()).map(|i| format!("column_{i}")).collect()
+            (1..=raw.len).map(|i| format!("column_{i}")).collect()
         };
         let names: Vec<&str> = columns.iter().map(String::as_str).collect();
         let plan = self.column_map.plan(&names).map_err(header_error)?;
         let field_names = columns.iter().map(|c| FieldName::new(c)).collect();
+        let observed_rank = observed_rank(&plan, self.column_map.observed_at_fields());
         // Without a header, the first row was read as one and comes next; it starts at 0.
-        let cursor = if self.has_headers {
-            csv.position().byte()
+        let (cursor, cursor_line) = if self.has_headers {
+            (raw.position(), raw.line())
         } else {
-            0
+            (0, 1)
         };
         Ok(CsvSource {
             name,
-            reader: csv,
             plan,
             columns: field_names,
-            observed_at: self.column_map.observed_at_fields().to_vec(),
+            observed_rank,
             invalid: self.column_map.invalid_value_policy(),
             flexible: self.flexible,
             on_bad_row: self.on_bad_row,
@@ -199,10 +195,12 @@ impl CsvSourceBuilder {
                 double_quote: self.double_quote,
                 comment: self.comment,
             },
+            pending_first: !self.has_headers,
+            raw,
             cursor,
-            row: csv::ByteRecord::new(),
+            cursor_line,
+            line: 1,
             rejects: Vec::new(),
-            lines: LineCounter::default(),
             data_rows: 0,
             done: false,
         })
@@ -250,19 +248,25 @@ type RowOutcome = (Position, Result<(), RowError>);
 #[derive(Debug)]
 pub struct CsvSource<R> {
     name: SourceName,
-    reader: csv::Reader<Tee<R>>,
+    raw: RawReader<R>,
     plan: Plan,
     columns: Vec<FieldName>,
-    observed_at: Vec<FieldName>,
+    /// Per column: its rank among the map's observed-at fields, when its value is the one a
+    /// lookup of that field finds (see [`observed_rank`]).
+    observed_rank: Vec<Option<usize>>,
     invalid: InvalidValues,
     flexible: bool,
     on_bad_row: OnBadRow,
     quoting: Quoting,
-    /// Where the csv reader stopped after the last row (or the header).
+    /// Without a header, the first row was read to count the columns and is the next row.
+    pending_first: bool,
+    /// Where the parser stopped after the last row (or the header).
     cursor: u64,
-    row: csv::ByteRecord,
+    /// The 1-based line of `cursor`.
+    cursor_line: u64,
+    /// The line of the last row read (1 before the first), for I/O errors.
+    line: u64,
     rejects: Vec<Reject>,
-    lines: LineCounter,
     data_rows: u64,
     done: bool,
 }
@@ -287,43 +291,47 @@ impl<R: Read> CsvSource<R> {
 
     /// Reads the next row, good or bad. `Ok(None)` at the end.
     fn next_row(&mut self, record: &mut Record) -> Result<Option<RowOutcome>, SourceError> {
-        match self.reader.read_byte_record(&mut self.row) {
-            Ok(false) => return Ok(None),
-            Ok(true) => {}
-            Err(e) => {
-                self.done = true;
-                let pos = Position::line(self.lines.line);
-                return Err(io_error(&self.name, pos, e));
+        if self.pending_first {
+            // Read as the header; the csv crate yields it as a row unless it has no fields.
+            self.pending_first = false;
+            if self.raw.len == 0 {
+                return Ok(None);
+            }
+        } else {
+            match self.raw.read(self.cursor) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Err(io_error(&self.name, Position::line(self.line), e));
+                }
             }
         }
-        // The csv crate's record positions are where it stopped after the previous record, before
-        // what it skips (the `\n` of a CRLF, blank and comment lines, a byte order mark; and the
-        // first row of a file without header was read before), so the row's start is found here.
-        // Its offsets count the byte order mark (csv-core 0.1.13).
-        let end = self.reader.position().byte();
-        let tee = self.reader.get_mut();
-        let skip = skip_to_record(
-            tee.slice(self.cursor, end),
-            self.cursor == 0,
-            self.quoting.comment,
-        );
+        // The parser stops after a record, before what it skips (the `\n` of a CRLF, blank and
+        // comment lines, a byte order mark; and the first row of a file without header was read
+        // before), so the row's start is found here. Its offsets count the byte order mark.
+        let end = self.raw.position();
+        let skipped = self.raw.slice(self.cursor, end);
+        let skip = skip_to_record(skipped, self.cursor == 0, self.quoting.comment);
         let start = self.cursor + skip as u64;
+        // The parser counts every `\n` it consumes, so only the skipped bytes are counted here.
+        let line = self.cursor_line + count_newlines(&skipped[..skip]);
         self.cursor = end;
+        self.cursor_line = self.raw.line();
         if start >= end {
             // Nothing but skipped bytes: csv-core reads a comment line that ends the input
             // without a line break as an empty record.
             return Ok(None);
         }
         self.data_rows += 1;
-        let line = self.lines.line_at(tee, start);
-        tee.keep_from(start);
+        self.line = line;
         let position = Position {
             line: Some(line),
             record: Some(self.data_rows),
             byte: Some(start),
         };
-        let is_last = tee.eof && end >= tee.end();
-        if is_last && unterminated_quote(tee.slice(start, end), &self.quoting) {
+        let is_last = self.raw.eof && end >= self.raw.end();
+        if is_last && unterminated_quote(self.raw.slice(start, end), &self.quoting) {
             let kind = SourceErrorKind::Syntax {
                 message: "a quoted field is never closed (unterminated quote); close it or \
                           escape the quote by doubling it"
@@ -340,19 +348,14 @@ impl<R: Read> CsvSource<R> {
         // the csv crate's field-by-field check of rows with non-ASCII text. The row's bytes are
         // its fields back to back, so a field boundary inside a character (two halves of one
         // multi-byte sequence in two fields) is caught when slicing.
-        let bytes = self.row.as_slice();
-        let base = bytes.as_ptr() as usize;
-        let field_at = |offset: usize| {
-            self.row
-                .iter()
-                .position(|f| offset < f.as_ptr() as usize - base + f.len())
-                .unwrap_or(0)
-        };
+        let ends = &self.raw.ends[..self.raw.len];
+        let bytes = &self.raw.fields[..ends.last().copied().unwrap_or(0)];
+        let field_at = |offset: usize| ends.iter().position(|&e| offset < e).unwrap_or(0);
         let all = std::str::from_utf8(bytes).map_err(|e| {
             let field = self.columns.get(field_at(e.valid_up_to())).cloned();
             RowError::new(SourceErrorKind::InvalidUtf8, field)
         })?;
-        let n = self.row.len();
+        let n = ends.len();
         let expected = self.plan.actions.len();
         if n > expected || (n < expected && !self.flexible) {
             return Err(RowError::new(
@@ -364,14 +367,14 @@ impl<R: Read> CsvSource<R> {
             ));
         }
         let mut key = None;
+        let mut observed: Option<(usize, DateTime<Utc>)> = None;
         let mut w = record.refill();
-        // Iterating the row walks its field ends once; `get(i)` would look each one up.
-        let cells = self
-            .row
+        let cells = ends
             .iter()
-            .map(|f| {
-                let start = f.as_ptr() as usize - base;
-                all.get(start..start + f.len())
+            .scan(0, |start, &end| {
+                let cell = all.get(*start..end);
+                *start = end;
+                Some(cell)
             })
             .chain(std::iter::repeat(Some("")));
         for (i, (action, text)) in self.plan.actions.iter().zip(cells).enumerate() {
@@ -392,7 +395,14 @@ impl<R: Read> CsvSource<R> {
                     }
                 }
                 Action::Field(name, kind) => match kind.convert(text) {
-                    Some(v) => w.value(name, v),
+                    Some(v) => {
+                        if let (Some(rank), Value::DateTime(t)) = (self.observed_rank[i], &v)
+                            && observed.is_none_or(|(best, _)| rank < best)
+                        {
+                            observed = Some((rank, *t));
+                        }
+                        w.value(name, v);
+                    }
                     None if self.invalid == InvalidValues::KeepText => {
                         w.text(name, text);
                     }
@@ -413,18 +423,17 @@ impl<R: Read> CsvSource<R> {
             record.id.source = self.name.clone();
         }
         set_key(&mut record.id.key, key.map(str::trim), self.data_rows);
-        record.observed_at = observed_at(record, &self.observed_at);
+        record.observed_at = observed.map(|(_, t)| t);
         Ok(())
     }
 
     fn reject(&self, position: Position, err: RowError) -> Reject {
         let start = position.byte.unwrap_or(0);
-        let end = self.reader.position().byte();
         err.into_reject(
             &self.name,
             self.data_rows,
             position,
-            self.reader.get_ref().slice(start, end),
+            self.raw.slice(start, self.cursor),
         )
     }
 }
@@ -464,12 +473,28 @@ impl<R: Read> Source for CsvSource<R> {
     }
 }
 
-fn io_error(name: &SourceName, position: Position, e: csv::Error) -> SourceError {
-    let message = match e.kind() {
-        csv::ErrorKind::Io(io) => io.to_string(),
-        _ => "the CSV reader failed".to_owned(),
-    };
-    SourceError::new(name.clone(), position, SourceErrorKind::Io { message }).with_cause(e)
+fn io_error(name: &SourceName, position: Position, e: io::Error) -> SourceError {
+    let message = e.to_string();
+    // Wrapped as the csv crate did when it read the input, so the cause chain is unchanged.
+    let cause = csv::Error::from(e);
+    SourceError::new(name.clone(), position, SourceErrorKind::Io { message }).with_cause(cause)
+}
+
+/// For each column of `plan`, the rank of its field among the observed-at `fields`.
+///
+/// A record's observed-at time is the first of `fields` whose value is a timestamp. Looking each
+/// one up by name in every filled record (a scan comparing names) measured about 5% of reading
+/// the bench's HubSpot fixture; instead the reader keeps the best-ranked timestamp as it writes
+/// the row. Only the first column of a field gets a rank: a lookup finds that one.
+fn observed_rank(plan: &Plan, fields: &[FieldName]) -> Vec<Option<usize>> {
+    let mut seen = std::collections::HashSet::new();
+    plan.actions
+        .iter()
+        .map(|action| match action {
+            Action::Field(name, _) if seen.insert(name) => fields.iter().position(|f| f == name),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The quoting rules of a CSV dialect.
@@ -547,32 +572,6 @@ fn unterminated_quote(raw: &[u8], q: &Quoting) -> bool {
     matches!(state, State::Quoted | State::Escaped)
 }
 
-/// Counts lines incrementally: the line of a byte offset, given offsets that only grow.
-#[derive(Debug)]
-struct LineCounter {
-    /// Bytes before `at` have been counted.
-    at: u64,
-    /// The 1-based line of byte `at`.
-    line: u64,
-}
-
-impl Default for LineCounter {
-    fn default() -> Self {
-        LineCounter { at: 0, line: 1 }
-    }
-}
-
-impl LineCounter {
-    fn line_at<R>(&mut self, tee: &Tee<R>, offset: u64) -> u64 {
-        if offset > self.at {
-            let newlines = count_newlines(tee.slice(self.at, offset));
-            self.line += newlines;
-            self.at = offset;
-        }
-        self.line
-    }
-}
-
 /// Counts `\n` bytes. Summing into a `u8` per block of 255 lets the compiler compare 16 or 32
 /// bytes an instruction; counting into a `usize` directly (or with `memchr_iter`, which stops at
 /// every match of a needle this frequent) measured several times slower.
@@ -583,73 +582,176 @@ fn count_newlines(bytes: &[u8]) -> u64 {
         .sum()
 }
 
-/// A reader that keeps the bytes it hands on, from the start of the current record, so that a
-/// bad row can be quarantined exactly as it was written and lines can be counted.
+/// The csv crate's parser driven on a buffer of input that this reader owns.
 ///
-/// The csv crate's own line numbers and record offsets include the blank lines, comment lines
-/// and byte order mark it skips before a record; counting here keeps positions exact.
-#[derive(Debug)]
-struct Tee<R> {
+/// The parser works on the buffer in place, so the raw bytes of the current row (for a
+/// quarantined bad row, byte-exact) and of what was skipped before it (for line numbers) are
+/// there to slice, with no second copy of the input. Going through `csv::Reader` instead meant
+/// copying every input byte once more into a side buffer, and its record bookkeeping on top:
+/// this measured about a fifth of the time of reading the bench's fixture.
+///
+/// It reads as `csv::Reader` does (one `read` whenever the parser has used up the buffer, the
+/// parser's byte order mark and end-of-input handling), so rows and offsets are the same.
+struct RawReader<R> {
+    core: csv_core::Reader,
     inner: R,
+    /// Input bytes; `buf[..filled]` are read, the rest is room to read into.
     buf: Vec<u8>,
     /// Absolute offset of `buf[0]`.
     base: u64,
+    /// The parser has consumed `buf[..pos]`.
+    pos: usize,
+    filled: usize,
+    /// A read returned no bytes.
     eof: bool,
+    /// The parser reported the end of the input.
+    ended: bool,
+    /// The fields of the last record read, unescaped, back to back.
+    fields: Vec<u8>,
+    /// The end of each field in `fields`; `ends[..len]` are the last record's.
+    ends: Vec<usize>,
+    len: usize,
 }
 
-/// Bytes kept before the current record before the buffer is compacted; compacting rarely keeps
-/// the cost per byte constant.
-const TEE_COMPACT: usize = 64 * 1024;
+impl<R> std::fmt::Debug for RawReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the buffers: they hold data (personal, and a lot of it).
+        f.debug_struct("RawReader")
+            .field("position", &(self.base + self.pos as u64))
+            .field("line", &self.core.line())
+            .field("buffered", &(self.filled - self.pos))
+            .field("eof", &self.eof)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
 
-impl<R> Tee<R> {
-    fn new(inner: R) -> Tee<R> {
-        Tee {
+/// The first size of the input buffer, and about how much is asked of the reader at least.
+/// Large enough that the bytes kept across a refill (the part of a row read so far) are few;
+/// it grows for longer rows. 16 to 64 KiB measured the same.
+const RAW_BUFFER: usize = 32 * 1024;
+
+impl<R: Read> RawReader<R> {
+    fn new(core: csv_core::Reader, inner: R) -> RawReader<R> {
+        RawReader {
+            core,
             inner,
-            buf: Vec::new(),
+            buf: vec![0; RAW_BUFFER],
             base: 0,
+            pos: 0,
+            filled: 0,
             eof: false,
+            ended: false,
+            fields: vec![0; 1024],
+            ends: vec![0; 32],
+            len: 0,
         }
+    }
+
+    /// Reads the next record into `fields` and `ends`; `Ok(false)` at the end of the input.
+    /// Input from absolute offset `keep` on stays in the buffer.
+    fn read(&mut self, keep: u64) -> io::Result<bool> {
+        use csv_core::ReadRecordResult;
+
+        self.len = 0;
+        if self.ended {
+            return Ok(false);
+        }
+        let (mut nout, mut nend) = (0, 0);
+        loop {
+            if self.pos == self.filled {
+                self.refill(keep)?;
+            }
+            let (res, nin, o, e) = self.core.read_record(
+                &self.buf[self.pos..self.filled],
+                &mut self.fields[nout..],
+                &mut self.ends[nend..],
+            );
+            self.pos += nin;
+            nout += o;
+            nend += e;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let len = self.fields.len() * 2;
+                    self.fields.resize(len, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len() * 2;
+                    self.ends.resize(len, 0);
+                }
+                ReadRecordResult::Record => {
+                    self.len = nend;
+                    return Ok(true);
+                }
+                ReadRecordResult::End => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// Reads more input after the parser used up the buffer, keeping the bytes from absolute
+    /// offset `keep` on. One `read`: zero bytes tell the parser the input ended.
+    fn refill(&mut self, keep: u64) -> io::Result<()> {
+        let keep = keep.saturating_sub(self.base).min(self.filled as u64) as usize;
+        if keep > 0 {
+            self.buf.copy_within(keep..self.filled, 0);
+            self.base += keep as u64;
+            self.pos -= keep;
+            self.filled -= keep;
+        }
+        if self.buf.len() - self.filled < RAW_BUFFER / 2 {
+            let len = self.buf.len() * 2;
+            self.buf.resize(len, 0);
+        }
+        let n = self.inner.read(&mut self.buf[self.filled..])?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.filled += n;
+        Ok(())
+    }
+
+    /// The fields of the last record read.
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        self.ends[..self.len].iter().scan(0, |start, &end| {
+            let field = &self.fields[*start..end];
+            *start = end;
+            Some(field)
+        })
+    }
+
+    /// The absolute offset after what the parser has consumed.
+    fn position(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// The 1-based line of [`RawReader::position`]: the parser counts every `\n` it consumes.
+    fn line(&self) -> u64 {
+        self.core.line()
+    }
+
+    /// The absolute offset after the last byte read.
+    fn end(&self) -> u64 {
+        self.base + self.filled as u64
     }
 
     /// The first bytes of the input (for encoding sniffing), while they are still kept.
     fn prefix(&self) -> &[u8] {
         if self.base == 0 {
-            &self.buf[..self.buf.len().min(4)]
+            &self.buf[..self.filled.min(4)]
         } else {
             &[]
         }
     }
 
-    /// The absolute offset after the last byte read.
-    fn end(&self) -> u64 {
-        self.base + self.buf.len() as u64
-    }
-
     /// The kept bytes between two absolute offsets (clamped to what is kept).
     fn slice(&self, start: u64, end: u64) -> &[u8] {
-        let s = start.saturating_sub(self.base).min(self.buf.len() as u64) as usize;
-        let e = end.saturating_sub(self.base).min(self.buf.len() as u64) as usize;
+        let s = start.saturating_sub(self.base).min(self.filled as u64) as usize;
+        let e = end.saturating_sub(self.base).min(self.filled as u64) as usize;
         &self.buf[s..e.max(s)]
-    }
-
-    /// Allows the bytes before `offset` to be dropped.
-    fn keep_from(&mut self, offset: u64) {
-        let drop = offset.saturating_sub(self.base).min(self.buf.len() as u64) as usize;
-        if drop >= TEE_COMPACT && drop * 2 >= self.buf.len() {
-            self.buf.drain(..drop);
-            self.base += drop as u64;
-        }
-    }
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        if n == 0 {
-            self.eof = true;
-        }
-        self.buf.extend_from_slice(&out[..n]);
-        Ok(n)
     }
 }
 
@@ -698,6 +800,96 @@ mod tests {
         };
         assert!(unterminated_quote(b"\"a\\\"", &esc));
         assert!(!unterminated_quote(b"\"a\\\"\"", &esc));
+    }
+
+    #[test]
+    fn observed_at_is_the_first_timestamp_a_lookup_finds() {
+        use crate::column_map::InvalidValues;
+        use crate::row::observed_at;
+        let fields = [FieldName::new("updated_at"), FieldName::new("created_at")];
+        let map = ColumnMap::new()
+            .with_typed_column("c", "created_at", ColumnType::Timestamp)
+            .with_typed_column("u", "updated_at", ColumnType::Timestamp)
+            .with_column("t", "updated_at_text")
+            .with_observed_at("updated_at")
+            .with_observed_at("created_at")
+            .invalid_values(InvalidValues::KeepText);
+        let data = "c,u,t\n\
+                    1709302925,1709302999,x\n\
+                    1709302925,,x\n\
+                    1709302925,soon,x\n\
+                    ,,x\n\
+                    ,1709302999,x\n";
+        let mut source = CsvSource::builder()
+            .column_map(map)
+            .from_reader("s", data.as_bytes())
+            .unwrap();
+        let mut record = Record::default();
+        let mut found = Vec::new();
+        while source.read_record(&mut record).unwrap() {
+            assert_eq!(record.observed_at, observed_at(&record, &fields));
+            found.push(record.observed_at.map(|t| t.timestamp()));
+        }
+        let (c, u) = (Some(1_709_302_925), Some(1_709_302_999));
+        assert_eq!(found, [u, c, c, None, u]);
+    }
+
+    /// Hands out its bytes a few at a time, as a pipe or a socket may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+        reads: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            let n = (1 + self.reads % self.step)
+                .min(out.len())
+                .min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all(reader: impl Read) -> (Vec<Record>, Vec<Reject>) {
+        let mut source = CsvSource::builder()
+            .comment(Some(b'#'))
+            .on_bad_row(OnBadRow::Collect)
+            .from_reader("s", reader)
+            .unwrap();
+        let mut records = Vec::new();
+        let mut record = Record::default();
+        while source.read_record(&mut record).unwrap() {
+            records.push(record.clone());
+        }
+        let mut rejects = Vec::new();
+        source.drain_rejects(&mut rejects);
+        (records, rejects)
+    }
+
+    #[test]
+    fn reads_in_any_chunks_give_the_same_rows() {
+        let long = "x".repeat(150_000);
+        let mut data = Vec::new();
+        data.extend_from_slice(b"a,b\r\n1,\"two\nlines\"\r\n\r\n# note\n2,\xFF\n3\n");
+        for i in 0..2000 {
+            data.extend_from_slice(format!("{i},\"{}\"\n", &long[..i % 300]).as_bytes());
+        }
+        data.extend_from_slice(format!("4,{long}\n\n5,\"{long}").as_bytes());
+        let whole = read_all(&data[..]);
+        assert_eq!(whole.0.len(), 2002);
+        assert_eq!(whole.1.len(), 3);
+        assert_eq!(whole.1[2].position.line, Some(2010));
+        for step in [1, 2, 3, 7, 300, 70_000] {
+            let trickle = Trickle {
+                data: &data,
+                step,
+                reads: 2,
+            };
+            assert_eq!(read_all(trickle), whole, "step {step}");
+        }
     }
 
     #[test]
