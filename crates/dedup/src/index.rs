@@ -81,7 +81,8 @@ use crate::dedup::{
 use crate::error::{Error, Result};
 use crate::packed::Packed;
 use crate::prepare::{
-    PassKeys, Prepared, append_extracted, column_specs, extract, part_text, pass_specs, value_text,
+    PassKeys, Prepared, Scratch, append_extracted, column_specs, empty_extracted, extract,
+    extract_record, pass_specs,
 };
 use crate::survivorship::{self, SurvivorshipConfig};
 
@@ -904,52 +905,38 @@ impl MatchIndex {
 
     /// Folds a record and computes its blocking keys.
     fn probe(&self, record: &Record) -> Probe {
-        let mut prepared: Vec<Prepared> = self
+        // The same extraction a batch run does, for one record.
+        let (specs, passes) = (column_specs(&self.config), pass_specs(&self.config));
+        let mut extracted = empty_extracted(&specs, &passes);
+        extract_record(
+            record,
+            &specs,
+            &passes,
+            &mut extracted,
+            &mut Scratch::default(),
+        );
+        let (columns, keys) = extracted;
+        let mut columns = columns.iter();
+        let prepared = self
             .config
             .comparisons
             .iter()
-            .map(Prepared::empty)
+            .map(|c| {
+                let mut p = Prepared::empty(c);
+                let main = columns.next().map_or("", |col| col.get(0));
+                let swap = if Prepared::uses_swap(c) {
+                    columns.next().map_or("", |col| col.get(0))
+                } else {
+                    ""
+                };
+                p.push(main, swap);
+                p
+            })
             .collect();
-        let (mut text, mut main, mut swap) = (String::new(), String::new(), String::new());
-        for (c, p) in self.config.comparisons.iter().zip(&mut prepared) {
-            fold_field(
-                record,
-                &c.field,
-                Prepared::folder(c.kind),
-                &mut main,
-                &mut text,
-            );
-            swap.clear();
-            if Prepared::uses_swap(c)
-                && let Some(field) = c.swap_with.as_deref()
-            {
-                fold_field(record, field, crate::fold::name, &mut swap, &mut text);
-            }
-            p.push(&main, &swap);
-        }
-        let mut keys = Vec::with_capacity(self.key_slots.len());
-        let (mut tmp, mut bands) = (String::new(), Vec::new());
-        for (pass, p) in self.config.blocking.iter().enumerate() {
-            match p.minhash {
-                Some(m) => {
-                    if let Some(part) = p.keys.first() {
-                        part_text(record, part, &mut tmp, &mut text);
-                    } else {
-                        tmp.clear();
-                    }
-                    bands.clear();
-                    crate::prepare::minhash_bands(&tmp, m.bands, m.rows, &mut bands);
-                    keys.extend(bands.iter().copied());
-                }
-                None => keys.push(crate::prepare::block_key(
-                    record, &p.keys, &mut tmp, &mut text,
-                )),
-            }
-            debug_assert_eq!(
-                keys.len(),
-                self.key_slots.iter().filter(|k| k.pass <= pass).count()
-            );
-        }
+        let keys = keys
+            .iter()
+            .flat_map(|k| k.hashed.iter().map(|v| v.first().copied().unwrap_or(0)))
+            .collect();
         Probe { prepared, keys }
     }
 
@@ -1760,20 +1747,6 @@ impl MatchIndex {
         index.log = file.log;
         index.pending = file.pending;
         Ok(index)
-    }
-}
-
-/// Folds one field of a record into `out` (empty when missing).
-fn fold_field(
-    record: &Record,
-    field: &str,
-    fold: fn(&str, &mut String),
-    out: &mut String,
-    text: &mut String,
-) {
-    out.clear();
-    if let Some(s) = value_text(record.get(field), text) {
-        fold(s, out);
     }
 }
 

@@ -77,77 +77,107 @@ pub(crate) fn extract(
     columns: &[ColumnSpec<'_>],
     passes: &[PassSpec<'_>],
 ) -> (Vec<Column>, Vec<PassKeys>) {
-    let empty_keys = || -> Vec<PassKeys> {
-        passes
-            .iter()
-            .map(|p| match p {
-                PassSpec::Block(_) => PassKeys {
-                    hashed: vec![Vec::new()],
-                    sort: None,
-                },
-                PassSpec::Window(_) => PassKeys {
-                    hashed: Vec::new(),
-                    sort: Some(Column::default()),
-                },
-                PassSpec::MinHash { bands, .. } => PassKeys {
-                    hashed: vec![Vec::new(); *bands],
-                    sort: None,
-                },
-            })
-            .collect()
-    };
     let chunks: Vec<(Vec<Column>, Vec<PassKeys>)> = records
         .par_chunks(8_192)
         .map(|chunk| {
-            let mut cols: Vec<Column> = columns.iter().map(|_| Column::default()).collect();
-            let mut keys = empty_keys();
-            let (mut tmp, mut text, mut joined) = (String::new(), String::new(), String::new());
-            let mut bands = Vec::new();
+            let mut out = empty_extracted(columns, passes);
+            let mut scratch = Scratch::default();
             for r in chunk {
-                for (spec, col) in columns.iter().zip(&mut cols) {
-                    tmp.clear();
-                    if let Some(s) = value_text(r.get(spec.field), &mut text) {
-                        (spec.fold)(s, &mut tmp);
-                    }
-                    col.push(&tmp);
-                }
-                for (pass, k) in passes.iter().zip(&mut keys) {
-                    match pass {
-                        PassSpec::Block(parts) => {
-                            k.hashed[0].push(block_key(r, parts, &mut tmp, &mut text))
-                        }
-                        PassSpec::Window(parts) => {
-                            sort_key(r, parts, &mut tmp, &mut text, &mut joined);
-                            if let Some(col) = &mut k.sort {
-                                col.push(&joined);
-                            }
-                        }
-                        PassSpec::MinHash {
-                            part,
-                            bands: b,
-                            rows,
-                        } => {
-                            part_text(r, part, &mut tmp, &mut text);
-                            bands.clear();
-                            minhash_bands(&tmp, *b, *rows, &mut bands);
-                            for (dst, &key) in k.hashed.iter_mut().zip(&bands) {
-                                dst.push(key);
-                            }
-                        }
-                    }
-                }
+                extract_record(r, columns, passes, &mut out, &mut scratch);
             }
-            (cols, keys)
+            out
         })
         .collect();
-    let mut out = (
-        columns.iter().map(|_| Column::default()).collect(),
-        empty_keys(),
-    );
+    let mut out = empty_extracted(columns, passes);
     for chunk in chunks {
         append_extracted(&mut out, chunk);
     }
     out
+}
+
+/// Empty columns and keys for [`extract_record`] to fill.
+pub(crate) fn empty_extracted(
+    columns: &[ColumnSpec<'_>],
+    passes: &[PassSpec<'_>],
+) -> (Vec<Column>, Vec<PassKeys>) {
+    let keys = passes
+        .iter()
+        .map(|p| match p {
+            PassSpec::Block(_) => PassKeys {
+                hashed: vec![Vec::new()],
+                sort: None,
+            },
+            PassSpec::Window(_) => PassKeys {
+                hashed: Vec::new(),
+                sort: Some(Column::default()),
+            },
+            PassSpec::MinHash { bands, .. } => PassKeys {
+                hashed: vec![Vec::new(); *bands],
+                sort: None,
+            },
+        })
+        .collect();
+    (columns.iter().map(|_| Column::default()).collect(), keys)
+}
+
+/// Buffers [`extract_record`] reuses from one record to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    tmp: String,
+    text: String,
+    joined: String,
+    bands: Vec<u64>,
+}
+
+/// Appends one record's folded columns and blocking keys: a batch run's extraction, and an
+/// index's probe of one new record.
+pub(crate) fn extract_record(
+    r: &Record,
+    columns: &[ColumnSpec<'_>],
+    passes: &[PassSpec<'_>],
+    (cols, keys): &mut (Vec<Column>, Vec<PassKeys>),
+    scratch: &mut Scratch,
+) {
+    let Scratch {
+        tmp,
+        text,
+        joined,
+        bands,
+    } = scratch;
+    for (spec, col) in columns.iter().zip(cols.iter_mut()) {
+        tmp.clear();
+        if let Some(s) = value_text(r.get(spec.field), text) {
+            (spec.fold)(s, tmp);
+        }
+        col.push(tmp);
+    }
+    for (pass, k) in passes.iter().zip(keys.iter_mut()) {
+        match pass {
+            PassSpec::Block(parts) => {
+                if let Some(dst) = k.hashed.first_mut() {
+                    dst.push(block_key(r, parts, tmp, text));
+                }
+            }
+            PassSpec::Window(parts) => {
+                sort_key(r, parts, tmp, text, joined);
+                if let Some(col) = &mut k.sort {
+                    col.push(joined);
+                }
+            }
+            PassSpec::MinHash {
+                part,
+                bands: b,
+                rows,
+            } => {
+                part_text(r, part, tmp, text);
+                bands.clear();
+                minhash_bands(tmp, *b, *rows, bands);
+                for (dst, &key) in k.hashed.iter_mut().zip(bands.iter()) {
+                    dst.push(key);
+                }
+            }
+        }
+    }
 }
 
 /// Appends what [`extract`] gave for later records to what it gave for earlier ones.
@@ -169,7 +199,7 @@ pub(crate) fn append_extracted(
 }
 
 /// The text of a value for matching: text as is, dates in ISO 8601, numbers in decimal.
-pub(crate) fn value_text<'a>(v: Option<&'a Value>, buf: &'a mut String) -> Option<&'a str> {
+fn value_text<'a>(v: Option<&'a Value>, buf: &'a mut String) -> Option<&'a str> {
     match v? {
         Value::Text(s) => Some(s),
         Value::Null | Value::List(_) | Value::Object(_) => None,
@@ -211,6 +241,23 @@ pub(crate) enum Extra {
         percent: f64,
     },
     Points(Vec<(f64, f64)>),
+}
+
+impl Extra {
+    /// Appends the features of one record's folded value.
+    fn push(&mut self, main: &str) {
+        match self {
+            Extra::None => {}
+            Extra::Codes(metaphone, soundex) => {
+                metaphone.push(&phonetic::double_metaphone(main));
+                soundex.push(&phonetic::soundex(main));
+            }
+            Extra::Numbers { values, .. } => values.push(parse_number(main)),
+            Extra::Points(points) => {
+                points.push(parse_point(main).unwrap_or((f64::NAN, f64::NAN)));
+            }
+        }
+    }
 }
 
 /// Parses `"lat,lon"` (degrees, in range); `None` otherwise.
@@ -315,28 +362,19 @@ impl Prepared {
         } else {
             Vec::new()
         };
-        let n = main.ends.len();
-        let extra = match config.kind {
-            ComparisonKind::Phonetic => {
-                let (mut metaphone, mut soundex) = (Column::default(), Column::default());
-                for i in 0..n {
-                    metaphone.push(&phonetic::double_metaphone(main.get(i)));
-                    soundex.push(&phonetic::soundex(main.get(i)));
-                }
-                Extra::Codes(metaphone, soundex)
-            }
+        let mut extra = match config.kind {
+            ComparisonKind::Phonetic => Extra::Codes(Column::default(), Column::default()),
             ComparisonKind::Numeric => Extra::Numbers {
-                values: (0..n).map(|i| parse_number(main.get(i))).collect(),
+                values: Vec::new(),
                 tolerance: config.tolerance.unwrap_or(1.0),
                 percent: config.percent.unwrap_or(10.0),
             },
-            ComparisonKind::Geo => Extra::Points(
-                (0..n)
-                    .map(|i| parse_point(main.get(i)).unwrap_or((f64::NAN, f64::NAN)))
-                    .collect(),
-            ),
+            ComparisonKind::Geo => Extra::Points(Vec::new()),
             _ => Extra::None,
         };
+        for i in 0..main.ends.len() {
+            extra.push(main.get(i));
+        }
         Prepared {
             kind: config.kind,
             main,
@@ -364,15 +402,7 @@ impl Prepared {
         if self.kind == ComparisonKind::GivenName {
             self.groups.push(nicknames::groups(main));
         }
-        match &mut self.extra {
-            Extra::None => {}
-            Extra::Codes(metaphone, soundex) => {
-                metaphone.push(&phonetic::double_metaphone(main));
-                soundex.push(&phonetic::soundex(main));
-            }
-            Extra::Numbers { values, .. } => values.push(parse_number(main)),
-            Extra::Points(points) => points.push(parse_point(main).unwrap_or((f64::NAN, f64::NAN))),
-        }
+        self.extra.push(main);
     }
 
     /// Forgets record `i`: its text overwritten, its features emptied (an erased record).
@@ -641,7 +671,7 @@ pub(crate) fn jaro_winkler_str(a: &str, b: &str) -> f64 {
 }
 
 /// The key text of one part of a blocking key, in `tmp`; empty when the value is missing.
-pub(crate) fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text: &mut String) {
+fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text: &mut String) {
     tmp.clear();
     let Some(s) = value_text(record.get(&part.field), text) else {
         return;
@@ -725,7 +755,7 @@ fn mix(mut z: u64) -> u64 {
 
 /// MinHash band keys of a folded text's character bigrams, appended to `out` (one per band;
 /// 0 for every band when the text has no bigram).
-pub(crate) fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut Vec<u64>) {
+fn minhash_bands(folded: &str, bands: usize, rows: usize, out: &mut Vec<u64>) {
     let chars: Vec<char> = folded.chars().collect();
     let grams: Vec<u64> = chars
         .windows(2)
