@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{Edge, cluster};
 use crate::config::{ComparisonKind, DedupConfig};
 use crate::error::{Error, Result, from_json};
-use crate::prepare::{PassKeys, Prepared, column_specs, extract, pass_specs};
+use crate::prepare::{PassKeys, Prepared, column_specs, extract, pass_specs, per_comparison};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.
@@ -346,20 +346,13 @@ impl Deduper {
         let specs = column_specs(&self.config);
         let passes = pass_specs(&self.config);
         let (columns, keys) = extract(records, &specs, &passes);
-        let mut columns = columns.into_iter();
-        let mut prepared = Vec::with_capacity(self.config.comparisons.len());
-        for c in &self.config.comparisons {
-            let main = columns
-                .next()
-                .map(|col| col.permute(&order))
-                .unwrap_or_default();
-            let swap = if Prepared::uses_swap(c) {
-                columns.next().map(|col| col.permute(&order))
-            } else {
-                None
-            };
-            prepared.push(Prepared::new(c, main, swap));
-        }
+        let prepared = per_comparison(&self.config, columns)
+            .into_iter()
+            .map(|(c, main, swap)| {
+                let main = main.map(|col| col.permute(&order)).unwrap_or_default();
+                Prepared::new(c, main, swap.map(|col| col.permute(&order)))
+            })
+            .collect();
         let keys = keys
             .into_iter()
             .map(|k| PassKeys {

@@ -82,7 +82,7 @@ use crate::error::{Error, Result};
 use crate::packed::Packed;
 use crate::prepare::{
     PassKeys, Prepared, Scratch, append_extracted, column_specs, empty_extracted, extract,
-    extract_record, pass_specs,
+    extract_record, pass_specs, per_comparison,
 };
 use crate::survivorship::{self, SurvivorshipConfig};
 
@@ -642,13 +642,7 @@ impl MatchIndex {
         records: Vec<Record>,
     ) -> Result<MatchIndex> {
         let mut index = MatchIndex::new(deduper, model)?;
-        let assignment = index.bulk_load(deduper, records, None)?;
-        let profiles = index.profiles.len();
-        let n = assignment;
-        index.push_log(LogEvent::Built {
-            records: n,
-            profiles,
-        });
+        index.bulk_load(deduper, records, None)?;
         Ok(index)
     }
 
@@ -687,24 +681,19 @@ impl MatchIndex {
         drop(known);
         drop(given);
         let mut index = MatchIndex::new(deduper, model)?;
-        let n = index.bulk_load(deduper, records, Some(assigned))?;
-        let profiles = index.profiles.len();
-        index.push_log(LogEvent::Built {
-            records: n,
-            profiles,
-        });
+        index.bulk_load(deduper, records, Some(assigned))?;
         Ok(index)
     }
 
     /// Loads records into an empty index in bulk. With `assigned` (per input record), those
     /// profile ids are kept and the rest get new ones; without, profiles come from clustering.
-    /// Returns the number of records.
+    /// Logs the build.
     fn bulk_load(
         &mut self,
         deduper: &Deduper,
         records: Vec<Record>,
         assigned: Option<Vec<Option<u64>>>,
-    ) -> Result<usize> {
+    ) -> Result<()> {
         let run = deduper.prepare(&records);
         let n = records.len();
         for w in run.order.windows(2) {
@@ -740,71 +729,63 @@ impl MatchIndex {
         drop(records);
         let assigned: Option<Vec<Option<u64>>> =
             assigned.map(|a| order.iter().map(|&i| a[i]).collect());
-        let prepared_keys = run.keys;
-        self.store = run.prepared;
-        for p in &mut self.store {
-            // The index computes frequencies from its own counts.
-            p.tf = Vec::new();
-        }
-        self.count_terms();
-        self.blocks = Blocks::from_keys(prepared_keys);
-        self.links = vec![Vec::new(); n];
-        for e in &edges {
-            let weight = e.weight as f32;
-            self.links[e.a as usize].push(Link {
-                to: e.b,
-                weight,
-                matched: e.matched,
-            });
-            self.links[e.b as usize].push(Link {
-                to: e.a,
-                weight,
-                matched: e.matched,
-            });
-        }
-        self.profile_of = vec![0; n];
+        self.install_columns(run.prepared, run.keys);
+        self.install_links(
+            n,
+            edges.iter().map(|e| (e.a, e.b, e.weight as f32, e.matched)),
+        );
         self.slot_of = self
             .records
             .iter()
             .enumerate()
             .filter_map(|(s, r)| r.as_ref().map(|(id, _)| (id.clone(), s as u32)))
             .collect();
-        match assigned {
+        let profile_of = match assigned {
             Some(assigned) => {
                 let max = assigned.iter().flatten().copied().max().unwrap_or(0);
                 self.next_profile = self.next_profile.max(max.saturating_add(1));
-                for (s, a) in assigned.iter().enumerate() {
-                    let id = match a {
-                        Some(id) => *id,
-                        None => {
-                            let id = self.next_profile;
-                            self.next_profile += 1;
-                            id
-                        }
-                    };
-                    self.profile_of[s] = id;
-                    self.profiles.entry(id).or_default().push(s as u32);
-                }
+                assigned
+                    .iter()
+                    .map(|a| a.unwrap_or_else(|| self.new_profile_id()))
+                    .collect()
             }
             None => {
                 let (roots, _) = cluster(n, &edges, self.config.guard_bridges);
                 let mut id_of_root: HashMap<u32, u64> = HashMap::new();
-                for (s, &root) in roots.iter().enumerate() {
-                    let id = *id_of_root.entry(root).or_insert_with(|| {
-                        let id = self.next_profile;
-                        self.next_profile += 1;
-                        id
-                    });
-                    self.profile_of[s] = id;
-                    self.profiles.entry(id).or_default().push(s as u32);
-                }
+                roots
+                    .iter()
+                    .map(|&root| {
+                        *id_of_root
+                            .entry(root)
+                            .or_insert_with(|| self.new_profile_id())
+                    })
+                    .collect()
             }
-        }
-        Ok(n)
+        };
+        self.install_profiles(profile_of);
+        let profiles = self.profiles.len();
+        self.push_log(LogEvent::Built {
+            records: n,
+            profiles,
+        });
+        Ok(())
     }
 
-    /// Counts the stored values of term-frequency adjusted comparisons (after a bulk load).
-    fn count_terms(&mut self) {
+    /// The next profile id.
+    fn new_profile_id(&mut self) -> u64 {
+        let id = self.next_profile;
+        self.next_profile += 1;
+        id
+    }
+
+    /// Takes the folded columns and blocking keys of every slot (after a bulk load); the index
+    /// keeps its own term counts instead of a batch's frequencies.
+    fn install_columns(&mut self, mut store: Vec<Prepared>, keys: Vec<PassKeys>) {
+        for p in &mut store {
+            p.tf = Vec::new();
+        }
+        self.store = store;
+        self.blocks = Blocks::from_keys(keys);
         for (terms, store) in self.terms.iter_mut().zip(&self.store) {
             if let Some(t) = terms {
                 for i in 0..store.value_count() {
@@ -812,6 +793,31 @@ impl MatchIndex {
                 }
             }
         }
+    }
+
+    /// Takes the scored pairs `(a, b, weight, matched)` between `n` slots (after a bulk load).
+    fn install_links(&mut self, n: usize, pairs: impl IntoIterator<Item = (u32, u32, f32, bool)>) {
+        self.links = vec![Vec::new(); n];
+        for (a, b, weight, matched) in pairs {
+            self.links[a as usize].push(Link {
+                to: b,
+                weight,
+                matched,
+            });
+            self.links[b as usize].push(Link {
+                to: a,
+                weight,
+                matched,
+            });
+        }
+    }
+
+    /// Takes every slot's profile id (after a bulk load).
+    fn install_profiles(&mut self, profile_of: Vec<u64>) {
+        for (s, &p) in profile_of.iter().enumerate() {
+            self.profiles.entry(p).or_default().push(s as u32);
+        }
+        self.profile_of = profile_of;
     }
 
     /// The configuration.
@@ -916,20 +922,14 @@ impl MatchIndex {
             &mut Scratch::default(),
         );
         let (columns, keys) = extracted;
-        let mut columns = columns.iter();
-        let prepared = self
-            .config
-            .comparisons
-            .iter()
-            .map(|c| {
+        let prepared = per_comparison(&self.config, &columns)
+            .into_iter()
+            .map(|(c, main, swap)| {
                 let mut p = Prepared::empty(c);
-                let main = columns.next().map_or("", |col| col.get(0));
-                let swap = if Prepared::uses_swap(c) {
-                    columns.next().map_or("", |col| col.get(0))
-                } else {
-                    ""
-                };
-                p.push(main, swap);
+                p.push(
+                    main.map_or("", |col| col.get(0)),
+                    swap.map_or("", |col| col.get(0)),
+                );
                 p
             })
             .collect();
@@ -1162,8 +1162,7 @@ impl MatchIndex {
         let rref = RecordRef::Record(id.clone());
         let (profile, action, absorbed) = match joined.iter().copied().min() {
             None => {
-                let p = self.next_profile;
-                self.next_profile += 1;
+                let p = self.new_profile_id();
                 self.profiles.insert(p, vec![slot]);
                 self.profile_of[slot as usize] = p;
                 self.push_log(LogEvent::Created {
@@ -1322,8 +1321,7 @@ impl MatchIndex {
             self.profiles.insert(profile, first);
         }
         for part in parts {
-            let p = self.next_profile;
-            self.next_profile += 1;
+            let p = self.new_profile_id();
             for &m in &part {
                 self.profile_of[m as usize] = p;
             }
@@ -1687,52 +1685,26 @@ impl MatchIndex {
             append_extracted(&mut extracted, extract(&unpacked, &specs, &passes));
         }
         let (columns, keys) = extracted;
-        let mut columns = columns.into_iter();
-        index.store = index
-            .config
-            .comparisons
-            .iter()
-            .map(|c| {
-                let main = columns.next().unwrap_or_default();
-                let swap = if Prepared::uses_swap(c) {
-                    columns.next()
-                } else {
-                    None
-                };
-                let mut p = Prepared::new(c, main, swap);
-                p.tf = Vec::new();
-                p
-            })
+        let store = per_comparison(&index.config, columns)
+            .into_iter()
+            .map(|(c, main, swap)| Prepared::new(c, main.unwrap_or_default(), swap))
             .collect();
-        index.count_terms();
-        index.blocks = Blocks::from_keys(keys);
-        index.links = vec![Vec::new(); n];
-        for &(a, b, weight, matched) in &file.links {
-            if a >= b || b as usize >= n || !weight.is_finite() {
-                return Err(Error::Invalid(format!(
-                    "scored pair ({a}, {b}) does not name two records of the file"
-                )));
-            }
-            index.links[a as usize].push(Link {
-                to: b,
-                weight,
-                matched,
-            });
-            index.links[b as usize].push(Link {
-                to: a,
-                weight,
-                matched,
-            });
+        index.install_columns(store, keys);
+        if let Some(&(a, b, ..)) = file
+            .links
+            .iter()
+            .find(|&&(a, b, weight, _)| a >= b || b as usize >= n || !weight.is_finite())
+        {
+            return Err(Error::Invalid(format!(
+                "scored pair ({a}, {b}) does not name two records of the file"
+            )));
         }
-        let profile_of: Vec<u64> = records.iter().map(|&(_, _, p)| p).collect();
-        for (s, &p) in profile_of.iter().enumerate() {
-            index.profiles.entry(p).or_default().push(s as u32);
-        }
+        index.install_links(n, file.links);
+        index.install_profiles(records.iter().map(|&(_, _, p)| p).collect());
         index.records = records
             .into_iter()
             .map(|(id, packed, _)| Some((id, packed)))
             .collect();
-        index.profile_of = profile_of;
         index.slot_of = slot_of;
         index.next_profile = file.next_profile.max(1);
         index.next_tombstone = file.next_tombstone.max(1);

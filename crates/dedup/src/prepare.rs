@@ -795,6 +795,28 @@ pub(crate) fn column_specs(config: &DedupConfig) -> Vec<ColumnSpec<'_>> {
     specs
 }
 
+/// Deals columns extracted by [`column_specs`] out to their comparisons: each comparison with
+/// its main column and, when it uses one, its swap column.
+pub(crate) fn per_comparison<T>(
+    config: &DedupConfig,
+    columns: impl IntoIterator<Item = T>,
+) -> Vec<(&ComparisonConfig, Option<T>, Option<T>)> {
+    let mut columns = columns.into_iter();
+    config
+        .comparisons
+        .iter()
+        .map(|c| {
+            let main = columns.next();
+            let swap = if Prepared::uses_swap(c) {
+                columns.next()
+            } else {
+                None
+            };
+            (c, main, swap)
+        })
+        .collect()
+}
+
 /// What each blocking pass of a configuration needs from each record.
 pub(crate) fn pass_specs(config: &DedupConfig) -> Vec<PassSpec<'_>> {
     config
