@@ -41,6 +41,17 @@ pub(crate) struct Edge {
     pub(crate) matched: bool,
 }
 
+/// The bridge guard's rule, for batch clustering and the incremental index alike: a join of
+/// two groups is refused when most of the scored pairs between them (`matched` flags) are
+/// non-matches.
+pub(crate) fn refuse_bridge(between: impl IntoIterator<Item = bool>) -> bool {
+    let (yes, no) = between.into_iter().fold(
+        (0u32, 0u32),
+        |(y, n), m| if m { (y + 1, n) } else { (y, n + 1) },
+    );
+    no > yes
+}
+
 /// Clusters `n` nodes: matches are joined strongest first. With `guard_bridges`, two groups of
 /// two or more records are joined only when the scored pairs between them are not mostly
 /// non-matches: one weak link between two well-separated people is refused instead of merging
@@ -78,20 +89,16 @@ pub(crate) fn cluster(n: usize, edges: &[Edge], guard_bridges: bool) -> (Vec<u32
         );
         if guard_bridges && sa >= 2 && sb >= 2 {
             let (small, other) = if sa <= sb { (ra, rb) } else { (rb, ra) };
-            let (mut yes, mut no) = (0u32, 0u32);
             let small_members = comps.members[small as usize].clone();
+            let mut between = Vec::new();
             for x in small_members {
                 for &(y, matched) in &adjacency[x as usize] {
                     if comps.find(y) == other {
-                        if matched {
-                            yes += 1;
-                        } else {
-                            no += 1;
-                        }
+                        between.push(matched);
                     }
                 }
             }
-            if no > yes {
+            if refuse_bridge(between) {
                 refused += 1;
                 continue;
             }

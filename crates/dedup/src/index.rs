@@ -73,7 +73,7 @@ use mergetag_model::{Profile, ProfileId, Record, RecordId};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{Edge, cluster};
+use crate::cluster::{Edge, cluster, refuse_bridge};
 use crate::config::{BlockingPass, ComparisonConfig, DedupConfig, KeyPart};
 use crate::dedup::{
     Deduper, Explanation, FieldEvidence, Tables, TrainedModel, level_name, level_of, probability,
@@ -1138,19 +1138,13 @@ impl MatchIndex {
                     (members, &group)
                 };
                 let other: BTreeSet<u32> = other.iter().copied().collect();
-                let (mut yes, mut no) = (0u32, 0u32);
-                for &x in small {
-                    for l in &self.links[x as usize] {
-                        if other.contains(&l.to) {
-                            if l.matched {
-                                yes += 1;
-                            } else {
-                                no += 1;
-                            }
-                        }
-                    }
-                }
-                if no > yes {
+                let between = small.iter().flat_map(|&x| {
+                    self.links[x as usize]
+                        .iter()
+                        .filter(|l| other.contains(&l.to))
+                        .map(|l| l.matched)
+                });
+                if refuse_bridge(between) {
                     refused.push(ev);
                     continue;
                 }
