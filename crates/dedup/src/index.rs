@@ -1282,23 +1282,19 @@ impl MatchIndex {
         let mut members = self.profiles.remove(&profile).unwrap_or_default();
         members.retain(|&m| m != slot);
         let rref = RecordRef::Record(id.clone());
-        if members.is_empty() {
-            self.push_log(LogEvent::Removed {
-                profile: ProfileId(profile),
-                record: rref,
-                emptied: true,
-            });
-            return Ok(Removal {
-                profile: ProfileId(profile),
-                split_into: Vec::new(),
-                emptied: true,
-            });
-        }
+        let emptied = members.is_empty();
         self.push_log(LogEvent::Removed {
             profile: ProfileId(profile),
             record: rref.clone(),
-            emptied: false,
+            emptied,
         });
+        if emptied {
+            return Ok(Removal {
+                profile: ProfileId(profile),
+                split_into: Vec::new(),
+                emptied,
+            });
+        }
         // Members about to leave too are not re-clustered: they ride with the largest part
         // until their turn.
         let (going, staying): (Vec<u32>, Vec<u32>) =
