@@ -219,14 +219,14 @@ pub struct SourceConfig {
     /// The key column (candidates in order).
     #[serde(
         default,
-        deserialize_with = "one_or_many",
+        deserialize_with = "mergetag_sources::one_or_many",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub key: Vec<String>,
     /// Timestamp fields whose first value becomes the observed-at time.
     #[serde(
         default,
-        deserialize_with = "one_or_many",
+        deserialize_with = "mergetag_sources::one_or_many",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub observed_at: Vec<String>,
@@ -307,24 +307,6 @@ pub struct RulesSection {
     /// Whether to keep the data-quality audit (default true).
     #[serde(default = "yes")]
     pub audit: bool,
-}
-
-/// A string or a list of strings.
-fn one_or_many<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    match OneOrMany::deserialize(d)
-        .map_err(|_| serde::de::Error::custom("expected a string or a list of strings"))?
-    {
-        OneOrMany::One(s) => Ok(vec![s]),
-        OneOrMany::Many(v) => Ok(v),
-    }
 }
 
 fn yes() -> bool {

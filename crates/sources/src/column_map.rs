@@ -541,7 +541,25 @@ impl<'de> Deserialize<'de> for ColumnTarget {
     }
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+/// Reads a string or a list of strings into a list, as column-map configs take `key` and
+/// `observed_at`. For configurations that embed those settings in their own tables:
+/// `#[serde(deserialize_with = "mergetag_sources::one_or_many")]`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Source {
+///     #[serde(deserialize_with = "mergetag_sources::one_or_many")]
+///     key: Vec<String>,
+/// }
+/// let one: Source = serde_json::from_str(r#"{"key": "Id"}"#).unwrap();
+/// let many: Source = serde_json::from_str(r#"{"key": ["Id", "Email"]}"#).unwrap();
+/// assert_eq!((one.key.len(), many.key.len()), (1, 2));
+/// ```
+///
+/// # Errors
+///
+/// When the value is neither a string nor a list of strings.
+pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -52,7 +52,7 @@ mod presets;
 mod row;
 
 pub use crate::column_map::{
-    ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped,
+    ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped, one_or_many,
 };
 pub use crate::convert::ColumnType;
 pub use crate::csv::{CsvSource, CsvSourceBuilder};
