@@ -7,28 +7,8 @@ mod fuzz;
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no inputs in {}", dir.display());
-    for file in files {
-        let data = std::fs::read(&file).expect("a readable input");
-        let name = file.display().to_string();
-        if let Err(panic) = std::panic::catch_unwind(|| run(&data)) {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a panic without a message");
-            panic!("fuzz input {name} fails: {message}");
-        }
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    mergetag_testkit::replay_fuzz_inputs(dir.join(target), run);
 }
 
 #[test]

@@ -31,7 +31,13 @@ pub fn replay_fuzz_inputs(dir: impl AsRef<Path>, run: impl Fn(&[u8]) + std::pani
     for file in files {
         let data =
             std::fs::read(&file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        let result = std::panic::catch_unwind(|| run(&data));
-        assert!(result.is_ok(), "fuzz input {} fails", file.display());
+        if let Err(panic) = std::panic::catch_unwind(|| run(&data)) {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic without a message");
+            panic!("fuzz input {} fails: {message}", file.display());
+        }
     }
 }

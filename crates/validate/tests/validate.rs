@@ -948,27 +948,8 @@ mod properties {
 /// Replays the inputs kept in `tests/fuzz/<target>/` (seeds, and crashes the fuzzer found once
 /// fixed) through the checks the fuzz targets in `fuzz/` run.
 fn replay(target: &str, run: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no inputs in {}", dir.display());
-    for file in files {
-        let data = std::fs::read(&file).unwrap();
-        if let Err(panic) = std::panic::catch_unwind(|| run(&data)) {
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a panic without a message");
-            panic!("fuzz input {} fails: {message}", file.display());
-        }
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    mergetag_testkit::replay_fuzz_inputs(dir.join(target), run);
 }
 
 #[test]
