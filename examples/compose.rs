@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let contacts = CsvSource::builder()
         .column_map(ColumnMap::hubspot_contacts())
-        .on_bad_row(OnBadRow::Collect) // bad rows go to quarantine, with their line
+        .on_bad_row(OnBadRow::Quarantine) // bad rows go to quarantine, with their line
         .from_path("hubspot", path)?;
 
     let output = Pipeline::builder()

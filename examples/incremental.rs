@@ -28,7 +28,7 @@ fn read(name: &str, file: &str, map: ColumnMap) -> Result<Vec<Record>, Box<dyn s
         .join("examples/data")
         .join(file);
     let mut source = CsvSource::builder()
-        .on_bad_row(OnBadRow::Collect)
+        .on_bad_row(OnBadRow::Quarantine)
         .column_map(map)
         .from_path(name, path)?;
     let records = Source::records(&mut source).collect::<Result<Vec<_>, _>>()?;

@@ -48,8 +48,8 @@ pub use mergetag_sources as sources;
 pub use mergetag_validate as validate;
 
 pub use mergetag_model::{
-    Event, EventKind, FieldName, Profile, ProfileId, Record, RecordId, RecordKey, Reject, Source,
-    SourceError, SourceErrorKind, SourceName, Value, fields,
+    Event, EventKind, EventSource, FieldName, OnBadRow, Profile, ProfileId, Record, RecordId,
+    RecordKey, Reject, Source, SourceError, SourceErrorKind, SourceName, Value, fields,
 };
 
 /// The README's code examples, compiled and run as doctests so that they cannot rot.

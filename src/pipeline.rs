@@ -66,7 +66,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -76,12 +76,12 @@ use mergetag_dedup::{DedupResult, Deduper};
 use mergetag_mapping::{
     Audience, Engagement, ExporterBuilder, IdentityGraph, Mapping, Platform, Recipient, TraitSet,
 };
+pub use mergetag_model::EventSource;
 use mergetag_model::{
     Channel, Event, FieldName, Position, Profile, ProfileId, Record, RecordId, Reject, Source,
-    SourceError, SourceName, Value,
+    Value,
 };
 use mergetag_normalize::{ChangeLog, RecordNormalizer, Tally};
-use mergetag_sources::JsonLinesEvents;
 use mergetag_validate::{
     Audit, Finding, QuarantineEntry, QuarantineWriter, Report, Severity, Validator, Verdict,
     reject_finding,
@@ -216,51 +216,6 @@ pub enum StageAt {
     /// After validation, before dedup (the default): only accepted records reach it.
     #[default]
     AfterValidate,
-}
-
-// ------------------------------------------------------------------------------ events
-
-/// A reader of behavioural events, for computed traits and engagement. JSON Lines event files
-/// ([`JsonLinesEvents`]) are one; implement it for other streams.
-pub trait EventSource {
-    /// The source's name, for the report and errors.
-    fn name(&self) -> &SourceName;
-
-    /// Reads the next event; `Ok(None)` at the end.
-    ///
-    /// # Errors
-    ///
-    /// A [`SourceError`]; after a recoverable one the next call goes on with the next event.
-    fn read_event(&mut self) -> std::result::Result<Option<Event>, SourceError>;
-
-    /// Moves the lines set aside instead of failing on them into `out` (default: none).
-    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
-        let _ = out;
-    }
-}
-
-impl<R: Read> EventSource for JsonLinesEvents<R> {
-    fn name(&self) -> &SourceName {
-        JsonLinesEvents::name(self)
-    }
-    fn read_event(&mut self) -> std::result::Result<Option<Event>, SourceError> {
-        JsonLinesEvents::read_event(self)
-    }
-    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
-        JsonLinesEvents::drain_rejects(self, out);
-    }
-}
-
-impl<S: EventSource + ?Sized> EventSource for Box<S> {
-    fn name(&self) -> &SourceName {
-        (**self).name()
-    }
-    fn read_event(&mut self) -> std::result::Result<Option<Event>, SourceError> {
-        (**self).read_event()
-    }
-    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
-        (**self).drain_rejects(out);
-    }
 }
 
 // ------------------------------------------------------------------------------ progress

@@ -295,12 +295,12 @@ fn key_as_copies_the_key() {
 
 #[test]
 fn recoverable_source_errors_are_quarantined_not_fatal() {
-    // Under OnBadRow::Error the reader returns bad rows as errors; the pipeline quarantines
+    // Under OnBadRow::Fail the reader returns bad rows as errors; the pipeline quarantines
     // them all the same.
     let csv = "hs_object_id,firstname,hs_email_optout\n1,Ada,false\n2,Bob,maybe\n3,Cy,true\n";
     let source = CsvSource::builder()
         .column_map(ColumnMap::hubspot_contacts())
-        .on_bad_row(OnBadRow::Error)
+        .on_bad_row(OnBadRow::Fail)
         .from_reader("hubspot", csv.as_bytes())
         .unwrap();
     let output = Pipeline::builder()

@@ -969,8 +969,8 @@ impl Pipeline {
             let path = config.resolve(&s.path);
             let map = config.column_map(i)?;
             let policy = match s.on_bad_row {
-                BadRows::Quarantine => OnBadRow::Collect,
-                BadRows::Fail => OnBadRow::Error,
+                BadRows::Quarantine => OnBadRow::Quarantine,
+                BadRows::Fail => OnBadRow::Fail,
             };
             let options = SourceOptions {
                 join: s.join.as_deref().map(Into::into),

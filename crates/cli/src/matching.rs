@@ -135,7 +135,7 @@ pub fn read_records(
     let mut source = CsvSource::builder()
         .column_map(map)
         .delimiter(delimiter)
-        .on_bad_row(OnBadRow::Collect)
+        .on_bad_row(OnBadRow::Quarantine)
         .from_reader(name, reader)
         .map_err(|e| Error::Input(e.to_string()))?;
     let wanted = column_key(&input.id_column);

@@ -31,10 +31,14 @@
 //! - [`fields`]: the canonical field names and the normalized form each expects.
 //! - [`Event`]: behavioural data in the shape of the Segment spec.
 //! - [`Profile`]: a golden record with the provenance of every value and its suppressions.
-//! - [`Source`], [`SourceError`], [`Reject`], [`IterSource`]: reading records.
+//! - [`Source`], [`SourceError`], [`Reject`], [`IterSource`], [`OnBadRow`]: reading records;
+//!   [`EventSource`], [`IterEventSource`]: reading events.
+//! - [`config`]: loading configuration documents (TOML or JSON) with [`ParseError`]s that
+//!   name the origin, line and column, the same way in every crate.
 //! - [`redact`]: how personal values appear in errors and logs.
 //! - [`text_position`]: line and column in configuration text, for errors.
 
+pub mod config;
 mod event;
 mod field;
 pub mod fields;
@@ -45,11 +49,15 @@ mod source;
 pub mod text_position;
 mod value;
 
+pub use config::ParseError;
 pub use event::{Event, EventKind};
 pub use field::FieldName;
 pub use profile::{
     Channel, Profile, ProfileField, ProfileId, Sourced, Suppression, SuppressionReason,
 };
 pub use record::{Field, Record, RecordId, RecordKey, Refill, SourceName};
-pub use source::{IterSource, Position, Records, Reject, Source, SourceError, SourceErrorKind};
+pub use source::{
+    EventSource, IterEventSource, IterSource, OnBadRow, Position, Records, Reject, Source,
+    SourceError, SourceErrorKind,
+};
 pub use value::Value;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FieldName, Record, RecordId, SourceName};
+use crate::{Event, FieldName, Record, RecordId, SourceName};
 
 /// Where in a source something happened. Every part is optional because sources differ: a CSV
 /// file has lines and bytes, an API has only record numbers.
@@ -348,6 +348,157 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         (**self).drain_rejects(out);
+    }
+}
+
+/// What a reader does with a row it cannot read (ragged, not UTF-8, malformed JSON, a value of
+/// the wrong type): one policy, with one name, for readers, the pipeline and the command line.
+///
+/// In configuration files it is written `on_bad_row = "quarantine"` or `"fail"`; the older
+/// spellings `skip` and `collect` (for `quarantine`) and `error` (for `fail`) are accepted.
+///
+/// ```
+/// use mergetag_model::OnBadRow;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Input { on_bad_row: OnBadRow }
+///
+/// let i: Input = serde_json::from_str(r#"{"on_bad_row": "skip"}"#).unwrap();
+/// assert_eq!(i.on_bad_row, OnBadRow::Quarantine);
+/// assert_eq!(OnBadRow::default(), OnBadRow::Quarantine);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRow {
+    /// Set the row aside as a [`Reject`] (position, reason and raw text) and go on: a reader
+    /// hands it over through [`Source::drain_rejects`], the pipeline quarantines it, the
+    /// command line leaves it out of its outputs and reports it. The default.
+    #[default]
+    #[serde(alias = "skip", alias = "collect")]
+    Quarantine,
+    /// Stop: a reader returns the row as a recoverable [`SourceError`] (the caller decides
+    /// whether to go on), the pipeline and the command line stop with an error naming it.
+    #[serde(alias = "error")]
+    Fail,
+}
+
+impl OnBadRow {
+    /// `quarantine` or `fail`, as configuration files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnBadRow::Quarantine => "quarantine",
+            OnBadRow::Fail => "fail",
+        }
+    }
+}
+
+impl fmt::Display for OnBadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A reader of behavioural events (identify, track, page), for computed traits, engagement
+/// and suppressions: the event counterpart of [`Source`], with the same error and reject
+/// conventions.
+///
+/// ```
+/// use mergetag_model::{Event, EventSource, IterEventSource};
+///
+/// let events = vec![Event::track("Order Completed", "2026-03-01T14:22:05Z".parse().unwrap()).with_user_id("u1")];
+/// let mut source = IterEventSource::new("memory", events.into_iter().map(Ok::<_, std::convert::Infallible>));
+/// assert_eq!(source.read_event()?.unwrap().name.as_deref(), Some("Order Completed"));
+/// assert!(source.read_event()?.is_none());
+/// # Ok::<(), mergetag_model::SourceError>(())
+/// ```
+pub trait EventSource {
+    /// The source's name, for the report and errors.
+    fn name(&self) -> &SourceName;
+
+    /// Reads the next event; `Ok(None)` at the end.
+    ///
+    /// # Errors
+    ///
+    /// A [`SourceError`]; after a recoverable one the next call goes on with the next event.
+    fn read_event(&mut self) -> Result<Option<Event>, SourceError>;
+
+    /// Moves the lines set aside instead of failing on them into `out`, in the order they
+    /// were met (default: none).
+    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
+        let _ = out;
+    }
+}
+
+impl<S: EventSource + ?Sized> EventSource for &mut S {
+    fn name(&self) -> &SourceName {
+        (**self).name()
+    }
+    fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
+        (**self).read_event()
+    }
+    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
+        (**self).drain_rejects(out);
+    }
+}
+
+impl<S: EventSource + ?Sized> EventSource for Box<S> {
+    fn name(&self) -> &SourceName {
+        (**self).name()
+    }
+    fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
+        (**self).read_event()
+    }
+    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
+        (**self).drain_rejects(out);
+    }
+}
+
+/// An [`EventSource`] over any iterator of `Result<Event, E>`; an `Err` becomes a recoverable
+/// [`SourceError`] at the event's 1-based position, with the error as its cause.
+#[derive(Debug, Clone)]
+pub struct IterEventSource<I> {
+    name: SourceName,
+    iter: I,
+    count: u64,
+}
+
+impl<I> IterEventSource<I> {
+    /// A source named `name` reading from `iter`.
+    pub fn new(name: impl Into<SourceName>, iter: I) -> IterEventSource<I> {
+        IterEventSource {
+            name: name.into(),
+            iter,
+            count: 0,
+        }
+    }
+}
+
+impl<I, E> EventSource for IterEventSource<I>
+where
+    I: Iterator<Item = Result<Event, E>>,
+    E: Into<Box<dyn StdError + Send + Sync>>,
+{
+    fn name(&self) -> &SourceName {
+        &self.name
+    }
+
+    fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
+        match self.iter.next() {
+            None => Ok(None),
+            Some(item) => {
+                self.count += 1;
+                item.map(Some).map_err(|e| {
+                    SourceError::new(
+                        self.name.clone(),
+                        Position::record(self.count),
+                        SourceErrorKind::Other {
+                            message: "the iterator returned an error".to_owned(),
+                        },
+                    )
+                    .with_cause(e)
+                })
+            }
+        }
     }
 }
 

@@ -12,7 +12,9 @@ use mergetag_model::{
 use crate::column_map::{Action, ColumnMap, InvalidValues, Plan};
 use crate::convert::ColumnType;
 use crate::error::{Error, Result};
-use crate::row::{OnBadRow, RowError, set_key};
+use mergetag_model::OnBadRow;
+
+use crate::row::{RowError, set_key};
 
 /// Configures and opens a [`CsvSource`].
 ///
@@ -41,7 +43,7 @@ impl Default for CsvSourceBuilder {
             comment: None,
             has_headers: true,
             flexible: false,
-            on_bad_row: OnBadRow::Error,
+            on_bad_row: OnBadRow::Fail,
             column_map: ColumnMap::new(),
         }
     }
@@ -93,7 +95,7 @@ impl CsvSourceBuilder {
         self
     }
 
-    /// What to do with bad rows (default [`OnBadRow::Error`]).
+    /// What to do with bad rows (default [`OnBadRow::Fail`]).
     pub fn on_bad_row(&mut self, policy: OnBadRow) -> &mut Self {
         self.on_bad_row = policy;
         self
@@ -231,7 +233,7 @@ type RowOutcome = (Position, Result<(), RowError>);
 ///             0033,Cy,cy@example.com,true\n";
 /// let mut source = CsvSource::builder()
 ///     .column_map(ColumnMap::salesforce_contacts())
-///     .on_bad_row(OnBadRow::Collect)
+///     .on_bad_row(OnBadRow::Quarantine)
 ///     .from_reader("salesforce", data.as_bytes())?;
 ///
 /// let records: Vec<_> = source.records().collect::<Result<_, _>>()?;
@@ -457,11 +459,11 @@ impl<R: Read> Source for CsvSource<R> {
                 Some((position, Err(err))) => {
                     record.clear();
                     match self.on_bad_row {
-                        OnBadRow::Collect => {
+                        OnBadRow::Quarantine => {
                             let reject = self.reject(position, err);
                             self.rejects.push(reject);
                         }
-                        OnBadRow::Error => return Err(err.into_error(&self.name, position)),
+                        OnBadRow::Fail => return Err(err.into_error(&self.name, position)),
                     }
                 }
             }
@@ -856,7 +858,7 @@ mod tests {
     fn read_all(reader: impl Read) -> (Vec<Record>, Vec<Reject>) {
         let mut source = CsvSource::builder()
             .comment(Some(b'#'))
-            .on_bad_row(OnBadRow::Collect)
+            .on_bad_row(OnBadRow::Quarantine)
             .from_reader("s", reader)
             .unwrap();
         let mut records = Vec::new();

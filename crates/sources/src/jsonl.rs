@@ -6,15 +6,15 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use mergetag_model::{
-    Event, EventKind, FieldName, Position, Record, RecordId, Reject, Source, SourceError,
-    SourceErrorKind, SourceName, Value, fields,
+    Event, EventKind, EventSource, FieldName, OnBadRow, Position, Record, RecordId, Reject, Source,
+    SourceError, SourceErrorKind, SourceName, Value, fields,
 };
 use serde_json::Value as Json;
 
 use crate::column_map::{Action, ColumnMap, InvalidValues};
 use crate::convert::{ColumnType, parse_timestamp};
 use crate::error::{Error, Result};
-use crate::row::{OnBadRow, RowError, observed_at, set_key};
+use crate::row::{RowError, observed_at, set_key};
 
 /// The longest line read by default: 16 MiB. A longer line is a bad row.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
@@ -309,7 +309,7 @@ impl Default for JsonLinesBuilder {
     fn default() -> Self {
         JsonLinesBuilder {
             column_map: None,
-            on_bad_row: OnBadRow::Error,
+            on_bad_row: OnBadRow::Fail,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
@@ -329,7 +329,7 @@ impl JsonLinesBuilder {
         self
     }
 
-    /// What to do with bad lines (default [`OnBadRow::Error`]).
+    /// What to do with bad lines (default [`OnBadRow::Fail`]).
     pub fn on_bad_row(&mut self, policy: OnBadRow) -> &mut Self {
         self.on_bad_row = policy;
         self
@@ -481,8 +481,8 @@ impl<R: Read> Core<R> {
             match result {
                 Ok(t) => return Ok(Some(t)),
                 Err(err) => match self.on_bad_row {
-                    OnBadRow::Error => return Err(err.into_error(&self.name, position)),
-                    OnBadRow::Collect => {
+                    OnBadRow::Fail => return Err(err.into_error(&self.name, position)),
+                    OnBadRow::Quarantine => {
                         let reject =
                             err.into_reject(&self.name, self.records, position, &self.lines.buf);
                         self.rejects.push(reject);
@@ -571,14 +571,13 @@ pub struct JsonLinesEvents<R> {
     core: Core<R>,
 }
 
-impl<R: Read> JsonLinesEvents<R> {
-    /// The source's name.
-    pub fn name(&self) -> &SourceName {
+impl<R: Read> EventSource for JsonLinesEvents<R> {
+    fn name(&self) -> &SourceName {
         &self.core.name
     }
 
-    /// Moves the lines set aside under [`OnBadRow::Collect`] into `out`.
-    pub fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
+    /// Moves the lines set aside under [`OnBadRow::Quarantine`] into `out`.
+    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         out.append(&mut self.core.rejects);
     }
 
@@ -586,9 +585,9 @@ impl<R: Read> JsonLinesEvents<R> {
     ///
     /// # Errors
     ///
-    /// A bad line under [`OnBadRow::Error`] (recoverable: call again for the next line), or an
+    /// A bad line under [`OnBadRow::Fail`] (recoverable: call again for the next line), or an
     /// I/O error (after which reading is over).
-    pub fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
+    fn read_event(&mut self) -> Result<Option<Event>, SourceError> {
         let name = self.core.name.clone();
         self.core
             .next(|object, line| parse_event(object, &name, line))
@@ -783,8 +782,8 @@ impl<R: Read> Source for IdentifySource<R> {
                         byte: Some(self.events.core.lines.offset),
                     };
                     match self.events.core.on_bad_row {
-                        OnBadRow::Error => return Err(err.into_error(self.events.name(), position)),
-                        OnBadRow::Collect => {
+                        OnBadRow::Fail => return Err(err.into_error(self.events.name(), position)),
+                        OnBadRow::Quarantine => {
                             let reject = err.into_reject(
                                 self.events.name(),
                                 self.events.core.records,

@@ -34,7 +34,7 @@
 //!
 //! Every reader implements [`Source`] (or, for events, is an iterator), reports bad rows with
 //! their source, line and column and never their data, and can set bad rows aside as
-//! [`Reject`]s for quarantine ([`OnBadRow::Collect`]). The [`conformance`] module holds the
+//! [`Reject`]s for quarantine ([`OnBadRow::Quarantine`]). The [`conformance`] module holds the
 //! checks every `Source` must pass; run it on your own sources too.
 //!
 //! [`Record`]: mergetag_model::Record
@@ -60,4 +60,4 @@ pub use crate::error::{Error, Result};
 pub use crate::jsonl::{
     DEFAULT_MAX_LINE_BYTES, IdentifySource, JsonLinesBuilder, JsonLinesEvents, JsonLinesSource,
 };
-pub use crate::row::OnBadRow;
+pub use mergetag_model::OnBadRow;

@@ -5,18 +5,6 @@ use mergetag_model::{
     SourceName, Value,
 };
 
-/// What a reader does with a bad row (ragged, not UTF-8, malformed JSON, a value of the wrong
-/// type).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OnBadRow {
-    /// Return it as a recoverable [`SourceError`]; the next read goes on with the next row.
-    #[default]
-    Error,
-    /// Set it aside as a [`Reject`] (position, reason and raw text) and go on; collect them with
-    /// [`Source::drain_rejects`](mergetag_model::Source::drain_rejects) to quarantine them.
-    Collect,
-}
-
 /// Why one row is bad.
 #[derive(Debug)]
 pub(crate) struct RowError {

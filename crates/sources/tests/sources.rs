@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mergetag_model::{Record, RecordKey, Source, SourceErrorKind, Value, fields};
+use mergetag_model::{EventSource, Record, RecordKey, Source, SourceErrorKind, Value, fields};
 use mergetag_sources::{
     ColumnMap, ColumnType, CsvSource, InvalidValues, JsonLinesBuilder, OnBadRow, conformance,
 };
@@ -33,7 +33,7 @@ fn salesforce_sample_conforms_and_quarantines_the_two_bad_rows() {
     let open = || {
         CsvSource::builder()
             .column_map(salesforce_map())
-            .on_bad_row(OnBadRow::Collect)
+            .on_bad_row(OnBadRow::Quarantine)
             .from_path("salesforce", data("salesforce_contacts.csv"))
             .unwrap()
     };
@@ -79,7 +79,7 @@ fn salesforce_sample_conforms_and_quarantines_the_two_bad_rows() {
 fn salesforce_sample_values_are_typed() {
     let mut source = CsvSource::builder()
         .column_map(salesforce_map())
-        .on_bad_row(OnBadRow::Collect)
+        .on_bad_row(OnBadRow::Quarantine)
         .from_path("salesforce", data("salesforce_contacts.csv"))
         .unwrap();
     // The BOM is gone from the first column name, so `Id` is the key.
@@ -165,7 +165,7 @@ fn enrichment_sample_keeps_every_column() {
 fn events_sample() {
     let builder = {
         let mut b = JsonLinesBuilder::new();
-        b.on_bad_row(OnBadRow::Collect);
+        b.on_bad_row(OnBadRow::Quarantine);
         b
     };
     let mut events = builder
@@ -241,7 +241,7 @@ fn flexible_rows_fill_missing_cells_with_null() {
     let data = "a,b,c\n1,2\n1,2,3,4\n";
     let mut s = CsvSource::builder()
         .flexible(true)
-        .on_bad_row(OnBadRow::Collect)
+        .on_bad_row(OnBadRow::Quarantine)
         .from_reader("t", data.as_bytes())
         .unwrap();
     let records: Vec<_> = s.records().collect::<Result<Vec<_>, _>>().unwrap();
@@ -498,14 +498,14 @@ proptest! {
     /// Any bytes: no panic, and every row ends up a record or a reject.
     #[test]
     fn any_bytes_are_accounted_for(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        if let Ok(mut s) = CsvSource::builder().on_bad_row(OnBadRow::Collect).from_reader("t", &bytes[..]) {
+        if let Ok(mut s) = CsvSource::builder().on_bad_row(OnBadRow::Quarantine).from_reader("t", &bytes[..]) {
             let ok = s.records().filter(Result::is_ok).count() as u64;
             let mut rejects = Vec::new();
             s.drain_rejects(&mut rejects);
             prop_assert_eq!(ok + rejects.len() as u64, s.rows_read());
         }
         let mut j = JsonLinesBuilder::new();
-        j.on_bad_row(OnBadRow::Collect);
+        j.on_bad_row(OnBadRow::Quarantine);
         let _ = j.records("j", &bytes[..]).records().count();
         let _ = j.events("e", &bytes[..]).count();
     }

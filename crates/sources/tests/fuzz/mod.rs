@@ -9,7 +9,7 @@
 //! - every error and reject has a line or a record number, every record names its source;
 //! - every row is accounted for once: records + recoverable errors + rejects (+ skipped
 //!   events) = rows read (CSV: [`CsvSource::rows_read`]; JSON Lines: the non-blank lines,
-//!   counted here independently); under [`OnBadRow::Collect`] no recoverable error comes out;
+//!   counted here independently); under [`OnBadRow::Quarantine`] no recoverable error comes out;
 //! - after the end, reading gives `Ok(false)` again; after a fatal error it never gives a record;
 //! - reading into one reused record gives what reading into new records gives;
 //! - positions are exact: a bad row's byte offset is where its line (JSON Lines) or record
@@ -24,7 +24,9 @@
 
 use std::collections::BTreeSet;
 
-use mergetag_model::{Event, Position, Record, Reject, Source, SourceError, SourceErrorKind};
+use mergetag_model::{
+    Event, EventSource, Position, Record, Reject, Source, SourceError, SourceErrorKind,
+};
 use mergetag_sources::{
     ColumnMap, ColumnMapConfig, ColumnType, CsvSource, CsvSourceBuilder, DEFAULT_MAX_LINE_BYTES,
     Error, InvalidValues, JsonLinesBuilder, OnBadRow, Unmapped,
@@ -36,7 +38,7 @@ const NAME: &str = "fuzz";
 // ------------------------------------------------------------------------------ targets
 
 /// `sources_csv`: byte 0 picks the delimiter (bits 0-1: `,` `;` tab `|`), flexible (bit 2),
-/// no header (bit 3), [`OnBadRow::Collect`] (bit 4) and the column map (bits 5-7, see
+/// no header (bit 3), [`OnBadRow::Quarantine`] (bit 4) and the column map (bits 5-7, see
 /// [`column_map`]); byte 1 picks `'` as the quote (bit 0), `\` as the escape (bit 1), no
 /// doubled quotes (bit 2) and `#` comments (bit 3). The rest is the CSV.
 pub fn sources_csv(data: &[u8]) {
@@ -63,7 +65,7 @@ pub fn sources_csv(data: &[u8]) {
 }
 
 /// `sources_jsonl`: byte 0 picks the reader (bits 0-1: records, events, identifies, records
-/// again), [`OnBadRow::Collect`] (bit 2), `max_line_bytes` (bits 3-4: the default, 1, 16,
+/// again), [`OnBadRow::Quarantine`] (bit 2), `max_line_bytes` (bits 3-4: the default, 1, 16,
 /// 128) and the column map for records and identifies (bits 5-7, see [`column_map`]; none
 /// means each reader's default). The rest is the JSON Lines.
 pub fn sources_jsonl(data: &[u8]) {
@@ -122,9 +124,9 @@ pub fn sources_column_map(data: &[u8]) {
 
 fn policy(collect: bool) -> OnBadRow {
     if collect {
-        OnBadRow::Collect
+        OnBadRow::Quarantine
     } else {
-        OnBadRow::Error
+        OnBadRow::Fail
     }
 }
 
@@ -470,7 +472,7 @@ fn check_events(builder: &JsonLinesBuilder, limits: Limits, input: &[u8]) {
         if limits.collect {
             assert!(
                 items.iter().all(Result::is_ok),
-                "a recoverable error under OnBadRow::Collect"
+                "a recoverable error under OnBadRow::Quarantine"
             );
         }
         assert_eq!(
@@ -637,7 +639,7 @@ impl Reading {
             .filter(|i| matches!(i, Item::Error(_, k) if !matches!(k, SourceErrorKind::Io { .. } | SourceErrorKind::Header { .. })))
             .count();
         if collect {
-            assert_eq!(errors, 0, "a recoverable error under OnBadRow::Collect");
+            assert_eq!(errors, 0, "a recoverable error under OnBadRow::Quarantine");
         }
         assert_eq!(
             (records + errors + self.rejects.len()) as u64,
