@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 use mergetag_model::FieldName;
-use mergetag_model::text_position::{line_col, without_json_position};
+use mergetag_model::config::{self, Format};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -384,33 +384,15 @@ impl ColumnMap {
         ColumnMapConfig::from_json_str(text, "<json>")?.build()
     }
 
-    /// Loads a map from a `.toml` or `.json` file.
+    /// Loads a map from a `.toml` or `.json` file (by its extension, as every configuration
+    /// file; see [`mergetag_model::config::from_path`]).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be read, [`Error::Invalid`] for another extension,
-    /// and the errors of [`ColumnMap::from_toml_str`].
+    /// [`Error::Load`] when the file cannot be read, has another extension or does not parse,
+    /// and [`Error::Invalid`] when the map is inconsistent.
     pub fn from_path(path: impl AsRef<Path>) -> Result<ColumnMap> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let origin = path.display().to_string();
-        let config = match path.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("toml") => {
-                ColumnMapConfig::from_toml_str(&text, &origin)?
-            }
-            Some(e) if e.eq_ignore_ascii_case("json") => {
-                ColumnMapConfig::from_json_str(&text, &origin)?
-            }
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "{origin}: a column map file must end in .toml or .json"
-                )));
-            }
-        };
-        config.build()
+        mergetag_model::config::from_path::<ColumnMapConfig>(path)?.build()
     }
 }
 
@@ -581,15 +563,7 @@ impl ColumnMapConfig {
     ///
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<ColumnMapConfig> {
-        toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            Error::Parse {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message: e.message().trim_end().to_owned(),
-            }
-        })
+        Ok(config::load(text, origin, Format::Toml)?)
     }
 
     /// Parses JSON. `origin` names the text in errors (a file name).
@@ -598,16 +572,7 @@ impl ColumnMapConfig {
     ///
     /// [`Error::Parse`] with the position of the problem.
     pub fn from_json_str(text: &str, origin: &str) -> Result<ColumnMapConfig> {
-        serde_json::from_str(text).map_err(|e| {
-            // serde_json appends " at line L column C"; the position is reported separately.
-            let message = without_json_position(&e.to_string()).to_owned();
-            Error::Parse {
-                origin: origin.to_owned(),
-                line: e.line(),
-                column: e.column(),
-                message,
-            }
-        })
+        Ok(config::load(text, origin, Format::Json)?)
     }
 
     /// Checks the configuration and builds the map.
@@ -620,10 +585,13 @@ impl ColumnMapConfig {
         let mut map = match &self.preset {
             None => ColumnMap::new(),
             Some(name) => ColumnMap::preset(name).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown preset `{name}`; expected one of: {}",
-                    presets::NAMES.join(", ")
-                ))
+                Error::invalid(
+                    "preset",
+                    format!(
+                        "unknown preset `{name}`; expected one of: {}",
+                        presets::NAMES.join(", ")
+                    ),
+                )
             })?,
         };
         let mut seen: HashMap<String, (&str, &str)> = HashMap::new();
@@ -634,22 +602,27 @@ impl ColumnMapConfig {
             };
             let key = column_key(column);
             if key.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "column name `{column}` has no letters or digits, so it can match no column"
-                )));
+                return Err(Error::invalid(
+                    format!("columns.{column}"),
+                    "the column name has no letters or digits, so it can match no column",
+                ));
             }
             if field.trim().is_empty() || field.trim() != field {
-                return Err(Error::Invalid(format!(
-                    "column `{column}`: the field name must be non-empty, without surrounding spaces"
-                )));
+                return Err(Error::invalid(
+                    format!("columns.{column}"),
+                    "the field name must be non-empty, without surrounding spaces",
+                ));
             }
             if let Some((other, other_field)) = seen.insert(key, (column, field))
                 && other_field != field
             {
-                return Err(Error::Invalid(format!(
-                    "columns `{other}` and `{column}` are the same column (names match ignoring case \
+                return Err(Error::invalid(
+                    format!("columns.{column}"),
+                    format!(
+                        "columns `{other}` and `{column}` are the same column (names match ignoring case \
                      and punctuation) but map to different fields `{other_field}` and `{field}`"
-                )));
+                    ),
+                ));
             }
             map = map.with_typed_column(column, field, kind);
         }
@@ -658,8 +631,9 @@ impl ColumnMapConfig {
         }
         for f in &self.observed_at {
             if f.trim().is_empty() {
-                return Err(Error::Invalid(
-                    "observed_at: a field name must be non-empty".into(),
+                return Err(Error::invalid(
+                    "observed_at",
+                    "a field name must be non-empty",
                 ));
             }
             map = map.with_observed_at(f.as_str());
@@ -676,6 +650,7 @@ impl ColumnMapConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mergetag_model::ParseError;
     use mergetag_model::fields;
 
     #[test]
@@ -730,7 +705,7 @@ mod tests {
     fn config_errors_name_the_line() {
         let e = ColumnMap::from_toml_str("preset = \"hubspot_contacts\"\nbogus = 1\n").unwrap_err();
         match e {
-            Error::Parse { line, message, .. } => {
+            Error::Parse(ParseError { line, message, .. }) => {
                 assert_eq!(line, 2);
                 assert!(message.contains("unknown field `bogus`"), "{message}");
             }
@@ -747,12 +722,12 @@ mod tests {
         let e = ColumnMap::from_json_str(r#"{"columns": {"x": {"field": "a", "type": "date"}}}"#)
             .unwrap_err();
         match e {
-            Error::Parse {
+            Error::Parse(ParseError {
                 line,
                 column,
                 message,
                 ..
-            } => {
+            }) => {
                 assert_eq!((line, column), (1, 47));
                 assert!(message.contains("unknown variant `date`"), "{message}");
             }

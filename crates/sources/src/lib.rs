@@ -43,6 +43,7 @@
 //! [`Reject`]: mergetag_model::Reject
 
 mod column_map;
+mod config;
 pub mod conformance;
 mod convert;
 mod csv;
@@ -54,6 +55,7 @@ mod row;
 pub use crate::column_map::{
     ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped, one_or_many,
 };
+pub use crate::config::{Opened, SourceConfig, SourceFormat};
 pub use crate::convert::ColumnType;
 pub use crate::csv::{CsvSource, CsvSourceBuilder};
 pub use crate::error::{Error, Result};

@@ -25,3 +25,8 @@ fn sources_jsonl() {
 fn sources_column_map() {
     replay("sources_column_map", fuzz::sources_column_map);
 }
+
+#[test]
+fn sources_config() {
+    replay("sources_config", fuzz::sources_config);
+}

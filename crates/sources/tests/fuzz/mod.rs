@@ -29,7 +29,7 @@ use mergetag_model::{
 };
 use mergetag_sources::{
     ColumnMap, ColumnMapConfig, ColumnType, CsvSource, CsvSourceBuilder, DEFAULT_MAX_LINE_BYTES,
-    Error, InvalidValues, JsonLinesBuilder, OnBadRow, Unmapped,
+    Error, InvalidValues, JsonLinesBuilder, OnBadRow, Opened, SourceConfig, Unmapped,
 };
 
 /// The name of every source opened here.
@@ -102,13 +102,14 @@ pub fn sources_column_map(data: &[u8]) {
     ] {
         match loaded {
             Ok(map) => use_map(&map),
-            Err(Error::Parse { line, .. }) => {
+            Err(Error::Parse(e)) => {
                 assert!(
-                    line <= lines,
-                    "{format}: parse error at line {line} of {lines}"
+                    e.line <= lines,
+                    "{format}: parse error at line {} of {lines}",
+                    e.line
                 );
             }
-            Err(Error::Invalid(message)) => assert!(!message.is_empty()),
+            Err(Error::Invalid { message, .. }) => assert!(!message.is_empty()),
             Err(other) => panic!("{format}: unexpected error loading a map from text: {other}"),
         }
     }
@@ -117,6 +118,58 @@ pub fn sources_column_map(data: &[u8]) {
     }
     if let Ok(config) = ColumnMapConfig::from_json_str(&text, "<json>") {
         round_trip(&config);
+    }
+}
+
+/// A source configuration ([`SourceConfig`]) from TOML and JSON text: loading and checking
+/// must not panic, errors name a position inside the text or a key, and one that loads must
+/// survive a round trip and open a reader over in-memory bytes without panicking.
+pub fn sources_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let lines = text.matches('\n').count() + 1;
+    for (format, loaded) in [
+        ("toml", SourceConfig::from_toml_str(&text)),
+        ("json", SourceConfig::from_json_str(&text)),
+    ] {
+        match loaded {
+            Ok(config) => {
+                let toml = toml::to_string(&config).expect("a loaded source config serializes");
+                assert_eq!(
+                    SourceConfig::from_toml_str(&toml).expect("its TOML loads again"),
+                    config,
+                    "{format}: round trip"
+                );
+                // Open over a small CSV or JSON Lines body, never a file; a missing
+                // column-map file is an error, not a panic.
+                let body: &'static [u8] = b"id,email\n1,a@example.com\n{\"id\": 2}\n";
+                if let Ok(opened) = config.open_reader(body, "/nonexistent") {
+                    match opened {
+                        Opened::Records(mut s) => {
+                            let mut r = Record::default();
+                            for _ in 0..4 {
+                                if !matches!(s.read_record(&mut r), Ok(true) | Err(_)) {
+                                    break;
+                                }
+                            }
+                        }
+                        Opened::Events(mut s) => {
+                            for _ in 0..4 {
+                                if matches!(s.read_event(), Ok(None)) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Err(Error::Parse(e)) => assert!(
+                e.line <= lines,
+                "{format}: parse error at line {} of {lines}",
+                e.line
+            ),
+            Err(Error::Invalid { message, .. }) => assert!(!message.is_empty()),
+            Err(other) => panic!("{format}: unexpected error loading a source config: {other}"),
+        }
     }
 }
 
