@@ -6,10 +6,12 @@ use mergetag_model::{Record, RecordId};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::blocking::{PassKeys, pass_specs};
 use crate::cluster::{Edge, cluster};
-use crate::config::{ComparisonKind, DedupConfig};
+use crate::comparison::{ComparisonKind, Prepared};
+use crate::config::DedupConfig;
 use crate::error::{Error, Result, from_json};
-use crate::prepare::{PassKeys, Prepared, column_specs, extract, pass_specs, per_comparison};
+use crate::prepare::{column_specs, extract, per_comparison};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use mergetag_model::Record;
 use rayon::prelude::*;
 
-use crate::config::KeyPart;
-use crate::prepare::block_key;
+use crate::blocking::{KeyPart, block_key};
 
 /// Groups records whose key parts are all present and equal (for example the email dedup key,
 /// or phone digits + last name), as a fast first stage or on its own. Returns the group of each

@@ -46,7 +46,9 @@
 //! records one at a time against existing profiles with stable ids, a merge log, splits,
 //! erasure and a versioned file format.
 
+mod blocking;
 mod cluster;
+mod comparison;
 mod config;
 mod dedup;
 mod error;
@@ -61,9 +63,9 @@ mod prepare;
 pub mod similarity;
 pub mod survivorship;
 
-pub use crate::config::{
-    BlockingPass, ComparisonConfig, ComparisonKind, DedupConfig, KeyPart, KeyTransform, MinHash,
-};
+pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
+pub use crate::comparison::{ComparisonConfig, ComparisonKind};
+pub use crate::config::DedupConfig;
 pub use crate::dedup::{
     BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
     Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel,
