@@ -1,6 +1,7 @@
 //! Per-field configuration: which normalizer applies to which field ([`NormalizeConfig`],
 //! from TOML or JSON or in code), built into a [`RecordNormalizer`] that normalizes
-//! [`Record`]s and logs every change ([`ChangeLog`]).
+//! [`Record`](crate::model::Record)s and logs every change
+//! ([`ChangeLog`](crate::ChangeLog)).
 //!
 //! ```toml
 //! # The field holding the record's country; normalized first, then used by phone, region,
@@ -38,12 +39,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mergetag_model::{FieldName, Record, Value, fields};
+use mergetag_model::config::{self, Format};
+use mergetag_model::fields;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Context, Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NamePart,
-    Normalizer, Outcome, Phone, PostalCode, Region, Result, Terms, Text, UsStreet,
+    Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NamePart, Normalizer,
+    Phone, PostalCode, RecordNormalizer, Region, Result, Terms, Text, UsStreet,
 };
 
 /// The configuration of one field's normalizer.
@@ -317,51 +319,42 @@ impl NormalizeConfig {
         c
     }
 
-    /// Parses a TOML document.
+    /// Parses a TOML document; errors name it `<toml>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] for bad syntax, unknown keys or wrong types.
-    pub fn from_toml_str(s: &str) -> Result<NormalizeConfig> {
-        toml::from_str(s).map_err(|e| Error::Parse {
-            origin: "<toml>".into(),
-            message: e.message().to_owned(),
-        })
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_toml_str(text: &str) -> Result<NormalizeConfig> {
+        Ok(config::load(
+            text,
+            Format::Toml.text_origin(),
+            Format::Toml,
+        )?)
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; errors name it `<json>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] for bad syntax, unknown keys or wrong types.
-    pub fn from_json_str(s: &str) -> Result<NormalizeConfig> {
-        serde_json::from_str(s).map_err(|e| Error::Parse {
-            origin: "<json>".into(),
-            message: e.to_string(),
-        })
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_json_str(text: &str) -> Result<NormalizeConfig> {
+        Ok(config::load(
+            text,
+            Format::Json.text_origin(),
+            Format::Json,
+        )?)
     }
 
-    /// Reads a `.toml` or `.json` file (by its extension; TOML otherwise).
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] when the file cannot be read, else as the parsers.
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
     pub fn from_path(path: impl AsRef<Path>) -> Result<NormalizeConfig> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let origin = path.display().to_string();
-        let r = if path.extension().is_some_and(|e| e == "json") {
-            Self::from_json_str(&text)
-        } else {
-            Self::from_toml_str(&text)
-        };
-        r.map_err(|e| match e {
-            Error::Parse { message, .. } => Error::Parse { origin, message },
-            e => e,
-        })
+        Ok(config::from_path(path)?)
     }
 
     /// Builds the runtime normalizer.
@@ -383,303 +376,59 @@ impl NormalizeConfig {
     }
 }
 
-/// One change or flag on one field of one record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Change {
-    /// The field.
-    pub field: FieldName,
-    /// What the normalizer did (never [`Outcome::Unchanged`] in a log).
-    pub outcome: Outcome,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The changes and flags of one record; reuse one across records ([`RecordNormalizer::normalize`]
-/// clears it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ChangeLog {
-    /// Changed and flagged fields, in the order the normalizers ran.
-    pub changes: Vec<Change>,
-    /// How many fields were normalized and found unchanged.
-    pub unchanged: u32,
-}
+    #[test]
+    fn parse_errors_name_line_and_column() {
+        let e = NormalizeConfig::from_toml_str(
+            "country_field = \"country\"\n\n[fields.email]\nnormalizer = \"email\"\nfoo = 1\n",
+        )
+        .unwrap_err();
+        let Error::Parse(p) = &e else { panic!("{e:?}") };
+        assert_eq!((p.origin.as_str(), p.line, p.column), ("<toml>", 3, 1));
+        assert!(p.message.contains("unknown field `foo`"), "{e}");
+        assert!(
+            e.to_string().starts_with("<toml>: line 3, column 1: "),
+            "{e}"
+        );
 
-impl ChangeLog {
-    /// An empty log.
-    pub fn new() -> ChangeLog {
-        ChangeLog::default()
+        let e = NormalizeConfig::from_json_str(
+            "{\n  \"fields\": {\n    \"x\": {\"normalizer\": 3}\n  }\n}",
+        )
+        .unwrap_err();
+        let Error::Parse(p) = &e else { panic!("{e:?}") };
+        assert_eq!((p.origin.as_str(), p.line), ("<json>", 3));
+        assert!(p.column > 0, "{e}");
+        assert!(!p.message.contains("at line"), "{e}");
     }
 
-    /// Empties the log.
-    pub fn clear(&mut self) {
-        self.changes.clear();
-        self.unchanged = 0;
-    }
-
-    /// Whether any field was flagged (invalid or ambiguous).
-    pub fn has_flags(&self) -> bool {
-        self.changes.iter().any(|c| c.outcome.is_flagged())
-    }
-
-    /// The flagged fields.
-    pub fn flags(&self) -> impl Iterator<Item = &Change> {
-        self.changes.iter().filter(|c| c.outcome.is_flagged())
-    }
-}
-
-/// Counts over many [`ChangeLog`]s, per field and outcome kind, for a run report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    /// Records counted.
-    pub records: u64,
-    /// `(field, outcome kind)` -> count; kinds are those of [`Outcome::kind`] other than
-    /// `unchanged`.
-    pub by_field: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Fields found unchanged.
-    pub unchanged: u64,
-}
-
-impl Tally {
-    /// Adds one record's log.
-    pub fn add(&mut self, log: &ChangeLog) {
-        self.records += 1;
-        self.unchanged += u64::from(log.unchanged);
-        for c in &log.changes {
-            *self
-                .by_field
-                .entry(c.field.to_string())
-                .or_default()
-                .entry(c.outcome.kind().to_owned())
-                .or_default() += 1;
-        }
-    }
-
-    /// The count of `kind` (`changed`, `invalid`, `ambiguous`) over all fields.
-    pub fn total(&self, kind: &str) -> u64 {
-        self.by_field.values().filter_map(|m| m.get(kind)).sum()
-    }
-}
-
-/// Builds a [`RecordNormalizer`] in code.
-#[derive(Debug, Default)]
-pub struct RecordNormalizerBuilder {
-    country_field: Option<String>,
-    split_full_name: bool,
-    address_line: Option<FieldName>,
-    fields: Vec<(FieldName, Box<dyn Normalizer>)>,
-}
-
-impl RecordNormalizerBuilder {
-    /// Whether to split `full_name` into its parts (see [`NormalizeConfig::split_full_name`]).
-    pub fn split_full_name(&mut self, yes: bool) -> &mut Self {
-        self.split_full_name = yes;
-        self
-    }
-
-    /// The field holding a one-line US address (see
-    /// [`NormalizeConfig::address_line_field`]).
-    pub fn address_line_field(&mut self, name: &str) -> &mut Self {
-        self.address_line = Some(FieldName::new(name));
-        self
-    }
-
-    /// Sets the field holding the record's country (default `country`).
-    pub fn country_field(&mut self, name: &str) -> &mut Self {
-        self.country_field = Some(name.to_owned());
-        self
-    }
-
-    /// Applies `normalizer` to the field `name` (replacing an earlier one).
-    pub fn field(&mut self, name: &str, normalizer: Box<dyn Normalizer>) -> &mut Self {
-        let name = FieldName::new(name);
-        self.fields.retain(|(n, _)| *n != name);
-        self.fields.push((name, normalizer));
-        self
-    }
-
-    /// Builds the normalizer, leaving the builder empty.
-    pub fn build(&mut self) -> RecordNormalizer {
-        let country = FieldName::new(self.country_field.as_deref().unwrap_or(fields::COUNTRY));
-        let mut fields = std::mem::take(&mut self.fields);
-        // The country first, so that the others see its normalized code.
-        fields.sort_by_key(|(n, _)| *n != country);
-        RecordNormalizer {
-            country,
-            split_full_name: std::mem::take(&mut self.split_full_name),
-            address_line: self.address_line.take(),
-            fields,
-        }
-    }
-}
-
-/// Normalizes the configured fields of records, writing what it did into a [`ChangeLog`].
-///
-/// ```
-/// use mergetag_normalize::{ChangeLog, NormalizeConfig, Outcome};
-/// use mergetag_normalize::model::{Record, RecordId, Value};
-///
-/// let n = NormalizeConfig::from_toml_str(r#"
-///     [fields.phone]
-///     normalizer = "phone"
-///     [fields.country]
-///     normalizer = "country"
-///     [fields.birth_date]
-///     normalizer = "date"
-/// "#)?.build()?;
-/// let mut r = Record::new(RecordId::row("crm", 1));
-/// r.set("phone", "(312) 555-0147");
-/// r.set("country", "U.S.A.");
-/// r.set("birth_date", "03/04/1985");
-/// let mut log = ChangeLog::new();
-/// n.normalize(&mut r, &mut log);
-/// assert_eq!(r.text("phone"), Some("+13125550147"));
-/// assert_eq!(r.text("country"), Some("US"));
-/// assert_eq!(r.text("birth_date"), Some("03/04/1985")); // kept, and flagged
-/// assert!(matches!(log.flags().next().unwrap().outcome, Outcome::Ambiguous(_)));
-/// # Ok::<(), mergetag_normalize::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct RecordNormalizer {
-    country: FieldName,
-    split_full_name: bool,
-    address_line: Option<FieldName>,
-    fields: Vec<(FieldName, Box<dyn Normalizer>)>,
-}
-
-impl RecordNormalizer {
-    /// A builder.
-    pub fn builder() -> RecordNormalizerBuilder {
-        RecordNormalizerBuilder::default()
-    }
-
-    /// Normalizes the configured fields of `record` in place. Flagged values stay as they
-    /// were. `log` is cleared first. Lists are normalized item by item.
-    pub fn normalize(&self, record: &mut Record, log: &mut ChangeLog) {
-        log.clear();
-        if self.split_full_name {
-            self.split_name(record, log);
-        }
-        if let Some(line) = &self.address_line {
-            self.split_address(line, record, log);
-        }
-        let mut country: Option<String> = None;
-        for (name, n) in &self.fields {
-            if *name != self.country && country.is_none() {
-                country = record.text(self.country.as_str()).map(str::to_owned);
-            }
-            let cx = Context::with_country(country.as_deref());
-            let Some(value) = record.get_mut(name.as_str()) else {
-                continue;
-            };
-            if value.is_missing() {
-                continue;
-            }
-            let outcome = apply(&**n, value, cx);
-            match outcome {
-                Outcome::Unchanged => log.unchanged += 1,
-                o => log.changes.push(Change {
-                    field: name.clone(),
-                    outcome: o,
-                }),
-            }
-        }
-    }
-}
-
-impl RecordNormalizer {
-    fn split_name(&self, record: &mut Record, log: &mut ChangeLog) {
-        let has = |r: &Record, f: &str| r.get(f).is_some_and(|v| !v.is_missing());
-        if has(record, fields::FIRST_NAME) || has(record, fields::LAST_NAME) {
-            return;
-        }
-        let Some(full) = record.text(fields::FULL_NAME) else {
-            return;
-        };
-        let n = crate::PersonName::parse(full);
-        for (field, part) in [
-            (fields::SALUTATION, n.salutation),
-            (fields::FIRST_NAME, n.given),
-            (fields::MIDDLE_NAME, n.middle),
-            (fields::LAST_NAME, n.family),
-            (fields::NAME_SUFFIX, n.suffix),
-        ] {
-            if let Some(p) = part
-                && !has(record, field)
-            {
-                record.set(field, p);
-                log.changes.push(Change {
-                    field: FieldName::new(field),
-                    outcome: Outcome::Changed,
-                });
-            }
-        }
-    }
-
-    fn split_address(&self, line: &FieldName, record: &mut Record, log: &mut ChangeLog) {
-        let has = |r: &Record, f: &str| r.get(f).is_some_and(|v| !v.is_missing());
-        if has(record, fields::STREET) {
-            return;
-        }
-        let country = record
-            .text(self.country.as_str())
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
-        if country.is_some_and(|c| crate::country_code(c) != Some("US")) {
-            return;
-        }
-        let Some(text) = record.text(line.as_str()) else {
-            return;
-        };
-        let a = match crate::UsAddress::read(text) {
-            Ok(a) => a,
-            Err(outcome) => {
-                log.changes.push(Change {
-                    field: line.clone(),
-                    outcome,
-                });
-                return;
-            }
-        };
-        for (field, part) in [
-            (fields::STREET, Some(a.street)),
-            (fields::CITY, a.city),
-            (fields::REGION, a.region),
-            (fields::POSTAL_CODE, a.postal_code),
-        ] {
-            if let Some(p) = part
-                && !has(record, field)
-            {
-                record.set(field, p);
-                log.changes.push(Change {
-                    field: FieldName::new(field),
-                    outcome: Outcome::Changed,
-                });
-            }
-        }
-    }
-}
-
-/// Normalizes one value in place (lists item by item); returns the first flag, else changed
-/// or unchanged.
-fn apply(n: &dyn Normalizer, value: &mut Value, cx: Context<'_>) -> Outcome {
-    if let Value::List(items) = value {
-        let mut result = Outcome::Unchanged;
-        for item in items {
-            let o = apply(n, item, cx);
-            if o.is_flagged() && !result.is_flagged()
-                || (o == Outcome::Changed && result == Outcome::Unchanged)
-            {
-                result = o;
-            }
-        }
-        return result;
-    }
-    match n.normalize_value(value, cx) {
-        Some((v, outcome)) => {
-            if outcome.is_ok() {
-                *value = v;
-            }
-            outcome
-        }
-        None => Outcome::Unchanged,
+    #[test]
+    fn files_are_read_by_extension() {
+        let dir =
+            std::env::temp_dir().join(format!("mergetag-normalize-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = dir.join("n.JSON");
+        std::fs::write(&json, r#"{"fields": {"email": {"normalizer": "email"}}}"#).unwrap();
+        let c = NormalizeConfig::from_path(&json).unwrap();
+        assert_eq!(c.fields["email"], FieldConfig::Email {});
+        let bad = dir.join("n.toml");
+        std::fs::write(&bad, "[fields.email]\nnormalizer = \"mail\"\n").unwrap();
+        let e = NormalizeConfig::from_path(&bad).unwrap_err();
+        assert!(matches!(&e, Error::Parse(p) if p.line == 2), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: line 2, column 14: ", bad.display())),
+            "{e}"
+        );
+        let other = dir.join("n.yaml");
+        std::fs::write(&other, "").unwrap();
+        let e = NormalizeConfig::from_path(&other).unwrap_err();
+        assert!(
+            matches!(e, Error::Load(config::LoadError::UnknownFormat { .. })),
+            "{e:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -82,6 +82,7 @@
 //! re-exports it as [`model`].
 
 mod address;
+mod changes;
 pub mod config;
 mod country;
 mod date;
@@ -90,16 +91,15 @@ mod error;
 mod name;
 mod normalizer;
 mod phone;
+mod record;
 mod terms;
 mod text;
 
 pub use mergetag_model as model;
 
 pub use crate::address::{PostalCode, UsAddress, UsStreet, postal_code, us_street};
-pub use crate::config::{
-    Change, ChangeLog, FieldConfig, NormalizeConfig, RecordNormalizer, RecordNormalizerBuilder,
-    Tally,
-};
+pub use crate::changes::{Change, ChangeLog, Tally};
+pub use crate::config::{FieldConfig, NormalizeConfig};
 pub use crate::country::{Country, Region, country_code, region_code};
 pub use crate::date::{
     DateError, DateKind, DateNormalizer, DateOrder, DateParser, Parsed, SourceZone,
@@ -111,5 +111,6 @@ pub use crate::name::{
 };
 pub use crate::normalizer::{Context, Normalizer, Outcome, normalize_to_string};
 pub use crate::phone::{Phone, warm_phone};
+pub use crate::record::{RecordNormalizer, RecordNormalizerBuilder};
 pub use crate::terms::Terms;
 pub use crate::text::{Text, clean_text, text_key, text_key_string};

@@ -5,6 +5,7 @@ mod fuzz;
 
 use std::path::{Path, PathBuf};
 
+use mergetag_normalize::model::config::LoadError;
 use mergetag_normalize::model::{Record, RecordId, Value};
 use mergetag_normalize::{
     ChangeLog, Context, Error, FieldConfig, NormalizeConfig, Normalizer, Outcome, Tally, email_key,
@@ -212,7 +213,14 @@ fn config_errors_say_where() {
     .unwrap_err();
     assert!(e.to_string().contains("synonym of both"), "{e}");
     let e = NormalizeConfig::from_path(data("missing.toml")).unwrap_err();
-    assert!(matches!(e, Error::Read { .. }));
+    assert!(matches!(e, Error::Load(LoadError::Read { .. })), "{e:?}");
+    let e = NormalizeConfig::from_path(data("address.toml")).unwrap_err();
+    assert!(matches!(e, Error::Parse(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("address.toml: line 2, column 3: unknown field `group`"),
+        "{e}"
+    );
 }
 
 fn contact(i: u64) -> Record {
