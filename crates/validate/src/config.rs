@@ -58,12 +58,13 @@
 //! Within a field, rules run in the order of the keys above; fields run in name order; the
 //! checks run last.
 
-use mergetag_model::text_position::{line_col, without_json_position};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::path::Path;
 
 use chrono::NaiveDate;
+use mergetag_model::config::{self, Format};
 use mergetag_model::fields::ValueKind;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
@@ -590,39 +591,32 @@ where
 // ------------------------------------------------------------------------ loading and building
 
 impl RuleSetConfig {
-    /// Parses TOML. `origin` names the text in errors (a file name).
+    /// Parses TOML. `origin` names the text in errors (a file name, or `<toml>`).
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] with the position of the problem.
+    /// [`Error::Parse`] with the line and column of the problem.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<RuleSetConfig> {
-        toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            Error::Parse {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message: e.message().trim_end().to_owned(),
-            }
-        })
+        Ok(config::load(text, origin, Format::Toml)?)
     }
 
-    /// Parses JSON. `origin` names the text in errors (a file name).
+    /// Parses JSON. `origin` names the text in errors (a file name, or `<json>`).
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] with the position of the problem.
+    /// [`Error::Parse`] with the line and column of the problem.
     pub fn from_json_str(text: &str, origin: &str) -> Result<RuleSetConfig> {
-        serde_json::from_str(text).map_err(|e| {
-            // serde_json appends " at line L column C"; the position is reported separately.
-            let message = without_json_position(&e.to_string()).to_owned();
-            Error::Parse {
-                origin: origin.to_owned(),
-                line: e.line(),
-                column: e.column(),
-                message,
-            }
-        })
+        Ok(config::load(text, origin, Format::Json)?)
+    }
+
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<RuleSetConfig> {
+        Ok(config::from_path(path)?)
     }
 
     /// Checks the configuration and builds the rule set. Can be called again.
@@ -887,7 +881,7 @@ mod tests {
 
     fn parse_err(toml: &str) -> (usize, String) {
         match RuleSetConfig::from_toml_str(toml, "<toml>").unwrap_err() {
-            Error::Parse { line, message, .. } => (line, message),
+            Error::Parse(p) => (p.line, p.message),
             other => panic!("{other:?}"),
         }
     }
@@ -989,7 +983,7 @@ mod tests {
         );
         let e = RuleSetConfig::from_json_str("{\n\"fields\": {\"a\": {\"typo\": 1}}}", "<json>")
             .unwrap_err();
-        assert!(matches!(e, Error::Parse { line: 2, .. }), "{e}");
+        assert!(matches!(&e, Error::Parse(p) if p.line == 2), "{e}");
         let back: RuleSetConfig =
             serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);

@@ -1,26 +1,21 @@
 //! The crate's error type: broken configuration and I/O. Findings about records are never
 //! errors; they are [`Report`](crate::Report)s.
 
-use std::path::PathBuf;
+use mergetag_model::config::{LoadError, ParseError};
 
 /// What can go wrong outside of checking records: loading or building a rule set, reading or
 /// writing a quarantine file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A rule-set file could not be parsed (bad syntax, an unknown key, a value of the wrong
-    /// type).
-    #[error("{origin}: line {line}, column {column}: {message}")]
-    Parse {
-        /// The file name, or `<toml>`/`<json>` for text.
-        origin: String,
-        /// The 1-based line of the problem (0 when unknown).
-        line: usize,
-        /// The 1-based column of the problem (0 when unknown).
-        column: usize,
-        /// What the parser says.
-        message: String,
-    },
+    /// A rule-set document could not be parsed (bad syntax, an unknown key, a value of the
+    /// wrong type), with its origin, line and column; from text or from a file.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A rule-set file could not be loaded: it cannot be read, or its extension is not
+    /// `.toml` or `.json`. A file that was read but does not parse is [`Error::Parse`].
+    #[error(transparent)]
+    Load(LoadError),
     /// A rule set parsed but is not valid (an inverted range, a bad regex, an unknown country).
     #[error("{origin}: {}{path}: {message}", line.map(|l| format!("line {l}, ")).unwrap_or_default())]
     Invalid {
@@ -32,15 +27,6 @@ pub enum Error {
         path: String,
         /// What is wrong and how to fix it.
         message: String,
-    },
-    /// A file could not be opened or read.
-    #[error("cannot read {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
     },
     /// Writing the quarantine failed.
     #[error("cannot write the quarantine")]
@@ -56,6 +42,17 @@ pub enum Error {
     /// Reading a source failed in a way that ends it (an I/O error, an unusable header).
     #[error(transparent)]
     Source(#[from] mergetag_model::SourceError),
+}
+
+impl From<LoadError> for Error {
+    /// [`LoadError::Parse`] becomes [`Error::Parse`], so that a parse error is always one
+    /// variant whether it came from text or a file; the rest is [`Error::Load`].
+    fn from(e: LoadError) -> Error {
+        match e {
+            LoadError::Parse(p) => Error::Parse(p),
+            e => Error::Load(e),
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

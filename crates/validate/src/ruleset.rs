@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
+use mergetag_model::config::{self, Format, LoadError};
 use mergetag_model::{FieldName, Record};
 
 use crate::config::RuleSetConfig;
@@ -92,35 +93,19 @@ impl RuleSet {
             .map_err(|e| locate(e, text, "<json>"))
     }
 
-    /// Loads a rule set from a `.toml` or `.json` file.
+    /// Loads a rule set from a `.toml` or `.json` file (by its extension, in any case).
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] when the file cannot be read, [`Error::Invalid`] for another extension,
-    /// and the errors of [`RuleSet::from_toml_str`], naming the file.
+    /// [`Error::Load`] when the file cannot be read or has another extension, and the errors
+    /// of [`RuleSet::from_toml_str`], naming the file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<RuleSet> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        let format = Format::from_path(path).ok_or_else(|| LoadError::UnknownFormat {
             path: path.to_owned(),
-            source,
         })?;
-        let origin = path.display().to_string();
-        let config = match path.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("toml") => {
-                RuleSetConfig::from_toml_str(&text, &origin)?
-            }
-            Some(e) if e.eq_ignore_ascii_case("json") => {
-                RuleSetConfig::from_json_str(&text, &origin)?
-            }
-            _ => {
-                return Err(Error::Invalid {
-                    origin,
-                    line: None,
-                    path: String::new(),
-                    message: "a rule set file must end in .toml or .json".into(),
-                });
-            }
-        };
+        let (text, origin) = config::read_text(path)?;
+        let config: RuleSetConfig = config::load(&text, &origin, format)?;
         config.build().map_err(|e| locate(e, &text, &origin))
     }
 }

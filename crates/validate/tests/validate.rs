@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use mergetag_model::config::LoadError;
 use mergetag_model::{
     FieldName, Position, Record, RecordId, Reject, Source, SourceError, SourceErrorKind,
     SourceName, Value,
@@ -465,7 +466,7 @@ fn rule_set_errors_name_the_file_line_and_fix() {
     );
     assert!(matches!(
         RuleSet::from_path(dir.join("missing.toml")),
-        Err(Error::Read { .. })
+        Err(Error::Load(LoadError::Read { .. }))
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -94,8 +94,8 @@ pub fn validate_ruleset(data: &[u8]) {
         Err(e) => {
             let message = e.to_string();
             assert!(!message.is_empty());
-            if let Error::Parse { line, .. } = e {
-                assert!(line <= text.lines().count() + 1, "{message}");
+            if let Error::Parse(p) = e {
+                assert!(p.line <= text.lines().count() + 1, "{message}");
             }
             return;
         }
