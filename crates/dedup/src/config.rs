@@ -1,11 +1,15 @@
 //! Configuration: which fields to compare and how, which blocking passes to run, the threshold.
 
+use std::path::Path;
+
+use mergetag_model::config::{self, Format};
 use mergetag_model::fields;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{BlockingPass, KeyPart, KeyTransform};
 use crate::comparison::{ComparisonConfig, ComparisonKind};
-use crate::error::{Error, Result, from_json, from_toml};
+use crate::dedup::{Deduper, MAX_COMPARISONS};
+use crate::error::{Error, Result};
 
 /// A dedup configuration, in code or from TOML/JSON.
 ///
@@ -205,104 +209,192 @@ impl DedupConfig {
         }
     }
 
-    /// Parses TOML.
+    /// Builds the [`Deduper`] this configuration describes. A configuration that passes
+    /// [`DedupConfig::validate`] always builds; `build` can be called again, for example after
+    /// changing a setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mergetag_dedup::{DedupConfig, Error};
+    /// use mergetag_model::{fields, Record, RecordId};
+    ///
+    /// let mut config = DedupConfig::contacts();
+    /// config.threshold = 0.95;
+    /// let deduper = config.build()?;
+    ///
+    /// let mut a = Record::new(RecordId::id("crm", "1"));
+    /// a.set(fields::EMAIL, "ann.lee@example.com");
+    /// let mut b = Record::new(RecordId::id("shop", "9"));
+    /// b.set(fields::EMAIL, "Ann.Lee@Example.com");
+    /// let result = deduper.run(&[a, b]);
+    /// assert_eq!(result.clusters.len(), 2);
+    ///
+    /// // A configuration that cannot work says where and how to fix it.
+    /// config.threshold = 0.0;
+    /// let Err(Error::Invalid { path, message }) = config.build() else { panic!() };
+    /// assert_eq!(path, "threshold");
+    /// assert!(message.contains("between 0 and 1"), "{message}");
+    /// # Ok::<(), mergetag_dedup::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] with the position of a syntax error or unknown key, then the errors of
-    /// [`DedupConfig::validate`].
-    pub fn from_toml_str(text: &str) -> Result<DedupConfig> {
-        let c: DedupConfig = from_toml(text, "<toml>")?;
-        c.validate()?;
-        Ok(c)
+    /// Those of [`DedupConfig::validate`].
+    pub fn build(&self) -> Result<Deduper> {
+        Deduper::new(self.clone())
     }
 
-    /// Parses JSON.
+    /// Parses and validates TOML.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with the position of a syntax error, an unknown key or a value of the
+    /// wrong type, then the errors of [`DedupConfig::validate`].
+    pub fn from_toml_str(text: &str) -> Result<DedupConfig> {
+        DedupConfig::from_text(text, Format::Toml)
+    }
+
+    /// Parses and validates JSON.
     ///
     /// # Errors
     ///
     /// As [`DedupConfig::from_toml_str`].
     pub fn from_json_str(text: &str) -> Result<DedupConfig> {
-        let c: DedupConfig = from_json(text, "<json>")?;
+        DedupConfig::from_text(text, Format::Json)
+    }
+
+    /// Reads, parses and validates a configuration file: TOML or JSON by its extension
+    /// (`.toml` or `.json`, in any case), as every mergetag configuration file is read.
+    ///
+    /// ```
+    /// # use mergetag_dedup::DedupConfig;
+    /// let path = std::env::temp_dir().join(format!("dedup-doc-{}.json", std::process::id()));
+    /// std::fs::write(&path, serde_json::to_string(&DedupConfig::contacts()).unwrap()).unwrap();
+    /// assert_eq!(DedupConfig::from_path(&path)?, DedupConfig::contacts());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), mergetag_dedup::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or its extension is neither `.toml` nor
+    /// `.json`; [`Error::Parse`] naming the file, line and column of a problem; then the
+    /// errors of [`DedupConfig::validate`].
+    pub fn from_path(path: impl AsRef<Path>) -> Result<DedupConfig> {
+        let c: DedupConfig = config::from_path(path)?;
         c.validate()?;
         Ok(c)
     }
 
-    /// Checks the configuration.
+    fn from_text(text: &str, format: Format) -> Result<DedupConfig> {
+        let c: DedupConfig = config::load(text, format.text_origin(), format)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks that the configuration can work: everything [`DedupConfig::build`] needs.
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] saying what to change: no comparisons, no blocking passes, an empty
-    /// pass, a threshold outside `(0, 1)`, a block cap below 2.
+    /// [`Error::Invalid`] with the key path and what to change: no comparisons, more than
+    /// [`MAX_COMPARISONS`](crate::MAX_COMPARISONS), an empty field name, a negative
+    /// `tolerance` or `percent`; no blocking passes, a pass without keys, a pass with both
+    /// `window` and `minhash`, a window below 2, MinHash settings out of range; a threshold
+    /// outside `(0, 1)`, a block cap below 2.
     pub fn validate(&self) -> Result<()> {
         if self.comparisons.is_empty() {
-            return Err(Error::Invalid(
-                "add at least one [[comparisons]] entry".into(),
+            return Err(Error::invalid(
+                "comparisons",
+                "add at least one [[comparisons]] entry",
             ));
         }
         if self.blocking.is_empty() {
-            return Err(Error::Invalid(
-                "add at least one [[blocking]] pass; without blocking every pair would be compared"
-                    .into(),
+            return Err(Error::invalid(
+                "blocking",
+                "add at least one [[blocking]] pass; without blocking every pair would be compared",
             ));
         }
         if let Some(i) = self.blocking.iter().position(|b| b.keys.is_empty()) {
-            return Err(Error::Invalid(format!(
-                "blocking pass {} has no keys; give it at least one",
-                i + 1
-            )));
+            return Err(Error::invalid(
+                format!("blocking[{i}].keys"),
+                "the pass has no keys; give it at least one",
+            ));
         }
         for (i, b) in self.blocking.iter().enumerate() {
-            let n = i + 1;
             if b.window.is_some() && b.minhash.is_some() {
-                return Err(Error::Invalid(format!(
-                    "blocking pass {n} has both `window` and `minhash`; choose one"
-                )));
+                return Err(Error::invalid(
+                    format!("blocking[{i}]"),
+                    "the pass has both `window` and `minhash`; choose one",
+                ));
             }
-            if b.window.is_some_and(|w| w < 2) {
-                return Err(Error::Invalid(format!(
-                    "blocking pass {n}: `window` must be at least 2"
-                )));
+            if let Some(w) = b.window
+                && w < 2
+            {
+                return Err(Error::invalid(
+                    format!("blocking[{i}].window"),
+                    format!("must be at least 2, not {w}"),
+                ));
             }
             if let Some(m) = b.minhash {
                 if b.keys.len() != 1 {
-                    return Err(Error::Invalid(format!(
-                        "blocking pass {n}: `minhash` works on exactly one key field, not {}",
-                        b.keys.len()
-                    )));
+                    return Err(Error::invalid(
+                        format!("blocking[{i}].keys"),
+                        format!(
+                            "`minhash` works on exactly one key field, not {}; keep one",
+                            b.keys.len()
+                        ),
+                    ));
                 }
                 if !(1..=64).contains(&m.bands) || !(1..=16).contains(&m.rows) {
-                    return Err(Error::Invalid(format!(
-                        "blocking pass {n}: `minhash` needs 1 to 64 bands of 1 to 16 rows"
-                    )));
+                    return Err(Error::invalid(
+                        format!("blocking[{i}].minhash"),
+                        "`minhash` needs 1 to 64 bands of 1 to 16 rows",
+                    ));
                 }
             }
         }
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
-            return Err(Error::Invalid(format!(
-                "threshold {} is not a probability strictly between 0 and 1",
-                self.threshold
-            )));
+            return Err(Error::invalid(
+                "threshold",
+                format!(
+                    "{} is not a probability strictly between 0 and 1; use a value such as 0.9",
+                    self.threshold
+                ),
+            ));
         }
         if self.max_block_size < 2 {
-            return Err(Error::Invalid("max_block_size must be at least 2".into()));
+            return Err(Error::invalid(
+                "max_block_size",
+                format!("must be at least 2, not {}", self.max_block_size),
+            ));
         }
-        for c in &self.comparisons {
+        for (i, c) in self.comparisons.iter().enumerate() {
             if c.field.trim().is_empty() {
-                return Err(Error::Invalid(
-                    "a comparison has an empty field name".into(),
+                return Err(Error::invalid(
+                    format!("comparisons[{i}].field"),
+                    "the comparison has an empty field name; name the record field to compare",
                 ));
             }
             for (name, v) in [("tolerance", c.tolerance), ("percent", c.percent)] {
                 if let Some(v) = v
                     && !(v.is_finite() && v >= 0.0)
                 {
-                    return Err(Error::Invalid(format!(
-                        "comparison `{}`: {name} must be a non-negative number, not {v}",
-                        c.field
-                    )));
+                    return Err(Error::invalid(
+                        format!("comparisons[{i}].{name}"),
+                        format!("must be a non-negative number, not {v}"),
+                    ));
                 }
             }
+        }
+        if self.comparisons.len() > MAX_COMPARISONS {
+            return Err(Error::invalid(
+                "comparisons",
+                format!(
+                    "{} comparisons; at most {MAX_COMPARISONS} are supported, combine or drop some",
+                    self.comparisons.len()
+                ),
+            ));
         }
         Ok(())
     }
@@ -335,6 +427,57 @@ mod tests {
             "threshold = 1.5\n[[comparisons]]\nfield = \"email\"\nkind = \"email\"\n[[blocking]]\nkeys = [{ field = \"email\", transform = \"email_key\" }]\n",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("threshold 1.5"), "{e}");
+        assert!(e.to_string().starts_with("threshold: 1.5 is not"), "{e}");
+        assert!(
+            matches!(&e, Error::Invalid { path, .. } if path == "threshold"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn too_many_comparisons_are_reported_at_load_time() {
+        let mut c = DedupConfig::contacts();
+        while c.comparisons.len() <= MAX_COMPARISONS {
+            c.comparisons
+                .push(ComparisonConfig::new("loyalty_tier", ComparisonKind::Exact));
+        }
+        let e = DedupConfig::from_json_str(&serde_json::to_string(&c).unwrap()).unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { path, .. } if path == "comparisons"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("at most 16"), "{e}");
+        assert!(c.build().is_err());
+        c.comparisons.truncate(MAX_COMPARISONS);
+        c.validate().unwrap();
+        c.build().unwrap();
+    }
+
+    #[test]
+    fn files_by_extension() {
+        let dir =
+            std::env::temp_dir().join(format!("mergetag-dedup-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("dedup.TOML");
+        std::fs::write(&good, toml::to_string(&DedupConfig::contacts()).unwrap()).unwrap();
+        assert_eq!(
+            DedupConfig::from_path(&good).unwrap(),
+            DedupConfig::contacts()
+        );
+        let yaml = dir.join("dedup.yaml");
+        std::fs::write(&yaml, "threshold: 0.9\n").unwrap();
+        let e = DedupConfig::from_path(&yaml).unwrap_err();
+        assert!(matches!(e, Error::Load(_)), "{e}");
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, "{\"threshold\": \"high\"}").unwrap();
+        let e = DedupConfig::from_path(&bad).unwrap_err();
+        let Error::Parse(cause) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(cause.origin.ends_with("bad.json") && cause.line == 1, "{e}");
+        let e = DedupConfig::from_path(dir.join("missing.json")).unwrap_err();
+        assert!(matches!(e, Error::Load(_)), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

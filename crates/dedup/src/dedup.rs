@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use mergetag_model::config::Format;
 use mergetag_model::{Record, RecordId};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,14 +11,15 @@ use crate::blocking::{PassKeys, pass_specs};
 use crate::cluster::{Edge, cluster};
 use crate::comparison::{ComparisonKind, Prepared};
 use crate::config::DedupConfig;
-use crate::error::{Error, Result, from_json};
+use crate::error::{Error, Result};
 use crate::prepare::{column_specs, extract, per_comparison};
 
 /// The most comparisons a configuration may have: a pair's levels are packed 4 bits each into a
 /// `u64` pattern for training.
 pub const MAX_COMPARISONS: usize = 16;
 
-/// A deduplicator built from a [`DedupConfig`]; see the crate docs for an example.
+/// A deduplicator built from a [`DedupConfig`] by [`DedupConfig::build`] (or
+/// [`Deduper::new`]); see the crate docs for an example.
 #[derive(Debug, Clone)]
 pub struct Deduper {
     config: DedupConfig,
@@ -104,51 +106,65 @@ impl TrainedModel {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the first mismatch.
+    /// [`Error::Invalid`] naming the first mismatch by its key path in the model
+    /// (`comparisons`, `prior`, `comparisons[2]`, `comparisons[2].levels`).
     pub fn check(&self, config: &DedupConfig) -> Result<()> {
         if self.comparisons.len() != config.comparisons.len() {
-            return Err(Error::Invalid(format!(
-                "the model has {} comparisons but the configuration {}; train a model for this configuration",
-                self.comparisons.len(),
-                config.comparisons.len()
-            )));
+            return Err(Error::invalid(
+                "comparisons",
+                format!(
+                    "the model has {} comparisons but the configuration {}; train a model for this configuration",
+                    self.comparisons.len(),
+                    config.comparisons.len()
+                ),
+            ));
         }
         if !(self.prior > 0.0 && self.prior < 1.0) {
-            return Err(Error::Invalid(format!(
-                "model prior {} is not a probability strictly between 0 and 1",
-                self.prior
-            )));
+            return Err(Error::invalid(
+                "prior",
+                format!(
+                    "model prior {} is not a probability strictly between 0 and 1; retrain the model",
+                    self.prior
+                ),
+            ));
         }
-        for (m, c) in self.comparisons.iter().zip(&config.comparisons) {
+        for (i, (m, c)) in self.comparisons.iter().zip(&config.comparisons).enumerate() {
             if m.field != c.field || m.levels.len() != c.kind.levels().len() {
-                return Err(Error::Invalid(format!(
-                    "model comparison `{}` with {} levels does not fit configured comparison `{}` ({} levels)",
-                    m.field,
-                    m.levels.len(),
-                    c.field,
-                    c.kind.levels().len()
-                )));
+                return Err(Error::invalid(
+                    format!("comparisons[{i}]"),
+                    format!(
+                        "model comparison `{}` with {} levels does not fit configured comparison `{}` ({} levels); train a model for this configuration",
+                        m.field,
+                        m.levels.len(),
+                        c.field,
+                        c.kind.levels().len()
+                    ),
+                ));
             }
             if m.levels
                 .iter()
                 .any(|l| !(l.weight.is_finite() && l.m > 0.0 && l.m <= 1.0))
             {
-                return Err(Error::Invalid(format!(
-                    "model comparison `{}` has a weight that is not finite or an m outside (0, 1]",
-                    m.field
-                )));
+                return Err(Error::invalid(
+                    format!("comparisons[{i}].levels"),
+                    format!(
+                        "model comparison `{}` has a weight that is not finite or an m outside (0, 1]; retrain the model",
+                        m.field
+                    ),
+                ));
             }
         }
         Ok(())
     }
 
-    /// Parses a model from JSON and checks it against `config`.
+    /// Parses a model from JSON (as saved after training) and checks it against `config`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] for malformed JSON, then the errors of [`TrainedModel::check`].
+    /// [`Error::Parse`] for malformed JSON (origin `<model json>`), then the errors of
+    /// [`TrainedModel::check`].
     pub fn from_json_str(text: &str, config: &DedupConfig) -> Result<TrainedModel> {
-        let model: TrainedModel = from_json(text, "<model json>")?;
+        let model: TrainedModel = mergetag_model::config::load(text, "<model json>", Format::Json)?;
         model.check(config)?;
         Ok(model)
     }
@@ -318,20 +334,15 @@ pub(crate) fn level_of(pattern: u64, c: usize) -> usize {
 }
 
 impl Deduper {
-    /// A deduplicator for this configuration.
+    /// A deduplicator for this configuration, taking it by value; the same as
+    /// [`DedupConfig::build`].
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] when the configuration is not valid, or has more than
-    /// [`MAX_COMPARISONS`] comparisons.
+    /// Those of [`DedupConfig::validate`] (which checks everything a deduplicator needs,
+    /// the limit of [`MAX_COMPARISONS`] included).
     pub fn new(config: DedupConfig) -> Result<Deduper> {
         config.validate()?;
-        if config.comparisons.len() > MAX_COMPARISONS {
-            return Err(Error::Invalid(format!(
-                "{} comparisons; at most {MAX_COMPARISONS} are supported, combine or drop some",
-                config.comparisons.len()
-            )));
-        }
         Ok(Deduper { config })
     }
 

@@ -2,7 +2,7 @@
 //! comparisons, Fellegi-Sunter scoring trained by expectation-maximisation, and clustering.
 //!
 //! ```
-//! use mergetag_dedup::{DedupConfig, Deduper};
+//! use mergetag_dedup::DedupConfig;
 //! use mergetag_model::{fields, Record, RecordId};
 //!
 //! let person = |id: &str, first: &str, last: &str, email: &str| {
@@ -17,11 +17,19 @@
 //!     person("2", "Bob", "Smith", "BobSmith+news@gmail.com"),
 //!     person("3", "Alice", "Jones", "alice@example.com"),
 //! ];
-//! let result = Deduper::new(DedupConfig::contacts())?.run(&records);
+//! // A configuration (in code, or from TOML or JSON) builds the deduplicator that runs.
+//! let deduper = DedupConfig::contacts().build()?;
+//! let result = deduper.run(&records);
 //! assert_eq!(result.clusters[0], result.clusters[1]);
 //! assert_ne!(result.clusters[0], result.clusters[2]);
 //! # Ok::<(), mergetag_dedup::Error>(())
 //! ```
+//!
+//! A [`DedupConfig`] is plain data (serde, from [`DedupConfig::from_toml_str`],
+//! [`DedupConfig::from_json_str`] or [`DedupConfig::from_path`]); [`DedupConfig::build`] checks
+//! it and gives the [`Deduper`] that runs. Every mistake is an [`Error`]: a document that does
+//! not parse is an [`Error::Parse`] naming its line and column, one that cannot work an
+//! [`Error::Invalid`] naming the key (`comparisons[3].kind`) and how to fix it.
 //!
 //! How it works (prepare once, compare many):
 //!

@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use mergetag_model::config::{Format, load};
 use mergetag_model::{
     Channel, FieldName, Profile, ProfileField, ProfileId, Record, Sourced, Suppression,
     SuppressionReason, Value, fields,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, from_json, from_toml};
+use crate::error::Result;
 
 /// How the surviving value of a field is chosen among a cluster's records. Missing values
 /// (null, blank text) never survive while any record has a value.
@@ -114,7 +115,7 @@ impl SurvivorshipConfig {
     /// [`Error::Parse`](crate::Error::Parse) with the line of a syntax error, unknown key or
     /// unknown rule.
     pub fn from_toml_str(text: &str) -> Result<SurvivorshipConfig> {
-        from_toml(text, "<toml>")
+        Ok(load(text, Format::Toml.text_origin(), Format::Toml)?)
     }
 
     /// Parses JSON.
@@ -123,7 +124,7 @@ impl SurvivorshipConfig {
     ///
     /// [`Error::Parse`](crate::Error::Parse) with the position of the problem.
     pub fn from_json_str(text: &str) -> Result<SurvivorshipConfig> {
-        from_json(text, "<json>")
+        Ok(load(text, Format::Json.text_origin(), Format::Json)?)
     }
 
     fn source_rank(&self, source: &str) -> usize {

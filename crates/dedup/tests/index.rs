@@ -438,6 +438,10 @@ fn from_profiles_keeps_the_given_ids() {
     // A profile naming a record that is not given is refused.
     let err = MatchIndex::from_profiles(&d, &model, records[1..].to_vec(), &profiles).unwrap_err();
     assert!(err.to_string().contains("not among the records"), "{err}");
+    assert!(
+        matches!(&err, Error::Invalid { path, .. } if path == "profiles"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -449,6 +453,10 @@ fn window_passes_are_refused_with_a_fix() {
     let model = d.run(&records).model;
     let err = MatchIndex::new(&d, &model).unwrap_err();
     assert!(err.to_string().contains("key or minhash"), "{err}");
+    assert!(
+        matches!(&err, Error::Invalid { path, .. } if path == "blocking[0].window"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -491,6 +499,20 @@ fn damaged_files_are_clear_errors() {
     let mut longer = bytes.clone();
     longer.extend_from_slice(b"{}");
     assert!(corrupt(&longer).contains("more than"));
+    // A well-formed file whose configuration cannot work names the key in the body.
+    let body = &text[text.find('\n').unwrap() + 1..];
+    let body = body.replacen("\"threshold\":0.9", "\"threshold\":1.5", 1);
+    assert_ne!(body, &text[text.find('\n').unwrap() + 1..]);
+    let file = format!(
+        "mergetag-index 1 {} {:016x}\n{body}",
+        body.len(),
+        mergetag_dedup::index::body_checksum(body.as_bytes())
+    );
+    let message = corrupt(file.as_bytes());
+    assert!(
+        message.starts_with("config.threshold: 1.5 is not"),
+        "{message}"
+    );
 }
 
 #[test]

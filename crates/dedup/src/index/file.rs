@@ -12,7 +12,7 @@ use super::{LogEntry, MatchIndex};
 use crate::blocking::pass_specs;
 use crate::comparison::Prepared;
 use crate::config::DedupConfig;
-use crate::dedup::{Deduper, TrainedModel};
+use crate::dedup::TrainedModel;
 use crate::error::{Error, Result};
 use crate::packed::Packed;
 use crate::prepare::{append_extracted, column_specs, extract, per_comparison};
@@ -308,31 +308,41 @@ impl MatchIndex {
             ))
         })?;
         MatchIndex::from_file(file).map_err(|e| match e {
-            Error::Invalid(message) => corrupt(message),
+            Error::Invalid { path, message } => corrupt(format!("{path}: {message}")),
             other => other,
         })
     }
 
-    /// Rebuilds an index from a file body, checking its consistency.
+    /// Rebuilds an index from a file body, checking its consistency; an inconsistency is an
+    /// [`Error::Invalid`] at its key path in the body (`config.threshold`, `model.prior`,
+    /// `records`, `links`, `log`).
     fn from_file(file: IndexFileIn) -> Result<MatchIndex> {
-        file.config.validate()?;
-        let deduper = Deduper::new(file.config.clone())?;
-        let mut index = MatchIndex::new(&deduper, &file.model)?;
+        let deduper = file.config.build().map_err(|e| e.within("config"))?;
+        file.model
+            .check(&file.config)
+            .map_err(|e| e.within("model"))?;
+        let mut index = MatchIndex::new(&deduper, &file.model).map_err(|e| e.within("config"))?;
         let records = file.records.0;
         let n = records.len();
         if n >= u32::MAX as usize {
-            return Err(Error::Invalid("too many records".into()));
+            return Err(Error::invalid("records", "too many records"));
         }
         if let Some(&(_, _, p)) = records.iter().find(|(_, _, p)| *p >= file.next_profile) {
-            return Err(Error::Invalid(format!(
-                "profile id {p} is not below next_profile {}",
-                file.next_profile
-            )));
+            return Err(Error::invalid(
+                "records",
+                format!(
+                    "profile id {p} is not below next_profile {}",
+                    file.next_profile
+                ),
+            ));
         }
         let mut slot_of = HashMap::with_capacity(n);
         for (s, (id, _, _)) in records.iter().enumerate() {
             if slot_of.insert(id.clone(), s as u32).is_some() {
-                return Err(Error::Invalid(format!("record id `{id}` appears twice")));
+                return Err(Error::invalid(
+                    "records",
+                    format!("record id `{id}` appears twice"),
+                ));
             }
         }
         // Folded columns and blocking keys, a chunk of records unpacked at a time.
@@ -344,7 +354,7 @@ impl MatchIndex {
                 .par_iter()
                 .map(|(id, packed, _)| packed.unpack(id.clone()))
                 .collect::<Option<_>>()
-                .ok_or_else(|| Error::Invalid("a record could not be stored".into()))?;
+                .ok_or_else(|| Error::invalid("records", "a record could not be stored"))?;
             append_extracted(&mut extracted, extract(&unpacked, &specs, &passes));
         }
         let (columns, keys) = extracted;
@@ -358,9 +368,10 @@ impl MatchIndex {
             .iter()
             .find(|&&(a, b, weight, _)| a >= b || b as usize >= n || !weight.is_finite())
         {
-            return Err(Error::Invalid(format!(
-                "scored pair ({a}, {b}) does not name two records of the file"
-            )));
+            return Err(Error::invalid(
+                "links",
+                format!("scored pair ({a}, {b}) does not name two records of the file"),
+            ));
         }
         index.install_links(n, file.links);
         index.install_profiles(records.iter().map(|&(_, _, p)| p).collect());
@@ -373,10 +384,10 @@ impl MatchIndex {
         index.next_tombstone = file.next_tombstone.max(1);
         for (i, e) in file.log.iter().enumerate() {
             if e.seq != i as u64 {
-                return Err(Error::Invalid(format!(
-                    "merge log entry {i} is numbered {}",
-                    e.seq
-                )));
+                return Err(Error::invalid(
+                    "log",
+                    format!("merge log entry {i} is numbered {}", e.seq),
+                ));
             }
         }
         index.log = file.log;

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use mergetag_dedup::index::{Action, MatchIndex};
-//! use mergetag_dedup::{DedupConfig, Deduper};
+//! use mergetag_dedup::DedupConfig;
 //! use mergetag_model::{fields, Record, RecordId};
 //!
 //! let person = |id: &str, first: &str, last: &str, email: &str| {
@@ -20,7 +20,7 @@
 //!     person("3", "Alice", "Jones", "alice@example.com"),
 //! ];
 //! // Train once on the existing records (or load a reviewed model), then index them.
-//! let deduper = Deduper::new(DedupConfig::contacts())?;
+//! let deduper = DedupConfig::contacts().build()?;
 //! let model = deduper.run(&existing).model;
 //! let mut index = MatchIndex::build(&deduper, &model, existing)?;
 //! assert_eq!(index.profile_count(), 2);
@@ -224,12 +224,21 @@ impl MatchIndex {
     pub fn new(deduper: &Deduper, model: &TrainedModel) -> Result<MatchIndex> {
         let config = deduper.config().clone();
         model.check(&config)?;
-        if let Some(p) = config.blocking.iter().find(|p| p.window.is_some()) {
-            return Err(Error::Invalid(format!(
-                "blocking pass `{}` is a sorted-neighbourhood (window) pass, which an index cannot \
-                 look new records up by; use key or minhash passes for incremental matching",
-                pass_name(p)
-            )));
+        if let Some((i, p)) = config
+            .blocking
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.window.is_some())
+        {
+            return Err(Error::invalid(
+                format!("blocking[{i}].window"),
+                format!(
+                    "blocking pass `{}` is a sorted-neighbourhood (window) pass, which an index \
+                     cannot look new records up by; use key or minhash passes for incremental \
+                     matching",
+                    pass_name(p)
+                ),
+            ));
         }
         let mut key_slots = Vec::new();
         for (pass, p) in config.blocking.iter().enumerate() {
@@ -297,17 +306,22 @@ impl MatchIndex {
         for p in profiles {
             for m in &p.members {
                 if given.insert(m, p.id.0).is_some() {
-                    return Err(Error::Invalid(format!(
-                        "record `{m}` is a member of two profiles"
-                    )));
+                    return Err(Error::invalid(
+                        "profiles",
+                        format!("record `{m}` is a member of two profiles; keep it in one"),
+                    ));
                 }
             }
         }
         let known: std::collections::HashSet<&RecordId> = records.iter().map(|r| &r.id).collect();
         if let Some(missing) = given.keys().find(|id| !known.contains(*id)) {
-            return Err(Error::Invalid(format!(
-                "profile member `{missing}` is not among the records given"
-            )));
+            return Err(Error::invalid(
+                "profiles",
+                format!(
+                    "profile member `{missing}` is not among the records given; give its record \
+                     or drop it from the profile"
+                ),
+            ));
         }
         let assigned: Vec<Option<u64>> =
             records.iter().map(|r| given.get(&r.id).copied()).collect();
@@ -331,10 +345,13 @@ impl MatchIndex {
         let n = records.len();
         for w in run.order.windows(2) {
             if records[w[0]].id == records[w[1]].id {
-                return Err(Error::Invalid(format!(
-                    "record id `{}` appears twice; ids must be unique in an index",
-                    records[w[0]].id
-                )));
+                return Err(Error::invalid(
+                    "records",
+                    format!(
+                        "record id `{}` appears twice; ids must be unique in an index",
+                        records[w[0]].id
+                    ),
+                ));
             }
         }
         let (pairs, _) = deduper.block(&run);
