@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(profile, traits)| Recipient { profile, traits })
         .collect();
 
-    let mapping = MappingConfig::from_toml(MAPPING)?.build()?;
+    let mapping = MappingConfig::from_toml_str(MAPPING)?.build()?;
     let check = check_template(TEMPLATE, Syntax::Handlebars, &mapping, &recipients);
 
     println!("the template uses: {}", join(&check.scan.variables));

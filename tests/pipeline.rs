@@ -324,7 +324,7 @@ fn outputs_need_a_mapping_that_suits_the_platform() {
         .unwrap_err();
     assert!(err.to_string().contains("needs a mapping"), "{err}");
 
-    let long = MappingConfig::from_toml(
+    let long = MappingConfig::from_toml_str(
         "[[variables]]\nname = \"last_purchase_product\"\nsource = \"traits.last_purchase_product\"\n",
     )
     .unwrap()

@@ -3,12 +3,14 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
+use mergetag_model::config::Format;
 use mergetag_model::{Profile, RecordId, Value, fields};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, load_path, load_str};
 use crate::platform::Platform;
 use crate::transform::Transform;
 
@@ -219,22 +221,34 @@ pub struct MappingConfig {
 }
 
 impl MappingConfig {
-    /// Parses a TOML document.
+    /// Parses a TOML document; errors name it `<toml>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax, unknown keys or wrong types.
-    pub fn from_toml(text: &str) -> Result<MappingConfig> {
-        toml::from_str(text).map_err(Error::toml)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_toml_str(text: &str) -> Result<MappingConfig> {
+        load_str(text, Format::Toml)
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; errors name it `<json>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax, unknown keys or wrong types.
-    pub fn from_json(text: &str) -> Result<MappingConfig> {
-        serde_json::from_str(text).map_err(Error::json)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_json_str(text: &str) -> Result<MappingConfig> {
+        load_str(text, Format::Json)
+    }
+
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<MappingConfig> {
+        load_path(path.as_ref())
     }
 
     /// Validates and builds the runtime [`Mapping`].
@@ -552,7 +566,7 @@ impl Variable {
 /// use mergetag_mapping::{MappingConfig, Recipient};
 /// use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
 ///
-/// let mapping = MappingConfig::from_toml(r#"
+/// let mapping = MappingConfig::from_toml_str(r#"
 ///     platform = "sendgrid"
 ///     [[variables]]
 ///     name = "user_location"
@@ -661,7 +675,7 @@ mod tests {
     use mergetag_model::ProfileId;
 
     fn mapping(body: &str) -> Mapping {
-        MappingConfig::from_toml(body).unwrap().build().unwrap()
+        MappingConfig::from_toml_str(body).unwrap().build().unwrap()
     }
 
     #[test]
@@ -746,16 +760,19 @@ mod tests {
     #[test]
     fn validation_on_load() {
         let dup = "[[variables]]\nname = \"a\"\nsource = \"profile.a\"\n[[variables]]\nname = \"a\"\nsource = \"profile.b\"";
-        let e = MappingConfig::from_toml(dup).unwrap().build().unwrap_err();
+        let e = MappingConfig::from_toml_str(dup)
+            .unwrap()
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("duplicate variable name `a`"), "{e}");
         let bad = "platform = \"mailchimp\"\n[[variables]]\nname = \"last_purchase_product\"\nsource = \"traits.x\"";
-        assert!(MappingConfig::from_toml(bad).unwrap().build().is_err());
+        assert!(MappingConfig::from_toml_str(bad).unwrap().build().is_err());
         let src = "[[variables]]\nname = \"a\"\nsource = \"crm.a\"";
-        assert!(MappingConfig::from_toml(src).unwrap().build().is_err());
+        assert!(MappingConfig::from_toml_str(src).unwrap().build().is_err());
         let fb = "[[variables]]\nname = \"a\"\nsource = \"profile.a\"\ntype = \"integer\"\nfallback = \"x\"";
-        assert!(MappingConfig::from_toml(fb).unwrap().build().is_err());
+        assert!(MappingConfig::from_toml_str(fb).unwrap().build().is_err());
         assert!(
-            MappingConfig::from_toml(
+            MappingConfig::from_toml_str(
                 "[[variables]]\nname = \"a\"\nsource = \"profile.a\"\nextra = 1"
             )
             .is_err()

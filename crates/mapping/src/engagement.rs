@@ -1,10 +1,13 @@
 //! Engagement score: weighted, recency-decayed activity, bucketed into levels.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
+use mergetag_model::config::Format;
 use mergetag_model::{Event, EventKind, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, load_path, load_str};
 
 /// What to do with machine opens: opens a mail client fetched on its own, such as Apple Mail
 /// Privacy Protection prefetches, flagged by SendGrid's `sg_machine_open` property.
@@ -116,22 +119,34 @@ impl Default for EngagementConfig {
 }
 
 impl EngagementConfig {
-    /// Parses a TOML document.
+    /// Parses a TOML document; errors name it `<toml>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_toml(text: &str) -> Result<EngagementConfig> {
-        toml::from_str(text).map_err(Error::toml)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_toml_str(text: &str) -> Result<EngagementConfig> {
+        load_str(text, Format::Toml)
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; errors name it `<json>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_json(text: &str) -> Result<EngagementConfig> {
-        serde_json::from_str(text).map_err(Error::json)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_json_str(text: &str) -> Result<EngagementConfig> {
+        load_str(text, Format::Json)
+    }
+
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<EngagementConfig> {
+        load_path(path.as_ref())
     }
 
     /// Validates and builds the runtime [`Engagement`].
@@ -333,7 +348,7 @@ mod tests {
         assert!(m.weight(&click) > m.weight(&open));
         let machine = Event::track("Email Opened", now).with_property("sg_machine_open", true);
         assert_eq!(m.weight(&machine), 0.0);
-        let d = EngagementConfig::from_toml("machine_opens = { discount = 0.25 }")
+        let d = EngagementConfig::from_toml_str("machine_opens = { discount = 0.25 }")
             .unwrap()
             .build()
             .unwrap();
@@ -345,20 +360,21 @@ mod tests {
         let refs: Vec<&Event> = orders.iter().collect();
         assert_eq!(m.score(&refs, now).level, Level::High);
         assert_eq!(m.score(&[], now).level, Level::Dormant);
-        let j = EngagementConfig::from_json(r#"{"half_life_days": 7, "machine_opens": "count"}"#)
-            .unwrap()
-            .build()
-            .unwrap();
+        let j =
+            EngagementConfig::from_json_str(r#"{"half_life_days": 7, "machine_opens": "count"}"#)
+                .unwrap()
+                .build()
+                .unwrap();
         assert_eq!(j.weight(&machine), 1.0);
-        assert!(EngagementConfig::from_json(r#"{"half_life": 7}"#).is_err());
+        assert!(EngagementConfig::from_json_str(r#"{"half_life": 7}"#).is_err());
         assert!(
-            EngagementConfig::from_toml("half_life_days = 0")
+            EngagementConfig::from_toml_str("half_life_days = 0")
                 .unwrap()
                 .build()
                 .is_err()
         );
         assert!(
-            EngagementConfig::from_toml("cut_points = { high = 1, medium = 2 }")
+            EngagementConfig::from_toml_str("cut_points = { high = 1, medium = 2 }")
                 .unwrap()
                 .build()
                 .is_err()

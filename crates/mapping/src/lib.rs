@@ -36,7 +36,7 @@
 //! let by_profile = graph.group(&events);
 //!
 //! // Computed traits.
-//! let traits = TraitSetConfig::from_toml(r#"
+//! let traits = TraitSetConfig::from_toml_str(r#"
 //!     [[traits]]
 //!     name = "last_purchase_product"
 //!     event = "Order Completed"
@@ -47,7 +47,7 @@
 //! let computed = traits.compute(&by_profile[&ProfileId(1)], now);
 //!
 //! // The mapping document.
-//! let mapping = MappingConfig::from_toml(r#"
+//! let mapping = MappingConfig::from_toml_str(r#"
 //!     platform = "sendgrid"
 //!     [[variables]]
 //!     name = "last_purchase_product"

@@ -156,7 +156,7 @@ impl ExporterBuilder {
 /// use mergetag_mapping::{ExporterBuilder, MappingConfig, Platform, Recipient};
 /// use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
 ///
-/// let mapping = MappingConfig::from_toml(
+/// let mapping = MappingConfig::from_toml_str(
 ///     "[[variables]]\nname = \"fname\"\nsource = \"profile.first_name\"\nfallback = \"there\"",
 /// ).unwrap().build().unwrap();
 /// let mut p = Profile::new(ProfileId(1), vec![]);

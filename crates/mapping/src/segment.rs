@@ -2,14 +2,16 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mergetag_model::config::Format;
 use mergetag_model::{Event, ProfileId, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::document::{Recipient, Source, from_json};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, load_path, load_str};
 use crate::order::cmp_values;
 
 /// A comparison of a rule.
@@ -286,22 +288,34 @@ pub struct SegmentSetConfig {
 }
 
 impl SegmentSetConfig {
-    /// Parses a TOML document.
+    /// Parses a TOML document; errors name it `<toml>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_toml(text: &str) -> Result<SegmentSetConfig> {
-        toml::from_str(text).map_err(Error::toml)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_toml_str(text: &str) -> Result<SegmentSetConfig> {
+        load_str(text, Format::Toml)
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; errors name it `<json>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_json(text: &str) -> Result<SegmentSetConfig> {
-        serde_json::from_str(text).map_err(Error::json)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_json_str(text: &str) -> Result<SegmentSetConfig> {
+        load_str(text, Format::Json)
+    }
+
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<SegmentSetConfig> {
+        load_path(path.as_ref())
     }
 
     /// Validates and builds the runtime [`SegmentSet`].
@@ -337,7 +351,7 @@ impl SegmentSetConfig {
 /// use mergetag_mapping::{Recipient, SegmentSetConfig};
 /// use mergetag_mapping::model::{Profile, ProfileId, Value};
 ///
-/// let set = SegmentSetConfig::from_toml(r#"
+/// let set = SegmentSetConfig::from_toml_str(r#"
 ///     [[segments]]
 ///     name = "engaged_buyers"
 ///     rule = { all = [
@@ -601,7 +615,7 @@ mod tests {
     #[test]
     fn bad_rules_are_rejected() {
         let bad = |t: &str| {
-            SegmentSetConfig::from_toml(t)
+            SegmentSetConfig::from_toml_str(t)
                 .and_then(|c| c.build())
                 .is_err()
         };

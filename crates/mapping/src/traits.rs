@@ -1,12 +1,14 @@
 //! Computed traits: per-profile aggregates over behavioural events.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
+use mergetag_model::config::Format;
 use mergetag_model::{Event, EventKind, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, load_path, load_str};
 use crate::order::cmp_values;
 
 /// How a computed trait aggregates the matching events.
@@ -100,22 +102,34 @@ pub struct TraitSetConfig {
 }
 
 impl TraitSetConfig {
-    /// Parses a TOML document.
+    /// Parses a TOML document; errors name it `<toml>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_toml(text: &str) -> Result<TraitSetConfig> {
-        toml::from_str(text).map_err(Error::toml)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_toml_str(text: &str) -> Result<TraitSetConfig> {
+        load_str(text, Format::Toml)
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; errors name it `<json>`.
     ///
     /// # Errors
     ///
-    /// [`Error::Parse`] on bad syntax or unknown keys.
-    pub fn from_json(text: &str) -> Result<TraitSetConfig> {
-        serde_json::from_str(text).map_err(Error::json)
+    /// [`Error::Parse`] with the line and column of bad syntax, an unknown key or a wrong
+    /// type.
+    pub fn from_json_str(text: &str) -> Result<TraitSetConfig> {
+        load_str(text, Format::Json)
+    }
+
+    /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Load`] when the file cannot be read or has another extension, else
+    /// [`Error::Parse`] as the parsers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<TraitSetConfig> {
+        load_path(path.as_ref())
     }
 
     /// Validates and builds the runtime [`TraitSet`].
@@ -345,7 +359,7 @@ fn collect_value<'a>(v: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {
 /// use mergetag_mapping::TraitSetConfig;
 /// use mergetag_mapping::model::{Event, Value};
 ///
-/// let set = TraitSetConfig::from_toml(r#"
+/// let set = TraitSetConfig::from_toml_str(r#"
 ///     [[traits]]
 ///     name = "orders_90d"
 ///     event = "Order Completed"
@@ -389,7 +403,7 @@ mod tests {
 
     fn one(toml_body: &str) -> Trait {
         let text = format!("[[traits]]\nname = \"t\"\n{toml_body}");
-        TraitSetConfig::from_toml(&text)
+        TraitSetConfig::from_toml_str(&text)
             .unwrap()
             .build()
             .unwrap()
@@ -482,7 +496,7 @@ mod tests {
 
     #[test]
     fn json_form() {
-        let set = TraitSetConfig::from_json(
+        let set = TraitSetConfig::from_json_str(
             r#"{"traits": [{"name": "views", "kind": "page", "aggregate": "count"}]}"#,
         )
         .unwrap()
@@ -491,7 +505,7 @@ mod tests {
         let page = Event::new(EventKind::Page, at(2));
         let track = Event::track("Product Viewed", at(2));
         assert_eq!(set.compute(&[&page, &track], at(3))["views"], Value::Int(1));
-        let bad = TraitSetConfig::from_json(
+        let bad = TraitSetConfig::from_json_str(
             r#"{"traits": [{"name": "v", "kind": "pgae", "aggregate": "count"}]}"#,
         );
         assert!(
@@ -505,14 +519,16 @@ mod tests {
 
     #[test]
     fn invalid_configs_say_how_to_fix() {
-        let err = TraitSetConfig::from_toml("[[traits]]\nname = \"t\"\naggregate = \"sum\"")
+        let err = TraitSetConfig::from_toml_str("[[traits]]\nname = \"t\"\naggregate = \"sum\"")
             .unwrap()
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("needs a `property`"), "{err}");
         assert!(
-            TraitSetConfig::from_toml("[[traits]]\nname = \"t\"\naggregate = \"count\"\nbogus = 1")
-                .is_err()
+            TraitSetConfig::from_toml_str(
+                "[[traits]]\nname = \"t\"\naggregate = \"count\"\nbogus = 1"
+            )
+            .is_err()
         );
     }
 }

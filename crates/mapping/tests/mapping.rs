@@ -148,7 +148,10 @@ fn compute_all(
     events: &[Event],
     profiles: &[Profile],
 ) -> BTreeMap<ProfileId, BTreeMap<String, Value>> {
-    let set = TraitSetConfig::from_toml(TRAITS).unwrap().build().unwrap();
+    let set = TraitSetConfig::from_toml_str(TRAITS)
+        .unwrap()
+        .build()
+        .unwrap();
     let engagement = EngagementConfig::default().build().unwrap();
     let mut graph = IdentityGraph::from_profiles(profiles);
     graph.link(events);
@@ -195,7 +198,10 @@ fn sample_events_end_to_end_and_order_independent() {
     assert_eq!(engagement.weight(machine), 0.0);
 
     // The whole audience renders for every platform.
-    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    let mapping = MappingConfig::from_toml_str(MAPPING)
+        .unwrap()
+        .build()
+        .unwrap();
     let recipients: Vec<Recipient> = profiles
         .iter()
         .map(|p| Recipient {
@@ -315,7 +321,10 @@ fn no_suppressed_address_appears_in_any_output() {
             traits: &traits,
         })
         .collect();
-    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    let mapping = MappingConfig::from_toml_str(MAPPING)
+        .unwrap()
+        .build()
+        .unwrap();
     for platform in Platform::ALL {
         let mut b = ExporterBuilder::new(platform);
         b.suppress_address("Person59@example.com");
@@ -370,7 +379,7 @@ fn platform_shapes_and_limits() {
         traits: &traits,
     }];
     let doc = |platform: &str, extra: &str| {
-        MappingConfig::from_toml(&format!(
+        MappingConfig::from_toml_str(&format!(
             "platform = \"{platform}\"\n[[variables]]\nname = \"fname\"\nsource = \"profile.first_name\"\ntransforms = [{{ op = \"title\" }}]\n{extra}"
         ))
         .unwrap()
@@ -430,11 +439,12 @@ fn platform_shapes_and_limits() {
         1000
     );
     // A mapping built for one platform can be refused by another.
-    let long =
-        MappingConfig::from_toml("[[variables]]\nname = \"last_purchase\"\nsource = \"traits.x\"")
-            .unwrap()
-            .build()
-            .unwrap();
+    let long = MappingConfig::from_toml_str(
+        "[[variables]]\nname = \"last_purchase\"\nsource = \"traits.x\"",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
     let err = ExporterBuilder::new(Platform::Mailchimp)
         .build(&long)
         .unwrap_err();
@@ -445,7 +455,10 @@ fn platform_shapes_and_limits() {
 
 #[test]
 fn template_check_reports_unknown_and_coverage() {
-    let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+    let mapping = MappingConfig::from_toml_str(MAPPING)
+        .unwrap()
+        .build()
+        .unwrap();
     let r = RecordId::id("crm", "1");
     let mut with_name = Profile::new(ProfileId(1), vec![r.clone()]);
     with_name.set("first_name", Value::from("ann"), r.clone(), None);
@@ -490,7 +503,7 @@ fn json_document_and_schema_agree_with_payloads() {
             {"name": "home", "source": "profile.address", "type": "address"}
         ]
     }"#;
-    let mapping = MappingConfig::from_json(json).unwrap().build().unwrap();
+    let mapping = MappingConfig::from_json_str(json).unwrap().build().unwrap();
     let schema = mapping.json_schema();
     assert_eq!(
         schema["required"],
@@ -516,10 +529,11 @@ fn json_document_and_schema_agree_with_payloads() {
     assert_eq!(object["orders"], 0);
     assert!(object["signup"].is_null());
     // Unknown keys are refused on load, with the position.
-    let err = MappingConfig::from_json(r#"{"variables": [], "platfrom": "braze"}"#).unwrap_err();
+    let err =
+        MappingConfig::from_json_str(r#"{"variables": [], "platfrom": "braze"}"#).unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("<json>: unknown field `platfrom`"),
+            .starts_with("<json>: line 1, column 28: unknown field `platfrom`"),
         "{err}"
     );
 }
@@ -528,7 +542,7 @@ fn json_document_and_schema_agree_with_payloads() {
 
 #[test]
 fn segments_and_rfm() {
-    let set = SegmentSetConfig::from_toml(
+    let set = SegmentSetConfig::from_toml_str(
         r#"
         [[segments]]
         name = "ny_buyers"
@@ -694,7 +708,7 @@ proptest! {
 
     #[test]
     fn traits_do_not_depend_on_event_order(events in prop::collection::vec(arb_event(), 0..40), seed in any::<u64>()) {
-        let set = TraitSetConfig::from_toml(TRAITS).unwrap().build().unwrap();
+        let set = TraitSetConfig::from_toml_str(TRAITS).unwrap().build().unwrap();
         let engagement = EngagementConfig::default().build().unwrap();
         let refs: Vec<&Event> = events.iter().collect();
         let mut shuffled = refs.clone();
@@ -718,7 +732,7 @@ proptest! {
         orders in prop::option::of(any::<i64>()),
         product in prop::option::of("[ ]{0,2}|[a-z ]{0,6}"),
     ) {
-        let mapping = MappingConfig::from_toml(MAPPING).unwrap().build().unwrap();
+        let mapping = MappingConfig::from_toml_str(MAPPING).unwrap().build().unwrap();
         let r = RecordId::id("crm", "1");
         let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
         if let Some(f) = &first { p.set("first_name", Value::from(f.as_str()), r.clone(), None); }

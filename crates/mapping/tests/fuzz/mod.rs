@@ -23,9 +23,9 @@ pub fn mapping_document(data: &[u8]) {
         return;
     };
     let config = if opts & 1 == 0 {
-        MappingConfig::from_toml(text)
+        MappingConfig::from_toml_str(text)
     } else {
-        MappingConfig::from_json(text)
+        MappingConfig::from_json_str(text)
     };
     let mapping = match config.and_then(|c| c.build()) {
         Ok(m) => m,
