@@ -11,7 +11,12 @@ use crate::comparison::{ComparisonConfig, ComparisonKind};
 use crate::dedup::{Deduper, MAX_COMPARISONS};
 use crate::error::{Error, Result};
 
-/// A dedup configuration, in code or from TOML/JSON.
+/// A dedup configuration, in code or from TOML/JSON: plain data that
+/// [`DedupConfig::build`] turns into the [`Deduper`] that runs.
+///
+/// The loaders ([`DedupConfig::from_toml_str`], [`DedupConfig::from_json_str`],
+/// [`DedupConfig::from_path`]) reject unknown keys and run [`DedupConfig::validate`], so a
+/// configuration that loads always builds.
 ///
 /// # Worked example: customer contacts
 ///
