@@ -199,6 +199,51 @@ pub struct VariableConfig {
     pub description: Option<String>,
 }
 
+impl VariableConfig {
+    /// Validates and builds the runtime [`Variable`]. The rules for its name (unique in the
+    /// document, accepted by the platform) are checked by [`MappingConfig::build`], which
+    /// knows the other variables and the platform.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] (with paths relative to the variable: `source`, `transforms[0]`,
+    /// `fallback`) for a source that is not `profile.` or `traits.`, a bad transform, or a
+    /// fallback that is not of the type.
+    pub fn build(&self) -> Result<Variable> {
+        let source = Source::parse(&self.source).ok_or_else(|| {
+            Error::invalid(
+                "source",
+                format!(
+                    "`{}` is not a source; write `profile.<field>` or `traits.<trait>`",
+                    self.source
+                ),
+            )
+        })?;
+        for (j, t) in self.transforms.iter().enumerate() {
+            t.validate(&format!("transforms[{j}]"))?;
+        }
+        let fallback = match &self.fallback {
+            None | Some(Json::Null) => None,
+            Some(f) => Some(self.var_type.coerce(&from_json(f)).ok_or_else(|| {
+                Error::invalid(
+                    "fallback",
+                    format!("the fallback {f} is not a {:?}", self.var_type).to_lowercase(),
+                )
+            })?),
+        };
+        Ok(Variable {
+            name: self.name.clone(),
+            source,
+            transforms: self.transforms.clone(),
+            fallback,
+            var_type: self.var_type,
+            empty: self.empty,
+            whitespace: self.whitespace,
+            description: self.description.clone(),
+        })
+    }
+}
+
 /// The serde form of a mapping document.
 ///
 /// ```toml
@@ -281,37 +326,7 @@ impl MappingConfig {
                     "a variable name cannot be empty",
                 ));
             }
-            let source = Source::parse(&c.source).ok_or_else(|| {
-                Error::invalid(
-                    at("source"),
-                    format!(
-                        "`{}` is not a source; write `profile.<field>` or `traits.<trait>`",
-                        c.source
-                    ),
-                )
-            })?;
-            for (j, t) in c.transforms.iter().enumerate() {
-                t.validate(&at(&format!("transforms[{j}]")))?;
-            }
-            let fallback = match &c.fallback {
-                None | Some(Json::Null) => None,
-                Some(f) => Some(c.var_type.coerce(&from_json(f)).ok_or_else(|| {
-                    Error::invalid(
-                        at("fallback"),
-                        format!("the fallback {f} is not a {:?}", c.var_type).to_lowercase(),
-                    )
-                })?),
-            };
-            variables.push(Variable {
-                name: c.name.clone(),
-                source,
-                transforms: c.transforms.clone(),
-                fallback,
-                var_type: c.var_type,
-                empty: c.empty,
-                whitespace: c.whitespace,
-                description: c.description.clone(),
-            });
+            variables.push(c.build().map_err(|e| e.under(&format!("variables[{i}]")))?);
         }
         Ok(Mapping {
             platform: self.platform,

@@ -36,6 +36,24 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Puts `prefix` in front of an [`Error::Invalid`]'s path (`source` under `variables[2]`
+    /// is `variables[2].source`); other errors are returned as they are.
+    pub(crate) fn under(self, prefix: &str) -> Error {
+        match self {
+            Error::Invalid { path, message } => Error::Invalid {
+                path: if path.is_empty() {
+                    prefix.to_owned()
+                } else {
+                    format!("{prefix}.{path}")
+                },
+                message,
+            },
+            e => e,
+        }
+    }
+}
+
 impl From<LoadError> for Error {
     /// [`LoadError::Parse`] becomes [`Error::Parse`], so that a parse error is always one
     /// variant whether it came from text or a file; the rest is [`Error::Load`].
@@ -141,5 +159,28 @@ mod tests {
         assert!(matches!(e, Error::Load(LoadError::Read { .. })), "{e:?}");
         assert!(std::error::Error::source(&e).is_some());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn element_configs_build_alone_with_relative_paths() {
+        use crate::{ConditionConfig, TraitConfig, VariableConfig};
+        let path = |e: Error| match e {
+            Error::Invalid { path, .. } => path,
+            other => panic!("{other:?}"),
+        };
+        let v: VariableConfig = toml::from_str("name = \"n\"\nsource = \"crm.x\"\n").unwrap();
+        assert_eq!(path(v.build().unwrap_err()), "source");
+        let m = MappingConfig {
+            platform: None,
+            variables: vec![v],
+        };
+        assert_eq!(path(m.build().unwrap_err()), "variables[0].source");
+        let t: TraitConfig = toml::from_str("name = \"t\"\naggregate = \"sum\"\n").unwrap();
+        assert_eq!(path(t.build().unwrap_err()), "property");
+        let c: ConditionConfig = toml::from_str("all = [{ field = \"profile.x\" }]\n").unwrap();
+        assert_eq!(path(c.build().unwrap_err()), "all[0].op");
+        let ok: ConditionConfig =
+            toml::from_str("field = \"profile.x\"\nop = \"exists\"\n").unwrap();
+        assert!(ok.build().is_ok());
     }
 }

@@ -100,7 +100,26 @@ fn parse_instant(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 impl ConditionConfig {
-    fn build(&self, path: &str) -> Result<Condition> {
+    /// Validates and builds the runtime [`Condition`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] (with paths relative to the condition: `all[0].op`, `value`) for a
+    /// condition that is not exactly one of `all`, `any`, `not` or `field`, a field that is
+    /// not `profile.` or `traits.`, a missing `op`, or a missing or unfit `value`.
+    pub fn build(&self) -> Result<Condition> {
+        self.build_at("")
+    }
+
+    /// [`ConditionConfig::build`], with `path` (empty at the root) in front of error paths.
+    fn build_at(&self, path: &str) -> Result<Condition> {
+        let at = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
         let set = [
             self.all.is_some(),
             self.any.is_some(),
@@ -120,7 +139,7 @@ impl ConditionConfig {
             return all
                 .iter()
                 .enumerate()
-                .map(|(i, c)| c.build(&format!("{path}.all[{i}]")))
+                .map(|(i, c)| c.build_at(&at(&format!("all[{i}]"))))
                 .collect::<Result<_>>()
                 .map(|c| Condition(Cond::All(c)));
         }
@@ -128,34 +147,32 @@ impl ConditionConfig {
             return any
                 .iter()
                 .enumerate()
-                .map(|(i, c)| c.build(&format!("{path}.any[{i}]")))
+                .map(|(i, c)| c.build_at(&at(&format!("any[{i}]"))))
                 .collect::<Result<_>>()
                 .map(|c| Condition(Cond::Any(c)));
         }
         if let Some(not) = &self.not {
-            return Ok(Condition(Cond::Not(Box::new(
-                not.build(&format!("{path}.not"))?,
-            ))));
+            return Ok(Condition(Cond::Not(Box::new(not.build_at(&at("not"))?))));
         }
         let field = self.field.as_deref().unwrap_or_default();
         let source = Source::parse(field).ok_or_else(|| {
             Error::invalid(
-                format!("{path}.field"),
+                at("field"),
                 format!("`{field}` is not a field; write `profile.<field>` or `traits.<trait>`"),
             )
         })?;
-        let op = self.op.ok_or_else(|| {
-            Error::invalid(format!("{path}.op"), "a field condition needs an `op`")
-        })?;
+        let op = self
+            .op
+            .ok_or_else(|| Error::invalid(at("op"), "a field condition needs an `op`"))?;
         let value = self.value.as_ref().map(from_json).unwrap_or(Value::Null);
         let needs_value = !matches!(op, Op::Exists | Op::Missing);
         if needs_value && value.is_null() {
             return Err(Error::invalid(
-                format!("{path}.value"),
+                at("value"),
                 format!("`{op:?}` needs a `value`").to_lowercase(),
             ));
         }
-        let bad = |m: &str| Err(Error::invalid(format!("{path}.value"), m.to_string()));
+        let bad = |m: &str| Err(Error::invalid(at("value"), m.to_string()));
         match op {
             Op::In if value.as_list().is_none() => return bad("`in` needs a list"),
             Op::Before | Op::After if parse_instant(&value).is_none() => {
@@ -334,7 +351,7 @@ impl SegmentSetConfig {
             }
             segments.push((
                 s.name.clone(),
-                s.rule.build(&format!("segments[{i}].rule"))?,
+                s.rule.build_at(&format!("segments[{i}].rule"))?,
             ));
         }
         Ok(SegmentSet { segments })

@@ -92,6 +92,51 @@ pub struct TraitConfig {
     pub min_count: Option<u32>,
 }
 
+impl TraitConfig {
+    /// Validates and builds the runtime [`Trait`]. That its name is unique is checked by
+    /// [`TraitSetConfig::build`], which knows the other traits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] (with paths relative to the trait: `kind`, `property`) for an empty
+    /// name, an unknown kind, or a missing property.
+    pub fn build(&self) -> Result<Trait> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("", "a trait needs a non-empty name"));
+        }
+        let kind = match (&self.kind, &self.event) {
+            (Some(k), _) => Some(EventKind::parse(k).ok_or_else(|| {
+                Error::invalid(
+                    "kind",
+                    format!(
+                        "unknown event kind `{k}`; use track, page, identify, screen, group or alias"
+                    ),
+                )
+            })?),
+            (None, Some(_)) => Some(EventKind::Track),
+            (None, None) => None,
+        };
+        if self.aggregate.needs_property() && self.property.is_none() {
+            return Err(Error::invalid(
+                "property",
+                format!("aggregate `{:?}` needs a `property`", self.aggregate).to_lowercase(),
+            ));
+        }
+        Ok(Trait {
+            name: self.name.clone(),
+            event: self.event.clone(),
+            kind,
+            property: self
+                .property
+                .as_deref()
+                .map(|p| p.split('.').map(String::from).collect()),
+            aggregate: self.aggregate,
+            within: self.within_days.map(|d| Duration::days(i64::from(d))),
+            min_count: self.min_count.unwrap_or(1).max(1),
+        })
+    }
+}
+
 /// The serde form of a set of computed traits: `[[traits]]` tables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,10 +186,7 @@ impl TraitSetConfig {
         let mut set = TraitSet::default();
         for (i, c) in self.traits.iter().enumerate() {
             let path = format!("traits[{i}]");
-            if c.name.trim().is_empty() {
-                return Err(Error::invalid(path, "a trait needs a non-empty name"));
-            }
-            if set.traits.iter().any(|t| t.name == c.name) {
+            if !c.name.trim().is_empty() && set.traits.iter().any(|t| t.name == c.name) {
                 return Err(Error::invalid(
                     format!("{path}.name"),
                     format!(
@@ -153,34 +195,7 @@ impl TraitSetConfig {
                     ),
                 ));
             }
-            let kind = match (&c.kind, &c.event) {
-                (Some(k), _) => Some(EventKind::parse(k).ok_or_else(|| {
-                    Error::invalid(
-                        format!("{path}.kind"),
-                        format!("unknown event kind `{k}`; use track, page, identify, screen, group or alias"),
-                    )
-                })?),
-                (None, Some(_)) => Some(EventKind::Track),
-                (None, None) => None,
-            };
-            if c.aggregate.needs_property() && c.property.is_none() {
-                return Err(Error::invalid(
-                    format!("{path}.property"),
-                    format!("aggregate `{:?}` needs a `property`", c.aggregate).to_lowercase(),
-                ));
-            }
-            set.traits.push(Trait {
-                name: c.name.clone(),
-                event: c.event.clone(),
-                kind,
-                property: c
-                    .property
-                    .as_deref()
-                    .map(|p| p.split('.').map(String::from).collect()),
-                aggregate: c.aggregate,
-                within: c.within_days.map(|d| Duration::days(i64::from(d))),
-                min_count: c.min_count.unwrap_or(1).max(1),
-            });
+            set.traits.push(c.build().map_err(|e| e.under(&path))?);
         }
         Ok(set)
     }
