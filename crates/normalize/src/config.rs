@@ -158,11 +158,11 @@ impl Default for NormalizeConfig {
     }
 }
 
-fn zone(path: &str, tz: Option<&str>) -> Result<crate::date::SourceZone> {
+fn zone(tz: Option<&str>) -> Result<crate::date::SourceZone> {
     match tz {
         None => Ok(crate::date::SourceZone::UTC),
         Some(t) => crate::date::SourceZone::parse(t).ok_or_else(|| Error::Invalid {
-            path: format!("{path}.time_zone"),
+            path: "time_zone".into(),
             message: format!(
                 "unknown time zone {t:?}; use \"UTC\", an offset such as \"+02:00\", or an \
                  IANA zone name such as \"America/Chicago\""
@@ -171,28 +171,32 @@ fn zone(path: &str, tz: Option<&str>) -> Result<crate::date::SourceZone> {
     }
 }
 
-fn prefix_path<T>(path: &str, r: Result<T>) -> Result<T> {
-    r.map_err(|e| match e {
-        Error::Invalid { path: p, message } => Error::Invalid {
-            path: format!("{path}.{p}"),
+/// Puts `prefix` in front of an [`Error::Invalid`]'s path; other errors are returned as they
+/// are.
+fn under(prefix: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid { path, message } => Error::Invalid {
+            path: format!("{prefix}.{path}"),
             message,
         },
         e => e,
-    })
+    }
 }
 
 impl FieldConfig {
-    /// Builds the normalizer; `path` names the field in errors.
+    /// Builds the normalizer.
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for an unknown region, country or time zone, or clashing terms.
-    pub fn build(&self, path: &str) -> Result<Box<dyn Normalizer>> {
+    /// [`Error::Invalid`] for an unknown region, country or time zone, a pivot over 100, or
+    /// clashing terms; its path is the key within this table (`default_region`), which
+    /// [`NormalizeConfig::build`] puts under the field's (`fields.phone.default_region`).
+    pub fn build(&self) -> Result<Box<dyn Normalizer>> {
         Ok(match self {
             FieldConfig::Text {} => Box::new(Text::new()),
             FieldConfig::Email {} => Box::new(Email::new()),
             FieldConfig::Phone { default_region } => match default_region {
-                Some(r) => Box::new(prefix_path(path, Phone::new().default_region(r))?),
+                Some(r) => Box::new(Phone::new().default_region(r)?),
                 None => Box::new(Phone::new()),
             },
             FieldConfig::Date {
@@ -212,27 +216,27 @@ impl FieldConfig {
                 };
                 if pivot.is_some_and(|p| p > 100) {
                     return Err(Error::Invalid {
-                        path: format!("{path}.pivot"),
+                        path: "pivot".into(),
                         message: "pivot must be between 0 and 100".into(),
                     });
                 }
                 let parser = DateParser::new()
                     .order(*order)
                     .pivot(pivot.unwrap_or(50))
-                    .time_zone(zone(path, time_zone.as_deref())?);
+                    .time_zone(zone(time_zone.as_deref())?);
                 Box::new(DateNormalizer::new(parser, kind))
             }
             FieldConfig::Country {} => Box::new(Country::new()),
             FieldConfig::Region { default_country } => match default_country {
-                Some(c) => Box::new(prefix_path(path, Region::new().default_country(c))?),
+                Some(c) => Box::new(Region::new().default_country(c)?),
                 None => Box::new(Region::new()),
             },
             FieldConfig::Street { default_country } => match default_country {
-                Some(c) => Box::new(prefix_path(path, UsStreet::new().default_country(c))?),
+                Some(c) => Box::new(UsStreet::new().default_country(c)?),
                 None => Box::new(UsStreet::new()),
             },
             FieldConfig::PostalCode { default_country } => match default_country {
-                Some(c) => Box::new(prefix_path(path, PostalCode::new().default_country(c))?),
+                Some(c) => Box::new(PostalCode::new().default_country(c)?),
                 None => Box::new(PostalCode::new()),
             },
             FieldConfig::Name {} => Box::new(NamePart::new()),
@@ -244,7 +248,7 @@ impl FieldConfig {
                 t.keep_unknown(*keep_unknown);
                 if let Some(c) = t.clashes().first() {
                     return Err(Error::Invalid {
-                        path: format!("{path}.terms"),
+                        path: "terms".into(),
                         message: format!("{c}; give each synonym to one term"),
                     });
                 }
@@ -370,7 +374,10 @@ impl NormalizeConfig {
             b.address_line_field(f);
         }
         for (name, fc) in &self.fields {
-            b.field(name, fc.build(&format!("fields.{name}"))?);
+            let normalizer = fc
+                .build()
+                .map_err(|e| under(&format!("fields.{name}"), e))?;
+            b.field(name, normalizer);
         }
         Ok(b.build())
     }

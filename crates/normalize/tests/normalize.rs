@@ -50,7 +50,7 @@ fn run_table(file: &str) -> usize {
     let mut failures = Vec::new();
     let mut count = 0;
     for g in &table.group {
-        let n = g.normalizer.build("test").unwrap();
+        let n = g.normalizer.build().unwrap();
         let cx = Context::with_country(g.country.as_deref());
         let mut out = String::new();
         for (input, want) in &g.cases {
@@ -336,7 +336,7 @@ fn normalizers() -> Vec<(&'static str, Box<dyn Normalizer>)> {
         ("name", "normalizer = \"name\""),
     ] {
         let fc: FieldConfig = toml::from_str(toml).unwrap();
-        v.push((name, fc.build(name).unwrap()));
+        v.push((name, fc.build().unwrap()));
     }
     v
 }
@@ -505,7 +505,7 @@ fn iana_time_zones_follow_daylight_saving() {
     let chicago: FieldConfig =
         serde_json::from_str(r#"{"normalizer": "datetime", "time_zone": "America/Chicago"}"#)
             .unwrap();
-    let chicago = chicago.build("seen").unwrap();
+    let chicago = chicago.build().unwrap();
     let winter = mergetag_normalize::normalize_to_string(chicago.as_ref(), "2024-01-04 09:00");
     assert_eq!(winter.0, "2024-01-04T15:00:00Z");
     // 01:30 on 3 November 2024 happened twice in Chicago.
