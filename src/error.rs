@@ -13,18 +13,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The pipeline configuration is not valid TOML, has an unknown key or a value of the wrong
-    /// type.
-    #[error("{origin}: line {line}, column {column}: {message}")]
-    Parse {
-        /// The configuration file, or `<toml>` for text.
-        origin: String,
-        /// The 1-based line of the problem (0 when unknown).
-        line: usize,
-        /// The 1-based column of the problem (0 when unknown).
-        column: usize,
-        /// What the parser says.
-        message: String,
-    },
+    /// type; the error names the file, line and column.
+    #[error(transparent)]
+    Parse(#[from] mergetag_model::ParseError),
     /// The configuration parsed but a part of it is not valid.
     #[error("{origin}: {path}: {message}")]
     Invalid {
@@ -69,6 +60,15 @@ pub enum Error {
     /// A dedup or survivorship configuration is not valid.
     #[error("dedup: {0}")]
     Dedup(#[from] mergetag_dedup::Error),
+    /// A [`ProfileStage`](crate::pipeline::ProfileStage) of yours failed.
+    #[error("profile stage `{stage}` failed")]
+    Stage {
+        /// The stage's name.
+        stage: String,
+        /// What it reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A mapping, trait or engagement configuration is not valid, or does not suit a platform.
     #[error("mapping: {0}")]
     Mapping(#[from] mergetag_mapping::Error),

@@ -364,7 +364,7 @@ fn config_errors_name_the_line_or_key_and_how_to_fix_it() {
         ),
         (
             "[dedup]\npreset = \"contacts\"\nthreshold = 2.0\n",
-            "<toml>: dedup: ",
+            "<toml>: dedup.threshold: ",
         ),
         (
             "[normalize.fields.phone]\nnormalizer = \"phone\"\ndefault_region = \"XX\"\n",
@@ -449,9 +449,23 @@ fn fatal_source_errors_name_the_position_never_the_value() {
         "[[sources]]\nname = \"hubspot\"\npath = \"{}\"\npreset = \"hubspot_contacts\"\non_bad_row = \"fail\"\n",
         data().join("hubspot_contacts.csv").display()
     );
-    // Under `fail` a bad row is a recoverable error, which the pipeline still quarantines;
-    // only errors that end a source stop the run.
+    // Under `fail` the first bad row stops the run, with an error that names the source, its
+    // line and field, never the value.
     let config = PipelineConfig::from_toml_str(&text).unwrap();
+    let err = Pipeline::from_config(&config)
+        .unwrap()
+        .run(|_| {})
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("hubspot: line 180, field `firstname`: invalid UTF-8"),
+        "{message}"
+    );
+    assert!(!message.contains("Ren"), "{message}");
+
+    // Under `quarantine` (the default) the same row is quarantined, with the same reason.
+    let config =
+        PipelineConfig::from_toml_str(&text.replace("\"fail\"", "\"quarantine\"")).unwrap();
     let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
     assert_eq!(output.report.quarantined, 1);
     let message = output.quarantine[0].findings()[0].message.clone();

@@ -98,18 +98,17 @@ use mergetag_mapping::{
     Engagement, EngagementConfig, ExporterBuilder, Mapping, MappingConfig, Platform, TraitConfig,
     TraitSet, TraitSetConfig, VariableConfig,
 };
+use mergetag_model::ParseError;
+use mergetag_model::config::{self as loader, Format, LoadError};
 use mergetag_model::redact;
-use mergetag_model::text_position::line_col;
 use mergetag_normalize::{FieldConfig, NormalizeConfig, RecordNormalizer};
-use mergetag_sources::{
-    ColumnMap, ColumnMapConfig, ColumnTarget, CsvSource, InvalidValues, JsonLinesBuilder, OnBadRow,
-    Unmapped,
-};
+use mergetag_sources::Opened;
+pub use mergetag_sources::{SourceConfig, SourceFormat};
 use mergetag_validate::config::{Checks, FieldRules};
 use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
-use super::{Pipeline, SourceOptions};
+use super::{Pipeline, PipelineBuilder, SourceOptions};
 use crate::error::{Error, Result};
 
 /// A whole pipeline as written in a TOML file; see the [module docs](self) for the format.
@@ -174,92 +173,6 @@ pub struct PipelineConfig {
     /// The name of the configuration in errors.
     #[serde(skip)]
     origin: String,
-}
-
-/// What a source file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Format {
-    /// CSV with a header row.
-    Csv,
-    /// JSON Lines, one record per line.
-    Jsonl,
-    /// JSON Lines of Segment-style events (identify, track, page), for traits.
-    Events,
-}
-
-/// What a source does with a row it cannot read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BadRows {
-    /// Quarantine it and go on (the default).
-    #[default]
-    Quarantine,
-    /// Stop the run with an error naming the row.
-    Fail,
-}
-
-/// One `[[sources]]` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct SourceConfig {
-    /// The source's name, in record ids, the report and errors.
-    pub name: String,
-    /// The file, relative to the configuration file.
-    pub path: PathBuf,
-    /// The format (default: from the extension).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<Format>,
-    /// A column-map preset (`salesforce_contacts`, `salesforce_leads`, `hubspot_contacts`,
-    /// `dynamics_contacts`, `segment_identify`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
-    /// The key column (candidates in order).
-    #[serde(
-        default,
-        deserialize_with = "mergetag_sources::one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub key: Vec<String>,
-    /// Timestamp fields whose first value becomes the observed-at time.
-    #[serde(
-        default,
-        deserialize_with = "mergetag_sources::one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub observed_at: Vec<String>,
-    /// Columns to drop.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ignore: Vec<String>,
-    /// What happens to unmapped columns (`keep`, the default, or `reject`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unmapped: Option<Unmapped>,
-    /// What happens to values that do not convert (`reject`, the default, or `keep_text`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_values: Option<InvalidValues>,
-    /// Column name -> field, or field and type.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub columns: BTreeMap<String, ColumnTarget>,
-    /// A column-map file (TOML or JSON) instead of the keys above.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column_map_file: Option<PathBuf>,
-    /// What to do with unreadable rows.
-    #[serde(default)]
-    pub on_bad_row: BadRows,
-    /// The CSV delimiter (default `,`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delimiter: Option<String>,
-    /// The longest JSON line accepted, in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_line_bytes: Option<usize>,
-    /// Join profiles on this field instead of deduplicating.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub join: Option<String>,
-    /// Copy the record key into this field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_as: Option<String>,
 }
 
 /// `[normalize]`: a [`NormalizeConfig`], optionally from a file or the standard one.
@@ -462,22 +375,52 @@ impl PipelineConfig {
     }
 
     fn parse(text: &str, origin: &str, base_dir: PathBuf) -> Result<PipelineConfig> {
-        let mut config: PipelineConfig = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-            Error::Parse {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message: hint(e.message().trim_end()),
-            }
+        let mut config: PipelineConfig = loader::load(text, origin, Format::Toml).map_err(|e| {
+            Error::Parse(ParseError {
+                message: hint(&e.message),
+                ..e
+            })
         })?;
         config.base_dir = base_dir;
         config.origin = origin.to_owned();
+        config.check_sources()?;
         config.build_parts(false)?;
-        for i in 0..config.sources.len() {
-            config.check_source(i)?;
-        }
         Ok(config)
+    }
+
+    /// Checks every source without reading files: each on its own
+    /// ([`SourceConfig::check`]), and their names unique.
+    fn check_sources(&self) -> Result<()> {
+        for (i, s) in self.sources.iter().enumerate() {
+            s.check().map_err(|e| self.source_error(i, e))?;
+            if self.sources[..i].iter().any(|o| o.name == s.name) {
+                return Err(self.invalid(
+                    self.source_path(i, "name"),
+                    "two sources have this name; give each its own",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn source_path(&self, i: usize, key: &str) -> String {
+        match self.sources[i].name.as_str() {
+            "" => format!("sources[{i}].{key}"),
+            name => format!("sources[{i}] ({name}).{key}"),
+        }
+    }
+
+    /// An error of source `i`, with its key path in this configuration.
+    fn source_error(&self, i: usize, e: mergetag_sources::Error) -> Error {
+        match e {
+            mergetag_sources::Error::Invalid { path, message } => {
+                self.invalid(self.source_path(i, &path), message)
+            }
+            e @ mergetag_sources::Error::Load(_) => {
+                self.invalid(self.source_path(i, "column_map_file"), e.to_string())
+            }
+            e => Error::Sources(e),
+        }
     }
 
     fn invalid(&self, path: impl Into<String>, message: impl Into<String>) -> Error {
@@ -492,143 +435,12 @@ impl PipelineConfig {
         }
     }
 
-    fn read(&self, file: &Path) -> Result<String> {
-        let path = self.resolve(file);
-        std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
-    }
-
-    fn is_json(file: &Path) -> bool {
-        file.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    }
-
-    /// The format of source `i`.
-    fn format(&self, i: usize) -> Result<Format> {
-        let s = &self.sources[i];
-        if let Some(f) = s.format {
-            return Ok(f);
-        }
-        match s
-            .path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("csv" | "tsv" | "txt") => Ok(Format::Csv),
-            Some("jsonl" | "ndjson") => Ok(Format::Jsonl),
-            _ => Err(self.invalid(
-                self.source_path(i, "format"),
-                "cannot tell the format from the file name; add format = \"csv\", \"jsonl\" or \"events\"",
-            )),
-        }
-    }
-
-    fn source_path(&self, i: usize, key: &str) -> String {
-        format!("sources[{i}] ({}).{key}", self.sources[i].name)
-    }
-
-    /// Checks what can be checked of source `i` without reading files.
-    fn check_source(&self, i: usize) -> Result<()> {
-        let s = &self.sources[i];
-        if s.name.trim().is_empty() || s.name.trim() != s.name {
-            return Err(self.invalid(
-                format!("sources[{i}].name"),
-                "a source needs a name, without surrounding spaces",
-            ));
-        }
-        if self.sources[..i].iter().any(|o| o.name == s.name) {
-            return Err(self.invalid(
-                self.source_path(i, "name"),
-                "two sources have this name; give each its own",
-            ));
-        }
-        if s.path.as_os_str().is_empty() {
-            return Err(self.invalid(self.source_path(i, "path"), "the path is empty"));
-        }
-        let format = self.format(i)?;
-        if let Some(d) = &s.delimiter
-            && (d.len() != 1 || format != Format::Csv)
-        {
-            return Err(self.invalid(
-                self.source_path(i, "delimiter"),
-                "the delimiter is one ASCII character (such as \";\" or \"\\t\"), for CSV sources only",
-            ));
-        }
-        for (key, v) in [("join", &s.join), ("key_as", &s.key_as)] {
-            if let Some(f) = v {
-                if f.trim().is_empty() || f.trim() != f {
-                    return Err(self.invalid(
-                        self.source_path(i, key),
-                        "the field name must be non-empty, without surrounding spaces",
-                    ));
-                }
-                if format == Format::Events {
-                    return Err(self.invalid(
-                        self.source_path(i, key),
-                        "event sources have no records to join or key; remove it",
-                    ));
-                }
-            }
-        }
-        let has_inline = s.preset.is_some()
-            || !s.key.is_empty()
-            || !s.observed_at.is_empty()
-            || !s.ignore.is_empty()
-            || s.unmapped.is_some()
-            || s.invalid_values.is_some()
-            || !s.columns.is_empty();
-        if s.column_map_file.is_some() && has_inline {
-            return Err(self.invalid(
-                self.source_path(i, "column_map_file"),
-                "use either a column-map file or the inline keys (preset, key, columns, ...), not both",
-            ));
-        }
-        if s.column_map_file.is_none() {
-            self.column_map(i)?;
-        }
-        Ok(())
-    }
-
-    /// The column map of source `i` (reading its file if it has one).
-    fn column_map(&self, i: usize) -> Result<Option<ColumnMap>> {
-        let s = &self.sources[i];
-        if let Some(file) = &s.column_map_file {
-            return ColumnMap::from_path(self.resolve(file))
-                .map(Some)
-                .map_err(|e| self.invalid(self.source_path(i, "column_map_file"), e.to_string()));
-        }
-        if s.preset.is_none()
-            && s.key.is_empty()
-            && s.columns.is_empty()
-            && s.ignore.is_empty()
-            && s.observed_at.is_empty()
-            && s.unmapped.is_none()
-            && s.invalid_values.is_none()
-        {
-            return Ok(None);
-        }
-        let config = ColumnMapConfig {
-            preset: s.preset.clone(),
-            key: s.key.clone(),
-            observed_at: s.observed_at.clone(),
-            ignore: s.ignore.clone(),
-            unmapped: s.unmapped.unwrap_or_default(),
-            invalid_values: s.invalid_values.unwrap_or_default(),
-            columns: s.columns.clone(),
-        };
-        config.build().map(Some).map_err(|e| {
-            let key = if e.to_string().contains("preset") {
-                "preset"
-            } else {
-                "columns"
-            };
-            let message = e.to_string();
-            let message = message
-                .strip_prefix("invalid column map: ")
-                .unwrap_or(&message)
-                .to_owned();
-            self.invalid(self.source_path(i, key), message)
+    /// Loads the file a section names (`key`, such as `dedup.file`), TOML or JSON by its
+    /// extension, as every configuration file is loaded.
+    fn load_file<T: serde::de::DeserializeOwned>(&self, file: &Path, key: &str) -> Result<T> {
+        loader::from_path(self.resolve(file)).map_err(|e| match e {
+            LoadError::Read { path, source } => Error::Read { path, source },
+            e => self.invalid(key, e.to_string()),
         })
     }
 
@@ -765,17 +577,7 @@ impl PipelineConfig {
 
     fn normalizer(&self, n: &NormalizeSection) -> Result<RecordNormalizer> {
         let mut config = match &n.file {
-            Some(file) => {
-                let text = self.read(file)?;
-                let parsed = if Self::is_json(file) {
-                    NormalizeConfig::from_json_str(&text)
-                } else {
-                    NormalizeConfig::from_toml_str(&text)
-                };
-                parsed.map_err(|e| {
-                    self.invalid("normalize.file", format!("{}: {e}", file.display()))
-                })?
-            }
+            Some(file) => self.load_file::<NormalizeConfig>(file, "normalize.file")?,
             None if n.standard => NormalizeConfig::standard(),
             None => NormalizeConfig::default(),
         };
@@ -806,16 +608,7 @@ impl PipelineConfig {
 
     fn rule_set(&self, r: &RulesSection) -> Result<RuleSet> {
         let mut config = match &r.file {
-            Some(file) => {
-                let text = self.read(file)?;
-                let origin = file.display().to_string();
-                let parsed = if Self::is_json(file) {
-                    RuleSetConfig::from_json_str(&text, &origin)
-                } else {
-                    RuleSetConfig::from_toml_str(&text, &origin)
-                };
-                parsed.map_err(|e| self.invalid("rules.file", e.to_string()))?
-            }
+            Some(file) => self.load_file::<RuleSetConfig>(file, "rules.file")?,
             None => RuleSetConfig::default(),
         };
         if r.as_of.is_some() {
@@ -847,19 +640,7 @@ impl PipelineConfig {
                     format!("unknown preset `{p}`; the preset is `contacts`"),
                 ));
             }
-            (None, Some(file)) => {
-                let text = self.read(file)?;
-                let parsed = if Self::is_json(file) {
-                    DedupConfig::from_json_str(&text)
-                } else {
-                    DedupConfig::from_toml_str(&text)
-                };
-                Some(
-                    parsed.map_err(|e| {
-                        self.invalid("dedup.file", format!("{}: {e}", file.display()))
-                    })?,
-                )
-            }
+            (None, Some(file)) => Some(self.load_file::<DedupConfig>(file, "dedup.file")?),
             (None, None) => None,
         };
         let mut config = match base {
@@ -901,30 +682,18 @@ impl PipelineConfig {
         if let Some(v) = d.guard_bridges {
             config.guard_bridges = v;
         }
-        config.validate().map_err(|e| {
-            let m = e.to_string();
-            let m = m
-                .strip_prefix("invalid dedup configuration: ")
-                .unwrap_or(&m)
-                .to_owned();
-            self.invalid("dedup", m)
+        config.validate().map_err(|e| match e {
+            mergetag_dedup::Error::Invalid { path, message } => {
+                self.invalid(format!("dedup.{path}"), message)
+            }
+            e => self.invalid("dedup", e.to_string()),
         })?;
         Ok((config, d.survivorship.clone().unwrap_or_default()))
     }
 
     fn mapping(&self, m: &MappingSection, at: &str) -> Result<Mapping> {
         let mut config = match &m.file {
-            Some(file) => {
-                let text = self.read(file)?;
-                let parsed = if Self::is_json(file) {
-                    MappingConfig::from_json(&text)
-                } else {
-                    MappingConfig::from_toml(&text)
-                };
-                parsed.map_err(|e| {
-                    self.invalid(format!("{at}.file"), format!("{}: {e}", file.display()))
-                })?
-            }
+            Some(file) => self.load_file::<MappingConfig>(file, &format!("{at}.file"))?,
             None => MappingConfig::default(),
         };
         if m.platform.is_some() {
@@ -953,57 +722,57 @@ fn hint(message: &str) -> String {
 
 impl Pipeline {
     /// Builds the pipeline a configuration describes: opens its sources, reads the files it
-    /// names, and builds every stage.
+    /// names, and builds every stage. [`Pipeline::builder_from_config`] does the same and lets
+    /// you add stages of your own before building.
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] or [`Error::Sources`] when a file cannot be opened (naming it),
+    /// Those of [`Pipeline::builder_from_config`] and [`PipelineBuilder::build`].
+    pub fn from_config(config: &PipelineConfig) -> Result<Pipeline> {
+        Pipeline::builder_from_config(config)?.build()
+    }
+
+    /// A builder set up as the configuration describes (sources opened, files read, stages
+    /// built), to extend in code before [`PipelineBuilder::build`]: add record stages, profile
+    /// stages, event sources, outputs.
+    ///
+    /// ```
+    /// use mergetag::pipeline::{Decision, Pipeline, PipelineConfig, stage_fn};
+    /// use mergetag::{Record, fields};
+    ///
+    /// let config = PipelineConfig::load("examples/data/pipeline.toml")?;
+    /// let output = Pipeline::builder_from_config(&config)?
+    ///     .stage(stage_fn("no_example_org", |r: &mut Record| match r.text(fields::EMAIL) {
+    ///         Some(e) if e.ends_with("@example.org") => Decision::Quarantine("example.org".into()),
+    ///         _ => Decision::Keep,
+    ///     }))
+    ///     .build()?
+    ///     .run(|_| {})?;
+    /// assert!(output.report.adds_up());
+    /// # Ok::<(), mergetag::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sources`] when a file cannot be opened (naming it) or its header is unusable,
     /// [`Error::Invalid`] for a referenced configuration file that is not valid, naming the
     /// key that refers to it.
-    pub fn from_config(config: &PipelineConfig) -> Result<Pipeline> {
+    pub fn builder_from_config(config: &PipelineConfig) -> Result<PipelineBuilder> {
         let built = config.build_parts(true)?;
         let mut b = Pipeline::builder();
-        for i in 0..config.sources.len() {
-            config.check_source(i)?;
-            let s = &config.sources[i];
-            let path = config.resolve(&s.path);
-            let map = config.column_map(i)?;
-            let policy = match s.on_bad_row {
-                BadRows::Quarantine => OnBadRow::Quarantine,
-                BadRows::Fail => OnBadRow::Fail,
-            };
+        for (i, s) in config.sources.iter().enumerate() {
             let options = SourceOptions {
                 join: s.join.as_deref().map(Into::into),
                 key_as: s.key_as.as_deref().map(Into::into),
+                on_bad_row: s.on_bad_row,
             };
-            match config.format(i)? {
-                Format::Csv => {
-                    let mut csv = CsvSource::builder();
-                    csv.on_bad_row(policy);
-                    if let Some(map) = map {
-                        csv.column_map(map);
-                    }
-                    if let Some(d) = &s.delimiter {
-                        csv.delimiter(d.as_bytes()[0]);
-                    }
-                    b.source_with(csv.from_path(&s.name, &path)?, options);
-                }
-                Format::Jsonl | Format::Events => {
-                    let mut jsonl = JsonLinesBuilder::new();
-                    jsonl.on_bad_row(policy);
-                    if let Some(map) = map {
-                        jsonl.column_map(map);
-                    }
-                    if let Some(n) = s.max_line_bytes {
-                        jsonl.max_line_bytes(n);
-                    }
-                    if config.format(i)? == Format::Jsonl {
-                        b.source_with(jsonl.records_from_path(&s.name, &path)?, options);
-                    } else {
-                        b.events(jsonl.events_from_path(&s.name, &path)?);
-                    }
-                }
-            }
+            match s
+                .open(config.base_dir())
+                .map_err(|e| config.source_error(i, e))?
+            {
+                Opened::Records(source) => b.source_boxed(source, options),
+                Opened::Events(events) => b.events_boxed(events),
+            };
         }
         if let Some(n) = built.normalizer {
             b.normalizer(n);
@@ -1041,6 +810,6 @@ impl Pipeline {
         if let Some(dir) = config.output_dir() {
             b.output_dir(dir);
         }
-        b.build()
+        Ok(b)
     }
 }

@@ -6,16 +6,19 @@
 //! # `mergetag dedup --config dedup.toml`: [`DedupFile`]
 //!
 //! ```toml
-//! [input]                          # how INPUT.csv is read (an InputConfig)
+//! [input]                          # how INPUT.csv is read: a mergetag_sources::SourceConfig
 //! id_column = "Id"                 # required: the column holding each row's unique id
+//!                                  # (`key` is the same key)
 //! preset = "salesforce_contacts"   # optional column map to start from: salesforce_contacts,
 //!                                  # salesforce_leads, hubspot_contacts, dynamics_contacts,
 //!                                  # segment_identify
 //! delimiter = ","                  # optional, one ASCII character (default ",")
-//! bad_rows = "skip"                # "skip" (default: reported on stderr, left out) or "fail"
+//! on_bad_row = "quarantine"        # default: reported on stderr, left out; or "fail"
+//!                                  # (also spelt bad_rows = "skip" / "fail")
 //! ignore = ["Description"]         # optional: columns to drop
 //! unmapped = "keep"                # optional: "keep" (default) or "reject" unmapped columns
 //! invalid_values = "reject"        # optional: "reject" (default: a bad row) or "keep_text"
+//! format = "csv"                   # optional: csv (the default) or jsonl
 //!
 //! [input.columns]                  # optional: column -> field, added to the preset
 //! Loyalty_Tier__c = "loyalty_tier"
@@ -53,129 +56,95 @@
 //! # [normalize] and [dedup] as above
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use mergetag_dedup::DedupConfig;
 use mergetag_normalize::{NormalizeConfig, RecordNormalizer};
-use mergetag_sources::{ColumnMap, ColumnMapConfig, ColumnTarget, InvalidValues, Unmapped};
+use mergetag_sources::{SourceConfig, SourceFormat};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// What happens to a row of an input file that cannot be read (ragged, not UTF-8, a value
-/// that does not convert, an empty id).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BadRows {
-    /// The row is left out of the outputs, and reported on stderr with its position (never
-    /// its values); the command goes on. The default.
-    #[default]
-    Skip,
-    /// The command stops with an error listing the bad rows (exit code 2).
-    Fail,
+/// How the command line reads an input file: a [`SourceConfig`] whose `key` (written
+/// `id_column`) names the one column holding each row's id. The file's path and the source's
+/// name come from the command line.
+pub type InputConfig = SourceConfig;
+
+/// An input keyed by `id_column`, with every other setting at its default.
+pub fn input(id_column: &str) -> InputConfig {
+    let mut c = SourceConfig::default();
+    c.key = vec![id_column.to_owned()];
+    c
 }
 
-/// How one input CSV file is read: the `[input]` table of a [`DedupFile`], `[left]` and
-/// `[right]` of a [`LinkFile`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InputConfig {
-    /// The column holding each row's id, unique in the file. Output files name records by it.
-    /// It is the record's id, not one of its fields (matched loosely: case, spaces and
-    /// punctuation are ignored).
-    pub id_column: String,
-    /// A column map preset to start from (`salesforce_contacts`, `hubspot_contacts`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
-    /// The field delimiter, one ASCII character (default `,`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delimiter: Option<char>,
-    /// What happens to bad rows (default [`BadRows::Skip`]).
-    #[serde(default)]
-    pub bad_rows: BadRows,
-    /// Columns to drop.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ignore: Vec<String>,
-    /// What happens to columns the map does not mention (default: kept as attributes).
-    #[serde(default)]
-    pub unmapped: Unmapped,
-    /// What happens to values that do not convert to their column's type (default: the row is
-    /// a bad row).
-    #[serde(default)]
-    pub invalid_values: InvalidValues,
-    /// Column name -> field (or `{ field, type }`), on top of the preset.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub columns: BTreeMap<String, ColumnTarget>,
-}
-
-impl InputConfig {
-    /// An input keyed by `id_column`, with every other setting at its default.
-    pub fn new(id_column: &str) -> InputConfig {
-        InputConfig {
-            id_column: id_column.to_owned(),
-            preset: None,
-            delimiter: None,
-            bad_rows: BadRows::Skip,
-            ignore: Vec::new(),
-            unmapped: Unmapped::Keep,
-            invalid_values: InvalidValues::Reject,
-            columns: BTreeMap::new(),
-        }
+/// The id column of an input: its one key column.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] (with `origin` and the table name `table`) when the input names no key
+/// column, or several.
+pub fn id_column<'a>(input: &'a InputConfig, origin: &str, table: &str) -> Result<&'a str> {
+    match input.key.as_slice() {
+        [id] if id.chars().any(char::is_alphanumeric) => Ok(id),
+        _ => Err(Error::invalid(
+            origin,
+            format!("{table}.id_column: name the column that holds each row's id"),
+        )),
     }
+}
 
-    /// The column map: the preset (if any), the columns, and the id column as the only key.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] (with `origin` and the table name `table`) for an empty id column, an
-    /// unknown preset or a bad column entry.
-    pub fn column_map(&self, origin: &str, table: &str) -> Result<ColumnMap> {
-        if self.id_column.trim().is_empty() || !self.id_column.chars().any(char::is_alphanumeric) {
+/// The input as it reads `path` (named after it): CSV unless `format` says otherwise.
+pub fn for_path(input: &InputConfig, path: &Path) -> InputConfig {
+    let mut c = input.clone();
+    c.path = path.to_owned();
+    c.name = path.display().to_string();
+    c.format.get_or_insert(SourceFormat::Csv);
+    c
+}
+
+/// Checks an input table: one id column, keys that suit the command line, and the rest as
+/// [`SourceConfig::check`] does.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] naming `origin` and the key (`input.delimiter`).
+pub fn check_input(input: &InputConfig, origin: &str, table: &str) -> Result<()> {
+    id_column(input, origin, table)?;
+    for (key, set) in [
+        ("join", input.join.is_some()),
+        ("key_as", input.key_as.is_some()),
+        ("name", !input.name.is_empty()),
+        ("path", !input.path.as_os_str().is_empty()),
+    ] {
+        if set {
             return Err(Error::invalid(
                 origin,
-                format!("{table}.id_column: name the column that holds each row's id"),
+                format!("{table}.{key}: the command line sets this; remove it"),
             ));
         }
-        let config = ColumnMapConfig {
-            preset: self.preset.clone(),
-            ignore: self.ignore.clone(),
-            unmapped: self.unmapped,
-            invalid_values: self.invalid_values,
-            columns: self.columns.clone(),
-            ..ColumnMapConfig::default()
-        };
-        let map = config
-            .build()
-            .map_err(|e| Error::invalid(origin, format!("{table}: {e}")))?;
-        Ok(map.without_key().with_key(&self.id_column))
     }
+    if input.format == Some(SourceFormat::Events) {
+        return Err(Error::invalid(
+            origin,
+            format!("{table}.format: an input holds records: use csv or jsonl"),
+        ));
+    }
+    for_path(input, Path::new("input"))
+        .check()
+        .map_err(|e| source_error(e, origin, table))
+}
 
-    /// The delimiter as a byte.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] when it is not one ASCII character other than a quote or a line
-    /// break.
-    pub fn delimiter_byte(&self, origin: &str, table: &str) -> Result<u8> {
-        match self.delimiter {
-            None => Ok(b','),
-            Some(c) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c as u8),
-            Some(_) => Err(Error::invalid(
-                origin,
-                format!(
-                    "{table}.delimiter: use one ASCII character other than a quote or a line \
-                     break, such as \",\", \";\" or \"\\t\""
-                ),
-            )),
+/// A source error about the input table `table` of the configuration `origin`.
+pub(crate) fn source_error(e: mergetag_sources::Error, origin: &str, table: &str) -> Error {
+    match e {
+        mergetag_sources::Error::Invalid { path, message } => {
+            Error::invalid(origin, format!("{table}.{path}: {message}"))
         }
-    }
-
-    fn check(&self, origin: &str, table: &str) -> Result<()> {
-        self.column_map(origin, table)?;
-        self.delimiter_byte(origin, table)?;
-        Ok(())
+        e @ mergetag_sources::Error::Load(_) => {
+            Error::invalid(origin, format!("{table}.column_map_file: {e}"))
+        }
+        e => Error::Input(e.to_string()),
     }
 }
 
@@ -215,7 +184,7 @@ impl DedupFile {
     /// threshold outside `(0, 1)`, ...).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<DedupFile> {
         let file: DedupFile = parse_toml(text, origin)?;
-        file.input.check(origin, "input")?;
+        check_input(&file.input, origin, "input")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
         Ok(file)
     }
@@ -276,8 +245,8 @@ impl LinkFile {
     /// As [`DedupFile::from_toml_str`].
     pub fn from_toml_str(text: &str, origin: &str) -> Result<LinkFile> {
         let file: LinkFile = parse_toml(text, origin)?;
-        file.left.check(origin, "left")?;
-        file.right.check(origin, "right")?;
+        check_input(&file.left, origin, "left")?;
+        check_input(&file.right, origin, "right")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
         Ok(file)
     }
@@ -312,8 +281,12 @@ fn check_common(
     dedup: &DedupConfig,
 ) -> Result<()> {
     build_normalizer(origin, normalize)?;
-    mergetag_dedup::Deduper::new(dedup.clone())
-        .map_err(|e| Error::invalid(origin, format!("dedup: {e}")))?;
+    dedup.build().map_err(|e| match e {
+        mergetag_dedup::Error::Invalid { path, message } => {
+            Error::invalid(origin, format!("dedup.{path}: {message}"))
+        }
+        e => Error::invalid(origin, format!("dedup: {e}")),
+    })?;
     Ok(())
 }
 
@@ -355,7 +328,7 @@ mod tests {
     #[test]
     fn minimal_and_defaults() {
         let f = DedupFile::from_toml_str("[input]\nid_column = \"id\"\n", "x").unwrap();
-        assert_eq!(f.input, InputConfig::new("id"));
+        assert_eq!(f.input, input("id"));
         assert!(f.normalize.is_none());
     }
 

@@ -14,7 +14,7 @@
 //! Results are identical for any number of threads.
 //!
 //! ```
-//! use mergetag_cli::config::{DedupFile, InputConfig};
+//! use mergetag_cli::config::DedupFile;
 //! use mergetag_cli::matching::{dedup_records, read_records};
 //! use mergetag_cli::Progress;
 //!
@@ -40,12 +40,14 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use mergetag_dedup::Deduper;
-use mergetag_model::{Record, RecordKey, Reject, Source};
+use mergetag_model::{OnBadRow, Record, RecordKey, Reject, Source};
 use mergetag_normalize::{ChangeLog, RecordNormalizer};
-use mergetag_sources::{CsvSource, OnBadRow};
+use mergetag_sources::Opened;
 
 use crate::Progress;
-use crate::config::{BadRows, DedupFile, InputConfig, LinkFile, build_normalizer};
+use crate::config::{
+    DedupFile, InputConfig, LinkFile, build_normalizer, check_input, id_column, source_error,
+};
 use crate::error::{Error, Result};
 
 /// At most this many bad rows are listed one by one in messages; the count is always given.
@@ -91,7 +93,8 @@ fn bad_rows_message(name: &str, rows: &[String], what: &str) -> Option<String> {
 }
 
 /// Opens and reads an input file; see [`read_records`]. `origin` (the configuration file)
-/// and `table` (`input`, `left`, `right`) name configuration problems.
+/// and `table` (`input`, `left`, `right`) name configuration problems; a column-map file is
+/// resolved against the configuration's directory.
 ///
 /// # Errors
 ///
@@ -106,23 +109,36 @@ pub fn read_file(
     progress: &Progress,
 ) -> Result<Input> {
     // Configuration problems name the configuration file and its table.
-    input.column_map(origin, table)?;
-    input.delimiter_byte(origin, table)?;
+    check_input(input, origin, table)?;
     let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
     let name = path.display().to_string();
     progress.step(format!("reading {name}"));
-    read_records(file, &name, input, normalizer, progress)
+    let base = Path::new(origin).parent().unwrap_or(Path::new(""));
+    let config = crate::config::for_path(input, path);
+    let at = Table {
+        origin,
+        table,
+        base,
+    };
+    read_from(file, &name, &config, &at, normalizer, progress)
 }
 
-/// Reads the records of a CSV stream named `name`, as `input` says, normalizing each with
-/// `normalizer`. Bad rows and rows with an empty id are left out and listed in
-/// [`Input::skipped`] (or fail the read under [`BadRows::Fail`]).
+/// Where an input's configuration is: its file, its table, the directory of the file.
+struct Table<'a> {
+    origin: &'a str,
+    table: &'a str,
+    base: &'a Path,
+}
+
+/// Reads the records of a stream named `name`, as `input` says (CSV unless its `format` says
+/// `jsonl`), normalizing each with `normalizer`. Bad rows and rows with an empty id are left
+/// out and listed in [`Input::skipped`] (or fail the read under `on_bad_row = "fail"`).
 ///
 /// # Errors
 ///
 /// [`Error::Input`] when the header has no id column, when two rows have the same id, when a
-/// row cannot be read at all, or for bad rows under [`BadRows::Fail`]; [`Error::Invalid`] for
-/// a bad column map.
+/// row cannot be read at all, or for bad rows under `on_bad_row = "fail"`; [`Error::Invalid`]
+/// for a bad column map.
 pub fn read_records(
     reader: impl Read,
     name: &str,
@@ -130,23 +146,48 @@ pub fn read_records(
     normalizer: Option<&RecordNormalizer>,
     progress: &Progress,
 ) -> Result<Input> {
-    let map = input.column_map(name, "input")?;
-    let delimiter = input.delimiter_byte(name, "input")?;
-    let mut source = CsvSource::builder()
-        .column_map(map)
-        .delimiter(delimiter)
-        .on_bad_row(OnBadRow::Quarantine)
-        .from_reader(name, reader)
-        .map_err(|e| Error::Input(e.to_string()))?;
-    let wanted = column_key(&input.id_column);
-    if !source
-        .columns()
-        .iter()
-        .any(|c| column_key(c.as_str()) == wanted)
+    let mut config = input.clone();
+    config.name = name.to_owned();
+    let at = Table {
+        origin: name,
+        table: "input",
+        base: Path::new(""),
+    };
+    read_from(reader, name, &config, &at, normalizer, progress)
+}
+
+fn read_from(
+    reader: impl Read,
+    name: &str,
+    input: &InputConfig,
+    at: &Table<'_>,
+    normalizer: Option<&RecordNormalizer>,
+    progress: &Progress,
+) -> Result<Input> {
+    let id_col = id_column(input, at.origin, at.table)?;
+    // Every bad row is collected, so that a failure lists them all.
+    let mut reading = input.clone();
+    reading.on_bad_row = OnBadRow::Quarantine;
+    let mut source = match reading
+        .open_reader(reader, at.base)
+        .map_err(|e| source_error(e, at.origin, at.table))?
     {
+        Opened::Records(s) => s,
+        Opened::Events(_) => {
+            return Err(Error::invalid(
+                at.origin,
+                format!(
+                    "{}.format: an input holds records: use csv or jsonl",
+                    at.table
+                ),
+            ));
+        }
+    };
+    let wanted = column_key(id_col);
+    let columns = source.columns();
+    if !columns.is_empty() && !columns.iter().any(|c| column_key(c.as_str()) == wanted) {
         return Err(Error::Input(format!(
-            "{name}: the header has no column `{}` (the configured id_column)",
-            input.id_column
+            "{name}: the header has no column `{id_col}` (the configured id_column)"
         )));
     }
     let mut out = Input::default();
@@ -156,21 +197,29 @@ pub fn read_records(
     let mut skipped: Vec<(u64, String)> = Vec::new();
     let mut record = Record::default();
     let mut log = ChangeLog::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    // Data rows read so far, bad ones included: the row number of the latest record.
+    let mut row = 0u64;
     loop {
-        match source.read_record(&mut record) {
+        let read = source.read_record(&mut record);
+        source.drain_rejects(&mut rejects);
+        row += rejects.len() as u64;
+        skipped.extend(
+            rejects
+                .drain(..)
+                .map(|r| (r.position.record.unwrap_or(0), r.to_error().to_string())),
+        );
+        match read {
             Ok(false) => break,
             Ok(true) => {
                 progress.inc(1);
-                let row = source.rows_read();
+                row += 1;
                 let id = match &record.id.key {
                     RecordKey::Id(id) if !id.trim().is_empty() => id.clone(),
                     _ => {
                         skipped.push((
                             row,
-                            format!(
-                                "{name}: record {row}: the id column `{}` is empty",
-                                input.id_column
-                            ),
+                            format!("{name}: record {row}: the id column `{id_col}` is empty"),
                         ));
                         continue;
                     }
@@ -184,22 +233,16 @@ pub fn read_records(
                 out.records.push(std::mem::take(&mut record));
             }
             Err(e) if e.is_recoverable() => {
+                row += 1;
                 skipped.push((e.position().record.unwrap_or(0), e.to_string()));
             }
             Err(e) => return Err(Error::Input(e.to_string())),
         }
     }
-    let mut rejects: Vec<Reject> = Vec::new();
-    source.drain_rejects(&mut rejects);
-    skipped.extend(
-        rejects
-            .iter()
-            .map(|r| (r.position.record.unwrap_or(0), r.to_error().to_string())),
-    );
     // Bad rows in file order (those without a position last, in the order met).
     skipped.sort_by_key(|(row, _)| if *row == 0 { u64::MAX } else { *row });
     out.skipped = skipped.into_iter().map(|(_, m)| m).collect();
-    if input.bad_rows == BadRows::Fail && !out.skipped.is_empty() {
+    if input.on_bad_row == OnBadRow::Fail && !out.skipped.is_empty() {
         let m = bad_rows_message(name, &out.skipped, "(bad_rows = \"fail\")").unwrap_or_default();
         return Err(Error::Input(m));
     }
@@ -208,8 +251,7 @@ pub fn read_records(
         if let Some(first) = seen.insert(id.as_str(), row) {
             return Err(Error::Input(format!(
                 "{name}: records {first} and {row} have the same id; the values of the id \
-                 column `{}` must be unique",
-                input.id_column
+                 column `{id_col}` must be unique"
             )));
         }
     }

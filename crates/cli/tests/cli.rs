@@ -719,7 +719,7 @@ fn dedup_bad_config_names_line_and_column() {
         ),
         (
             "[input]\nid_column = \"Id\"\n[dedup]\nthreshold = 1.5\ncomparisons = []\nblocking = []\n",
-            "dedup.toml: dedup: invalid dedup configuration",
+            "dedup.toml: dedup.comparisons: ",
         ),
     ] {
         let config = write(&dir, "dedup.toml", text);

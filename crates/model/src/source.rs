@@ -311,6 +311,12 @@ pub trait Source {
         let _ = out;
     }
 
+    /// The source's own column names, when it knows them before reading (a CSV header), in
+    /// its order; empty for sources without a fixed set of columns (the default).
+    fn columns(&self) -> &[FieldName] {
+        &[]
+    }
+
     /// An iterator over the records, each a new [`Record`]. It ends after the last record or
     /// after an error that is not recoverable.
     ///
@@ -337,6 +343,9 @@ impl<S: Source + ?Sized> Source for &mut S {
     fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         (**self).drain_rejects(out);
     }
+    fn columns(&self) -> &[FieldName] {
+        (**self).columns()
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -348,6 +357,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         (**self).drain_rejects(out);
+    }
+    fn columns(&self) -> &[FieldName] {
+        (**self).columns()
     }
 }
 

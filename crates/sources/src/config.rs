@@ -178,15 +178,16 @@ fn is_empty_path(p: &Path) -> bool {
     p.as_os_str().is_empty()
 }
 
-/// A configured source, opened: records, or events.
-pub enum Opened {
+/// A configured source, opened: records, or events. Readers of files are `'static`; a reader
+/// over a borrowed stream ([`SourceConfig::open_reader`]) lives as long as the stream.
+pub enum Opened<'r> {
     /// A reader of records.
-    Records(Box<dyn Source>),
+    Records(Box<dyn Source + 'r>),
     /// A reader of events.
-    Events(Box<dyn EventSource>),
+    Events(Box<dyn EventSource + 'r>),
 }
 
-impl fmt::Debug for Opened {
+impl fmt::Debug for Opened<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Opened::Records(s) => f.debug_tuple("Records").field(&s.name().as_str()).finish(),
@@ -393,7 +394,7 @@ impl SourceConfig {
     ///
     /// Those of [`SourceConfig::check`] and [`SourceConfig::column_map`]; [`Error::Io`] when
     /// the file cannot be opened; [`Error::Source`] when its header is unusable.
-    pub fn open(&self, base_dir: impl AsRef<Path>) -> Result<Opened> {
+    pub fn open(&self, base_dir: impl AsRef<Path>) -> Result<Opened<'static>> {
         let base_dir = base_dir.as_ref();
         self.check()?;
         let path = self.resolved_path(base_dir);
@@ -440,11 +441,11 @@ impl SourceConfig {
     ///
     /// [`Error::Invalid`] for a bad column map or delimiter, [`Error::Source`] when the header
     /// is unusable.
-    pub fn open_reader<R: Read + 'static>(
+    pub fn open_reader<'r, R: Read + 'r>(
         &self,
         reader: R,
         base_dir: impl AsRef<Path>,
-    ) -> Result<Opened> {
+    ) -> Result<Opened<'r>> {
         let map = self.column_map(base_dir)?;
         let format = match (self.format, self.path.as_os_str().is_empty()) {
             (None, true) => SourceFormat::Csv,

@@ -473,6 +473,10 @@ impl<R: Read> Source for CsvSource<R> {
     fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         out.append(&mut self.rejects);
     }
+
+    fn columns(&self) -> &[FieldName] {
+        CsvSource::columns(self)
+    }
 }
 
 fn io_error(name: &SourceName, position: Position, e: io::Error) -> SourceError {

@@ -11,26 +11,28 @@ use mergetag_cli::config::{DedupFile, LinkFile};
 use mergetag_cli::matching::{dedup_records, read_records};
 use mergetag_cli::template::load_mapping_str;
 
-/// A small CSV with the configuration's id column and delimiter.
+const PEOPLE: [(&str, &str); 3] = [("Ann", "a@x.com"), ("Anne", "a@x.com"), ("Bob", "b@x.com")];
+
+/// Three people with the configuration's id column: CSV with its delimiter, or JSON Lines.
 fn csv_for(config: &DedupFile) -> Vec<u8> {
-    let delimiter = config
-        .input
-        .delimiter
-        .filter(char::is_ascii)
-        .map_or(b',', |c| c as u8);
+    let id = config.input.key.first().map_or("id", String::as_str);
+    if config.input.format == Some(mergetag_sources::SourceFormat::Jsonl) {
+        let mut out = Vec::new();
+        for (i, (first, email)) in PEOPLE.into_iter().enumerate() {
+            let line = serde_json::json!({
+                id: format!("r{i}"), "first_name": first, "last_name": "Smith", "email": email
+            });
+            out.extend_from_slice(line.to_string().as_bytes());
+            out.push(b'\n');
+        }
+        return out;
+    }
+    let delimiter = config.input.delimiter_byte().unwrap_or(b',');
     let mut w = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .from_writer(Vec::new());
-    let _ = w.write_record([
-        config.input.id_column.as_str(),
-        "first_name",
-        "last_name",
-        "email",
-    ]);
-    for (i, (first, email)) in [("Ann", "a@x.com"), ("Anne", "a@x.com"), ("Bob", "b@x.com")]
-        .into_iter()
-        .enumerate()
-    {
+    let _ = w.write_record([id, "first_name", "last_name", "email"]);
+    for (i, (first, email)) in PEOPLE.into_iter().enumerate() {
         let _ = w.write_record([&format!("r{i}"), first, "Smith", email]);
     }
     w.into_inner().unwrap_or_default()
