@@ -7,9 +7,13 @@ use std::collections::BTreeMap;
 use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
 use mergetag_mapping::{Error, MappingConfig, Outcome, Recipient, Syntax, scan};
 
-fn check_error(e: &Error) {
+fn check_error(e: &Error, text: &str) {
     let m = e.to_string();
     assert!(!m.is_empty() && !m.ends_with('.'), "{m:?}");
+    if let Error::Parse(p) = e {
+        assert!(p.line <= text.lines().count() + 1, "{m}");
+        assert!(!p.message.contains('\n'), "{m:?}");
+    }
 }
 
 /// `mapping_document`: byte 0 even → TOML, odd → JSON; the rest is the document. Checks that
@@ -29,7 +33,7 @@ pub fn mapping_document(data: &[u8]) {
     };
     let mapping = match config.and_then(|c| c.build()) {
         Ok(m) => m,
-        Err(e) => return check_error(&e),
+        Err(e) => return check_error(&e, text),
     };
     let r = RecordId::id("fuzz", "1");
     let mut p = Profile::new(ProfileId(1), vec![r.clone()]);

@@ -135,7 +135,17 @@ pub fn normalize_config(data: &[u8]) {
     } else {
         NormalizeConfig::from_json_str(s)
     };
-    let Ok(config) = parsed else { return };
+    let config = match parsed {
+        Ok(config) => config,
+        Err(e) => {
+            let m = e.to_string();
+            if let mergetag_normalize::Error::Parse(p) = &e {
+                assert!(p.line <= s.lines().count() + 1, "{m}");
+                assert!(!p.message.contains('\n'), "{m:?}");
+            }
+            return;
+        }
+    };
     let json = serde_json::to_string(&config).expect("a config serializes");
     assert_eq!(
         NormalizeConfig::from_json_str(&json).expect("round trip"),
