@@ -93,7 +93,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mergetag_dedup::survivorship::SurvivorshipConfig;
-use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig, Deduper};
+use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig};
 use mergetag_mapping::{
     Engagement, EngagementConfig, ExporterBuilder, Mapping, MappingConfig, Platform, TraitConfig,
     TraitSet, TraitSetConfig, VariableConfig,
@@ -781,7 +781,7 @@ impl Pipeline {
             b.validator(Validator::builder().audit(audit).build(rules));
         }
         if let Some((dedup, survivorship)) = built.dedup {
-            b.dedup(Deduper::new(dedup)?);
+            b.dedup(dedup.build()?);
             b.survivorship(survivorship);
         }
         if let Some(t) = built.traits {

@@ -165,7 +165,12 @@ fn zone(tz: Option<&str>) -> Result<crate::date::SourceZone> {
             path: "time_zone".into(),
             message: format!(
                 "unknown time zone {t:?}; use \"UTC\", an offset such as \"+02:00\", or an \
-                 IANA zone name such as \"America/Chicago\""
+                 IANA zone name such as \"America/Chicago\"{}",
+                if cfg!(feature = "tz") {
+                    ""
+                } else {
+                    " (zone names need the cargo feature `tz`)"
+                }
             ),
         }),
     }

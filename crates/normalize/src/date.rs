@@ -87,16 +87,25 @@ pub struct DateParser {
 pub enum SourceZone {
     /// A fixed offset from UTC, the same all year.
     Offset(FixedOffset),
-    /// An IANA time zone (`America/Chicago`), with its daylight-saving rules.
+    /// An IANA time zone (`America/Chicago`), with its daylight-saving rules (cargo feature
+    /// `tz`, on by default).
+    #[cfg(feature = "tz")]
     Named(chrono_tz::Tz),
 }
 
 impl SourceZone {
     /// UTC.
+    #[cfg(feature = "tz")]
     pub const UTC: SourceZone = SourceZone::Named(chrono_tz::UTC);
+    /// UTC.
+    #[cfg(not(feature = "tz"))]
+    pub const UTC: SourceZone = match FixedOffset::east_opt(0) {
+        Some(utc) => SourceZone::Offset(utc),
+        None => unreachable!(),
+    };
 
     /// Reads `UTC`/`Z`, an offset (`+02:00`, `-0500`, `UTC+2`) or an IANA zone name
-    /// (`Europe/Berlin`, any letter case).
+    /// (`Europe/Berlin`, any letter case; with the cargo feature `tz`, on by default).
     pub fn parse(s: &str) -> Option<SourceZone> {
         let t = s.trim();
         if matches!(t.to_ascii_lowercase().as_str(), "utc" | "z" | "gmt") {
@@ -105,6 +114,16 @@ impl SourceZone {
         if let Some(o) = parse_offset(t) {
             return Some(SourceZone::Offset(o));
         }
+        Self::named(t)
+    }
+
+    #[cfg(not(feature = "tz"))]
+    fn named(_: &str) -> Option<SourceZone> {
+        None
+    }
+
+    #[cfg(feature = "tz")]
+    fn named(t: &str) -> Option<SourceZone> {
         t.parse::<chrono_tz::Tz>()
             .ok()
             .or_else(|| {
@@ -122,6 +141,7 @@ impl SourceZone {
         use chrono::LocalResult;
         let result = match self {
             SourceZone::Offset(o) => o.from_local_datetime(&local).map(|d| d.with_timezone(&Utc)),
+            #[cfg(feature = "tz")]
             SourceZone::Named(z) => z.from_local_datetime(&local).map(|d| d.with_timezone(&Utc)),
         };
         match result {
@@ -142,6 +162,7 @@ impl SourceZone {
     pub fn local_date(&self, dt: DateTime<Utc>) -> NaiveDate {
         match self {
             SourceZone::Offset(o) => dt.with_timezone(o).date_naive(),
+            #[cfg(feature = "tz")]
             SourceZone::Named(z) => dt.with_timezone(z).date_naive(),
         }
     }
@@ -151,6 +172,7 @@ impl std::fmt::Display for SourceZone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceZone::Offset(o) => write!(f, "UTC{o}"),
+            #[cfg(feature = "tz")]
             SourceZone::Named(z) => f.write_str(z.name()),
         }
     }
