@@ -591,22 +591,30 @@ where
 // ------------------------------------------------------------------------ loading and building
 
 impl RuleSetConfig {
-    /// Parses TOML. `origin` names the text in errors (a file name, or `<toml>`).
+    /// Parses TOML; errors name it `<toml>`.
     ///
     /// # Errors
     ///
     /// [`Error::Parse`] with the line and column of the problem.
-    pub fn from_toml_str(text: &str, origin: &str) -> Result<RuleSetConfig> {
-        Ok(config::load(text, origin, Format::Toml)?)
+    pub fn from_toml_str(text: &str) -> Result<RuleSetConfig> {
+        Ok(config::load(
+            text,
+            Format::Toml.text_origin(),
+            Format::Toml,
+        )?)
     }
 
-    /// Parses JSON. `origin` names the text in errors (a file name, or `<json>`).
+    /// Parses JSON; errors name it `<json>`.
     ///
     /// # Errors
     ///
     /// [`Error::Parse`] with the line and column of the problem.
-    pub fn from_json_str(text: &str, origin: &str) -> Result<RuleSetConfig> {
-        Ok(config::load(text, origin, Format::Json)?)
+    pub fn from_json_str(text: &str) -> Result<RuleSetConfig> {
+        Ok(config::load(
+            text,
+            Format::Json.text_origin(),
+            Format::Json,
+        )?)
     }
 
     /// Reads a `.toml` or `.json` file (by its extension, in any case); errors name the file.
@@ -880,7 +888,7 @@ mod tests {
     use crate::Rule;
 
     fn parse_err(toml: &str) -> (usize, String) {
-        match RuleSetConfig::from_toml_str(toml, "<toml>").unwrap_err() {
+        match RuleSetConfig::from_toml_str(toml).unwrap_err() {
             Error::Parse(p) => (p.line, p.message),
             other => panic!("{other:?}"),
         }
@@ -888,10 +896,7 @@ mod tests {
 
     #[test]
     fn shorthands() {
-        let c = RuleSetConfig::from_toml_str(
-            "[fields.a]\nrequired = true\ntype = \"int\"\none_of = [\"1\", \"2\"]\npattern = '\\d+'\nemail = false\n[checks]\nunique_id = true\n",
-            "<toml>",
-        )
+        let c = RuleSetConfig::from_toml_str("[fields.a]\nrequired = true\ntype = \"int\"\none_of = [\"1\", \"2\"]\npattern = '\\d+'\nemail = false\n[checks]\nunique_id = true\n")
         .unwrap();
         let a = &c.fields["a"];
         assert_eq!(a.required, Some(Plain::default()));
@@ -962,7 +967,7 @@ mod tests {
                 "must be lower-case",
             ),
         ] {
-            let e = RuleSetConfig::from_toml_str(toml, "<toml>")
+            let e = RuleSetConfig::from_toml_str(toml)
                 .unwrap()
                 .build()
                 .unwrap_err();
@@ -972,17 +977,13 @@ mod tests {
 
     #[test]
     fn json_is_the_same_format() {
-        let c = RuleSetConfig::from_json_str(
-            r#"{"as_of": "2026-03-01", "fields": {"email": {"required": true, "email": {"role_account": "off"}}}}"#,
-            "<json>",
-        )
+        let c = RuleSetConfig::from_json_str(r#"{"as_of": "2026-03-01", "fields": {"email": {"required": true, "email": {"role_account": "off"}}}}"#)
         .unwrap();
         assert_eq!(
             c.fields["email"].email.as_ref().unwrap().role_account,
             Level::Off
         );
-        let e = RuleSetConfig::from_json_str("{\n\"fields\": {\"a\": {\"typo\": 1}}}", "<json>")
-            .unwrap_err();
+        let e = RuleSetConfig::from_json_str("{\n\"fields\": {\"a\": {\"typo\": 1}}}").unwrap_err();
         assert!(matches!(&e, Error::Parse(p) if p.line == 2), "{e}");
         let back: RuleSetConfig =
             serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();

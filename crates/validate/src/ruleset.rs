@@ -77,7 +77,7 @@ impl RuleSet {
     /// of the wrong type; [`Error::Invalid`] naming the rule (and its line where it can be
     /// found) when the configuration is inconsistent.
     pub fn from_toml_str(text: &str) -> Result<RuleSet> {
-        RuleSetConfig::from_toml_str(text, "<toml>")?
+        RuleSetConfig::from_toml_str(text)?
             .build()
             .map_err(|e| locate(e, text, "<toml>"))
     }
@@ -88,7 +88,7 @@ impl RuleSet {
     ///
     /// As [`RuleSet::from_toml_str`].
     pub fn from_json_str(text: &str) -> Result<RuleSet> {
-        RuleSetConfig::from_json_str(text, "<json>")?
+        RuleSetConfig::from_json_str(text)?
             .build()
             .map_err(|e| locate(e, text, "<json>"))
     }
