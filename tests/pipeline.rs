@@ -8,12 +8,14 @@ use mergetag::dedup::{DedupConfig, Deduper};
 use mergetag::mapping::{MappingConfig, Platform};
 use mergetag::model::IterSource;
 use mergetag::normalize::NormalizeConfig;
+use mergetag::pipeline::config::SourceFormat;
 use mergetag::pipeline::{
-    Decision, Pipeline, PipelineConfig, Progress, SourceOptions, StageAt, Step, files, stage_fn,
+    Decision, Pipeline, PipelineConfig, ProfileBatch, Progress, SourceOptions, StageAt, StageError,
+    Step, files, profile_stage_fn, stage_fn,
 };
 use mergetag::sources::{ColumnMap, CsvSource, OnBadRow};
 use mergetag::validate::{QuarantineReader, RuleSet, Validator};
-use mergetag::{Error, Record, RecordId, fields};
+use mergetag::{Error, Record, RecordId, Source, fields};
 
 mod fuzz;
 
@@ -598,4 +600,127 @@ fn the_documented_format_parses() {
     let config = PipelineConfig::from_toml_str(&doc).unwrap();
     assert_eq!(config.sources.len(), 4);
     assert_eq!(config.output_dir(), Some(PathBuf::from("out")));
+}
+
+#[test]
+fn profile_stages_see_profiles_events_and_traits_and_feed_the_mapping() {
+    // The sample pipeline, extended in code: a stage that counts each profile's events and
+    // another that reads the first stage's trait, in the order they were added.
+    let config = PipelineConfig::load(data().join("pipeline.toml")).unwrap();
+    let mut seen_traits = 0usize;
+    let mapping = MappingConfig::from_toml_str(
+        "[[variables]]\nname = \"activity\"\nsource = \"traits.activity\"\nfallback = \"quiet\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let output = Pipeline::builder_from_config(&config)
+        .unwrap()
+        .profile_stage(profile_stage_fn(
+            "events",
+            |batch: &mut ProfileBatch<'_>| {
+                for i in 0..batch.len() {
+                    let n = batch.events(i).len() as i64;
+                    batch.set_trait(i, "event_count", n);
+                }
+                Ok(())
+            },
+        ))
+        .profile_stage(profile_stage_fn(
+            "activity",
+            move |batch: &mut ProfileBatch<'_>| {
+                for i in 0..batch.len() {
+                    // Traits computed from the configuration are there already.
+                    seen_traits += batch.traits(i).len();
+                    let busy = batch.traits(i)["event_count"].as_f64().unwrap_or(0.0) >= 3.0;
+                    if busy {
+                        batch.set_trait(i, "activity", "busy");
+                    }
+                }
+                assert!(seen_traits > batch.len(), "config traits are visible");
+                Ok(())
+            },
+        ))
+        .output_with(Platform::JsonLines, mapping, None)
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert!(output.report.adds_up());
+    let attributed: i64 = output
+        .traits
+        .iter()
+        .map(|t| t["event_count"].as_f64().unwrap() as i64)
+        .sum();
+    assert_eq!(
+        attributed as u64,
+        output.report.events.as_ref().unwrap().attributed,
+        "each attributed event is seen by exactly one profile"
+    );
+    let busy = output
+        .traits
+        .iter()
+        .filter(|t| t.get("activity").is_some())
+        .count();
+    assert!(busy > 0);
+    let jsonl = output.audiences.last().unwrap().to_jsonl();
+    assert!(jsonl.contains("\"activity\":\"busy\""), "{jsonl}");
+    assert!(jsonl.contains("\"activity\":\"quiet\""), "{jsonl}");
+    assert!(
+        output
+            .report
+            .timings
+            .iter()
+            .any(|t| t.stage == "profile_stage.activity")
+    );
+}
+
+#[test]
+fn a_failing_profile_stage_stops_the_run_naming_it() {
+    #[derive(Debug)]
+    struct NoModel;
+    impl std::fmt::Display for NoModel {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("no model to score with")
+        }
+    }
+    impl std::error::Error for NoModel {}
+
+    let err = Pipeline::builder()
+        .source(memory(
+            "crm",
+            vec![person("crm", "1", "Ada", "L", "ada@example.com")],
+        ))
+        .profile_stage(profile_stage_fn("churn", |_: &mut ProfileBatch<'_>| {
+            Err(Box::new(NoModel) as StageError)
+        }))
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap_err();
+    assert!(matches!(&err, Error::Stage { stage, .. } if stage == "churn"));
+    assert_eq!(err.to_string(), "profile stage `churn` failed");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "no model to score with"
+    );
+}
+
+#[test]
+fn sources_are_configured_the_same_in_code_and_in_files() {
+    // One SourceConfig type: what a pipeline file says, a program builds with the same keys.
+    let config = PipelineConfig::load(data().join("pipeline.toml")).unwrap();
+    let hubspot = &config.sources[1];
+    assert_eq!(hubspot.format().unwrap(), SourceFormat::Csv);
+    let mut source = hubspot.build(config.base_dir()).unwrap();
+    let mut n = 0;
+    let mut record = Record::default();
+    while let Ok(more) = source.read_record(&mut record) {
+        if !more {
+            break;
+        }
+        n += 1;
+    }
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert_eq!(n, output.report.sources[1].accepted);
 }
