@@ -139,7 +139,10 @@ fn render(c: &mut Criterion) {
             traits: t,
         })
         .collect();
-    let mapping = MappingConfig::from_toml_str(MAPPING).unwrap().build().unwrap();
+    let mapping = MappingConfig::from_toml_str(MAPPING)
+        .unwrap()
+        .build()
+        .unwrap();
     assert_eq!(mapping.variables().len(), 10);
     let mut group = c.benchmark_group("mergetag_mapping::Mapping::render_into");
     // 1000 recipients fit in cache; 10000 do not.
