@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mergetag_dedup::Deduper;
 use mergetag_dedup::survivorship::SurvivorshipConfig;
-use mergetag_mapping::{Engagement, ExporterBuilder, Mapping, Platform, TraitSet};
+use mergetag_mapping::{Engagement, Exporter, ExporterBuilder, Mapping, Platform, TraitSet};
 use mergetag_model::{EventSource, FieldName, OnBadRow, Source};
 use mergetag_normalize::RecordNormalizer;
 use mergetag_validate::Validator;
@@ -250,9 +251,12 @@ impl PipelineBuilder {
     /// mapping's variable names do not suit its platform or a batch size is out of range.
     pub fn build(&mut self) -> Result<Pipeline> {
         let b = std::mem::take(self);
-        let mut mappings = Vec::with_capacity(1 + b.extra_mappings.len());
-        mappings.push(b.mapping);
-        mappings.extend(b.extra_mappings.into_iter().map(Some));
+        let mut mappings: Vec<Option<Arc<Mapping>>> =
+            Vec::with_capacity(1 + b.extra_mappings.len());
+        mappings.push(b.mapping.map(Arc::new));
+        mappings.extend(b.extra_mappings.into_iter().map(|m| Some(Arc::new(m))));
+        // Each exporter is built (and so checked) once, here, and kept for the run.
+        let mut exporters = Vec::with_capacity(b.outputs.len());
         for (i, o) in b.outputs.iter().enumerate() {
             let Some(mapping) = &mappings[o.mapping] else {
                 return Err(Error::Invalid {
@@ -264,7 +268,11 @@ impl PipelineBuilder {
                     ),
                 });
             };
-            exporter_builder(o, &b.suppressed).build(mapping)?;
+            let exporter = exporter_builder(o, &b.suppressed).build_shared(Arc::clone(mapping))?;
+            exporters.push(PlannedOutput {
+                exporter,
+                variables: mapping.variables().len(),
+            });
         }
         Ok(Pipeline {
             sources: b.sources,
@@ -285,15 +293,14 @@ impl PipelineBuilder {
             traits: b.traits,
             engagement: b.engagement,
             now: b.now,
-            mappings,
-            outputs: b.outputs,
-            suppressed: b.suppressed,
+            coverage_mapping: mappings.swap_remove(0),
+            outputs: exporters,
             output_dir: b.output_dir,
         })
     }
 }
 
-pub(super) fn exporter_builder(o: &Output, suppressed: &[String]) -> ExporterBuilder {
+fn exporter_builder(o: &Output, suppressed: &[String]) -> ExporterBuilder {
     let mut eb = ExporterBuilder::new(o.platform);
     if let Some(n) = o.batch_size {
         eb.batch_size(n);
@@ -319,10 +326,10 @@ pub struct Pipeline {
     pub(super) traits: Option<TraitSet>,
     pub(super) engagement: Option<Engagement>,
     pub(super) now: Option<DateTime<Utc>>,
-    /// The default mapping first, then per-output ones.
-    pub(super) mappings: Vec<Option<Mapping>>,
-    pub(super) outputs: Vec<Output>,
-    pub(super) suppressed: Vec<String>,
+    /// The default mapping, whose coverage the report shows.
+    pub(super) coverage_mapping: Option<Arc<Mapping>>,
+    /// One exporter per output, built once.
+    pub(super) outputs: Vec<PlannedOutput>,
     pub(super) output_dir: Option<PathBuf>,
 }
 
@@ -354,11 +361,17 @@ impl fmt::Debug for Pipeline {
                 &self
                     .outputs
                     .iter()
-                    .map(|o| o.platform.as_str())
+                    .map(|o| o.exporter.platform().as_str())
                     .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
+}
+
+/// An output of a built pipeline: its exporter, and how many variables its mapping has.
+pub(super) struct PlannedOutput {
+    pub(super) exporter: Exporter<'static>,
+    pub(super) variables: usize,
 }
 
 impl Pipeline {

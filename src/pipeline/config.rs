@@ -95,8 +95,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use mergetag_dedup::survivorship::SurvivorshipConfig;
 use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig};
 use mergetag_mapping::{
-    Engagement, EngagementConfig, ExporterBuilder, Mapping, MappingConfig, Platform, TraitConfig,
-    TraitSet, TraitSetConfig, VariableConfig,
+    Engagement, EngagementConfig, Mapping, MappingConfig, Platform, TraitConfig, TraitSet,
+    TraitSetConfig, VariableConfig,
 };
 use mergetag_model::ParseError;
 use mergetag_model::config::{self as loader, Format, LoadError};
@@ -534,9 +534,17 @@ impl PipelineConfig {
                     None => None,
                 };
                 let which = own.as_ref().or(mapping.as_ref());
+                // Names are checked against the platform once: inline documents when the
+                // configuration is parsed, documents from files when they are read. The
+                // exporter itself is built once, by the pipeline builder.
+                let from_file = match o.mapping.get(&p) {
+                    Some(m) => m.file.is_some(),
+                    None => self.mapping.as_ref().is_some_and(|m| m.file.is_some()),
+                };
                 match which {
+                    Some(_) if files && !from_file => {}
                     Some(m) => {
-                        if let Err(e) = ExporterBuilder::new(p).build(m) {
+                        if let Some((name, why)) = m.check_platform(p).into_iter().next() {
                             let at = if own.is_some() {
                                 format!("outputs.mapping.{p}")
                             } else {
@@ -545,7 +553,7 @@ impl PipelineConfig {
                             return Err(self.invalid(
                                 at,
                                 format!(
-                                    "{e}; the {p} output needs names that suit it: give it its own document under [outputs.mapping.{p}]"
+                                    "variables.{name}: {why}; the {p} output needs names that suit it: give it its own document under [outputs.mapping.{p}]"
                                 ),
                             ));
                         }

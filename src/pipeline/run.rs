@@ -21,7 +21,7 @@ use mergetag_validate::{
     Finding, QuarantineEntry, Report, Severity, Validator, Verdict, reject_finding,
 };
 
-use super::builder::{SourceSlot, exporter_builder};
+use super::builder::SourceSlot;
 use super::output::RunOutput;
 use super::report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, SourceReport, StageTime,
@@ -474,7 +474,7 @@ impl Pipeline {
             .map(|(profile, traits)| Recipient { profile, traits })
             .collect();
         let mut coverage = BTreeMap::new();
-        if let Some(Some(mapping)) = self.mappings.first() {
+        if let Some(mapping) = &self.coverage_mapping {
             coverage = state.timings.time("mapping", || {
                 mergetag_mapping::coverage(mapping, &recipients)
             });
@@ -483,19 +483,15 @@ impl Pipeline {
         let mut outputs = Vec::new();
         let total = recipients.len() as u64;
         for o in &self.outputs {
-            let Some(mapping) = &self.mappings[o.mapping] else {
-                continue; // `build` made sure every output has a mapping
-            };
-            let platform = o.platform.to_string();
+            let platform = o.exporter.platform().to_string();
             state.progress(Step::Export, Some(&platform), 0, Some(total));
             let start = Instant::now();
-            let exporter = exporter_builder(o, &self.suppressed).build(mapping)?;
-            let audience = exporter.export(&recipients);
+            let audience = o.exporter.export(&recipients);
             state
                 .timings
                 .add(&format!("export.{platform}"), start.elapsed());
             let r = &audience.report;
-            let variables = mapping.variables().len() as u64;
+            let variables = o.variables as u64;
             outputs.push(OutputReport {
                 platform: platform.clone(),
                 recipients: r.recipients as u64,

@@ -2,6 +2,7 @@
 //! suppression enforced.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use mergetag_model::{Channel, Profile, ProfileId, SuppressionReason, Value, fields};
 use serde::{Deserialize, Serialize};
@@ -124,6 +125,20 @@ impl ExporterBuilder {
     /// [`Error::Invalid`] when a variable name breaks the platform's rules or the batch size is
     /// 0 or above the platform's limit.
     pub fn build<'m>(&self, mapping: &'m Mapping) -> Result<Exporter<'m>> {
+        self.build_with(MappingRef::Borrowed(mapping))
+    }
+
+    /// Builds an exporter that shares ownership of `mapping`, so that it can be kept (in a
+    /// pipeline, say) and used for many exports without being built again.
+    ///
+    /// # Errors
+    ///
+    /// As [`ExporterBuilder::build`].
+    pub fn build_shared(&self, mapping: Arc<Mapping>) -> Result<Exporter<'static>> {
+        self.build_with(MappingRef::Shared(mapping))
+    }
+
+    fn build_with<'m>(&self, mapping: MappingRef<'m>) -> Result<Exporter<'m>> {
         let limit = self.platform.batch_limit();
         let batch = self.batch_size.unwrap_or(limit);
         if batch == 0 || batch > limit {
@@ -170,10 +185,28 @@ impl ExporterBuilder {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Exporter<'m> {
-    mapping: &'m Mapping,
+    mapping: MappingRef<'m>,
     platform: Platform,
     batch: usize,
     suppressed: BTreeSet<String>,
+}
+
+/// The mapping an [`Exporter`] renders with: borrowed, or shared.
+#[derive(Debug, Clone)]
+enum MappingRef<'m> {
+    Borrowed(&'m Mapping),
+    Shared(Arc<Mapping>),
+}
+
+impl std::ops::Deref for MappingRef<'_> {
+    type Target = Mapping;
+
+    fn deref(&self) -> &Mapping {
+        match self {
+            MappingRef::Borrowed(m) => m,
+            MappingRef::Shared(m) => m,
+        }
+    }
 }
 
 fn email_of(p: &Profile) -> Option<String> {
