@@ -59,6 +59,7 @@
 use std::path::Path;
 
 use mergetag_dedup::DedupConfig;
+use mergetag_model::config::{Format, LoadError};
 use mergetag_normalize::{NormalizeConfig, RecordNormalizer};
 use mergetag_sources::{SourceConfig, SourceFormat};
 use serde::de::DeserializeOwned;
@@ -183,7 +184,11 @@ impl DedupFile {
     /// type; [`Error::Invalid`] for settings that parse but cannot work (an unknown preset, a
     /// threshold outside `(0, 1)`, ...).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<DedupFile> {
-        let file: DedupFile = parse_toml(text, origin)?;
+        Self::parse(text, origin, Format::Toml)
+    }
+
+    fn parse(text: &str, origin: &str, format: Format) -> Result<DedupFile> {
+        let file: DedupFile = parse(text, origin, format)?;
         check_input(&file.input, origin, "input")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
         Ok(file)
@@ -195,8 +200,8 @@ impl DedupFile {
     ///
     /// [`Error::Io`] when the file cannot be read, else as [`DedupFile::from_toml_str`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<DedupFile> {
-        let (text, origin) = read_config(path.as_ref())?;
-        DedupFile::from_toml_str(&text, &origin)
+        let (text, origin, format) = read_config(path.as_ref())?;
+        DedupFile::parse(&text, &origin, format)
     }
 }
 
@@ -244,7 +249,11 @@ impl LinkFile {
     ///
     /// As [`DedupFile::from_toml_str`].
     pub fn from_toml_str(text: &str, origin: &str) -> Result<LinkFile> {
-        let file: LinkFile = parse_toml(text, origin)?;
+        Self::parse(text, origin, Format::Toml)
+    }
+
+    fn parse(text: &str, origin: &str, format: Format) -> Result<LinkFile> {
+        let file: LinkFile = parse(text, origin, format)?;
         check_input(&file.left, origin, "left")?;
         check_input(&file.right, origin, "right")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
@@ -257,8 +266,8 @@ impl LinkFile {
     ///
     /// [`Error::Io`] when the file cannot be read, else as [`LinkFile::from_toml_str`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<LinkFile> {
-        let (text, origin) = read_config(path.as_ref())?;
-        LinkFile::from_toml_str(&text, &origin)
+        let (text, origin, format) = read_config(path.as_ref())?;
+        LinkFile::parse(&text, &origin, format)
     }
 }
 
@@ -290,35 +299,22 @@ fn check_common(
     Ok(())
 }
 
-/// Reads a configuration file as UTF-8 text; returns it with its name for errors.
-pub(crate) fn read_config(path: &Path) -> Result<(String, String)> {
-    let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&origin, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Parse {
-        origin: origin.clone(),
-        line: 0,
-        column: 0,
-        message: format!(
-            "the file is not valid UTF-8 (byte {}); save it as UTF-8",
-            e.utf8_error().valid_up_to()
-        ),
+/// Reads a configuration file as UTF-8 text; returns it with its name for errors and the
+/// format its extension names (`.json` is JSON; the command line's files are TOML otherwise).
+pub(crate) fn read_config(path: &Path) -> Result<(String, String, Format)> {
+    let (text, origin) = mergetag_model::config::read_text(path).map_err(|e| match e {
+        LoadError::Read { source, .. } => Error::io(path.display(), source),
+        LoadError::Parse(p) => Error::Parse(p),
+        e => Error::invalid(&path.display().to_string(), e.to_string()),
     })?;
-    Ok((text, origin))
+    let format = Format::from_path(path).unwrap_or(Format::Toml);
+    Ok((text, origin, format))
 }
 
-/// Parses TOML into `T`, with the position of any problem.
-pub(crate) fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map_or((0, 0), |s| {
-            mergetag_model::text_position::line_col(text, s.start)
-        });
-        Error::Parse {
-            origin: origin.to_owned(),
-            line,
-            column,
-            message: e.message().trim_end().replace('\n', " "),
-        }
-    })
+/// Parses a configuration document into `T` through the model's loader, with the position of
+/// any problem.
+pub(crate) fn parse<T: DeserializeOwned>(text: &str, origin: &str, format: Format) -> Result<T> {
+    Ok(mergetag_model::config::load(text, origin, format)?)
 }
 
 #[cfg(test)]

@@ -8,18 +8,10 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A configuration file is not valid TOML, or has an unknown key or a wrong type.
-    #[error("{origin}: line {line}, column {column}: {message}")]
-    Parse {
-        /// The file name.
-        origin: String,
-        /// The 1-based line of the problem (0 when unknown).
-        line: usize,
-        /// The 1-based column of the problem (0 when unknown).
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// A configuration file is not valid TOML (or JSON), or has an unknown key or a wrong
+    /// type: the error names the file, line and column.
+    #[error(transparent)]
+    Parse(#[from] mergetag_model::ParseError),
     /// A configuration file parsed but says something that cannot be done.
     #[error("{origin}: {message}")]
     Invalid {

@@ -19,9 +19,10 @@ use std::io::Write;
 use std::path::Path;
 
 use mergetag_mapping::{Mapping, MappingConfig, ScanProblem, Syntax, check_template};
+use mergetag_model::config::Format;
 use serde::Serialize;
 
-use crate::config::{parse_toml, read_config};
+use crate::config::{parse, read_config};
 use crate::error::{Error, Result};
 
 /// The template language of `--syntax`.
@@ -124,20 +125,24 @@ impl TemplateReport {
 /// [`Error::Parse`] with the line and column of a syntax error, an unknown key or a wrong
 /// type; [`Error::Invalid`] when the document parses but is not valid.
 pub fn load_mapping_str(text: &str, origin: &str) -> Result<Mapping> {
-    let config: MappingConfig = parse_toml(text, origin)?;
+    build_mapping(parse(text, origin, Format::Toml)?, origin)
+}
+
+fn build_mapping(config: MappingConfig, origin: &str) -> Result<Mapping> {
     config
         .build()
         .map_err(|e| Error::invalid(origin, e.to_string()))
 }
 
-/// Reads, parses and builds a mapping document file (TOML).
+/// Reads, parses and builds a mapping document file (JSON when it ends in `.json`, TOML
+/// otherwise).
 ///
 /// # Errors
 ///
 /// [`Error::Io`] when it cannot be read, else as [`load_mapping_str`].
 pub fn load_mapping(path: impl AsRef<Path>) -> Result<Mapping> {
-    let (text, origin) = read_config(path.as_ref())?;
-    load_mapping_str(&text, &origin)
+    let (text, origin, format) = read_config(path.as_ref())?;
+    build_mapping(parse(&text, &origin, format)?, &origin)
 }
 
 /// Checks one template against a mapping.
