@@ -85,6 +85,13 @@ struct Events {
     report: Option<EventsReport>,
 }
 
+/// The audiences rendered, their reports, and the default mapping's coverage.
+struct Exported {
+    audiences: Vec<Audience>,
+    outputs: Vec<OutputReport>,
+    coverage: BTreeMap<String, VariableCoverage>,
+}
+
 /// Clusters of the deduplicated records, and what dedup found.
 struct Clusters {
     clusters: Vec<u32>,
@@ -122,17 +129,16 @@ impl Pipeline {
         let (profiles, profile_of, profiles_report) =
             self.profiles(&mut state, &records, &clusters.clusters, start, joined);
         let mut events = events;
-        let (traits, now) = self.traits(&mut state, &profiles, &mut events)?;
-        let (audiences, outputs, coverage) = self.export(&mut state, &profiles, &traits)?;
-        let _ = now;
+        let traits = self.traits(&mut state, &profiles, &mut events)?;
+        let exported = self.export(&mut state, &profiles, &traits);
         let report = state.report(
             read.sources,
             read.tally,
             clusters.report,
             profiles_report,
             events.report,
-            outputs,
-            coverage,
+            exported.outputs,
+            exported.coverage,
         );
         Ok(RunOutput {
             records,
@@ -142,7 +148,7 @@ impl Pipeline {
             dedup: clusters.result,
             quarantine: state.quarantine,
             audit: self.validator.as_ref().and_then(Validator::audit),
-            audiences,
+            audiences: exported.audiences,
             report,
         })
     }
@@ -375,13 +381,13 @@ impl Pipeline {
     }
 
     /// Step 7: attributes events to profiles and computes traits and engagement, then runs the
-    /// profile stages; returns each profile's traits and the run's "now".
+    /// profile stages; returns each profile's traits.
     fn traits(
         &mut self,
         state: &mut RunState<'_>,
         profiles: &[Profile],
         events: &mut Events,
-    ) -> Result<(Vec<BTreeMap<String, Value>>, DateTime<Utc>)> {
+    ) -> Result<Vec<BTreeMap<String, Value>>> {
         let mut traits: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); profiles.len()];
         let now = self
             .now
@@ -389,7 +395,7 @@ impl Pipeline {
             .unwrap_or_else(Utc::now);
         let computes = self.traits.is_some() || self.engagement.is_some();
         if !computes && self.profile_stages.is_empty() {
-            return Ok((traits, now));
+            return Ok(traits);
         }
         let total = Some(profiles.len() as u64);
         state.progress(Step::Traits, None, 0, total);
@@ -421,7 +427,7 @@ impl Pipeline {
         }
         state.finished(Step::Traits, None, profiles.len() as u64);
         self.profile_stages(state, profiles, &per_profile, &mut traits, now)?;
-        Ok((traits, now))
+        Ok(traits)
     }
 
     /// Step 8: the profile stages, in the order added, each seeing the traits so far.
@@ -457,17 +463,12 @@ impl Pipeline {
 
     /// Step 9: renders each output's audience (suppression enforced) and the mapping's
     /// coverage.
-    #[allow(clippy::type_complexity)]
     fn export(
         &self,
         state: &mut RunState<'_>,
         profiles: &[Profile],
         traits: &[BTreeMap<String, Value>],
-    ) -> Result<(
-        Vec<Audience>,
-        Vec<OutputReport>,
-        BTreeMap<String, VariableCoverage>,
-    )> {
+    ) -> Exported {
         let recipients: Vec<Recipient<'_>> = profiles
             .iter()
             .zip(traits)
@@ -511,7 +512,11 @@ impl Pipeline {
             state.finished(Step::Export, Some(&platform), total);
             audiences.push(audience);
         }
-        Ok((audiences, outputs, coverage))
+        Exported {
+            audiences,
+            outputs,
+            coverage,
+        }
     }
 
     /// Runs the per-record stages on one record.
