@@ -236,7 +236,7 @@ impl PipelineBuilder {
         self
     }
 
-    /// Where [`RunOutput::write_to`] should write, when a caller asks the pipeline
+    /// Where [`RunOutput::write_to`](super::RunOutput::write_to) should write, when a caller asks the pipeline
     /// ([`Pipeline::output_dir`]).
     pub fn output_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
         self.output_dir = Some(dir.into());

@@ -78,11 +78,14 @@
 //! source = "profile.first_name"
 //! ```
 //!
-//! A source's column map is a preset, the inline keys `preset`, `key`, `observed_at`,
+//! Each `[[sources]]` entry is a [`SourceConfig`] (the same type the command line and your code
+//! use): its column map is a preset, the inline keys `preset`, `key`, `observed_at`,
 //! `ignore`, `unmapped`, `invalid_values` and `columns` (as in
-//! [`ColumnMapConfig`]), or a file: `column_map_file =
-//! "hubspot.toml"`. Its other keys: `on_bad_row` (`quarantine`, the default, or `fail`),
-//! `delimiter` (one character, CSV), `max_line_bytes` (JSON Lines), `join` and `key_as`.
+//! [`ColumnMapConfig`](mergetag_sources::ColumnMapConfig)), or a file: `column_map_file =
+//! "hubspot.toml"`. Its other keys: `on_bad_row` (`quarantine`, the default: the row is
+//! quarantined with its reason; or `fail`: the run stops with an error naming the source, line
+//! and field), `delimiter` (one character, CSV), `max_line_bytes` (JSON Lines), `join` and
+//! `key_as`.
 //!
 //! `[normalize]`, `[rules]`, `[dedup]` and `[mapping]` (and each `outputs.mapping.<platform>`)
 //! can instead name a file with `file = "..."`, in that stage's own format; keys written

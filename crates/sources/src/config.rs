@@ -1,56 +1,7 @@
 //! Sources described in configuration: [`SourceConfig`], shared by the pipeline's
 //! `[[sources]]` entries and the command line's `[input]`, `[left]` and `[right]` tables.
 //!
-//! A source's configuration is tagged by its `format` (`csv`, `jsonl` or `events`; taken from
-//! the file's extension when absent) and builds the reader itself
-//! ([`SourceConfig::build`]), so that a program, the pipeline and the command line read a
-//! source the same way, and a new kind of source is added here, in one place.
-//!
-//! ```
-//! use mergetag_model::{Record, Source};
-//! use mergetag_sources::SourceConfig;
-//!
-//! let config = SourceConfig::from_toml_str(r#"
-//!     name = "hubspot"
-//!     path = "hubspot_contacts.csv"       # relative to the base directory given to build()
-//!     preset = "hubspot_contacts"
-//!     on_bad_row = "quarantine"           # or "fail"
-//! "#)?;
-//! let mut source = config.build("../../examples/data")?;
-//! let mut record = Record::default();
-//! assert!(source.read_record(&mut record)?);
-//! assert_eq!(record.id.source.as_str(), "hubspot");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! The keys (every one optional but `name` and `path`):
-//!
-//! ```toml
-//! name = "salesforce"                 # names records, the report and errors
-//! path = "salesforce_contacts.csv"    # the file, relative to the configuration's directory
-//! format = "csv"                      # csv, jsonl or events (default: from the extension:
-//!                                     # .csv/.tsv/.txt are csv, .jsonl/.ndjson are jsonl)
-//! on_bad_row = "quarantine"           # or "fail" (OnBadRow)
-//! delimiter = ";"                     # CSV: one ASCII character (default ",")
-//! max_line_bytes = 1048576            # JSON Lines: the longest line accepted
-//!
-//! # The column map: a preset and inline keys (as in ColumnMapConfig), or a file.
-//! preset = "salesforce_contacts"
-//! key = "Id"                          # the key column(s), replacing the preset's
-//! observed_at = ["updated_at"]
-//! ignore = ["Photo"]
-//! unmapped = "keep"                   # or "reject"
-//! invalid_values = "reject"           # or "keep_text"
-//! # column_map_file = "salesforce.toml"
-//! [columns]
-//! Loyalty_Tier__c = "loyalty_tier"
-//!
-//! # How a pipeline uses the records (the command line refuses these):
-//! join = "email"                      # join profiles on this field instead of deduplicating
-//! key_as = "user_id"                  # copy the record key into this field
-//! ```
-//!
-//! The older spellings `id_column` (for `key`) and `bad_rows` (for `on_bad_row`) are accepted.
+//! See [`SourceConfig`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -108,8 +59,59 @@ impl fmt::Display for SourceFormat {
     }
 }
 
-/// One source, as configuration files describe it; see the [module docs](self) for the keys.
-/// [`SourceConfig::build`] opens the reader.
+/// One source, as configuration files describe it, shared by the pipeline's `[[sources]]`
+/// entries and the command line's `[input]`, `[left]` and `[right]` tables.
+///
+/// A source's configuration is tagged by its `format` (`csv`, `jsonl` or `events`; taken from
+/// the file's extension when absent) and builds the reader itself
+/// ([`SourceConfig::build`]), so that a program, the pipeline and the command line read a
+/// source the same way, and a new kind of source is added here, in one place.
+///
+/// ```
+/// use mergetag_model::{Record, Source};
+/// use mergetag_sources::SourceConfig;
+///
+/// let config = SourceConfig::from_toml_str(r#"
+///     name = "hubspot"
+///     path = "hubspot_contacts.csv"       # relative to the base directory given to build()
+///     preset = "hubspot_contacts"
+///     on_bad_row = "quarantine"           # or "fail"
+/// "#)?;
+/// let mut source = config.build("../../examples/data")?;
+/// let mut record = Record::default();
+/// assert!(source.read_record(&mut record)?);
+/// assert_eq!(record.id.source.as_str(), "hubspot");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The keys (every one optional but `name` and `path`):
+///
+/// ```toml
+/// name = "salesforce"                 # names records, the report and errors
+/// path = "salesforce_contacts.csv"    # the file, relative to the configuration's directory
+/// format = "csv"                      # csv, jsonl or events (default: from the extension:
+///                                     # .csv/.tsv/.txt are csv, .jsonl/.ndjson are jsonl)
+/// on_bad_row = "quarantine"           # or "fail" (OnBadRow)
+/// delimiter = ";"                     # CSV: one ASCII character (default ",")
+/// max_line_bytes = 1048576            # JSON Lines: the longest line accepted
+///
+/// # The column map: a preset and inline keys (as in ColumnMapConfig), or a file.
+/// preset = "salesforce_contacts"
+/// key = "Id"                          # the key column(s), replacing the preset's
+/// observed_at = ["updated_at"]
+/// ignore = ["Photo"]
+/// unmapped = "keep"                   # or "reject"
+/// invalid_values = "reject"           # or "keep_text"
+/// # column_map_file = "salesforce.toml"
+/// [columns]
+/// Loyalty_Tier__c = "loyalty_tier"
+///
+/// # How a pipeline uses the records (the command line refuses these):
+/// join = "email"                      # join profiles on this field instead of deduplicating
+/// key_as = "user_id"                  # copy the record key into this field
+/// ```
+///
+/// The older spellings `id_column` (for `key`) and `bad_rows` (for `on_bad_row`) are accepted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
