@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use mergetag_model::config::{Format, load};
+use mergetag_model::fields::ValueKind;
 use mergetag_model::{
     Channel, FieldName, Profile, ProfileField, ProfileId, Record, Sourced, Suppression,
     SuppressionReason, Value, fields,
@@ -70,6 +71,14 @@ impl Rule {
 /// # Ok::<(), mergetag_dedup::Error>(())
 /// ```
 ///
+/// Values in canonical form come first: with `prefer_canonical` (the default), a value in
+/// the normalized form [`fields`] documents for its canonical field (see [`is_canonical`]:
+/// an E.164 phone, an ISO 3166-2 region code, an ISO 3166-1 country code, a date typed as a
+/// date...) wins over a raw one among a profile's candidates, whatever the rule says; the
+/// rule then chooses among the equally clean values. A raw value survives only when no member
+/// has a clean one, and it is kept among the conflicts otherwise. Free-form attributes have no
+/// canonical form: the rule alone decides for them.
+///
 /// Ties are broken the same way for every rule: the more recent record, then the source that
 /// comes first in `source_priority`, then the smaller record id; so the result never depends
 /// on input order.
@@ -86,10 +95,18 @@ pub struct SurvivorshipConfig {
     /// Rules per field.
     #[serde(default)]
     pub fields: BTreeMap<String, Rule>,
+    /// Whether values in canonical form ([`is_canonical`]) win over raw ones before the rule
+    /// is applied (default true).
+    #[serde(default = "yes")]
+    pub prefer_canonical: bool,
 }
 
 fn default_rule() -> Rule {
     Rule::MostRecent
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SurvivorshipConfig {
@@ -98,6 +115,7 @@ impl Default for SurvivorshipConfig {
             default: Rule::MostRecent,
             source_priority: Vec::new(),
             fields: BTreeMap::new(),
+            prefer_canonical: true,
         }
     }
 }
@@ -140,6 +158,143 @@ struct Candidate<'a> {
     value: &'a Value,
     record: &'a Record,
     filled: usize,
+    /// Whether the value is in its field's canonical form.
+    canonical: bool,
+}
+
+/// Whether `value` is in the normalized form that [`fields`] documents for the canonical
+/// field `field`: the test survivorship uses to prefer values that normalized cleanly.
+///
+/// - typed fields (dates, times, flags, numbers): the value has that type (an int counts as a
+///   float);
+/// - `phone`, `mobile_phone`: E.164, `+` and 4 to 15 digits (the first not 0), an extension
+///   as `;ext=` and up to 10 digits;
+/// - `email`: one `@` between a non-empty local part and a domain in lower-case ASCII (IDNA
+///   encoded), no spaces or angle brackets; the local part is kept as given;
+/// - `country`: two capital ASCII letters (ISO 3166-1 alpha-2);
+/// - `region`: 1 to 3 capital ASCII letters or digits (an ISO 3166-2 code without its country
+///   prefix);
+/// - `postal_code`: 2 to 10 capital ASCII letters and digits, single inner spaces or hyphens;
+/// - names and `city`: clean text whose casing carries information (not ALL CAPS, not all
+///   lower-case, when it has two letters or more);
+/// - any other canonical text field: clean text (trimmed, single spaces, no control
+///   characters);
+/// - lists: every item canonical.
+///
+/// A free-form attribute (not in [`fields::ALL`]) has no canonical form: always `true`. A
+/// missing value is never canonical.
+///
+/// ```
+/// use mergetag_dedup::survivorship::is_canonical;
+/// use mergetag_model::{fields, Value};
+///
+/// assert!(is_canonical(fields::PHONE, &Value::from("+16085550123")));
+/// assert!(!is_canonical(fields::PHONE, &Value::from("(608) 555-0123")));
+/// assert!(is_canonical(fields::REGION, &Value::from("WI")));
+/// assert!(!is_canonical(fields::REGION, &Value::from("Wisconsin")));
+/// assert!(!is_canonical(fields::CITY, &Value::from("CHICAGO")));
+/// ```
+pub fn is_canonical(field: &str, value: &Value) -> bool {
+    if value.is_missing() {
+        return false;
+    }
+    let Some(spec) = fields::spec(field) else {
+        return true;
+    };
+    if let Value::List(items) = value {
+        return items.iter().all(|v| is_canonical(field, v));
+    }
+    match spec.kind {
+        ValueKind::Text => {}
+        ValueKind::Bool => return matches!(value, Value::Bool(_)),
+        ValueKind::Int => return matches!(value, Value::Int(_)),
+        ValueKind::Float => return matches!(value, Value::Float(_) | Value::Int(_)),
+        ValueKind::Date => return matches!(value, Value::Date(_)),
+        ValueKind::DateTime => return matches!(value, Value::DateTime(_)),
+        _ => return true,
+    }
+    let Value::Text(t) = value else {
+        return false;
+    };
+    match field {
+        fields::PHONE | fields::MOBILE_PHONE => is_e164(t),
+        fields::EMAIL => is_canonical_email(t),
+        fields::COUNTRY => t.len() == 2 && t.bytes().all(|b| b.is_ascii_uppercase()),
+        fields::REGION => {
+            (1..=3).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }
+        fields::POSTAL_CODE => is_canonical_postcode(t),
+        fields::FIRST_NAME
+        | fields::MIDDLE_NAME
+        | fields::LAST_NAME
+        | fields::FULL_NAME
+        | fields::CITY => is_clean_text(t) && is_cased(t),
+        _ => is_clean_text(t),
+    }
+}
+
+/// `+`, 4 to 15 digits (the first not 0), and an optional `;ext=` with 1 to 10 digits.
+fn is_e164(t: &str) -> bool {
+    let (number, ext) = match t.split_once(";ext=") {
+        Some((n, e)) => (n, Some(e)),
+        None => (t, None),
+    };
+    let Some(digits) = number.strip_prefix('+') else {
+        return false;
+    };
+    (4..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+        && ext.is_none_or(|e| (1..=10).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_canonical_email(t: &str) -> bool {
+    let Some((local, domain)) = t.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('@')
+        && !local.to_ascii_lowercase().starts_with("mailto:")
+        && !t.contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && !domain.is_empty()
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
+fn is_canonical_postcode(t: &str) -> bool {
+    (2..=10).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-')
+        && t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && t.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+        && !t.contains("  ")
+        && !t.contains(" -")
+        && !t.contains("- ")
+}
+
+/// Trimmed, single spaces between words, no other whitespace or control characters.
+fn is_clean_text(t: &str) -> bool {
+    !t.starts_with(' ')
+        && !t.ends_with(' ')
+        && !t.contains("  ")
+        && !t.contains(|c: char| c.is_control() || (c.is_whitespace() && c != ' '))
+}
+
+/// Whether the casing of `t` carries information: it has both capital and small letters, or
+/// fewer than two letters.
+fn is_cased(t: &str) -> bool {
+    let (mut upper, mut lower, mut letters) = (false, false, 0);
+    for c in t.chars() {
+        upper |= c.is_uppercase();
+        lower |= c.is_lowercase();
+        letters += usize::from(c.is_alphabetic());
+    }
+    letters < 2 || (upper && lower)
 }
 
 /// Orders values of one type; values of different types by type name.
@@ -206,29 +361,36 @@ pub fn profile(id: ProfileId, members: &[&Record], config: &SurvivorshipConfig) 
         .iter()
         .map(|r| r.iter().filter(|f| !f.value.is_missing()).count())
         .collect();
-    // Field names in first-seen order over the sorted members: a stable order.
-    let mut names: Vec<&FieldName> = Vec::new();
-    for r in members {
+    // One pass over every member's fields: the candidates of each field name, the names in
+    // first-seen order over the sorted members (a stable order). A hash map keeps this linear
+    // in the number of fields, however wide the records are.
+    let mut slot_of: HashMap<&str, usize> = HashMap::new();
+    // (name, candidates, index of the last member seen with this name)
+    let mut slots: Vec<(&FieldName, Vec<Candidate<'_>>, usize)> = Vec::new();
+    for (m, (r, &filled)) in members.iter().zip(&filled).enumerate() {
         for f in r.iter() {
-            if !names.contains(&&f.name) {
-                names.push(&f.name);
+            let slot = *slot_of.entry(f.name.as_str()).or_insert_with(|| {
+                slots.push((&f.name, Vec::new(), usize::MAX));
+                slots.len() - 1
+            });
+            let (_, candidates, last) = &mut slots[slot];
+            // A name twice in one record: the first one counts, as `Record::get` reads it.
+            if *last == m {
+                continue;
+            }
+            *last = m;
+            if !f.value.is_missing() {
+                candidates.push(Candidate {
+                    value: &f.value,
+                    record: r,
+                    filled,
+                    canonical: config.prefer_canonical && is_canonical(f.name.as_str(), &f.value),
+                });
             }
         }
     }
-    for name in names {
-        let candidates: Vec<Candidate<'_>> = members
-            .iter()
-            .zip(&filled)
-            .filter_map(|(r, &filled)| {
-                r.get(name.as_str())
-                    .filter(|v| !v.is_missing())
-                    .map(|value| Candidate {
-                        value,
-                        record: r,
-                        filled,
-                    })
-            })
-            .collect();
+    p.fields.reserve(slots.len());
+    for (name, candidates, _) in slots {
         if candidates.is_empty() {
             continue;
         }
@@ -302,7 +464,11 @@ fn choose(candidates: &[Candidate<'_>], rule: Rule, config: &SurvivorshipConfig)
             Rule::Max => cmp_values(b.value, a.value),
             Rule::FirstNonEmpty => a.record.id.cmp(&b.record.id),
         };
-        primary.then_with(|| tie(a, b))
+        // Values in canonical form first (false when `prefer_canonical` is off), then the rule.
+        b.canonical
+            .cmp(&a.canonical)
+            .then(primary)
+            .then_with(|| tie(a, b))
     };
     (0..candidates.len())
         .min_by(|&x, &y| order(&candidates[x], &candidates[y]))
@@ -500,6 +666,125 @@ mod tests {
         undated.set(fields::EMAIL_OPT_OUT, "yes");
         let s = suppressions(&[&bounced, &undated, &newer]);
         assert_eq!(s.len(), 2, "{s:?}");
+    }
+
+    #[test]
+    fn normalized_values_win_over_raw_ones_before_the_rule() {
+        // The newer record holds raw values its source could not normalize; the older one
+        // holds the canonical forms. Canonical wins first; the rule breaks ties among them.
+        let mut clean = rec("crm", "1", "2026-01-01T00:00:00Z");
+        clean.set(fields::PHONE, "+16085550123");
+        clean.set(fields::REGION, "WI");
+        clean.set(fields::COUNTRY, "US");
+        clean.set(fields::EMAIL, "ann@example.com");
+        clean.set(fields::CITY, "Chicago");
+        clean.set(fields::POSTAL_CODE, "SW1A 1AA");
+        clean.set(
+            fields::BIRTH_DATE,
+            Value::Date("1985-04-03".parse().unwrap()),
+        );
+        let mut raw = rec("web", "2", "2026-06-01T00:00:00Z");
+        raw.set(fields::PHONE, "(608) 555-0123");
+        raw.set(fields::REGION, "Wisconsin");
+        raw.set(fields::COUNTRY, "United States");
+        raw.set(fields::EMAIL, "Ann@EXAMPLE.com");
+        raw.set(fields::CITY, "CHICAGO");
+        raw.set(fields::POSTAL_CODE, "sw1a1aa");
+        raw.set(fields::BIRTH_DATE, "03/04/1985");
+        raw.set("favorite_store", "Oak Park");
+        clean.set("favorite_store", "Evanston");
+        let records = [clean, raw];
+        let members: Vec<&Record> = records.iter().collect();
+        let p = profile(ProfileId(1), &members, &SurvivorshipConfig::default());
+        let text = |f: &str| p.value(f).map(|v| v.to_string());
+        assert_eq!(text(fields::PHONE).as_deref(), Some("+16085550123"));
+        assert_eq!(text(fields::REGION).as_deref(), Some("WI"));
+        assert_eq!(text(fields::COUNTRY).as_deref(), Some("US"));
+        assert_eq!(text(fields::EMAIL).as_deref(), Some("ann@example.com"));
+        assert_eq!(text(fields::CITY).as_deref(), Some("Chicago"));
+        assert_eq!(text(fields::POSTAL_CODE).as_deref(), Some("SW1A 1AA"));
+        assert!(matches!(p.value(fields::BIRTH_DATE), Some(Value::Date(_))));
+        // A free-form attribute has no canonical form: the rule alone decides.
+        assert_eq!(text("favorite_store").as_deref(), Some("Oak Park"));
+        // The raw value is kept as a conflict, with its record.
+        let phone = p.field(fields::PHONE).unwrap();
+        assert_eq!(phone.conflicts.len(), 1);
+        assert_eq!(phone.conflicts[0].record, records[1].id);
+
+        // Among equally clean values the rule decides (most recent), ties by record id.
+        let mut newer = rec("web", "3", "2026-07-01T00:00:00Z");
+        newer.set(fields::PHONE, "+16085550199");
+        let records = [records[0].clone(), records[1].clone(), newer];
+        let members: Vec<&Record> = records.iter().collect();
+        let p = profile(ProfileId(1), &members, &SurvivorshipConfig::default());
+        assert_eq!(p.value(fields::PHONE), Some(&Value::from("+16085550199")));
+
+        // The preference can be switched off: then the rule alone decides.
+        let config = SurvivorshipConfig {
+            prefer_canonical: false,
+            ..SurvivorshipConfig::default()
+        };
+        let p = profile(ProfileId(1), &members[..2], &config);
+        assert_eq!(p.value(fields::PHONE), Some(&Value::from("(608) 555-0123")));
+    }
+
+    #[test]
+    fn canonical_forms_per_field() {
+        let t = |f: &str, s: &str| is_canonical(f, &Value::from(s));
+        for (field, yes, no) in [
+            (fields::PHONE, "+13125550147;ext=12", "312-555-0147"),
+            (fields::MOBILE_PHONE, "+447911123456", "+44 7911 123456"),
+            (fields::EMAIL, "Jane.Doe@example.com", " jane@example.com"),
+            (
+                fields::EMAIL,
+                "jane@xn--bcher-kva.example",
+                "jane@Example.com",
+            ),
+            (fields::COUNTRY, "GB", "gb"),
+            (fields::REGION, "ENG", "England"),
+            (fields::POSTAL_CODE, "62704-1234", "62704 - 1234"),
+            (fields::CITY, "Frankfurt am Main", "FRANKFURT AM MAIN"),
+            (fields::LAST_NAME, "van der Berg", "van der berg"),
+            (fields::COMPANY, "Acme Inc", "Acme  Inc "),
+        ] {
+            assert!(t(field, yes), "{field}: {yes:?}");
+            assert!(!t(field, no), "{field}: {no:?}");
+        }
+        assert!(is_canonical(fields::EMAIL_OPT_OUT, &Value::Bool(true)));
+        assert!(!t(fields::EMAIL_OPT_OUT, "yes"));
+        assert!(is_canonical(
+            fields::CUSTOMER_LIFETIME_VALUE,
+            &Value::Int(3)
+        ));
+        assert!(t("favorite_store", "  anything "));
+    }
+
+    #[test]
+    fn wide_records_keep_every_field_in_first_seen_order() {
+        let mut a = rec("crm", "1", "2026-01-01T00:00:00Z");
+        let mut b = rec("web", "2", "2026-02-01T00:00:00Z");
+        for i in 0..3000 {
+            a.set(format!("col{i}"), i64::from(i));
+            if i % 2 == 0 {
+                b.set(format!("col{}", 5000 - i), i64::from(i) + 1);
+            }
+        }
+        // A duplicate name pushed unchecked: the first one counts, as `Record::get` reads it.
+        b.push_unchecked("col5000".into(), Value::from("second"));
+        let records = [a, b];
+        let p = profile(
+            ProfileId(1),
+            &records.iter().collect::<Vec<_>>(),
+            &SurvivorshipConfig::default(),
+        );
+        let names: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names.len(), 3000 + 1001);
+        assert_eq!(names[0], "col0");
+        assert_eq!(names[3000], "col5000");
+        assert_eq!(p.value("col1"), Some(&Value::Int(1)));
+        assert_eq!(p.value("col4000"), Some(&Value::Int(1001))); // most recent
+        assert_eq!(p.value("col0"), Some(&Value::Int(0)));
+        assert_eq!(p.value("col5000"), Some(&Value::Int(1)));
     }
 
     #[test]
