@@ -196,7 +196,11 @@ impl Normalizer for UsStreet {
     }
 
     fn normalize_in(&self, input: &str, cx: Context<'_>, out: &mut String) -> Outcome {
-        let country = cx.country.and_then(country_code).or(self.default_country);
+        let country = cx
+            .country
+            .and_then(country_code)
+            .or(self.default_country)
+            .or_else(|| cx.default_country.and_then(country_code));
         if country == Some("US") {
             us_street(input, out);
         } else {
@@ -483,7 +487,7 @@ pub fn postal_code(country: &str, input: &str, out: &mut String) -> Result<(), S
 }
 
 /// Postcodes in the format of the record's country ([`Context::country`]) or a default
-/// country; see [`postal_code`]. Without a country, the safe cleanup only.
+/// country (the normalizer's own, else [`Context::default_country`]); see [`postal_code`]. Without a country, the safe cleanup only.
 #[derive(Debug, Clone, Default)]
 pub struct PostalCode {
     default_country: Option<&'static str>,
@@ -516,6 +520,7 @@ impl Normalizer for PostalCode {
             .country
             .and_then(country_code)
             .or(self.default_country)
+            .or_else(|| cx.default_country.and_then(country_code))
             .unwrap_or("");
         match postal_code(country, input, out) {
             Ok(()) => Outcome::compare(input, out),

@@ -7,6 +7,9 @@
 //! # The field holding the record's country; normalized first, then used by phone, region,
 //! # street and postcode. Default: "country".
 //! country_field = "country"
+//! # The country of records whose country field is missing, blank or unknown, for phone,
+//! # region, street and postcode (ISO 3166-1 alpha-2). Default: none.
+//! default_country = "US"
 //! split_full_name = true         # full_name -> salutation, first/middle/last name, suffix
 //! address_line_field = "address" # a one-line US address -> street, city, region, postal_code
 //!
@@ -33,8 +36,18 @@
 //! terms = { gold = ["GOLD", "Gold Member"], silver = ["Silver Member"] }
 //! ```
 //!
-//! Other normalizers: `text`, `name`, `country`, `region`, `street` and `postal_code` (these
-//! three take `default_country`). Every table refuses unknown keys.
+//! Other normalizers: `text`, `name`, `city`, `country`, `region`, `street` and `postal_code`
+//! (these three take `default_country`). Every table refuses unknown keys.
+//!
+//! # Which country a value is read in
+//!
+//! Phone numbers, regions, street lines and postcodes depend on a country. Each takes the
+//! first it knows of: the record's own country (the `country_field`, normalized first); the
+//! field's own default (`default_region` of a phone, `default_country` of a region, street or
+//! postcode), which is the more specific setting; the configuration's top-level
+//! `default_country`. The default is only used, never written: a record without a country
+//! keeps having none. Without any of them, a national phone number is flagged ambiguous and a
+//! region or postcode gets the safe text cleanup only.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,8 +57,8 @@ use mergetag_model::fields;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NamePart, Normalizer,
-    Phone, PostalCode, RecordNormalizer, Region, Result, Terms, Text, UsStreet,
+    City, Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NamePart,
+    Normalizer, Phone, PostalCode, RecordNormalizer, Region, Result, Terms, Text, UsStreet,
 };
 
 /// The configuration of one field's normalizer.
@@ -110,6 +123,8 @@ pub enum FieldConfig {
     },
     /// [`NamePart`].
     Name {},
+    /// [`City`].
+    City {},
     /// [`Terms`].
     Terms {
         /// Canonical term -> synonyms.
@@ -128,6 +143,12 @@ pub struct NormalizeConfig {
     /// The field holding the record's country (default `country`).
     #[serde(default = "default_country_field")]
     pub country_field: String,
+    /// The country of records whose country field is missing, blank or not a known country,
+    /// as an ISO 3166-1 alpha-2 code (`"US"`); phone, region, street and postcode normalizers
+    /// read their values in it (after their own `default_region` / `default_country`, see the
+    /// [module docs](self)). Checked by [`NormalizeConfig::build`]. Default: none.
+    #[serde(default)]
+    pub default_country: Option<String>,
     /// Split `full_name` into `salutation`, `first_name`, `middle_name`, `last_name` and
     /// `name_suffix` when the record has a full name and no first or last name (default
     /// false). Runs before the field normalizers.
@@ -135,7 +156,8 @@ pub struct NormalizeConfig {
     pub split_full_name: bool,
     /// A field holding a whole US address on one line (`"123 Main St, Springfield, IL
     /// 62704"`), split into `street`, `city`, `region` and `postal_code` when the record has
-    /// no street (default: none). Only for records whose country is the US or unset.
+    /// no street (default: none). Only for records whose country is the US, or unset while
+    /// `default_country` is the US or unset.
     #[serde(default)]
     pub address_line_field: Option<String>,
     /// Field name -> its normalizer.
@@ -151,6 +173,7 @@ impl Default for NormalizeConfig {
     fn default() -> Self {
         NormalizeConfig {
             country_field: default_country_field(),
+            default_country: None,
             split_full_name: false,
             address_line_field: None,
             fields: BTreeMap::new(),
@@ -245,6 +268,7 @@ impl FieldConfig {
                 None => Box::new(PostalCode::new()),
             },
             FieldConfig::Name {} => Box::new(NamePart::new()),
+            FieldConfig::City {} => Box::new(City::new()),
             FieldConfig::Terms {
                 terms,
                 keep_unknown,
@@ -265,7 +289,8 @@ impl FieldConfig {
 
 impl NormalizeConfig {
     /// The usual normalizers for the canonical contact fields ([`fields`]): text, email,
-    /// phone, names, birth date (order unknown), address, country, created/updated times.
+    /// phone, names, birth date (order unknown), address (the city cased with [`City`]),
+    /// country, created/updated times. No default country.
     pub fn standard() -> NormalizeConfig {
         let mut c = NormalizeConfig::default();
         let date = FieldConfig::Date {
@@ -304,7 +329,7 @@ impl NormalizeConfig {
                 },
             ),
             (fields::STREET2, FieldConfig::Text {}),
-            (fields::CITY, FieldConfig::Text {}),
+            (fields::CITY, FieldConfig::City {}),
             (
                 fields::REGION,
                 FieldConfig::Region {
@@ -370,10 +395,13 @@ impl NormalizeConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] naming the field and saying how to fix it.
+    /// [`Error::Invalid`] naming the field (or `default_country`) and saying how to fix it.
     pub fn build(&self) -> Result<RecordNormalizer> {
         let mut b = RecordNormalizer::builder();
         b.country_field(&self.country_field);
+        if let Some(c) = &self.default_country {
+            b.default_country(c)?;
+        }
         b.split_full_name(self.split_full_name);
         if let Some(f) = &self.address_line_field {
             b.address_line_field(f);

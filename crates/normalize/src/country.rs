@@ -220,7 +220,8 @@ pub fn region_code(country: &str, input: &str) -> Option<&'static str> {
 }
 
 /// Regions, states and provinces as ISO 3166-2 codes without the country prefix (`IL`, `ON`),
-/// in the record's country ([`Context::country`]) or a default country. Without a country, or
+/// in the record's country ([`Context::country`]) or a default country (the region
+/// normalizer's own, else [`Context::default_country`]). Without a country, or
 /// in a country whose regions are not known, the value gets the safe text cleanup only.
 ///
 /// ```
@@ -263,7 +264,11 @@ impl Normalizer for Region {
     }
 
     fn normalize_in(&self, input: &str, cx: Context<'_>, out: &mut String) -> Outcome {
-        let country = cx.country.and_then(country_code).or(self.default_country);
+        let country = cx
+            .country
+            .and_then(country_code)
+            .or(self.default_country)
+            .or_else(|| cx.default_country.and_then(country_code));
         let Some(country) = country else {
             clean_text(input, out);
             return Outcome::compare(input, out);

@@ -65,9 +65,9 @@
 //!   reporting an [`Outcome`]: unchanged, changed, or flagged (invalid or ambiguous, with a
 //!   reason) and then kept as given. [`Context`] carries the record's country.
 //! - Normalizers: [`Text`], [`Email`], [`Phone`], [`DateNormalizer`] (over [`DateParser`]),
-//!   [`Country`], [`Region`], [`UsStreet`], [`PostalCode`], [`NamePart`], [`Terms`]; and the
-//!   parsers behind them: [`PersonName`], [`UsAddress`], [`country_code`], [`region_code`],
-//!   [`postal_code`], [`us_street`], [`case_name`].
+//!   [`Country`], [`Region`], [`UsStreet`], [`PostalCode`], [`NamePart`], [`City`], [`Terms`];
+//!   and the parsers behind them: [`PersonName`], [`UsAddress`], [`country_code`],
+//!   [`region_code`], [`postal_code`], [`us_street`], [`case_name`], [`case_city`].
 //! - Match keys (never stored): [`text_key`], [`email_key`], [`given_name_keys`] /
 //!   [`given_names_match`] (nicknames, many-to-many), [`family_name_key`].
 //! - Records: [`NormalizeConfig`] (TOML/JSON, see [`config`]) builds a [`RecordNormalizer`]
@@ -83,6 +83,7 @@
 
 mod address;
 mod changes;
+mod city;
 pub mod config;
 mod country;
 mod date;
@@ -99,6 +100,7 @@ pub use mergetag_model as model;
 
 pub use crate::address::{PostalCode, UsAddress, UsStreet, postal_code, us_street};
 pub use crate::changes::{Change, ChangeLog, Tally};
+pub use crate::city::{City, case_city};
 pub use crate::config::{FieldConfig, NormalizeConfig};
 pub use crate::country::{Country, Region, country_code, region_code};
 pub use crate::date::{

@@ -74,17 +74,46 @@ impl fmt::Display for Outcome {
 
 /// Extra facts about the record a value comes from, which some normalizers use (the phone
 /// normalizer takes the default region from the record's country).
+///
+/// The country-dependent normalizers ([`Phone`](crate::Phone), [`Region`](crate::Region),
+/// [`PostalCode`](crate::PostalCode), [`UsStreet`](crate::UsStreet)) take the first country
+/// they know of, in this order: the record's [`country`](Context::country); the normalizer's
+/// own default (`default_region` of a phone, `default_country` of the others); the
+/// configuration's [`default_country`](Context::default_country)
+/// ([`NormalizeConfig::default_country`](crate::NormalizeConfig::default_country)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Context<'a> {
     /// The record's country, as ISO 3166-1 alpha-2, when known.
     pub country: Option<&'a str>,
+    /// The country of records that have none, as ISO 3166-1 alpha-2: the last resort, after
+    /// the record's country and the normalizer's own default.
+    pub default_country: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
     /// A context with the record's country.
     pub fn with_country(country: Option<&'a str>) -> Context<'a> {
-        Context { country }
+        Context {
+            country,
+            default_country: None,
+        }
+    }
+
+    /// This context with `country` as the default for records without one.
+    ///
+    /// ```
+    /// use mergetag_normalize::{Context, Normalizer, Phone};
+    /// let cx = Context::with_country(None).with_default_country(Some("US"));
+    /// let mut out = String::new();
+    /// Phone::new().normalize_in("(608) 555-0123", cx, &mut out);
+    /// assert_eq!(out, "+16085550123");
+    /// ```
+    pub fn with_default_country(self, country: Option<&'a str>) -> Context<'a> {
+        Context {
+            default_country: country,
+            ..self
+        }
     }
 }
 

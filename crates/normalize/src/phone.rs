@@ -11,7 +11,8 @@ use crate::normalizer::{Context, Normalizer, Outcome, keep};
 /// Phone numbers in E.164 (`+13125550147`), an extension kept as `;ext=123`.
 ///
 /// A number without a country code is read in the record's country ([`Context::country`]) or,
-/// failing that, in the default region. Numbers that cannot be read, or that the metadata says
+/// failing that, in the default region, or else in the configuration's default country
+/// ([`Context::default_country`]). Numbers that cannot be read, or that the metadata says
 /// are impossible or unassigned, are flagged and kept as given.
 ///
 /// ```
@@ -177,14 +178,15 @@ impl Normalizer for Phone {
         let reg = cx
             .country
             .and_then(region)
-            .or_else(|| self.default_region.clone());
+            .or_else(|| self.default_region.clone())
+            .or_else(|| cx.default_country.and_then(region));
         let international = trimmed.starts_with('+') || trimmed.starts_with("00");
         if !international && reg.is_none() {
             return keep(
                 input,
                 out,
                 Outcome::Ambiguous(
-                    "phone number has no country code and neither the record's country nor a default region is set".into(),
+                    "phone number has no country code and neither the record's country nor a default region or country is set".into(),
                 ),
             );
         }

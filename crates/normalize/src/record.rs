@@ -10,6 +10,7 @@ use crate::{Change, ChangeLog, Context, Normalizer, Outcome};
 #[derive(Debug, Default)]
 pub struct RecordNormalizerBuilder {
     country_field: Option<String>,
+    default_country: Option<&'static str>,
     split_full_name: bool,
     address_line: Option<FieldName>,
     fields: Vec<(FieldName, Box<dyn Normalizer>)>,
@@ -36,6 +37,32 @@ impl RecordNormalizerBuilder {
         self
     }
 
+    /// Sets the country of records without one (see
+    /// [`NormalizeConfig::default_country`](crate::NormalizeConfig::default_country)): an ISO
+    /// 3166-1 alpha-2 code, in any case.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) at `default_country` when `code` is not an
+    /// assigned alpha-2 code; the builder is unchanged then.
+    pub fn default_country(&mut self, code: &str) -> crate::Result<&mut Self> {
+        let known = rust_iso3166::from_alpha2(&code.trim().to_ascii_uppercase())
+            .filter(|_| code.trim().len() == 2)
+            .map(|c| c.alpha2);
+        match known {
+            Some(c) => {
+                self.default_country = Some(c);
+                Ok(self)
+            }
+            None => Err(crate::Error::Invalid {
+                path: "default_country".into(),
+                message: format!(
+                    "unknown country {code:?}; use an ISO 3166-1 alpha-2 code such as \"US\" or \"DE\""
+                ),
+            }),
+        }
+    }
+
     /// Applies `normalizer` to the field `name` (replacing an earlier one).
     pub fn field(&mut self, name: &str, normalizer: Box<dyn Normalizer>) -> &mut Self {
         let name = FieldName::new(name);
@@ -52,6 +79,7 @@ impl RecordNormalizerBuilder {
         fields.sort_by_key(|(n, _)| *n != country);
         RecordNormalizer {
             country,
+            default_country: self.default_country.take(),
             split_full_name: std::mem::take(&mut self.split_full_name),
             address_line: self.address_line.take(),
             fields,
@@ -88,6 +116,7 @@ impl RecordNormalizerBuilder {
 #[derive(Debug)]
 pub struct RecordNormalizer {
     country: FieldName,
+    default_country: Option<&'static str>,
     split_full_name: bool,
     address_line: Option<FieldName>,
     fields: Vec<(FieldName, Box<dyn Normalizer>)>,
@@ -114,7 +143,8 @@ impl RecordNormalizer {
             if *name != self.country && country.is_none() {
                 country = record.text(self.country.as_str()).map(str::to_owned);
             }
-            let cx = Context::with_country(country.as_deref());
+            let cx = Context::with_country(country.as_deref())
+                .with_default_country(self.default_country);
             let Some(value) = record.get_mut(name.as_str()) else {
                 continue;
             };
@@ -167,11 +197,17 @@ impl RecordNormalizer {
         if has(record, fields::STREET) {
             return;
         }
-        let country = record
+        // The record's country when it has one (an unknown one is not the US), else the
+        // default country.
+        let country = match record
             .text(self.country.as_str())
             .map(str::trim)
-            .filter(|c| !c.is_empty());
-        if country.is_some_and(|c| crate::country_code(c) != Some("US")) {
+            .filter(|c| !c.is_empty())
+        {
+            Some(c) => Some(crate::country_code(c).unwrap_or("")),
+            None => self.default_country,
+        };
+        if country.is_some_and(|c| c != "US") {
             return;
         }
         let Some(text) = record.text(line.as_str()) else {

@@ -97,6 +97,7 @@ fn case_tables() {
         "date.toml",
         "country.toml",
         "name.toml",
+        "city.toml",
         "address.toml",
         "terms.toml",
     ] {
@@ -334,6 +335,7 @@ fn normalizers() -> Vec<(&'static str, Box<dyn Normalizer>)> {
             "normalizer = \"postal_code\"\ndefault_country = \"GB\"",
         ),
         ("name", "normalizer = \"name\""),
+        ("city", "normalizer = \"city\""),
     ] {
         let fc: FieldConfig = toml::from_str(toml).unwrap();
         v.push((name, fc.build().unwrap()));
@@ -577,4 +579,77 @@ fn one_line_addresses_without_commas() {
         UsAddress::read("main street springfield il"),
         Err(Outcome::Invalid(_))
     ));
+}
+
+// ----------------------------------------------------------------------- default country
+
+#[test]
+fn records_without_a_country_fall_back_to_the_default_country() {
+    let normalize = |config: &NormalizeConfig, fields: &[(&str, &str)]| {
+        let n = config.build().unwrap();
+        let mut r = Record::new(RecordId::row("crm", 1));
+        for (f, v) in fields {
+            r.set(*f, *v);
+        }
+        let mut log = ChangeLog::new();
+        n.normalize(&mut r, &mut log);
+        r
+    };
+    let raw = [
+        ("phone", "(608) 555-0123"),
+        ("region", "Wisconsin"),
+        ("postal_code", "53703 1234"),
+        ("city", "MADISON"),
+    ];
+    // Without a default, a national number has no region and the region no country.
+    let r = normalize(&NormalizeConfig::standard(), &raw);
+    assert_eq!(r.text("phone"), Some("(608) 555-0123"));
+    assert_eq!(r.text("region"), Some("Wisconsin"));
+
+    let mut config = NormalizeConfig::standard();
+    config.default_country = Some("US".into());
+    let r = normalize(&config, &raw);
+    assert_eq!(r.text("phone"), Some("+16085550123"));
+    assert_eq!(r.text("region"), Some("WI"));
+    assert_eq!(r.text("postal_code"), Some("53703-1234"));
+    assert_eq!(r.text("city"), Some("Madison"));
+    // The default is used, not written: the record still has no country.
+    assert!(r.get("country").is_none());
+
+    // The record's own country wins over the default; a blank one does not count.
+    let r = normalize(
+        &config,
+        &[
+            ("country", "United Kingdom"),
+            ("phone", "020 7946 0958"),
+            ("region", "Scotland"),
+        ],
+    );
+    assert_eq!(r.text("phone"), Some("+442079460958"));
+    assert_eq!(r.text("region"), Some("SCT"));
+    let r = normalize(&config, &[("country", " "), ("phone", "(608) 555-0123")]);
+    assert_eq!(r.text("phone"), Some("+16085550123"));
+
+    // A field's own default is more specific and wins over the record-level one.
+    let config = NormalizeConfig::from_toml_str(
+        "default_country = \"GB\"\n[fields.phone]\nnormalizer = \"phone\"\ndefault_region = \"US\"\n\
+         [fields.region]\nnormalizer = \"region\"\n",
+    )
+    .unwrap();
+    let r = normalize(&config, &[("phone", "(608) 555-0123"), ("region", "Wales")]);
+    assert_eq!(r.text("phone"), Some("+16085550123"));
+    assert_eq!(r.text("region"), Some("WLS"));
+
+    // The default is checked when the configuration is built, and stored as alpha-2.
+    let e = NormalizeConfig::from_toml_str("default_country = \"Narnia\"\n")
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { path, message } if path == "default_country" && message.contains("ISO 3166-1")),
+        "{e:?}"
+    );
+    let mut b = mergetag_normalize::RecordNormalizer::builder();
+    assert!(b.default_country("xx").is_err());
+    assert!(b.default_country("de").is_ok());
 }
