@@ -724,3 +724,80 @@ fn sources_are_configured_the_same_in_code_and_in_files() {
     let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
     assert_eq!(n, output.report.sources[1].accepted);
 }
+
+#[test]
+fn a_key_column_the_file_lacks_and_duplicate_ids_are_not_silent() {
+    let dir = temp_dir("keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("crm.csv"),
+        "id,first_name,email\n1,Ada,ada@example.com\n2,Bob,bob@example.com\n1,Cy,cy@example.com\n",
+    )
+    .unwrap();
+    let config = |extra: &str| {
+        PipelineConfig::from_toml_str(&format!(
+            "[[sources]]\nname = \"crm\"\npath = \"crm.csv\"\n{extra}\n"
+        ))
+        .unwrap()
+        .with_base_dir(&dir)
+    };
+    // A key naming a column the file lacks would key every row by number: an error.
+    let err = Pipeline::from_config(&config("key = \"customer_id\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0] (crm).key: the header has no column `customer_id`"),
+        "{err}"
+    );
+
+    // Two rows with one id: the second is quarantined with its reason, so that one record id
+    // is never in two profiles.
+    let output = Pipeline::from_config(&config("key = \"id\""))
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let r = &output.report;
+    assert_eq!((r.records_in, r.accepted, r.quarantined), (3, 2, 1));
+    assert_eq!(r.quarantined_by_reason["source.duplicate_id"], 1);
+    assert!(r.adds_up(), "{:?}", r.problems());
+    // ... or, under `fail`, stops the run naming the row.
+    let err = Pipeline::from_config(&config("key = \"id\"\non_bad_row = \"fail\""))
+        .unwrap()
+        .run(|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("crm: record 3"), "{err}");
+    assert!(err.contains("same as record 1"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn empty_sources_and_dedup_that_can_find_nothing_are_warned_about() {
+    let output = Pipeline::builder()
+        .source(memory("crm", vec![]))
+        .source(memory(
+            "web",
+            vec![person("web", "1", "Ada", "L", "ada@example.com")],
+        ))
+        .dedup(DedupConfig::contacts().build().unwrap())
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let w = &output.report.warnings;
+    assert!(
+        w.iter()
+            .any(|w| w.at == "read.crm" && w.code == "empty_source"),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.code == "field_missing" && w.message.contains("`phone`")),
+        "{w:?}"
+    );
+    assert!(!w.iter().any(|w| w.at == "read.web"));
+    let text = output.report.to_string();
+    assert!(text.contains("warning: read.crm: the source yielded no row"), "{text}");
+    let json = serde_json::to_string(&output.report).unwrap();
+    assert!(json.contains("\"empty_source\""), "{json}");
+}

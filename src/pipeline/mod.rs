@@ -113,7 +113,8 @@ pub use config::PipelineConfig;
 pub use mergetag_model::EventSource;
 pub use output::{RunOutput, files};
 pub use report::{
-    DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, SourceReport, StageTime,
+    DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
+    StageTime,
 };
 pub use stage::{
     Decision, FnProfileStage, FnStage, ProfileBatch, ProfileStage, RecordStage, StageAt,

@@ -48,6 +48,46 @@ pub struct RunReport {
     pub coverage: BTreeMap<String, VariableCoverage>,
     /// Time spent per stage, in the order first met.
     pub timings: Vec<StageTime>,
+    /// What probably went wrong without stopping the run (a source that yielded nothing, a
+    /// deduplication that could find nothing), in the order met. The command line prints them
+    /// on stderr.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RunWarning>,
+}
+
+/// A warning of a run: where, a stable code, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RunWarning {
+    /// The step (`read`, `events`, `dedup`) and, for a source, its name: `read.hubspot`.
+    pub at: String,
+    /// A stable code: `empty_source`, `field_missing`, `em_did_not_run`,
+    /// `em_did_not_converge`, `no_pairs`.
+    pub code: String,
+    /// What happened and how to fix it; never a personal value.
+    pub message: String,
+}
+
+impl RunWarning {
+    /// A warning at `at` with `code` and `message`.
+    pub fn new(
+        at: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> RunWarning {
+        RunWarning {
+            at: at.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RunWarning {
+    /// `at: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
 }
 
 /// What one record source gave.
@@ -233,6 +273,12 @@ impl fmt::Display for RunReport {
     /// A summary: the sources table, quarantine reasons, normalization, dedup, profiles,
     /// events, outputs and timings.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        if !self.warnings.is_empty() {
+            writeln!(f)?;
+        }
         writeln!(
             f,
             "{:<16} {:>6} {:>8} {:>9} {:>12} {:>9}",

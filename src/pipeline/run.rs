@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use mergetag_dedup::DedupResult;
+use mergetag_dedup::DedupWarning;
 use mergetag_dedup::survivorship::golden_profiles;
 use mergetag_mapping::{Audience, IdentityGraph, Recipient, VariableCoverage};
 use mergetag_model::{
-    Channel, Event, FieldName, OnBadRow, Position, Profile, ProfileId, Record, RecordId, Reject,
-    Source, SourceError, Value,
+    Channel, Event, FieldName, OnBadRow, Position, Profile, ProfileId, Record, RecordId, RecordKey,
+    Reject, Source, SourceError, SourceErrorKind, Value,
 };
 use mergetag_normalize::{ChangeLog, Tally};
 use mergetag_validate::{
@@ -24,7 +25,8 @@ use mergetag_validate::{
 use super::builder::SourceSlot;
 use super::output::RunOutput;
 use super::report::{
-    DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, SourceReport, StageTime,
+    DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
+    StageTime,
 };
 use super::stage::{Decision, ProfileBatch, StageAt};
 use super::{PROGRESS_EVERY, Pipeline, Progress, Step};
@@ -36,6 +38,7 @@ struct RunState<'p> {
     timings: Timings,
     quarantine: Vec<QuarantineEntry>,
     by_reason: BTreeMap<String, u64>,
+    warnings: Vec<RunWarning>,
 }
 
 impl RunState<'_> {
@@ -117,6 +120,7 @@ impl Pipeline {
             timings: Timings::default(),
             quarantine: Vec::new(),
             by_reason: BTreeMap::new(),
+            warnings: Vec::new(),
         };
         let read = self.read_sources(&mut state)?;
         let events = self.read_events(&mut state)?;
@@ -197,6 +201,8 @@ impl Pipeline {
         };
         state.progress(Step::Read, Some(&name), 0, None);
         let mut row = 0u64;
+        // The row of each record key met so far: a key met twice is a bad row.
+        let mut keys: HashMap<String, u64> = HashMap::new();
         loop {
             let start = Instant::now();
             let result = slot.source.read_record(&mut per.record);
@@ -234,6 +240,29 @@ impl Pipeline {
             }
             row += 1;
             sr.read += 1;
+            if let RecordKey::Id(key) = &per.record.id.key {
+                if let Some(&first) = keys.get(key.as_str()) {
+                    let fate = duplicate_key(&per.record, row, first);
+                    if slot.options.on_bad_row == OnBadRow::Fail {
+                        return Err(Error::Source(SourceError::new(
+                            per.record.id.source.clone(),
+                            Position::record(row),
+                            SourceErrorKind::Other {
+                                message: format!(
+                                    "the record id is the same as record {first}'s; a source's ids must be unique"
+                                ),
+                            },
+                        )));
+                    }
+                    if let Fate::Quarantined { reason, entry } = fate {
+                        sr.quarantined += 1;
+                        *state.by_reason.entry(reason).or_default() += 1;
+                        state.quarantine.push(*entry);
+                    }
+                    continue;
+                }
+                keys.insert(key.clone(), row);
+            }
             if let Some(field) = &slot.options.key_as {
                 let key = per.record.id.key.to_string();
                 per.record.set(field.clone(), key);
@@ -257,6 +286,13 @@ impl Pipeline {
             }
         }
         state.finished(Step::Read, Some(&name), sr.read);
+        if sr.read == 0 {
+            state.warnings.push(RunWarning::new(
+                format!("read.{name}"),
+                "empty_source",
+                "the source yielded no row; check its path and that the file is not empty",
+            ));
+        }
         Ok(sr)
     }
 
@@ -298,6 +334,13 @@ impl Pipeline {
                 *er.quarantined_by_reason.entry(code).or_default() += 1;
             }
             state.finished(Step::Events, Some(&name), n);
+            if n == 0 {
+                state.warnings.push(RunWarning::new(
+                    format!("events.{name}"),
+                    "empty_source",
+                    "the event source yielded no event; check its path and that the file is not empty",
+                ));
+            }
         }
         er.accepted = out.events.len() as u64;
         er.read = er.accepted + er.quarantined;
@@ -314,6 +357,11 @@ impl Pipeline {
         let out = match &self.deduper {
             Some(deduper) => {
                 let result = state.timings.time("dedup", || deduper.run(contacts));
+                for w in deduper.diagnose(contacts, &result) {
+                    state
+                        .warnings
+                        .push(RunWarning::new("dedup", warning_code(&w), w.to_string()));
+                }
                 let report = DedupReport {
                     records: n,
                     candidate_pairs: result.blocking.candidate_pairs,
@@ -630,7 +678,39 @@ impl RunState<'_> {
                     millis: d.as_secs_f64() * 1000.0,
                 })
                 .collect(),
+            warnings: std::mem::take(&mut self.warnings),
         }
+    }
+}
+
+/// The stable code of a dedup warning (its serde tag).
+fn warning_code(w: &DedupWarning) -> String {
+    match serde_json::to_value(w) {
+        Ok(serde_json::Value::Object(m)) => m
+            .get("code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("dedup")
+            .to_owned(),
+        _ => "dedup".to_owned(),
+    }
+}
+
+/// A record whose key an earlier record of its source had: quarantined, since two records
+/// with one id would be one record id in two places.
+fn duplicate_key(record: &Record, row: u64, first: u64) -> Fate {
+    let code = "source.duplicate_id".to_owned();
+    let finding = Finding::record(
+        code.clone(),
+        Severity::Error,
+        format!("the record id is the same as record {first}'s; a source's ids must be unique"),
+    );
+    Fate::Quarantined {
+        reason: code,
+        entry: Box::new(QuarantineEntry::Record {
+            record: record.clone(),
+            position: Some(Position::record(row)),
+            findings: vec![finding],
+        }),
     }
 }
 

@@ -59,6 +59,7 @@ mod cluster;
 mod comparison;
 mod config;
 mod dedup;
+mod diagnose;
 mod error;
 pub mod eval;
 pub mod exact;
@@ -79,5 +80,6 @@ pub use crate::dedup::{
     Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel,
     clusters_by_id,
 };
+pub use crate::diagnose::{DedupWarning, NO_PAIRS_WARNING_RECORDS};
 pub use crate::error::{Error, Result};
 pub use mergetag_model as model;

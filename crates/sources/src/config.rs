@@ -459,10 +459,33 @@ impl SourceConfig {
                 let mut csv = CsvSource::builder();
                 csv.on_bad_row(self.on_bad_row)
                     .delimiter(self.delimiter_byte()?);
-                if let Some(map) = map {
-                    csv.column_map(map);
+                if let Some(map) = &map {
+                    csv.column_map(map.clone());
                 }
-                Opened::Records(Box::new(csv.from_reader(name, reader)?))
+                let source = csv.from_reader(name, reader)?;
+                // A configured key column the header lacks would key every row by its number,
+                // silently: refuse it.
+                if let Some(map) = &map
+                    && !self.key.is_empty()
+                    && !source.columns().is_empty()
+                    && !source
+                        .columns()
+                        .iter()
+                        .any(|c| map.key_rank(c.as_str()).is_some())
+                {
+                    return Err(Error::invalid(
+                        "key",
+                        format!(
+                            "the header has no column {} (the configured key); name a column `{name}` has",
+                            self.key
+                                .iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ));
+                }
+                Opened::Records(Box::new(source))
             }
             SourceFormat::Jsonl | SourceFormat::Events => {
                 let mut jsonl = JsonLinesBuilder::new();
@@ -565,6 +588,24 @@ mod tests {
         let e = s.read_record(&mut r).unwrap_err();
         assert!(matches!(e.kind(), SourceErrorKind::RaggedRow { .. }));
         assert!(!s.read_record(&mut r).unwrap());
+    }
+
+    #[test]
+    fn a_key_column_the_header_lacks_is_an_error() {
+        let c = SourceConfig {
+            key: vec!["customer_id".into()],
+            ..SourceConfig::new("crm", "crm.csv")
+        };
+        let e = c
+            .open_reader("id,email\n1,a@example.com\n".as_bytes(), ".")
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "key: the header has no column `customer_id` (the configured key); name a column `crm` has"
+        );
+        // Matched loosely, as column maps match names.
+        assert!(c.open_reader("Customer ID,email\n".as_bytes(), ".").is_ok());
     }
 
     #[test]
