@@ -1,4 +1,18 @@
 //! CSV files: any delimiter, quoting, UTF-8 with or without BOM, LF or CRLF.
+//!
+//! UTF-16 (with a byte order mark, or without one when NUL bytes fill alternate positions of the
+//! first kilobyte) is refused with a header error that says how to convert it.
+//!
+//! A quote that is never closed would make the rest of the file one field. When the last
+//! record of the input ends inside quotes, the reader reports the first line of that record as
+//! one bad row (a syntax error naming the line where the quote opened and how many lines it ran
+//! to), then reads on from the next line, so no later row disappears. Only the first line is
+//! left out because a stray quote often pairs with the opening quote of a later, good quoted
+//! field, so that the record runs on from there; its first line holds the quote that started
+//! the run. If the lines read again still end inside quotes, the same happens to the next
+//! record, so every line is either in a row read or in a bad row. Quoted fields over several
+//! lines that are closed are read as usual. In the header, such a quote is a (fatal) header
+//! error.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -150,10 +164,33 @@ impl CsvSourceBuilder {
             return Err(Error::Source(io_error(&name, Position::line(1), e)));
         }
         let prefix = raw.prefix();
-        if prefix.starts_with(&[0xFF, 0xFE]) || prefix.starts_with(&[0xFE, 0xFF]) {
+        if prefix.starts_with(&[0xFF, 0xFE])
+            || prefix.starts_with(&[0xFE, 0xFF])
+            || looks_like_utf16(raw.head(UTF16_SNIFF_BYTES))
+        {
             return Err(header_error(
                 "the file is UTF-16; convert it to UTF-8 (for example with `iconv -f UTF-16 -t UTF-8`)".into(),
             ));
+        }
+        let quoting = Quoting {
+            delimiter: self.delimiter,
+            quote: self.quote,
+            escape: self.escape,
+            double_quote: self.double_quote,
+            comment: self.comment,
+        };
+        // A header whose quote never closes has swallowed the whole file.
+        if self.has_headers && raw.eof && raw.position() >= raw.end() {
+            let bytes = raw.slice(0, raw.position());
+            let skip = skip_to_record(bytes, true, self.comment);
+            if unterminated_quote(&bytes[skip..], &quoting) {
+                let line = 1 + count_newlines(&bytes[..skip]);
+                let runaway = Runaway::new(&bytes[skip..], line);
+                return Err(header_error(format!(
+                    "{}; close it or escape the quote by doubling it",
+                    runaway.describe()
+                )));
+            }
         }
         let columns: Vec<String> = if self.has_headers {
             raw.fields()
@@ -190,17 +227,12 @@ impl CsvSourceBuilder {
             invalid: self.column_map.invalid_value_policy(),
             flexible: self.flexible,
             on_bad_row: self.on_bad_row,
-            quoting: Quoting {
-                delimiter: self.delimiter,
-                quote: self.quote,
-                escape: self.escape,
-                double_quote: self.double_quote,
-                comment: self.comment,
-            },
+            quoting,
             pending_first: !self.has_headers,
             raw,
             cursor,
             cursor_line,
+            fresh_at: 0,
             line: 1,
             rejects: Vec::new(),
             data_rows: 0,
@@ -266,6 +298,9 @@ pub struct CsvSource<R> {
     cursor: u64,
     /// The 1-based line of `cursor`.
     cursor_line: u64,
+    /// Where the parser started afresh (0, or the line after an unclosed quote): a byte order
+    /// mark there is skipped by the parser.
+    fresh_at: u64,
     /// The line of the last row read (1 before the first), for I/O errors.
     line: u64,
     rejects: Vec<Reject>,
@@ -314,7 +349,7 @@ impl<R: Read> CsvSource<R> {
         // before), so the row's start is found here. Its offsets count the byte order mark.
         let end = self.raw.position();
         let skipped = self.raw.slice(self.cursor, end);
-        let skip = skip_to_record(skipped, self.cursor == 0, self.quoting.comment);
+        let skip = skip_to_record(skipped, self.cursor == self.fresh_at, self.quoting.comment);
         let start = self.cursor + skip as u64;
         // The parser counts every `\n` it consumes, so only the skipped bytes are counted here.
         let line = self.cursor_line + count_newlines(&skipped[..skip]);
@@ -334,14 +369,35 @@ impl<R: Read> CsvSource<R> {
         };
         let is_last = self.raw.eof && end >= self.raw.end();
         if is_last && unterminated_quote(self.raw.slice(start, end), &self.quoting) {
+            // A quote ran to the end of the input. The bad row is the record's first line (see
+            // the module docs); reading starts afresh on the line after it.
+            let row = self.raw.slice(start, end);
+            let runaway = Runaway::new(row, line);
+            let resume = start + runaway.line_end as u64;
+            self.cursor = resume;
+            self.cursor_line = line + count_newlines(&row[..runaway.line_end]);
+            self.fresh_at = resume;
+            self.raw.restart(resume, self.cursor_line);
             let kind = SourceErrorKind::Syntax {
-                message: "a quoted field is never closed (unterminated quote); close it or \
-                          escape the quote by doubling it"
-                    .into(),
+                message: format!(
+                    "a quoted field is never closed (unterminated quote): {}; the lines after \
+                     it are read on their own; close the quote or escape it by doubling it",
+                    runaway.describe()
+                ),
             };
             return Ok(Some((position, Err(RowError::new(kind, None)))));
         }
-        let result = self.fill(record);
+        let result = match self.fill(record) {
+            Err(RowError {
+                kind: SourceErrorKind::RaggedRow { expected, found },
+                field,
+            }) => Err(RowError::new(
+                spanning(self.raw.slice(start, end), line, expected, found)
+                    .unwrap_or(SourceErrorKind::RaggedRow { expected, found }),
+                field,
+            )),
+            other => other,
+        };
         Ok(Some((position, result)))
     }
 
@@ -536,6 +592,78 @@ fn skip_to_record(raw: &[u8], at_start: bool, comment: Option<u8>) -> usize {
     i
 }
 
+/// How many bytes at the start of the input are sniffed for UTF-16 without a byte order mark.
+const UTF16_SNIFF_BYTES: usize = 1024;
+
+/// Whether `head`, the first bytes of the input, looks like UTF-16 without a byte order mark:
+/// more than a quarter of its even or of its odd bytes are NUL (the high bytes of ASCII text
+/// in UTF-16), and at least two. Text in UTF-8 has no NUL bytes but by accident.
+fn looks_like_utf16(head: &[u8]) -> bool {
+    let (mut even, mut odd) = (0usize, 0usize);
+    for pair in head.chunks(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair.get(1) == Some(&0));
+    }
+    let (n_even, n_odd) = (head.len().div_ceil(2), head.len() / 2);
+    (even >= 2 && even * 4 > n_even) || (odd >= 2 && odd * 4 > n_odd)
+}
+
+/// For a row of `raw` bytes starting on `line` with the wrong number of fields: when it spans
+/// several lines, a syntax error saying which (a stray quote that pairs with a later one makes
+/// one row of many lines); `None` for a row on one line.
+fn spanning(raw: &[u8], line: u64, expected: u64, found: u64) -> Option<SourceErrorKind> {
+    let body = raw
+        .iter()
+        .rposition(|&b| b != b'\n' && b != b'\r')
+        .map_or(&raw[..0], |i| &raw[..=i]);
+    let breaks = count_newlines(body);
+    (breaks > 0).then(|| SourceErrorKind::Syntax {
+        message: format!(
+            "the row spans lines {line} to {} ({} lines) and has {found} fields but the header \
+             has {expected}; a quote may be unbalanced: check the quotes from line {line}",
+            line + breaks,
+            breaks + 1
+        ),
+    })
+}
+
+/// A record whose quote ran to the end of the input: the quote that started the run opened on
+/// its first line (a record goes on past a line break only inside quotes).
+struct Runaway {
+    /// The 1-based line where the quote opened: the record's first.
+    quote_line: u64,
+    /// The lines from that one to the end of the input.
+    lines: u64,
+    /// The offset in the record's bytes after its first line (after its `\n`, `\r\n` or
+    /// `\r`; the end of the record when it is the last line).
+    line_end: usize,
+}
+
+impl Runaway {
+    /// The record `record` (its bytes to the end of the input), starting on line `line`.
+    fn new(record: &[u8], line: u64) -> Runaway {
+        let line_end = match record.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) if record[i] == b'\r' && record.get(i + 1) == Some(&b'\n') => i + 2,
+            Some(i) => i + 1,
+            None => record.len(),
+        };
+        Runaway {
+            quote_line: line,
+            lines: count_newlines(record) + u64::from(!record.ends_with(b"\n")),
+            line_end,
+        }
+    }
+
+    /// Where the quote opened and how far it ran, without the data.
+    fn describe(&self) -> String {
+        let s = if self.lines == 1 { "" } else { "s" };
+        format!(
+            "an unclosed quote opened at line {} ran to the end of the file ({} line{s})",
+            self.quote_line, self.lines
+        )
+    }
+}
+
 /// Whether `raw`, the bytes of the last record, ends inside a quoted field.
 ///
 /// The csv crate reads an unclosed quote to the end of the input without complaint; this
@@ -701,6 +829,10 @@ impl<R: Read> RawReader<R> {
     /// Reads more input after the parser used up the buffer, keeping the bytes from absolute
     /// offset `keep` on. One `read`: zero bytes tell the parser the input ended.
     fn refill(&mut self, keep: u64) -> io::Result<()> {
+        if self.eof {
+            // Only after a restart: the input is all in the buffer; no bytes tell the end.
+            return Ok(());
+        }
         let keep = keep.saturating_sub(self.base).min(self.filled as u64) as usize;
         if keep > 0 {
             self.buf.copy_within(keep..self.filled, 0);
@@ -718,6 +850,15 @@ impl<R: Read> RawReader<R> {
         }
         self.filled += n;
         Ok(())
+    }
+
+    /// Starts the parser afresh at absolute offset `at` (kept in the buffer), on line `line`.
+    fn restart(&mut self, at: u64, line: u64) {
+        self.core.reset();
+        self.core.set_line(line);
+        self.pos = at.saturating_sub(self.base).min(self.filled as u64) as usize;
+        self.ended = false;
+        self.len = 0;
     }
 
     /// The fields of the last record read.
@@ -748,6 +889,15 @@ impl<R: Read> RawReader<R> {
     fn prefix(&self) -> &[u8] {
         if self.base == 0 {
             &self.buf[..self.filled.min(4)]
+        } else {
+            &[]
+        }
+    }
+
+    /// Up to `n` first bytes of the input, while they are still kept.
+    fn head(&self, n: usize) -> &[u8] {
+        if self.base == 0 {
+            &self.buf[..self.filled.min(n)]
         } else {
             &[]
         }
@@ -806,6 +956,30 @@ mod tests {
         };
         assert!(unterminated_quote(b"\"a\\\"", &esc));
         assert!(!unterminated_quote(b"\"a\\\"\"", &esc));
+    }
+
+    #[test]
+    fn utf16_sniffing() {
+        let le: Vec<u8> = "id,x\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = "id,x\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert!(looks_like_utf16(&le));
+        assert!(looks_like_utf16(&be));
+        assert!(!looks_like_utf16(b"id,x\n1,\0\n"));
+        assert!(!looks_like_utf16(b""));
+        assert!(!looks_like_utf16(b"\0"));
+    }
+
+    #[test]
+    fn runaway_quotes_count_their_lines() {
+        let r = Runaway::new(b"1,\"a\r\n2\r\n", 5);
+        assert_eq!((r.quote_line, r.lines, r.line_end), (5, 2, 6));
+        let r = Runaway::new(b"1,\"x\n\"2,\"a\n3", 5);
+        assert_eq!((r.quote_line, r.lines, r.line_end), (5, 3, 5));
+        let r = Runaway::new(b"1,\"a\r2", 7);
+        assert_eq!((r.quote_line, r.lines, r.line_end), (7, 1, 5));
+        let r = Runaway::new(b"1,\"a", 1);
+        assert_eq!((r.quote_line, r.lines, r.line_end), (1, 1, 4));
+        assert!(r.describe().ends_with("(1 line)"));
     }
 
     #[test]

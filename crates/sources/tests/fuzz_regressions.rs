@@ -30,3 +30,21 @@ fn sources_column_map() {
 fn sources_config() {
     replay("sources_config", fuzz::sources_config);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Small inputs from the bytes that matter to CSV quoting and line handling, with any
+    /// options: the invariants of the `sources_csv` fuzz target hold (a cheap stand-in for the
+    /// fuzzer in plain `cargo test`).
+    #[test]
+    fn csv_made_of_quotes_and_line_breaks_holds_the_invariants(
+        opts in proptest::prelude::any::<u8>(),
+        extra in 0u8..16,
+        body in proptest::collection::vec(proptest::sample::select(&b"ab,;\"'\\#\n\r\n\n"[..]), 0..60),
+    ) {
+        let mut data = vec![opts & 0x1F, extra];
+        data.extend_from_slice(&body);
+        fuzz::sources_csv(&data);
+    }
+}

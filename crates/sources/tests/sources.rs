@@ -259,16 +259,169 @@ fn flexible_rows_fill_missing_cells_with_null() {
 
 #[test]
 fn unterminated_quote_is_a_syntax_error() {
-    let data = "a,b\n1,2\n3,\"never closed\n4,5\n";
+    let data = "a,b\n1,2\n3,\"Smith Jr\n4,5\n";
     let mut s = CsvSource::builder()
         .from_reader("t", data.as_bytes())
         .unwrap();
     let items: Vec<_> = s.records().collect();
-    assert_eq!(items.len(), 2);
+    assert_eq!(items.len(), 3, "the row after the bad line is read");
     let err = items[1].as_ref().unwrap_err();
     assert_eq!(err.position().line, Some(3));
     assert!(matches!(err.kind(), SourceErrorKind::Syntax { .. }));
-    assert!(err.to_string().contains("unterminated quote"));
+    assert!(err.is_recoverable());
+    assert!(err.to_string().contains("unterminated quote"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("an unclosed quote opened at line 3 ran to the end of the file (2 lines)"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("Smith"),
+        "no values in messages: {err}"
+    );
+    assert_eq!(items[2].as_ref().unwrap().text("a"), Some("4"));
+}
+
+/// A 55-row export whose row 3 opens a quote that never closes: the bad line is one rejected
+/// row and the 54 others are read, so every data row is accounted for.
+#[test]
+fn an_unclosed_quote_loses_no_later_rows() {
+    let mut data = String::from("id,name,note\n");
+    for i in 1..=55 {
+        match i {
+            // A legitimate quoted field over two lines, before the bad one.
+            2 => data.push_str("2,Bo,\"one\ntwo\"\n"),
+            3 => data.push_str("3,\"Ann,oops\n"),
+            _ => data.push_str(&format!("{i},N{i},x\n")),
+        }
+    }
+    let open = || {
+        CsvSource::builder()
+            .column_map(ColumnMap::new().with_key("id"))
+            .on_bad_row(OnBadRow::Quarantine)
+            .from_reader("export", data.as_bytes())
+            .unwrap()
+    };
+    let mut s = open();
+    let records: Vec<Record> = s.records().collect::<Result<_, _>>().unwrap();
+    let mut rejects = Vec::new();
+    s.drain_rejects(&mut rejects);
+    assert_eq!(records.len(), 54);
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(s.rows_read(), 55, "rows in = records + rejected rows");
+    let r = &rejects[0];
+    assert_eq!(r.position.line, Some(5));
+    assert_eq!(r.position.record, Some(3));
+    assert_eq!(r.raw, "3,\"Ann,oops");
+    let message = r.to_error().to_string();
+    assert!(
+        message
+            .contains("an unclosed quote opened at line 5 ran to the end of the file (53 lines)"),
+        "{message}"
+    );
+    assert!(!message.contains("Ann"), "{message}");
+    let keys: Vec<String> = records.iter().map(|r| r.id.key.to_string()).collect();
+    assert_eq!(keys[2], "4");
+    assert_eq!(keys[53], "55");
+    assert_eq!(records[1].text("note"), Some("one\ntwo"));
+    // Rows after the bad one keep their positions.
+    let mut s = open();
+    let mut record = Record::default();
+    let mut last = None;
+    while s.read_record(&mut record).unwrap() {
+        last = Some(record.id.key.to_string());
+    }
+    assert_eq!(last.as_deref(), Some("55"));
+
+    // Under `Fail` the bad row is a recoverable error, and reading goes on after it.
+    let mut s = CsvSource::builder()
+        .from_reader("export", data.as_bytes())
+        .unwrap();
+    let items: Vec<_> = s.records().collect();
+    assert_eq!(items.len(), 55);
+    assert_eq!(items.iter().filter(|i| i.is_err()).count(), 1);
+}
+
+#[test]
+fn an_unclosed_quote_after_a_multiline_field_leaves_out_line_by_line() {
+    // The row starting at line 2 has a quoted field over two lines, then opens a quote on line
+    // 3 that never closes. Which quote is stray cannot be told: line 2 is one bad row, line 3
+    // (read again on its own, and still unclosed) another, and line 4 is read.
+    let data = "a,b,c\n1,\"x\ny\",\"z\n2,3,4\n";
+    let mut s = CsvSource::builder()
+        .on_bad_row(OnBadRow::Quarantine)
+        .from_reader("t", data.as_bytes())
+        .unwrap();
+    let records: Vec<Record> = s.records().collect::<Result<_, _>>().unwrap();
+    let mut rejects = Vec::new();
+    s.drain_rejects(&mut rejects);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].text("a"), Some("2"));
+    let found: Vec<_> = rejects
+        .iter()
+        .map(|r| (r.position.line, r.raw.as_str()))
+        .collect();
+    assert_eq!(found, [(Some(2), "1,\"x"), (Some(3), "y\",\"z")]);
+    let message = rejects[0].to_error().to_string();
+    assert!(message.contains("opened at line 2"), "{message}");
+    assert!(message.contains("(3 lines)"), "{message}");
+    assert_eq!(s.rows_read(), 3, "rows in = records + rejected rows");
+}
+
+/// A stray quote that pairs with the opening quote of a later quoted field makes one row of
+/// several lines, too many fields: the bad row says which lines it took.
+#[test]
+fn a_row_swallowing_lines_through_a_stray_quote_says_so() {
+    let data = "id,name,note\n1,A,x\n2,\"B,x\n3,C,x\n4,D,\"two\nlines\"\n5,E,x\n";
+    let mut s = CsvSource::builder()
+        .on_bad_row(OnBadRow::Quarantine)
+        .from_reader("t", data.as_bytes())
+        .unwrap();
+    let records: Vec<Record> = s.records().collect::<Result<_, _>>().unwrap();
+    let mut rejects = Vec::new();
+    s.drain_rejects(&mut rejects);
+    // Lines 3 to 5 are one row of two fields; line 6, `lines"`, one of one field.
+    assert_eq!(rejects.len(), 2);
+    let message = rejects[0].to_error().to_string();
+    assert_eq!(rejects[0].error.code(), "syntax");
+    assert!(message.contains("line 3: "), "{message}");
+    assert!(
+        message.contains("spans lines 3 to 5 (3 lines)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("2 fields but the header has 3"),
+        "{message}"
+    );
+    assert_eq!(rejects[1].error.code(), "ragged_row");
+    assert_eq!(records.len(), 2);
+    assert_eq!(records.len() as u64 + 2, s.rows_read());
+    // A legitimate row over several lines with a field too many stays a ragged row.
+    let data = "a,b\n1,\"x\ny\",extra\n";
+    let mut s = CsvSource::builder()
+        .on_bad_row(OnBadRow::Quarantine)
+        .from_reader("t", data.as_bytes())
+        .unwrap();
+    assert_eq!(s.records().count(), 0);
+    s.drain_rejects(&mut rejects);
+    assert!(
+        rejects[2]
+            .to_error()
+            .to_string()
+            .contains("spans lines 2 to 3 (2 lines)")
+    );
+}
+
+#[test]
+fn an_unclosed_quote_in_the_header_is_refused() {
+    let err = CsvSource::builder()
+        .from_reader("t", "a,\"b\n1,2\n3,4\n".as_bytes())
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("an unclosed quote opened at line 1 ran to the end of the file (3 lines)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -292,6 +445,25 @@ fn utf16_is_refused_with_a_fix() {
         .from_reader("t", &data[..])
         .unwrap_err();
     assert!(err.to_string().contains("UTF-16"), "{err}");
+}
+
+#[test]
+fn utf16_without_a_byte_order_mark_is_refused_too() {
+    let text = "id,email\n1,a@example.com\n2,b@example.com\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (name, data) in [("le", le), ("be", be)] {
+        let err = CsvSource::builder()
+            .from_reader("t", &data[..])
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("UTF-16"), "{name}: {message}");
+        assert!(message.contains("iconv"), "{name}: {message}");
+        assert!(message.contains("line 1"), "{name}: {message}");
+    }
+    // A few NUL bytes in UTF-8 text are not UTF-16.
+    let data = b"id,note\n1,a\x00b\n2,ok\n";
+    assert!(CsvSource::builder().from_reader("t", &data[..]).is_ok());
 }
 
 #[test]

@@ -17,7 +17,10 @@
 //!   is the line of that offset;
 //! - CSV: the rows read are the records the csv crate reads, and an unterminated-quote error
 //!   comes exactly when the input ends inside quotes (told by appending a line and seeing
-//!   whether it makes one more record);
+//!   whether it makes one more record); then that row is the first line of the csv crate's
+//!   last record, and the lines after it are read again on their own, as the csv crate reads
+//!   them, so that every row is counted (a row that ran on through a stray quote is a syntax
+//!   error too, naming the lines it spans);
 //! - error messages leak no data (loose check, see [`Leaks`]).
 //!
 //! [`CsvSource::rows_read`]: mergetag_sources::CsvSource::rows_read
@@ -278,6 +281,45 @@ impl Dialect {
         n
     }
 
+    /// The rows of `input` when each of `runaways` (the positions of rows whose quote ran to the
+    /// end of the input, in order) is one bad row, its first line, and the input is read again
+    /// from the line after it (without a header): the csv crate's records of each stretch
+    /// between them. Asserts that each runaway is the row after the records before it and that
+    /// the last stretch does not end inside quotes.
+    fn count_rows_around(&self, input: &[u8], runaways: &[Position]) -> u64 {
+        let mut header = u64::from(self.has_headers);
+        let (mut at, mut rows) = (0, 0);
+        for p in runaways {
+            let start = usize::try_from(p.byte.expect("a byte offset")).expect("in memory");
+            let stretch = &input[at..start];
+            assert!(
+                self.ends_in_quotes(&input[at..]),
+                "a runaway quote at byte {start}, but the input from byte {at} does not end \
+                 inside quotes"
+            );
+            rows += self.count_records(stretch).saturating_sub(header) + 1;
+            assert_eq!(
+                p.record,
+                Some(rows),
+                "the runaway quote's row follows the rows before it"
+            );
+            header = 0;
+            let line = &input[start..];
+            at = start
+                + match line.iter().position(|&b| b == b'\n' || b == b'\r') {
+                    Some(i) if line[i] == b'\r' && line.get(i + 1) == Some(&b'\n') => i + 2,
+                    Some(i) => i + 1,
+                    None => line.len(),
+                };
+        }
+        let rest = &input[at..];
+        assert!(
+            !self.ends_in_quotes(rest) || self.count_records(rest) == 0,
+            "the input read again from byte {at} ends inside quotes, but no row says so"
+        );
+        rows + self.count_records(rest)
+    }
+
     /// Whether `input` ends inside a quoted field: then a further line appended to it is read
     /// into that field instead of making one more record.
     fn ends_in_quotes(&self, input: &[u8]) -> bool {
@@ -327,26 +369,46 @@ fn check_csv(
     if !first.fatal {
         let header = u64::from(dialect.has_headers);
         let records = dialect.count_records(input);
-        assert_eq!(
-            rows,
-            records.saturating_sub(header),
-            "rows read vs records in the input"
-        );
-        let syntax: Vec<u64> = first
-            .positions()
-            .filter(|(_, k)| matches!(k, SourceErrorKind::Syntax { .. }))
-            .map(|(p, _)| p.record.unwrap_or(0))
-            .collect();
-        if records > header && dialect.ends_in_quotes(input) {
+        let mut runaways: Vec<Position> = Vec::new();
+        for (p, k) in first.positions() {
+            let SourceErrorKind::Syntax { message } = k else {
+                continue;
+            };
+            if message.contains("ran to the end of the file") {
+                let line = p.line.expect("a CSV position has a line");
+                assert!(
+                    message.contains(&format!("an unclosed quote opened at line {line} ")),
+                    "a runaway quote names the line of its row: {message}"
+                );
+                runaways.push(p);
+            } else {
+                assert!(
+                    message.contains(&format!("the row spans lines {} to ", p.line.unwrap_or(0))),
+                    "a syntax error that is neither a runaway quote nor a row over several \
+                     lines: {message}"
+                );
+            }
+        }
+        runaways.sort_by_key(|p| p.record);
+        if runaways.is_empty() {
+            assert!(
+                records <= header || !dialect.ends_in_quotes(input),
+                "the input ends inside quotes, but no row says so"
+            );
             assert_eq!(
-                syntax,
-                [rows],
-                "the input ends inside quotes: the last row is bad"
+                rows,
+                records.saturating_sub(header),
+                "rows read vs records in the input"
             );
         } else {
+            assert!(
+                dialect.ends_in_quotes(input),
+                "a runaway quote, but the input does not end inside quotes"
+            );
             assert_eq!(
-                syntax, [0; 0],
-                "a syntax error, but the input does not end inside quotes"
+                dialect.count_rows_around(input, &runaways),
+                rows,
+                "rows read vs records in the input read again after each runaway quote"
             );
         }
     }
