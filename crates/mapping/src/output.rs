@@ -25,6 +25,11 @@ pub enum Exclusion {
     AddressSuppressed,
     /// The profile has no email address.
     NoAddress,
+    /// Another profile with the same address (compared as suppression compares them: trimmed
+    /// and lower-cased) is emitted instead, so that a platform that updates contacts by
+    /// address (Mailchimp's `update_existing`) does not overwrite one person with another.
+    /// See [`Exporter::exclusions`] for which profile keeps the address.
+    DuplicateAddress,
 }
 
 /// A value a platform would refuse, left out of the recipient's payload.
@@ -54,11 +59,12 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
-    /// How many recipients were left out as suppressed (any reason but a missing address).
+    /// How many recipients were left out as suppressed (any reason but a missing or
+    /// duplicate address).
     pub fn suppressed(&self) -> usize {
         self.excluded
             .iter()
-            .filter(|(k, _)| **k != Exclusion::NoAddress)
+            .filter(|(k, _)| !matches!(k, Exclusion::NoAddress | Exclusion::DuplicateAddress))
             .map(|(_, n)| n)
             .sum()
     }
@@ -216,6 +222,20 @@ fn email_of(p: &Profile) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether `a` keeps an address it shares with `b`, given earlier: the more recently
+/// observed `email` value, then more members, then the lower profile id; `false` on a full
+/// tie, so that the recipient given first keeps it.
+fn keeps_address(a: &Profile, b: &Profile) -> bool {
+    let key = |p: &Profile| {
+        (
+            p.field(fields::EMAIL).and_then(|f| f.chosen.observed_at),
+            p.members.len(),
+            std::cmp::Reverse(p.id),
+        )
+    };
+    key(a) > key(b)
+}
+
 /// Why `p` may not be emailed, regardless of addresses suppressed elsewhere.
 fn own_exclusion(p: &Profile) -> Option<Exclusion> {
     if let Some(s) = p
@@ -274,6 +294,15 @@ impl Exporter<'_> {
     }
 
     /// Which recipients are excluded and why; `None` for those who may be emailed.
+    ///
+    /// In this order: the profile's own suppressions and opt-out field; no address; an
+    /// address suppressed on another profile or in the external list; then, among the
+    /// recipients left, an address is emitted once ([`Exclusion::DuplicateAddress`] for the
+    /// others). Addresses are compared trimmed and lower-cased, as suppression compares them.
+    /// The profile that keeps a shared address is the one whose `email` value was observed
+    /// most recently (an undated value counts as the oldest), then the one with the most
+    /// member records, then the lowest profile id (then the first given, for equal ids); so
+    /// the result does not depend on the order of `recipients`.
     pub fn exclusions(&self, recipients: &[Recipient<'_>]) -> Vec<Option<Exclusion>> {
         // Suppression wins: an address suppressed anywhere is suppressed everywhere.
         let mut blocked = self.suppressed.clone();
@@ -284,16 +313,39 @@ impl Exporter<'_> {
                 blocked.insert(e);
             }
         }
-        recipients
-            .iter()
-            .map(|r| {
-                own_exclusion(r.profile).or_else(|| match email_of(r.profile) {
-                    None => Some(Exclusion::NoAddress),
-                    Some(e) if blocked.contains(&e) => Some(Exclusion::AddressSuppressed),
-                    Some(_) => None,
-                })
-            })
-            .collect()
+        let mut out: Vec<Option<Exclusion>> = Vec::with_capacity(recipients.len());
+        // Address -> the index of the recipient that keeps it so far.
+        let mut keeper: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, r) in recipients.iter().enumerate() {
+            let email = email_of(r.profile);
+            let excl = own_exclusion(r.profile).or_else(|| match &email {
+                None => Some(Exclusion::NoAddress),
+                Some(e) if blocked.contains(e) => Some(Exclusion::AddressSuppressed),
+                Some(_) => None,
+            });
+            out.push(excl);
+            if excl.is_some() {
+                continue;
+            }
+            let Some(email) = email else { continue };
+            match keeper.entry(email) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let held = *o.get();
+                    let (winner, loser) =
+                        if keeps_address(recipients[i].profile, recipients[held].profile) {
+                            (i, held)
+                        } else {
+                            (held, i)
+                        };
+                    o.insert(winner);
+                    out[loser] = Some(Exclusion::DuplicateAddress);
+                }
+            }
+        }
+        out
     }
 
     /// Renders the audience: suppressed recipients and those without an address are left out

@@ -348,6 +348,116 @@ fn no_suppressed_address_appears_in_any_output() {
     }
 }
 
+/// Profiles sharing addresses: `sales@acme.com` on three people (in other case and padded on
+/// one), `desk@acme.com` on two undated ones, `ann@example.com` alone.
+fn shared_address_fixture() -> Vec<Profile> {
+    let at = |m: u32| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).single();
+    let mut profiles = Vec::new();
+    for (id, email, observed, members) in [
+        (1, "sales@acme.com", at(1), 1),
+        (2, " Sales@ACME.com ", at(5), 1),
+        (3, "ann@example.com", at(2), 1),
+        (4, "sales@acme.com", at(5), 2),
+        (5, "desk@acme.com", None, 1),
+        (6, "desk@acme.com", None, 1),
+    ] {
+        let records: Vec<RecordId> = (0..members)
+            .map(|k| RecordId::id("crm", format!("{id}-{k}")))
+            .collect();
+        let mut p = Profile::new(ProfileId(id), records.clone());
+        p.set("email", Value::from(email), records[0].clone(), observed);
+        p.set(
+            "first_name",
+            Value::from(format!("P{id}")),
+            records[0].clone(),
+            observed,
+        );
+        profiles.push(p);
+    }
+    profiles
+}
+
+#[test]
+fn an_address_shared_by_profiles_is_sent_once() {
+    let profiles = shared_address_fixture();
+    let traits = BTreeMap::new();
+    let mapping = MappingConfig::from_toml_str(MAPPING)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut forward: Vec<Recipient> = profiles
+        .iter()
+        .map(|p| Recipient {
+            profile: p,
+            traits: &traits,
+        })
+        .collect();
+    for platform in Platform::ALL {
+        let exporter = ExporterBuilder::new(platform).build(&mapping).unwrap();
+        let audience = exporter.export(&forward);
+        let text = audience.to_jsonl().to_lowercase();
+        for address in ["sales@acme.com", "desk@acme.com", "ann@example.com"] {
+            assert_eq!(
+                text.matches(&format!("\"{address}\"")).count(),
+                1,
+                "{platform}: {address} in {text}"
+            );
+        }
+        let r = &audience.report;
+        assert_eq!((r.recipients, r.exported), (6, 3), "{platform}: {r:?}");
+        assert_eq!(r.excluded[&Exclusion::DuplicateAddress], 3, "{platform}");
+        assert_eq!(
+            r.recipients,
+            r.exported + r.excluded.values().sum::<usize>()
+        );
+        assert_eq!(r.suppressed(), 0, "a duplicate is not a suppression");
+        // The most recent observation wins, then the most members, then the lowest id.
+        let exclusions = exporter.exclusions(&forward);
+        let kept: Vec<u64> = forward
+            .iter()
+            .zip(&exclusions)
+            .filter(|(_, e)| e.is_none())
+            .map(|(r, _)| r.profile.id.0)
+            .collect();
+        assert_eq!(kept, [3, 4, 5], "{platform}");
+        // Whatever the order of the recipients.
+        forward.reverse();
+        let again = exporter.exclusions(&forward);
+        let mut kept_again: Vec<u64> = forward
+            .iter()
+            .zip(&again)
+            .filter(|(_, e)| e.is_none())
+            .map(|(r, _)| r.profile.id.0)
+            .collect();
+        kept_again.sort();
+        assert_eq!(kept_again, [3, 4, 5], "{platform}");
+        forward.reverse();
+    }
+    // A suppressed twin still suppresses the address for everyone.
+    let mut profiles = shared_address_fixture();
+    profiles[0].set(
+        "email_opt_out",
+        Value::Bool(true),
+        RecordId::id("crm", "1-0"),
+        None,
+    );
+    let recipients: Vec<Recipient> = profiles
+        .iter()
+        .map(|p| Recipient {
+            profile: p,
+            traits: &traits,
+        })
+        .collect();
+    let exporter = ExporterBuilder::new(Platform::Mailchimp)
+        .build(&mapping)
+        .unwrap();
+    let r = exporter.export(&recipients).report;
+    assert_eq!(r.excluded[&Exclusion::OptOutField], 1);
+    assert_eq!(r.excluded[&Exclusion::AddressSuppressed], 2);
+    assert_eq!(r.excluded[&Exclusion::DuplicateAddress], 1);
+    assert_eq!(r.exported, 2);
+}
+
 // ------------------------------------------------------------------------ platforms
 
 fn one_profile() -> Profile {
@@ -426,9 +536,28 @@ fn platform_shapes_and_limits() {
     assert_eq!(prof["properties"]["orders"], 2);
     assert!(prof.get("phone_number").is_none());
     assert!(a.report.rejections[0].message.contains("e.164"));
-    // SendGrid: 1000 personalizations per request at most.
+    // SendGrid: 1000 personalizations per request at most (2500 people, each their address).
     let s = doc("sendgrid", "");
-    let many: Vec<Recipient> = std::iter::repeat_n(rs[0], 2500).collect();
+    let people: Vec<Profile> = (0..2500_u64)
+        .map(|i| {
+            let mut q = p.clone();
+            q.id = ProfileId(i);
+            q.set(
+                "email",
+                Value::from(format!("ann{i}@example.com")),
+                RecordId::id("crm", "1"),
+                None,
+            );
+            q
+        })
+        .collect();
+    let many: Vec<Recipient> = people
+        .iter()
+        .map(|q| Recipient {
+            profile: q,
+            traits: &traits,
+        })
+        .collect();
     let a = ExporterBuilder::new(Platform::SendGrid)
         .build(&s)
         .unwrap()
