@@ -108,6 +108,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scores.f1
     );
 
+    // Who was left out of the audiences, and why: suppressions, opt-outs, and the consent
+    // rule (profiles made only of enrichment rows are never recipients).
+    if let Some(o) = output.report.outputs.first() {
+        println!(
+            "{}: {} of {} profiles exported; left out: {}",
+            o.platform,
+            o.exported,
+            o.recipients,
+            o.excluded
+                .iter()
+                .map(|(why, n)| format!("{n} {why}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
     // One recipient as SendGrid will see it: someone who has ordered.
     let sendgrid = output
         .audiences

@@ -10,8 +10,8 @@ use mergetag::model::IterSource;
 use mergetag::normalize::NormalizeConfig;
 use mergetag::pipeline::config::SourceFormat;
 use mergetag::pipeline::{
-    Decision, Pipeline, PipelineConfig, ProfileBatch, Progress, SourceOptions, StageAt, StageError,
-    Step, files, profile_stage_fn, stage_fn,
+    ConsentRule, Decision, Pipeline, PipelineConfig, ProfileBatch, Progress, SourceOptions,
+    StageAt, StageError, Step, files, profile_stage_fn, stage_fn,
 };
 use mergetag::sources::{ColumnMap, CsvSource, OnBadRow};
 use mergetag::validate::{QuarantineReader, RuleSet, Validator};
@@ -797,7 +797,74 @@ fn empty_sources_and_dedup_that_can_find_nothing_are_warned_about() {
     );
     assert!(!w.iter().any(|w| w.at == "read.web"));
     let text = output.report.to_string();
-    assert!(text.contains("warning: read.crm: the source yielded no row"), "{text}");
+    assert!(
+        text.contains("warning: read.crm: the source yielded no row"),
+        "{text}"
+    );
     let json = serde_json::to_string(&output.report).unwrap();
     assert!(json.contains("\"empty_source\""), "{json}");
+}
+
+#[test]
+fn enrichment_rows_alone_never_make_a_recipient() {
+    let config = PipelineConfig::load(data().join("pipeline.toml")).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert!(output.report.adds_up(), "{:?}", output.report.problems());
+    // Profiles made only of enrichment rows exist (nothing is lost) but are no recipients.
+    let third_party_only: Vec<_> = output
+        .profiles
+        .iter()
+        .filter(|p| p.members.iter().all(|m| m.source.as_str() == "enrichment"))
+        .collect();
+    assert!(!third_party_only.is_empty());
+    for o in &output.report.outputs {
+        assert_eq!(
+            o.excluded.get("no_consent.third_party_only"),
+            Some(&(third_party_only.len() as u64)),
+            "{}",
+            o.platform
+        );
+    }
+    let jsonl = output
+        .audiences
+        .iter()
+        .find(|a| a.platform == Platform::JsonLines)
+        .unwrap()
+        .to_jsonl();
+    for p in &third_party_only {
+        if let Some(email) = p.value(fields::EMAIL).and_then(|v| v.as_str()) {
+            assert!(
+                !jsonl.contains(email),
+                "an enrichment-only profile was exported"
+            );
+        }
+    }
+
+    // A consent field, in code: only profiles holding it as true are recipients.
+    let consent = ConsentRule {
+        field: Some("email_consent".into()),
+        ..ConsentRule::default()
+    };
+    let mut yes = person("crm", "1", "Ada", "L", "ada@example.com");
+    yes.set("email_consent", true);
+    let no = person("crm", "2", "Bob", "M", "bob@example.com");
+    let mapping = MappingConfig::from_toml_str(
+        "[[variables]]\nname = \"first_name\"\nsource = \"profile.first_name\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let output = Pipeline::builder()
+        .source(memory("crm", vec![yes, no]))
+        .mapping(mapping)
+        .output(Platform::JsonLines)
+        .consent(consent)
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let o = &output.report.outputs[0];
+    assert_eq!((o.recipients, o.exported), (2, 1));
+    assert_eq!(o.excluded["no_consent.no_consent_field"], 1);
+    assert!(output.report.adds_up());
 }

@@ -12,6 +12,7 @@ use mergetag_model::{EventSource, FieldName, OnBadRow, Source};
 use mergetag_normalize::RecordNormalizer;
 use mergetag_validate::Validator;
 
+use super::consent::ConsentRule;
 use super::stage::{ProfileStage, RecordStage, StageAt};
 use crate::error::{Error, Result};
 
@@ -85,6 +86,7 @@ pub struct PipelineBuilder {
     extra_mappings: Vec<Mapping>,
     outputs: Vec<Output>,
     suppressed: Vec<String>,
+    consent: ConsentRule,
     output_dir: Option<PathBuf>,
 }
 
@@ -230,6 +232,14 @@ impl PipelineBuilder {
         self
     }
 
+    /// The consent every recipient needs (default [`ConsentRule::default`]: a record from a
+    /// source that is not a join source). Profiles that lack it are left out of every
+    /// audience and counted in each output's report as `no_consent.<reason>`.
+    pub fn consent(&mut self, rule: ConsentRule) -> &mut Self {
+        self.consent = rule;
+        self
+    }
+
     /// Adds an address from an external suppression list: it is left out of every audience.
     pub fn suppress_address(&mut self, email: &str) -> &mut Self {
         self.suppressed.push(email.to_owned());
@@ -295,6 +305,7 @@ impl PipelineBuilder {
             now: b.now,
             coverage_mapping: mappings.swap_remove(0),
             outputs: exporters,
+            consent: b.consent,
             output_dir: b.output_dir,
         })
     }
@@ -330,6 +341,7 @@ pub struct Pipeline {
     pub(super) coverage_mapping: Option<Arc<Mapping>>,
     /// One exporter per output, built once.
     pub(super) outputs: Vec<PlannedOutput>,
+    pub(super) consent: ConsentRule,
     pub(super) output_dir: Option<PathBuf>,
 }
 

@@ -72,6 +72,9 @@
 //! dir = "out"                             # where `mergetag run` writes
 //! platforms = ["sendgrid", "mailchimp", "klaviyo", "jsonl"]
 //! suppress = ["complaints@example.com"]   # external suppression list (optional)
+//! [outputs.consent]                       # who may be emailed (ConsentRule; optional)
+//! first_party = true                      # the default: a record from a non-join source
+//! field = "email_consent"                 # a field that must be true (default: none)
 //! [outputs.mapping.mailchimp]             # a platform's own mapping document (optional)
 //! [[outputs.mapping.mailchimp.variables]]
 //! name = "fname"
@@ -111,7 +114,7 @@ use mergetag_validate::config::{Checks, FieldRules};
 use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
-use super::{Pipeline, PipelineBuilder, SourceOptions};
+use super::{ConsentRule, Pipeline, PipelineBuilder, SourceOptions};
 use crate::error::{Error, Result};
 
 /// A whole pipeline as written in a TOML file; see the [module docs](self) for the format.
@@ -303,6 +306,10 @@ pub struct OutputsSection {
     /// Addresses of an external suppression list, left out of every audience.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress: Vec<String>,
+    /// The consent every recipient needs (default: a record from a source that is not a join
+    /// source; see [`ConsentRule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentRule>,
 }
 
 /// The parts of a configuration, built.
@@ -816,6 +823,9 @@ impl Pipeline {
         if let Some(o) = &config.outputs {
             for a in &o.suppress {
                 b.suppress_address(a);
+            }
+            if let Some(c) = &o.consent {
+                b.consent(c.clone());
             }
         }
         if let Some(dir) = config.output_dir() {

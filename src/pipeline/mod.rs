@@ -103,6 +103,7 @@ use crate::error::Result;
 
 mod builder;
 pub mod config;
+mod consent;
 mod output;
 mod report;
 mod run;
@@ -110,6 +111,7 @@ mod stage;
 
 pub use builder::{Pipeline, PipelineBuilder, SourceOptions};
 pub use config::PipelineConfig;
+pub use consent::ConsentRule;
 pub use mergetag_model::EventSource;
 pub use output::{RunOutput, files};
 pub use report::{

@@ -5,7 +5,7 @@
 //! [`Pipeline::traits`], [`Pipeline::profile_stages`], [`Pipeline::export`], and
 //! [`RunState::report`] to add it all up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use mergetag_dedup::survivorship::golden_profiles;
 use mergetag_mapping::{Audience, IdentityGraph, Recipient, VariableCoverage};
 use mergetag_model::{
     Channel, Event, FieldName, OnBadRow, Position, Profile, ProfileId, Record, RecordId, RecordKey,
-    Reject, Source, SourceError, SourceErrorKind, Value,
+    Reject, Source, SourceError, SourceErrorKind, SourceName, Value,
 };
 use mergetag_normalize::{ChangeLog, Tally};
 use mergetag_validate::{
@@ -39,6 +39,8 @@ struct RunState<'p> {
     quarantine: Vec<QuarantineEntry>,
     by_reason: BTreeMap<String, u64>,
     warnings: Vec<RunWarning>,
+    /// The join sources: their records alone give no consent.
+    third_party: HashSet<SourceName>,
 }
 
 impl RunState<'_> {
@@ -121,6 +123,7 @@ impl Pipeline {
             quarantine: Vec::new(),
             by_reason: BTreeMap::new(),
             warnings: Vec::new(),
+            third_party: HashSet::new(),
         };
         let read = self.read_sources(&mut state)?;
         let events = self.read_events(&mut state)?;
@@ -190,6 +193,9 @@ impl Pipeline {
         rejects: &mut Vec<Reject>,
     ) -> Result<SourceReport> {
         let name = slot.source.name().to_string();
+        if slot.options.join.is_some() {
+            state.third_party.insert(slot.source.name().clone());
+        }
         let mut sr = SourceReport {
             name: name.clone(),
             role: if slot.options.join.is_some() {
@@ -528,6 +534,26 @@ impl Pipeline {
                 mergetag_mapping::coverage(mapping, &recipients)
             });
         }
+        // Consent first: a profile without it is no recipient of any output.
+        let mut refused: BTreeMap<String, u64> = BTreeMap::new();
+        let consented: Vec<Recipient<'_>> = if self.outputs.is_empty() {
+            Vec::new()
+        } else {
+            recipients
+                .iter()
+                .filter(
+                    |r| match self.consent.refusal(r.profile, &state.third_party) {
+                        None => true,
+                        Some(why) => {
+                            *refused.entry(format!("no_consent.{why}")).or_default() += 1;
+                            false
+                        }
+                    },
+                )
+                .copied()
+                .collect()
+        };
+        let n_refused: u64 = refused.values().sum();
         let mut audiences = Vec::new();
         let mut outputs = Vec::new();
         let total = recipients.len() as u64;
@@ -535,22 +561,24 @@ impl Pipeline {
             let platform = o.exporter.platform().to_string();
             state.progress(Step::Export, Some(&platform), 0, Some(total));
             let start = Instant::now();
-            let audience = o.exporter.export(&recipients);
+            let audience = o.exporter.export(&consented);
             state
                 .timings
                 .add(&format!("export.{platform}"), start.elapsed());
             let r = &audience.report;
             let variables = o.variables as u64;
+            let mut excluded: BTreeMap<String, u64> = r
+                .excluded
+                .iter()
+                .map(|(k, n)| (exclusion_name(k), *n as u64))
+                .collect();
+            excluded.extend(refused.iter().map(|(k, n)| (k.clone(), *n)));
             outputs.push(OutputReport {
                 platform: platform.clone(),
-                recipients: r.recipients as u64,
+                recipients: r.recipients as u64 + n_refused,
                 exported: r.exported as u64,
                 suppressed: r.suppressed() as u64,
-                excluded: r
-                    .excluded
-                    .iter()
-                    .map(|(k, n)| (exclusion_name(k), *n as u64))
-                    .collect(),
+                excluded,
                 variables,
                 values_emitted: (r.exported as u64 * variables)
                     .saturating_sub(r.rejections.len() as u64),
