@@ -59,6 +59,9 @@ enum Command {
     CheckTemplate(CheckTemplateArgs),
     /// Find the records of one CSV file that describe the same person.
     ///
+    /// An output path that is the input, the configuration or the other output is refused
+    /// (exit 2); outputs are written to temporary files and renamed into place at the end.
+    ///
     /// Writes PAIRS.csv (id_a,id_b,match_probability,match_weight: the pairs at or above the
     /// threshold, id_a < id_b, sorted) and CLUSTERS.csv (id,cluster_id: one row per record
     /// read, in file order). The configuration file (TOML) has the tables input (id_column,
@@ -67,6 +70,8 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Dedup(DedupArgs),
     /// Find the records of two CSV files that describe the same person.
+    ///
+    /// An output path that is an input or the configuration is refused (exit 2).
     ///
     /// Writes PAIRS.csv (id_a,id_b,match_probability,match_weight) with the left file's id
     /// first. The configuration file (TOML) has an optional top-level one_to_one, the input
@@ -78,7 +83,8 @@ enum Command {
     /// Reads the sources, then normalizes, validates, deduplicates, builds golden profiles,
     /// computes traits and renders each platform's output, as far as the file configures, and
     /// writes the outputs (profiles, quarantine, audit, report, one file per platform) to its
-    /// outputs.dir. A summary of the run report goes to stderr.
+    /// outputs.dir. A summary of the run report goes to stderr. An outputs.dir whose output
+    /// files would overwrite a source or the pipeline file is refused (exit 2).
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
 }
@@ -167,7 +173,8 @@ struct DedupArgs {
     /// Where to write each record's cluster.
     #[arg(long, value_name = "CLUSTERS.csv")]
     out_clusters: PathBuf,
-    /// Worker threads (default: one per core); results are the same for any number.
+    /// Worker threads (default: one per core); results are the same for any number. More than
+    /// 4 per core (at most 256) is lowered to that, with a note on stderr.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Print no summary on stderr (bad rows and errors are still reported).
@@ -193,7 +200,8 @@ struct LinkArgs {
     /// configuration).
     #[arg(long)]
     one_to_one: bool,
-    /// Worker threads (default: one per core); results are the same for any number.
+    /// Worker threads (default: one per core); results are the same for any number. More than
+    /// 4 per core (at most 256) is lowered to that, with a note on stderr.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Print no summary on stderr (bad rows and errors are still reported).
@@ -223,6 +231,15 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// The `--threads` asked for, lowered to [`matching::max_threads`] with a note on stderr.
+fn threads(requested: Option<u16>) -> Option<usize> {
+    let (threads, note) = matching::cap_threads(requested.map(usize::from));
+    if let Some(note) = note {
+        say(&format!("warning: {note}"));
+    }
+    threads
 }
 
 /// Writes a message line to stderr.
@@ -264,7 +281,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 &a.input,
                 &a.out_pairs,
                 &a.out_clusters,
-                a.threads.map(usize::from),
+                threads(a.threads),
                 &progress,
                 &mut say,
             )?;
@@ -287,7 +304,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 &a.right,
                 &a.out_pairs,
                 a.one_to_one,
-                a.threads.map(usize::from),
+                threads(a.threads),
                 &progress,
                 &mut say,
             )?;

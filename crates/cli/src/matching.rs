@@ -11,7 +11,13 @@
 //!   Cluster ids are numbered from 0 in the order of each cluster's smallest id, so they do not
 //!   depend on the order of the file.
 //!
-//! Results are identical for any number of threads.
+//! Results are identical for any number of threads; more than [`max_threads`] are lowered to
+//! it ([`cap_threads`]).
+//!
+//! Outputs never overwrite inputs: an output path that is an input, the configuration or
+//! another output (compared as canonical paths, through symlinks) is refused before anything is
+//! read ([`refuse_overwrites`]). Each output is written to a temporary file in its directory
+//! and renamed into place once all are written, so a failed run leaves no half-written file.
 //!
 //! ```
 //! use mergetag_cli::config::DedupFile;
@@ -37,7 +43,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use mergetag_dedup::Deduper;
 use mergetag_model::{OnBadRow, Record, RecordKey, Reject, Source};
@@ -52,6 +58,120 @@ use crate::error::{Error, Result};
 
 /// At most this many bad rows are listed one by one in messages; the count is always given.
 pub const LISTED_BAD_ROWS: usize = 20;
+
+/// Worker threads are never more than this, whatever the number of cores.
+pub const THREAD_LIMIT: usize = 256;
+
+/// The most worker threads `--threads` may ask for: four per core, at most [`THREAD_LIMIT`].
+/// More would only add the cost of starting them (thousands of threads took minutes).
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores.saturating_mul(4).min(THREAD_LIMIT)
+}
+
+/// `requested` threads lowered to [`max_threads`], with a note saying so when it was lowered.
+pub fn cap_threads(requested: Option<usize>) -> (Option<usize>, Option<String>) {
+    let max = max_threads();
+    match requested {
+        Some(n) if n > max => (
+            Some(max),
+            Some(format!(
+                "--threads {n} is more than {max} (4 per core, at most {THREAD_LIMIT}); using {max}"
+            )),
+        ),
+        other => (other, None),
+    }
+}
+
+/// `path` as a canonical absolute path, through symlinks and `.`/`..`: the file's own when it
+/// exists, else its directory's joined with its name (the file is yet to be written), else
+/// `path` made absolute.
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(parent), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+    }
+}
+
+/// Refuses outputs that would overwrite an input or each other: each of `outputs` (what it
+/// is, such as `--out-pairs`, and its path) is compared with every one of `inputs` (what it
+/// is, such as `the input` or `the configuration`, and its path) and with the other outputs,
+/// as canonical paths ([`canonical`]).
+///
+/// # Errors
+///
+/// [`Error::Usage`] naming both paths.
+pub fn refuse_overwrites(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<()> {
+    let inputs: Vec<_> = inputs.iter().map(|(w, p)| (*w, *p, canonical(p))).collect();
+    let outputs: Vec<_> = outputs
+        .iter()
+        .map(|(w, p)| (*w, *p, canonical(p)))
+        .collect();
+    for (i, (what, path, c)) in outputs.iter().enumerate() {
+        let clash = inputs
+            .iter()
+            .chain(&outputs[..i])
+            .find(|(_, _, other)| other == c);
+        if let Some((other_what, other_path, _)) = clash {
+            return Err(Error::Usage(format!(
+                "{what} {} is the same file as {other_what} {}; an output never overwrites an \
+                 input or another output: choose another path",
+                path.display(),
+                other_path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Outputs written to temporary files beside their final paths, renamed into place by
+/// [`Staged::commit`]; dropped before, it removes the temporary files.
+#[derive(Debug, Default)]
+struct Staged {
+    /// (temporary file, final path)
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    /// Writes the output `path` with `write` into a temporary file in the directory of the
+    /// file it will replace (through a symlink, its target), so that the rename stays on one
+    /// file system. A write error names `path`, not the temporary file.
+    fn write(&mut self, path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+        let target = canonical(path);
+        let name = target
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        self.files.push((temp.clone(), target));
+        write(&temp).map_err(|e| match e {
+            Error::Io { source, .. } => Error::io(path.display(), source),
+            other => other,
+        })
+    }
+
+    /// Renames every temporary file into place.
+    fn commit(mut self) -> Result<()> {
+        for (temp, target) in std::mem::take(&mut self.files) {
+            std::fs::rename(&temp, &target).map_err(|e| Error::io(target.display(), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (temp, _) in &self.files {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
 
 /// The records of one input file.
 #[derive(Debug, Clone, Default)]
@@ -449,11 +569,15 @@ pub struct DedupSummary {
 }
 
 /// The whole `dedup` command: reads `input_path`, deduplicates, writes both files. Bad rows
-/// are reported through `warn` before the work goes on.
+/// are reported through `warn` before the work goes on. `origin` is the configuration file.
+///
+/// Both files are written to temporary files first and renamed into place when both are
+/// written.
 ///
 /// # Errors
 ///
-/// Any [`Error`] of the steps.
+/// [`Error::Usage`] when an output is the input, the configuration or the other output
+/// ([`refuse_overwrites`]); any [`Error`] of the steps.
 #[allow(clippy::too_many_arguments)]
 pub fn run_dedup(
     config: &DedupFile,
@@ -465,6 +589,16 @@ pub fn run_dedup(
     progress: &Progress,
     warn: &mut dyn FnMut(&str),
 ) -> Result<DedupSummary> {
+    refuse_overwrites(
+        &[
+            ("the input", input_path),
+            ("the configuration", Path::new(origin)),
+        ],
+        &[
+            ("--out-pairs", pairs_path),
+            ("--out-clusters", clusters_path),
+        ],
+    )?;
     let normalizer = build_normalizer(origin, config.normalize.as_ref())?;
     let input = read_file(
         input_path,
@@ -479,8 +613,12 @@ pub fn run_dedup(
     }
     let out = dedup_records(config, &input, threads, progress)?;
     progress.step("writing");
-    write_pairs(pairs_path, &out.pairs)?;
-    write_clusters(clusters_path, &input.ids, &out.clusters)?;
+    let mut staged = Staged::default();
+    staged.write(pairs_path, |temp| write_pairs(temp, &out.pairs))?;
+    staged.write(clusters_path, |temp| {
+        write_clusters(temp, &input.ids, &out.clusters)
+    })?;
+    staged.commit()?;
     progress.finish();
     Ok(DedupSummary {
         records: input.records.len(),
@@ -490,12 +628,14 @@ pub fn run_dedup(
     })
 }
 
-/// The whole `link` command: reads both files, links them, writes the pairs file. Bad rows
-/// are reported through `warn` before the work goes on. Returns the number of pairs written.
+/// The whole `link` command: reads both files, links them, writes the pairs file (through a
+/// temporary file renamed into place). Bad rows are reported through `warn` before the work
+/// goes on. Returns the number of pairs written. `origin` is the configuration file.
 ///
 /// # Errors
 ///
-/// Any [`Error`] of the steps.
+/// [`Error::Usage`] when the output is an input or the configuration
+/// ([`refuse_overwrites`]); any [`Error`] of the steps.
 #[allow(clippy::too_many_arguments)]
 pub fn run_link(
     config: &LinkFile,
@@ -508,6 +648,14 @@ pub fn run_link(
     progress: &Progress,
     warn: &mut dyn FnMut(&str),
 ) -> Result<usize> {
+    refuse_overwrites(
+        &[
+            ("the left input", left_path),
+            ("the right input", right_path),
+            ("the configuration", Path::new(origin)),
+        ],
+        &[("--out-pairs", pairs_path)],
+    )?;
     let normalizer = build_normalizer(origin, config.normalize.as_ref())?;
     let mut sides = Vec::with_capacity(2);
     for (path, input, table) in [
@@ -522,7 +670,9 @@ pub fn run_link(
     }
     let pairs = link_records(config, &sides[0], &sides[1], one_to_one, threads, progress)?;
     progress.step("writing");
-    write_pairs(pairs_path, &pairs)?;
+    let mut staged = Staged::default();
+    staged.write(pairs_path, |temp| write_pairs(temp, &pairs))?;
+    staged.commit()?;
     progress.finish();
     Ok(pairs.len())
 }

@@ -2,9 +2,9 @@
 //! [`mergetag::pipeline::run_config`]. The file's format is described in
 //! [`mergetag::pipeline::config`]; its `[outputs] dir` says where the outputs are written.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use mergetag::pipeline::{self, RunOutput};
+use mergetag::pipeline::{self, PipelineConfig, RunOutput, files};
 
 use crate::Progress;
 use crate::error::{Error, Result};
@@ -22,14 +22,72 @@ pub fn progress_message(p: &pipeline::Progress) -> String {
     m
 }
 
+/// The files a run of `config` may write: `outputs.dir` joined with each name of
+/// [`files`] and `<platform>.jsonl` for each configured platform; none without `outputs.dir`.
+pub fn output_files(config: &PipelineConfig) -> Vec<PathBuf> {
+    let Some(dir) = config.output_dir() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = [
+        files::PROFILES,
+        files::QUARANTINE,
+        files::AUDIT_JSON,
+        files::AUDIT_TEXT,
+        files::REPORT_JSON,
+        files::REPORT_TEXT,
+    ]
+    .iter()
+    .map(|n| (*n).to_owned())
+    .collect();
+    if let Some(outputs) = &config.outputs {
+        let platforms = outputs.platforms.iter().chain(outputs.mapping.keys());
+        names.extend(platforms.map(|p| format!("{p}.jsonl")));
+    }
+    names.into_iter().map(|n| dir.join(n)).collect()
+}
+
+/// Refuses a pipeline whose outputs ([`output_files`]) would overwrite one of its sources, a
+/// source's column-map file or the pipeline file at `path`.
+///
+/// # Errors
+///
+/// [`Error::Usage`] naming the output and the input.
+pub fn refuse_overwrites(path: &Path, config: &PipelineConfig) -> Result<()> {
+    let mut inputs: Vec<(String, PathBuf)> = vec![("the pipeline file".into(), path.to_owned())];
+    for (i, source) in config.sources.iter().enumerate() {
+        let name = if source.name.is_empty() {
+            format!("sources[{i}]")
+        } else {
+            format!("source `{}`", source.name)
+        };
+        inputs.push((name.clone(), source.resolved_path(config.base_dir())));
+        if let Some(map) = &source.column_map_file {
+            inputs.push((format!("the column map of {name}"), config.resolve(map)));
+        }
+    }
+    let outputs = output_files(config);
+    let inputs: Vec<(&str, &Path)> = inputs
+        .iter()
+        .map(|(w, p)| (w.as_str(), p.as_path()))
+        .collect();
+    let outputs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .map(|p| ("the output", p.as_path()))
+        .collect();
+    crate::matching::refuse_overwrites(&inputs, &outputs)
+}
+
 /// Loads the pipeline file at `path`, runs it with its progress on `progress`, and writes its
 /// outputs where the file says.
 ///
 /// # Errors
 ///
-/// [`Error::Pipeline`] with the facade's error: the file's line and column for a bad
-/// configuration, the file for a read or write failure.
+/// [`Error::Usage`] when an output file would overwrite a source or the pipeline file
+/// ([`refuse_overwrites`]); [`Error::Pipeline`] with the facade's error: the file's line and
+/// column for a bad configuration, the file for a read or write failure.
 pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<RunOutput> {
+    let config = PipelineConfig::load(path).map_err(Error::Pipeline)?;
+    refuse_overwrites(path, &config)?;
     progress.step(format!("loading {}", path.display()));
     let output = pipeline::run_config(path, |p| progress.update(progress_message(&p), p.done))
         .map_err(Error::Pipeline);

@@ -1078,3 +1078,234 @@ fn replay(target: &str, run: fn(&[u8])) {
 fn fuzz_inputs_replay() {
     replay("cli_config", fuzz::cli_config);
 }
+
+// ---------------------------------------------------------------------------------------------
+// unclosed quotes, overwrites, threads
+
+/// A 55-row export whose row 3 (line 4) opens a quote that never closes.
+fn export_with_unclosed_quote() -> String {
+    let mut csv = String::from("id,first_name,last_name,email\n");
+    for i in 1..=55 {
+        if i == 3 {
+            csv.push_str("3,\"Ann,Lee,ann@example.com\n");
+        } else {
+            csv.push_str(&format!("{i},F{i},L{i},p{i}@example.com\n"));
+        }
+    }
+    csv
+}
+
+#[test]
+fn dedup_unclosed_quote_is_one_bad_row_and_later_rows_are_read() {
+    let dir = temp_dir();
+    let config = write(&dir, "dedup.toml", "[input]\nid_column = \"id\"\n");
+    let input = write(&dir, "export.csv", &export_with_unclosed_quote());
+    let (o, _, clusters) = dedup(&dir, &config, &input, &[]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 0, "{err}");
+    assert!(
+        err.contains("an unclosed quote opened at line 4 ran to the end of the file (53 lines)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("54 records read, bad rows left out: 1"),
+        "rows in = records + rejected rows: {err}"
+    );
+    assert!(!err.contains("Ann"), "no values in messages: {err}");
+    let (_, rows) = read_csv(&clusters);
+    assert_eq!(rows.len(), 54);
+    assert_eq!(rows.last().unwrap()[0], "55");
+
+    let config = write(
+        &dir,
+        "fail.toml",
+        "[input]\nid_column = \"id\"\nbad_rows = \"fail\"\n",
+    );
+    let (o, _, _) = dedup(&dir, &config, &input, &[]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("opened at line 4"), "{}", stderr(&o));
+}
+
+#[test]
+fn utf16_without_bom_is_refused_by_dedup() {
+    let dir = temp_dir();
+    let config = write(&dir, "dedup.toml", "[input]\nid_column = \"id\"\n");
+    let text = "id,email\n1,a@example.com\n";
+    for (name, bytes) in [
+        (
+            "le.csv",
+            text.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "be.csv",
+            text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        ),
+    ] {
+        let input = dir.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let (o, _, _) = dedup(&dir, &config, input.to_str().unwrap(), &[]);
+        assert_eq!(code(&o), 2, "{name}");
+        assert!(stderr(&o).contains("UTF-16"), "{name}: {}", stderr(&o));
+    }
+}
+
+/// Runs the binary in `dir`.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn dedup_and_link_outputs_never_overwrite_inputs() {
+    let dir = temp_dir();
+    let config_text = "[input]\nid_column = \"id\"\n";
+    let config = write(&dir, "dedup.toml", config_text);
+    let csv = "id,email\n1,a@example.com\n2,a@example.com\n";
+    let input = write(&dir, "in.csv", csv);
+    std::os::unix::fs::symlink(dir.join("in.csv"), dir.join("link.csv")).unwrap();
+    let refused = |args: &[&str], both: [&str; 2]| {
+        let o = run_in(&dir, args);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{args:?}: {err}");
+        for path in both {
+            assert!(err.contains(path), "{args:?} names {path}: {err}");
+        }
+        assert!(err.contains("is the same file as"), "{err}");
+    };
+    let dedup_args = |pairs: &'static str, clusters: &'static str| {
+        vec![
+            "dedup",
+            "--config",
+            "dedup.toml",
+            "in.csv",
+            "--out-pairs",
+            pairs,
+            "--out-clusters",
+            clusters,
+        ]
+    };
+    refused(&dedup_args("in.csv", "c.csv"), ["in.csv", "--out-pairs"]);
+    refused(&dedup_args("./in.csv", "c.csv"), ["./in.csv", "in.csv"]);
+    refused(&dedup_args("p.csv", "link.csv"), ["link.csv", "in.csv"]);
+    refused(
+        &dedup_args("dedup.toml", "c.csv"),
+        ["dedup.toml", "configuration"],
+    );
+    refused(&dedup_args("c.csv", "./c.csv"), ["c.csv", "./c.csv"]);
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), csv);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), config_text);
+    assert!(!dir.join("c.csv").exists() && !dir.join("p.csv").exists());
+
+    let link_config = "[left]\nid_column = \"id\"\n[right]\nid_column = \"id\"\n";
+    write(&dir, "link.toml", link_config);
+    write(&dir, "right.csv", csv);
+    let link = |pairs: &'static str| {
+        vec![
+            "link",
+            "--config",
+            "link.toml",
+            "in.csv",
+            "right.csv",
+            "--out-pairs",
+            pairs,
+        ]
+    };
+    refused(&link("right.csv"), ["right.csv", "right input"]);
+    refused(&link("./in.csv"), ["./in.csv", "left input"]);
+    refused(&link("link.toml"), ["link.toml", "configuration"]);
+    assert_eq!(std::fs::read_to_string(dir.join("right.csv")).unwrap(), csv);
+    let o = run_in(&dir, &link("pairs.csv"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(dir.join("pairs.csv").exists());
+}
+
+#[test]
+fn run_outputs_never_overwrite_a_source_or_the_pipeline_file() {
+    let dir = temp_dir();
+    let records = "{\"id\": \"1\", \"email\": \"a@example.com\"}\n";
+    let source = write(&dir, "profiles.jsonl", records);
+    let pipeline =
+        "[[sources]]\nname = \"crm\"\npath = \"profiles.jsonl\"\n\n[outputs]\ndir = \".\"\n";
+    let config = write(&dir, "pipeline.toml", pipeline);
+    let o = run(&["run", "--config", &config], b"");
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("profiles.jsonl") && err.contains("source `crm`"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&source).unwrap(), records);
+
+    // The pipeline file itself named like an output.
+    let config = write(
+        &dir,
+        "report.txt",
+        "[[sources]]\nname = \"crm\"\npath = \"other.jsonl\"\n\n[outputs]\ndir = \".\"\n",
+    );
+    let o = run(&["run", "--config", &config], b"");
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("report.txt") && err.contains("pipeline file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_no_output_behind() {
+    let dir = temp_dir();
+    let config = write(&dir, "dedup.toml", "[input]\nid_column = \"id\"\n");
+    let input = write(&dir, "in.csv", "id,email\n1,a@example.com\n");
+    let pairs = dir.join("pairs.csv");
+    let clusters = dir.join("missing-dir").join("clusters.csv");
+    let o = run(
+        &[
+            "dedup",
+            "--config",
+            &config,
+            &input,
+            "--out-pairs",
+            pairs.to_str().unwrap(),
+            "--out-clusters",
+            clusters.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(!pairs.exists(), "the pairs file is not left behind");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.ends_with(".tmp")),
+        "no temporary file left: {left:?}"
+    );
+}
+
+#[test]
+fn too_many_threads_are_lowered_with_a_note() {
+    let dir = temp_dir();
+    let config = write(&dir, "dedup.toml", SALESFORCE);
+    let started = std::time::Instant::now();
+    let (o, _, clusters) = dedup(
+        &dir,
+        &config,
+        &data("salesforce_contacts.csv"),
+        &["--threads", "65535", "--quiet"],
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 0, "{err}");
+    assert!(err.contains("--threads 65535 is more than"), "{err}");
+    assert!(clusters.exists());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "capped threads start quickly"
+    );
+}
