@@ -272,6 +272,119 @@ pub struct DedupSection {
     pub survivorship: Option<SurvivorshipConfig>,
 }
 
+impl DedupSection {
+    /// The [`DedupConfig`] this section describes (its preset or file, with the keys written
+    /// beside it over it, checked) and the survivorship rules; a file is resolved against
+    /// `base_dir`, and errors name `origin` and the key (`dedup.threshold`). The command
+    /// line's `[dedup]` tables use it too.
+    ///
+    /// ```
+    /// use mergetag::pipeline::config::DedupSection;
+    ///
+    /// let section: DedupSection = toml::from_str("preset = \"contacts\"\nthreshold = 0.95\n").unwrap();
+    /// let (dedup, _) = section.resolve(".", "dedup.toml")?;
+    /// assert_eq!(dedup.threshold, 0.95);
+    /// assert_eq!(dedup.comparisons, mergetag::dedup::DedupConfig::contacts().comparisons);
+    /// # Ok::<(), mergetag::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the key: a preset and a file together, an unknown preset,
+    /// neither a preset, a file nor both `comparisons` and `blocking`, or a configuration that
+    /// does not validate; [`Error::Read`] when the file cannot be read.
+    pub fn resolve(
+        &self,
+        base_dir: impl AsRef<Path>,
+        origin: &str,
+    ) -> Result<(DedupConfig, SurvivorshipConfig)> {
+        let d = self;
+        let invalid = |path: &str, message: String| Error::Invalid {
+            origin: origin.to_owned(),
+            path: path.to_owned(),
+            message,
+        };
+        let base = match (&d.preset, &d.file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "dedup.file",
+                    "use either a preset or a file, not both".into(),
+                ));
+            }
+            (Some(p), None) if p == "contacts" => Some(DedupConfig::contacts()),
+            (Some(p), None) => {
+                return Err(invalid(
+                    "dedup.preset",
+                    format!("unknown preset `{p}`; the preset is `contacts`"),
+                ));
+            }
+            (None, Some(file)) => {
+                let path = resolve_path(base_dir.as_ref(), file);
+                Some(loader::from_path::<DedupConfig>(path).map_err(|e| match e {
+                    LoadError::Read { path, source } => Error::Read { path, source },
+                    e => invalid("dedup.file", e.to_string()),
+                })?)
+            }
+            (None, None) => None,
+        };
+        let mut config = match base {
+            Some(c) => c,
+            None => {
+                let (Some(comparisons), Some(blocking)) = (&d.comparisons, &d.blocking) else {
+                    return Err(invalid(
+                        "dedup",
+                        "write preset = \"contacts\", a file, or both `comparisons` and `blocking`"
+                            .into(),
+                    ));
+                };
+                let mut c = DedupConfig::contacts();
+                c.comparisons = comparisons.clone();
+                c.blocking = blocking.clone();
+                c
+            }
+        };
+        if let Some(c) = &d.comparisons {
+            config.comparisons = c.clone();
+        }
+        if let Some(b) = &d.blocking {
+            config.blocking = b.clone();
+        }
+        if let Some(v) = d.threshold {
+            config.threshold = v;
+        }
+        if let Some(v) = d.max_block_size {
+            config.max_block_size = v;
+        }
+        if let Some(v) = d.random_pairs {
+            config.random_pairs = v;
+        }
+        if let Some(v) = d.em_iterations {
+            config.em_iterations = v;
+        }
+        if let Some(v) = d.seed {
+            config.seed = v;
+        }
+        if let Some(v) = d.guard_bridges {
+            config.guard_bridges = v;
+        }
+        config.validate().map_err(|e| match e {
+            mergetag_dedup::Error::Invalid { path, message } => {
+                invalid(&format!("dedup.{path}"), message)
+            }
+            e => invalid("dedup", e.to_string()),
+        })?;
+        Ok((config, d.survivorship.clone().unwrap_or_default()))
+    }
+}
+
+fn resolve_path(base_dir: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base_dir.join(path)
+    }
+}
+
 /// `[mapping]`: a [`MappingConfig`], optionally from a file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -433,13 +546,17 @@ impl PipelineConfig {
         }
     }
 
+    fn origin_name(&self) -> &str {
+        if self.origin.is_empty() {
+            "<config>"
+        } else {
+            &self.origin
+        }
+    }
+
     fn invalid(&self, path: impl Into<String>, message: impl Into<String>) -> Error {
         Error::Invalid {
-            origin: if self.origin.is_empty() {
-                "<config>".into()
-            } else {
-                self.origin.clone()
-            },
+            origin: self.origin_name().to_owned(),
             path: path.into(),
             message: message.into(),
         }
@@ -647,66 +764,7 @@ impl PipelineConfig {
     }
 
     fn dedup_config(&self, d: &DedupSection) -> Result<(DedupConfig, SurvivorshipConfig)> {
-        let base = match (&d.preset, &d.file) {
-            (Some(_), Some(_)) => {
-                return Err(self.invalid("dedup.file", "use either a preset or a file, not both"));
-            }
-            (Some(p), None) if p == "contacts" => Some(DedupConfig::contacts()),
-            (Some(p), None) => {
-                return Err(self.invalid(
-                    "dedup.preset",
-                    format!("unknown preset `{p}`; the preset is `contacts`"),
-                ));
-            }
-            (None, Some(file)) => Some(self.load_file::<DedupConfig>(file, "dedup.file")?),
-            (None, None) => None,
-        };
-        let mut config = match base {
-            Some(c) => c,
-            None => {
-                let (Some(comparisons), Some(blocking)) = (&d.comparisons, &d.blocking) else {
-                    return Err(self.invalid(
-                        "dedup",
-                        "write preset = \"contacts\", a file, or both `comparisons` and `blocking`",
-                    ));
-                };
-                let mut c = DedupConfig::contacts();
-                c.comparisons = comparisons.clone();
-                c.blocking = blocking.clone();
-                c
-            }
-        };
-        if let Some(c) = &d.comparisons {
-            config.comparisons = c.clone();
-        }
-        if let Some(b) = &d.blocking {
-            config.blocking = b.clone();
-        }
-        if let Some(v) = d.threshold {
-            config.threshold = v;
-        }
-        if let Some(v) = d.max_block_size {
-            config.max_block_size = v;
-        }
-        if let Some(v) = d.random_pairs {
-            config.random_pairs = v;
-        }
-        if let Some(v) = d.em_iterations {
-            config.em_iterations = v;
-        }
-        if let Some(v) = d.seed {
-            config.seed = v;
-        }
-        if let Some(v) = d.guard_bridges {
-            config.guard_bridges = v;
-        }
-        config.validate().map_err(|e| match e {
-            mergetag_dedup::Error::Invalid { path, message } => {
-                self.invalid(format!("dedup.{path}"), message)
-            }
-            e => self.invalid("dedup", e.to_string()),
-        })?;
-        Ok((config, d.survivorship.clone().unwrap_or_default()))
+        d.resolve(&self.base_dir, self.origin_name())
     }
 
     fn mapping(&self, m: &MappingSection, at: &str) -> Result<Mapping> {

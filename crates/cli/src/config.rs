@@ -29,13 +29,12 @@
 //! normalizer = "date"
 //! order = "MDY"
 //!
-//! [dedup]                          # optional: a mergetag_dedup::DedupConfig, exactly as
-//! threshold = 0.9                  # DedupConfig::from_toml_str reads it; when the table is
-//! [[dedup.comparisons]]            # absent, DedupConfig::contacts() is used
-//! field = "email"
-//! kind = "email"
-//! [[dedup.blocking]]
-//! keys = [{ field = "email", transform = "email_key" }]
+//! [dedup]                          # optional (absent: DedupConfig::contacts()), as the
+//! preset = "contacts"              # pipeline's [dedup]: a preset or `file = "..."`, with
+//! threshold = 0.9                  # keys over it; or `comparisons` and `blocking` in full
+//! # [[dedup.comparisons]]          # (mergetag::pipeline::config::DedupSection)
+//! # field = "email"
+//! # kind = "email"
 //! ```
 //!
 //! # `mergetag link --config link.toml`: [`LinkFile`]
@@ -58,6 +57,7 @@
 
 use std::path::Path;
 
+use mergetag::pipeline::config::DedupSection;
 use mergetag_dedup::DedupConfig;
 use mergetag_model::config::{Format, LoadError};
 use mergetag_normalize::{NormalizeConfig, RecordNormalizer};
@@ -149,17 +149,59 @@ pub(crate) fn source_error(e: mergetag_sources::Error, origin: &str, table: &str
     }
 }
 
-/// The configuration file of `mergetag dedup`; see the [module docs](self) for the format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `[dedup]` table of a file as written: a preset (or a file) with keys over it, or a
+/// whole `DedupConfig`; see [`DedupSection`].
+fn resolve_dedup(section: Option<&DedupSection>, origin: &str) -> Result<DedupConfig> {
+    let Some(section) = section else {
+        return Ok(DedupConfig::contacts());
+    };
+    let base = Path::new(origin).parent().unwrap_or(Path::new(""));
+    section
+        .resolve(base, origin)
+        .map(|(dedup, _)| dedup)
+        .map_err(|e| match e {
+            mergetag::Error::Invalid { path, message, .. } => {
+                Error::invalid(origin, format!("{path}: {message}"))
+            }
+            mergetag::Error::Read { path, source } => Error::io(path.display(), source),
+            e => Error::invalid(origin, e.to_string()),
+        })
+}
+
+/// A dedup file as written, before its `[dedup]` table is resolved.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawDedupFile {
+    input: InputConfig,
+    #[serde(default)]
+    normalize: Option<NormalizeConfig>,
+    #[serde(default)]
+    dedup: Option<DedupSection>,
+}
+
+/// A link file as written, before its `[dedup]` table is resolved.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLinkFile {
+    #[serde(default)]
+    one_to_one: bool,
+    left: InputConfig,
+    right: InputConfig,
+    #[serde(default)]
+    normalize: Option<NormalizeConfig>,
+    #[serde(default)]
+    dedup: Option<DedupSection>,
+}
+
+/// The configuration file of `mergetag dedup`; see the [module docs](self) for the format.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DedupFile {
     /// How the input file is read.
     pub input: InputConfig,
     /// Normalization applied to every record before matching (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<NormalizeConfig>,
-    /// The deduplication (default [`DedupConfig::contacts`]).
-    #[serde(default = "DedupConfig::contacts")]
+    /// The deduplication: the `[dedup]` table resolved (default [`DedupConfig::contacts`]).
     pub dedup: DedupConfig,
 }
 
@@ -188,7 +230,12 @@ impl DedupFile {
     }
 
     fn parse(text: &str, origin: &str, format: Format) -> Result<DedupFile> {
-        let file: DedupFile = parse(text, origin, format)?;
+        let raw: RawDedupFile = parse(text, origin, format)?;
+        let file = DedupFile {
+            dedup: resolve_dedup(raw.dedup.as_ref(), origin)?,
+            input: raw.input,
+            normalize: raw.normalize,
+        };
         check_input(&file.input, origin, "input")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
         Ok(file)
@@ -206,8 +253,7 @@ impl DedupFile {
 }
 
 /// The configuration file of `mergetag link`; see the [module docs](self) for the format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LinkFile {
     /// Link each record at most once, strongest pairs first (default false; the command's
     /// `--one-to-one` flag turns it on too).
@@ -220,8 +266,8 @@ pub struct LinkFile {
     /// Normalization applied to every record of both sides before matching (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<NormalizeConfig>,
-    /// The comparisons, blocking and threshold (default [`DedupConfig::contacts`]).
-    #[serde(default = "DedupConfig::contacts")]
+    /// The comparisons, blocking and threshold: the `[dedup]` table resolved (default
+    /// [`DedupConfig::contacts`]).
     pub dedup: DedupConfig,
 }
 
@@ -253,7 +299,14 @@ impl LinkFile {
     }
 
     fn parse(text: &str, origin: &str, format: Format) -> Result<LinkFile> {
-        let file: LinkFile = parse(text, origin, format)?;
+        let raw: RawLinkFile = parse(text, origin, format)?;
+        let file = LinkFile {
+            dedup: resolve_dedup(raw.dedup.as_ref(), origin)?,
+            one_to_one: raw.one_to_one,
+            left: raw.left,
+            right: raw.right,
+            normalize: raw.normalize,
+        };
         check_input(&file.left, origin, "left")?;
         check_input(&file.right, origin, "right")?;
         check_common(origin, file.normalize.as_ref(), &file.dedup)?;
@@ -340,7 +393,22 @@ mod tests {
             "d.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("missing field `comparisons`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("dedup: write preset = \"contacts\", a file, or both"),
+            "{e}"
+        );
+        // A preset with one key over it.
+        let f = DedupFile::from_toml_str(
+            "[input]\nid_column = \"id\"\n[dedup]\npreset = \"contacts\"\nthreshold = 0.97\n",
+            "d.toml",
+        )
+        .unwrap();
+        assert_eq!(f.dedup.threshold, 0.97);
+        assert_eq!(
+            f.dedup.comparisons,
+            mergetag_dedup::DedupConfig::contacts().comparisons
+        );
         let e =
             DedupFile::from_toml_str("[input]\nid_column = \"id\"\npreset = \"sap\"\n", "d.toml")
                 .unwrap_err();
