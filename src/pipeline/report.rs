@@ -342,34 +342,52 @@ impl fmt::Display for RunReport {
         if let Some(e) = &self.events {
             writeln!(
                 f,
-                "events: {} read, {} quarantined, {} attributed to {} profiles, {} unattributed",
-                e.accepted, e.quarantined, e.attributed, e.profiles_with_events, e.unattributed
+                "events: {} read ({} accepted, {} quarantined), {} attributed to {} profiles, {} unattributed",
+                e.read,
+                e.accepted,
+                e.quarantined,
+                e.attributed,
+                e.profiles_with_events,
+                e.unattributed
             )?;
         }
         if !self.outputs.is_empty() {
             writeln!(
                 f,
-                "\n{:<10} {:>10} {:>9} {:>11} {:>11} {:>10} {:>9}",
+                "\n{:<10} {:>10} {:>9} {:>9} {:>11} {:>10} {:>9}",
                 "output",
                 "recipients",
                 "exported",
+                "left out",
                 "suppressed",
-                "no address",
                 "variables",
                 "payloads"
             )?;
             for o in &self.outputs {
                 writeln!(
                     f,
-                    "{:<10} {:>10} {:>9} {:>11} {:>11} {:>10} {:>9}",
+                    "{:<10} {:>10} {:>9} {:>9} {:>11} {:>10} {:>9}",
                     o.platform,
                     o.recipients,
                     o.exported,
+                    o.recipients.saturating_sub(o.exported),
                     o.suppressed,
-                    o.excluded.get("no_address").copied().unwrap_or(0),
                     o.values_emitted,
                     o.payloads
                 )?;
+            }
+            // Why recipients were left out, over all outputs (each output lists its own in
+            // the JSON report).
+            let mut why: BTreeMap<&str, u64> = BTreeMap::new();
+            for o in &self.outputs {
+                for (k, n) in &o.excluded {
+                    let e = why.entry(k.as_str()).or_default();
+                    *e = (*e).max(*n);
+                }
+            }
+            if !why.is_empty() {
+                let parts: Vec<String> = why.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                writeln!(f, "left out (most in one output): {}", parts.join(", "))?;
             }
         }
         if !self.timings.is_empty() {

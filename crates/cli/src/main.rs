@@ -315,7 +315,8 @@ fn run(command: Command) -> Result<u8, Error> {
         }
         Command::Run(a) => {
             let progress = Progress::stderr();
-            let output = mergetag_cli::run::run_pipeline(&a.config, &progress)?;
+            let ran = mergetag_cli::run::run_pipeline(&a.config, &progress)?;
+            let output = &ran.output;
             if a.json {
                 let mut out = BufWriter::new(std::io::stdout().lock());
                 let io = |e: std::io::Error| Error::Io {
@@ -326,8 +327,15 @@ fn run(command: Command) -> Result<u8, Error> {
                 out.write_all(b"\n").map_err(io)?;
                 out.flush().map_err(io)?;
             }
-            if !a.quiet {
+            if a.quiet {
+                // Warnings even when quiet: nothing goes unsaid.
+                for w in &output.report.warnings {
+                    say(&format!("warning: {w}"));
+                }
+            } else {
+                // The summary (warnings first), then where the outputs went.
                 say(output.report.to_string().trim_end());
+                say(&mergetag_cli::run::written_line(&ran));
             }
             Ok(exit::OK)
         }

@@ -409,6 +409,9 @@ pub struct DedupOutput {
     pub clusters: Vec<u32>,
     /// The number of clusters.
     pub cluster_count: usize,
+    /// What probably makes the result useless (a compared field no record has, EM that did
+    /// not run or converge, many records and no pair); printed on stderr by the command.
+    pub warnings: Vec<mergetag_dedup::DedupWarning>,
 }
 
 /// Runs `f` on a pool of `threads` threads, or on the global pool when `None`.
@@ -456,10 +459,12 @@ pub fn dedup_records(
         })
         .collect();
     pairs.sort_by(|x, y| (&x.id_a, &x.id_b).cmp(&(&y.id_a, &y.id_b)));
+    let warnings = deduper.diagnose(&input.records, &result);
     Ok(DedupOutput {
         pairs,
         clusters: result.clusters,
         cluster_count: result.cluster_count,
+        warnings,
     })
 }
 
@@ -612,6 +617,9 @@ pub fn run_dedup(
         progress.suspend(|| warn(&m));
     }
     let out = dedup_records(config, &input, threads, progress)?;
+    for w in &out.warnings {
+        progress.suspend(|| warn(&format!("warning: {w}")));
+    }
     progress.step("writing");
     let mut staged = Staged::default();
     staged.write(pairs_path, |temp| write_pairs(temp, &out.pairs))?;

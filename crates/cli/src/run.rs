@@ -43,6 +43,9 @@ pub fn output_files(config: &PipelineConfig) -> Vec<PathBuf> {
         let platforms = outputs.platforms.iter().chain(outputs.mapping.keys());
         names.extend(platforms.map(|p| format!("{p}.jsonl")));
     }
+    // A platform with its own mapping is listed under both keys: one file each.
+    names.sort();
+    names.dedup();
     names.into_iter().map(|n| dir.join(n)).collect()
 }
 
@@ -77,20 +80,51 @@ pub fn refuse_overwrites(path: &Path, config: &PipelineConfig) -> Result<()> {
     crate::matching::refuse_overwrites(&inputs, &outputs)
 }
 
-/// Loads the pipeline file at `path`, runs it with its progress on `progress`, and writes its
-/// outputs where the file says.
+/// What `mergetag run` did: the run's output, and where it wrote its files (`None` when the
+/// pipeline file has no `outputs.dir`: nothing was written).
+#[derive(Debug)]
+pub struct Ran {
+    /// The run's output.
+    pub output: RunOutput,
+    /// The directory written to, and the files written there.
+    pub written: Option<(PathBuf, Vec<PathBuf>)>,
+}
+
+/// Loads the pipeline file at `path` (once), runs it with its progress on `progress`, and
+/// writes its outputs where the file says.
 ///
 /// # Errors
 ///
 /// [`Error::Usage`] when an output file would overwrite a source or the pipeline file
 /// ([`refuse_overwrites`]); [`Error::Pipeline`] with the facade's error: the file's line and
 /// column for a bad configuration, the file for a read or write failure.
-pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<RunOutput> {
+pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<Ran> {
     let config = PipelineConfig::load(path).map_err(Error::Pipeline)?;
     refuse_overwrites(path, &config)?;
     progress.step(format!("loading {}", path.display()));
-    let output = pipeline::run_config(path, |p| progress.update(progress_message(&p), p.done))
-        .map_err(Error::Pipeline);
+    let pipeline = pipeline::Pipeline::from_config(&config).map_err(Error::Pipeline)?;
+    let output = pipeline.run(|p| progress.update(progress_message(&p), p.done));
     progress.finish();
-    output
+    let output = output.map_err(Error::Pipeline)?;
+    let written = match config.output_dir() {
+        Some(dir) => {
+            let files = output.write_to(&dir).map_err(Error::Pipeline)?;
+            Some((dir, files))
+        }
+        None => None,
+    };
+    Ok(Ran { output, written })
+}
+
+/// The line `mergetag run` prints on stderr after a run: where it wrote, or that it wrote
+/// nothing.
+pub fn written_line(ran: &Ran) -> String {
+    match &ran.written {
+        Some((dir, files)) => format!(
+            "mergetag run: wrote {} files to {}",
+            files.len(),
+            dir.display()
+        ),
+        None => "mergetag run: the pipeline file has no outputs.dir, so nothing was written; add [outputs] dir = \"...\" to write the outputs".to_owned(),
+    }
 }

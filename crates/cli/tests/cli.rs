@@ -1309,3 +1309,56 @@ fn too_many_threads_are_lowered_with_a_note() {
         "capped threads start quickly"
     );
 }
+
+#[test]
+fn configs_that_can_find_nothing_are_warned_about() {
+    let dir = temp_dir();
+    let config = write(
+        &dir,
+        "dedup.toml",
+        "[input]\nid_column = \"Id\"\npreset = \"salesforce_contacts\"\n\
+         [dedup]\npreset = \"contacts\"\nem_iterations = 0\n",
+    );
+    let input = data("salesforce_contacts.csv");
+    let (o, _, _) = dedup(&dir, &config, &input, &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: EM did not run (em_iterations = 0)"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_says_where_it_wrote_or_that_it_wrote_nothing() {
+    let dir = temp_dir();
+    let csv = data("hubspot_contacts.csv");
+    let config = write(
+        &dir,
+        "p.toml",
+        &format!(
+            "[[sources]]\nname = \"hubspot\"\npath = \"{csv}\"\npreset = \"hubspot_contacts\"\n"
+        ),
+    );
+    let o = run(&["run", "--config", &config], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has no outputs.dir, so nothing was written"),
+        "{}",
+        stderr(&o)
+    );
+    let config = write(
+        &dir,
+        "q.toml",
+        &format!(
+            "[[sources]]\nname = \"hubspot\"\npath = \"{csv}\"\npreset = \"hubspot_contacts\"\n\
+             [outputs]\ndir = \"out\"\n"
+        ),
+    );
+    let o = run(&["run", "--config", &config], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("mergetag run: wrote"), "{}", stderr(&o));
+    assert!(dir.join("out").join("report.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
