@@ -868,3 +868,35 @@ fn enrichment_rows_alone_never_make_a_recipient() {
     assert_eq!(o.excluded["no_consent.no_consent_field"], 1);
     assert!(output.report.adds_up());
 }
+
+#[test]
+fn outputs_are_written_whole_or_not_at_all() {
+    let output = Pipeline::builder()
+        .source(memory(
+            "crm",
+            vec![person("crm", "1", "Ada", "L", "ada@example.com")],
+        ))
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let dir = temp_dir("staged");
+    // A directory where the report should go: the write fails, naming the file.
+    std::fs::create_dir_all(dir.join(files::REPORT_TEXT).join("x")).unwrap();
+    let err = output.write_to(&dir).unwrap_err().to_string();
+    assert!(err.contains(files::REPORT_TEXT), "{err}");
+    // No temporary file is left behind.
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Written normally, every file is there and complete.
+    let written = output.write_to(&dir).unwrap();
+    assert!(written.iter().all(|p| p.is_file()));
+    let report = std::fs::read_to_string(dir.join(files::REPORT_JSON)).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&report).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -39,6 +39,7 @@
 //!
 //! [normalize]                             # mergetag_normalize::NormalizeConfig, plus:
 //! standard = true                         # start from the standard normalizers
+//! default_country = "US"                  # rows without a country (phones, regions, ZIPs)
 //! [normalize.fields.loyalty_tier]
 //! normalizer = "terms"
 //! terms = { gold = ["Gold Member"], platinum = ["Platinum Member"] }
@@ -201,6 +202,10 @@ pub struct NormalizeSection {
     /// See [`NormalizeConfig::address_line_field`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_line_field: Option<String>,
+    /// See [`NormalizeConfig::default_country`]: the country of rows that name none (ISO
+    /// 3166-1 alpha-2), for phones, regions, addresses and postcodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
     /// Field normalizers, added to (or replacing those of) the base.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldConfig>,
@@ -729,6 +734,9 @@ impl PipelineConfig {
         }
         if let Some(a) = &n.address_line_field {
             config.address_line_field = Some(a.clone());
+        }
+        if let Some(c) = &n.default_country {
+            config.default_country = Some(c.clone());
         }
         for (k, v) in &n.fields {
             config.fields.insert(k.clone(), v.clone());

@@ -73,53 +73,101 @@ impl RunOutput {
             path: dir.to_owned(),
             source,
         })?;
-        let mut written = Vec::new();
-        let write_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Write { path, source }
-        };
-
-        let path = dir.join(files::PROFILES);
-        write_lines(&path, self.profiles.iter())?;
-        written.push(path);
-
-        let path = dir.join(files::QUARANTINE);
-        let file = File::create(&path).map_err(write_err(&path))?;
-        let mut q = QuarantineWriter::new(BufWriter::new(file));
-        for entry in &self.quarantine {
-            q.write_entry(entry).map_err(|e| Error::Write {
-                path: path.clone(),
-                source: std::io::Error::other(e),
+        // Every file is written to a temporary file beside it first; only when all are
+        // written are they renamed into place, so a failed run leaves no half-written file.
+        let mut staged = Staged::default();
+        staged.write(&dir.join(files::PROFILES), |w| {
+            for p in &self.profiles {
+                serde_json::to_writer(&mut *w, p).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        })?;
+        staged.write(&dir.join(files::QUARANTINE), |w| {
+            let mut q = QuarantineWriter::new(w);
+            for entry in &self.quarantine {
+                q.write_entry(entry).map_err(std::io::Error::other)?;
+            }
+            q.flush().map_err(std::io::Error::other)
+        })?;
+        if let Some(audit) = &self.audit {
+            staged.write(&dir.join(files::AUDIT_JSON), |w| {
+                w.write_all(to_json_pretty(audit).as_bytes())
+            })?;
+            staged.write(&dir.join(files::AUDIT_TEXT), |w| {
+                w.write_all(audit.to_string().as_bytes())
             })?;
         }
-        q.flush().map_err(|e| Error::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        written.push(path);
-
-        if let Some(audit) = &self.audit {
-            let path = dir.join(files::AUDIT_JSON);
-            fs::write(&path, to_json_pretty(audit)).map_err(write_err(&path))?;
-            written.push(path);
-            let path = dir.join(files::AUDIT_TEXT);
-            fs::write(&path, audit.to_string()).map_err(write_err(&path))?;
-            written.push(path);
-        }
-
         for audience in &self.audiences {
-            let path = dir.join(format!("{}.jsonl", audience.platform));
-            fs::write(&path, audience.to_jsonl()).map_err(write_err(&path))?;
-            written.push(path);
+            staged.write(&dir.join(format!("{}.jsonl", audience.platform)), |w| {
+                w.write_all(audience.to_jsonl().as_bytes())
+            })?;
         }
+        staged.write(&dir.join(files::REPORT_JSON), |w| {
+            w.write_all(to_json_pretty(&self.report).as_bytes())
+        })?;
+        staged.write(&dir.join(files::REPORT_TEXT), |w| {
+            w.write_all(self.report.to_string().as_bytes())
+        })?;
+        staged.commit()
+    }
+}
 
-        let path = dir.join(files::REPORT_JSON);
-        fs::write(&path, to_json_pretty(&self.report)).map_err(write_err(&path))?;
-        written.push(path);
-        let path = dir.join(files::REPORT_TEXT);
-        fs::write(&path, self.report.to_string()).map_err(write_err(&path))?;
-        written.push(path);
-        Ok(written)
+/// Files written to temporary paths, renamed into place together by [`Staged::commit`];
+/// dropped without a commit, they are removed.
+#[derive(Default)]
+struct Staged {
+    /// (temporary, final) paths.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    /// Writes `path`'s content, through `fill`, to a temporary file beside it.
+    fn write(
+        &mut self,
+        path: &Path,
+        fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let err = |source| Error::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::create(&temp).map_err(err)?;
+        self.files.push((temp, path.to_owned()));
+        let mut w = BufWriter::new(file);
+        fill(&mut w).map_err(err)?;
+        w.flush().map_err(err)
+    }
+
+    /// Renames every temporary file into place; returns the final paths.
+    fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let files = std::mem::take(&mut self.files);
+        let mut done = Vec::with_capacity(files.len());
+        for (i, (temp, path)) in files.iter().enumerate() {
+            if let Err(source) = fs::rename(temp, path) {
+                // Put the rest back for the drop to remove.
+                self.files = files[i..].to_vec();
+                return Err(Error::Write {
+                    path: path.clone(),
+                    source,
+                });
+            }
+            done.push(path.clone());
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (temp, _) in &self.files {
+            let _ = fs::remove_file(temp);
+        }
     }
 }
 
@@ -128,20 +176,4 @@ fn to_json_pretty<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
     s.push('\n');
     s
-}
-
-fn write_lines<'a, T: serde::Serialize + 'a>(
-    path: &Path,
-    items: impl Iterator<Item = &'a T>,
-) -> Result<()> {
-    let err = |source| Error::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = BufWriter::new(File::create(path).map_err(err)?);
-    for item in items {
-        serde_json::to_writer(&mut f, item).map_err(|e| err(std::io::Error::other(e)))?;
-        f.write_all(b"\n").map_err(err)?;
-    }
-    f.flush().map_err(err)
 }
