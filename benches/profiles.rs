@@ -49,7 +49,7 @@ fn wide_records(n: usize) -> (Vec<Record>, Vec<u32>) {
 
 /// The baseline: every non-missing value into a `BTreeMap` by field name, the most recently
 /// observed record's value kept.
-fn btreemap_baseline<'a>(records: &'a [Record]) -> BTreeMap<&'a str, &'a Value> {
+fn btreemap_baseline(records: &[Record]) -> BTreeMap<&str, &Value> {
     let mut order: Vec<&Record> = records.iter().collect();
     order.sort_by(|a, b| a.observed_at.cmp(&b.observed_at).then(a.id.cmp(&b.id)));
     let mut merged = BTreeMap::new();
