@@ -559,6 +559,19 @@ impl PipelineConfig {
         }
     }
 
+    /// A mapping-crate error about the table `at`, with its key path under it.
+    fn mapping_error(&self, at: &str, e: mergetag_mapping::Error) -> Error {
+        match e {
+            mergetag_mapping::Error::Invalid { path, message } if path.is_empty() => {
+                self.invalid(at, message)
+            }
+            mergetag_mapping::Error::Invalid { path, message } => {
+                self.invalid(format!("{at}.{path}"), message)
+            }
+            e => self.invalid(at, e.to_string()),
+        }
+    }
+
     fn invalid(&self, path: impl Into<String>, message: impl Into<String>) -> Error {
         Error::Invalid {
             origin: self.origin_name().to_owned(),
@@ -612,13 +625,13 @@ impl PipelineConfig {
             Some(
                 config
                     .build()
-                    .map_err(|e| self.invalid("traits", e.to_string()))?,
+                    .map_err(|e| self.mapping_error("traits", e))?,
             )
         };
         let engagement = match &self.engagement {
             Some(e) => Some(
                 e.build()
-                    .map_err(|e| self.invalid("engagement", e.to_string()))?,
+                    .map_err(|e| self.mapping_error("engagement", e))?,
             ),
             None => None,
         };
@@ -784,12 +797,7 @@ impl PipelineConfig {
             config.platform = m.platform;
         }
         config.variables.extend(m.variables.iter().cloned());
-        config.build().map_err(|e| match e {
-            mergetag_mapping::Error::Invalid { path, message } => {
-                self.invalid(format!("{at}.{path}"), message)
-            }
-            e => self.invalid(at, e.to_string()),
-        })
+        config.build().map_err(|e| self.mapping_error(at, e))
     }
 }
 
