@@ -61,7 +61,7 @@ pub struct RunReport {
 pub struct RunWarning {
     /// The step (`read`, `events`, `dedup`) and, for a source, its name: `read.hubspot`.
     pub at: String,
-    /// A stable code: `empty_source`, `field_missing`, `em_did_not_run`,
+    /// A stable code: `empty_source`, `field_missing`, `no_random_pairs`, `em_did_not_run`,
     /// `em_did_not_converge`, `no_pairs`.
     pub code: String,
     /// What happened and how to fix it; never a personal value.

@@ -22,6 +22,9 @@ pub enum DedupWarning {
         /// The field.
         field: String,
     },
+    /// No random pair was drawn (`random_pairs = 0`), so how often non-matches agree (`u`) is
+    /// a flat guess and the weights mean little.
+    NoRandomPairs,
     /// EM ran no iteration (`em_iterations = 0`), so the weights are the starting guesses.
     EmDidNotRun,
     /// EM stopped at its iteration limit before its parameters settled.
@@ -42,6 +45,9 @@ impl fmt::Display for DedupWarning {
             DedupWarning::FieldMissing { field } => write!(
                 f,
                 "no record has a value in the compared field `{field}`; check the column map or remove the comparison"
+            ),
+            DedupWarning::NoRandomPairs => f.write_str(
+                "no random pairs were drawn (random_pairs = 0): how often different people agree is guessed, not measured; set random_pairs (default 1000000)",
             ),
             DedupWarning::EmDidNotRun => f.write_str(
                 "EM did not run (em_iterations = 0): the match weights are untrained guesses; set em_iterations (default 25)",
@@ -100,6 +106,9 @@ impl Deduper {
                 }
             }
         }
+        if self.config().random_pairs == 0 && records.len() > 1 {
+            out.push(DedupWarning::NoRandomPairs);
+        }
         if self.config().em_iterations == 0 {
             out.push(DedupWarning::EmDidNotRun);
         } else if result.model.iterations > 0 && !result.model.converged {
@@ -154,6 +163,20 @@ mod tests {
                 .any(|x| matches!(x, DedupWarning::FieldMissing { field } if field == "email"))
         );
         assert!(w.iter().all(|x| !x.to_string().is_empty()));
+    }
+
+    #[test]
+    fn no_random_pairs_is_reported() {
+        let mut config = DedupConfig::contacts();
+        config.random_pairs = 0;
+        let deduper = config.build().unwrap();
+        let records = people(10);
+        let result = deduper.run(&records);
+        assert!(
+            deduper
+                .diagnose(&records, &result)
+                .contains(&DedupWarning::NoRandomPairs)
+        );
     }
 
     #[test]
