@@ -900,3 +900,41 @@ fn outputs_are_written_whole_or_not_at_all() {
     assert!(serde_json::from_str::<serde_json::Value>(&report).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn placeholder_values_never_reach_a_template() {
+    let csv = "hs_object_id,firstname,lastname,email\n\
+               1,NULL,Lee,a@example.com\n2,N/A,Kim,b@example.com\n3,{{first_name}},Ray,c@example.com\n\
+               4,Ada,Byron,d@example.com\n";
+    let source = CsvSource::builder()
+        .column_map(ColumnMap::hubspot_contacts())
+        .from_reader("hubspot", csv.as_bytes())
+        .unwrap();
+    let mapping = MappingConfig::from_toml_str(
+        "[[variables]]\nname = \"first_name\"\nsource = \"profile.first_name\"\nfallback = \"there\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let output = Pipeline::builder()
+        .source(source)
+        .normalizer(NormalizeConfig::standard().build().unwrap())
+        .mapping(mapping)
+        .output(Platform::JsonLines)
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    let jsonl = output.audiences[0].to_jsonl();
+    assert_eq!(
+        jsonl.matches("\"first_name\":\"there\"").count(),
+        3,
+        "{jsonl}"
+    );
+    assert!(jsonl.contains("\"first_name\":\"Ada\""), "{jsonl}");
+    for bad in ["Null", "N/a", "{{"] {
+        assert!(!jsonl.contains(bad), "{bad} in {jsonl}");
+    }
+    let tally = output.report.normalization.as_ref().unwrap();
+    assert_eq!(tally.total("removed"), 3);
+}

@@ -40,6 +40,7 @@
 //! [normalize]                             # mergetag_normalize::NormalizeConfig, plus:
 //! standard = true                         # start from the standard normalizers
 //! default_country = "US"                  # rows without a country (phones, regions, ZIPs)
+//! null_markers = ["NULL", "N/A", "-"]     # read as missing (default: the usual spellings)
 //! [normalize.fields.loyalty_tier]
 //! normalizer = "terms"
 //! terms = { gold = ["Gold Member"], platinum = ["Platinum Member"] }
@@ -206,6 +207,12 @@ pub struct NormalizeSection {
     /// 3166-1 alpha-2), for phones, regions, addresses and postcodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_country: Option<String>,
+    /// See [`NormalizeConfig::null_markers`]: values read as missing (`NULL`, `N/A`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_markers: Option<Vec<String>>,
+    /// See [`NormalizeConfig::keep_template_syntax`] (default false: removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_template_syntax: Option<bool>,
     /// Field normalizers, added to (or replacing those of) the base.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldConfig>,
@@ -629,10 +636,7 @@ impl PipelineConfig {
             )
         };
         let engagement = match &self.engagement {
-            Some(e) => Some(
-                e.build()
-                    .map_err(|e| self.mapping_error("engagement", e))?,
-            ),
+            Some(e) => Some(e.build().map_err(|e| self.mapping_error("engagement", e))?),
             None => None,
         };
         let mapping = match &self.mapping {
@@ -750,6 +754,12 @@ impl PipelineConfig {
         }
         if let Some(c) = &n.default_country {
             config.default_country = Some(c.clone());
+        }
+        if let Some(m) = &n.null_markers {
+            config.null_markers = Some(m.clone());
+        }
+        if let Some(k) = n.keep_template_syntax {
+            config.keep_template_syntax = k;
         }
         for (k, v) in &n.fields {
             config.fields.insert(k.clone(), v.clone());

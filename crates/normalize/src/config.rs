@@ -160,6 +160,17 @@ pub struct NormalizeConfig {
     /// `default_country` is the US or unset.
     #[serde(default)]
     pub address_line_field: Option<String>,
+    /// Values that mean "no value", removed (made missing) from every text field before the
+    /// field normalizers run, compared trimmed and exactly (default:
+    /// [`DEFAULT_NULL_MARKERS`](crate::DEFAULT_NULL_MARKERS): `NULL`, `None`, `N/A`,
+    /// `undefined`, `#N/A`, `nan`, `-`, `n.a.` in their usual spellings; `[]` removes none).
+    /// Each removal is logged as [`Outcome::Removed`](crate::Outcome::Removed) and counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_markers: Option<Vec<String>>,
+    /// Keep values holding template syntax (`{{first_name}}`, `{% if %}`) instead of removing
+    /// them (default false: removed, logged, so that they never reach a template).
+    #[serde(default)]
+    pub keep_template_syntax: bool,
     /// Field name -> its normalizer.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldConfig>,
@@ -176,6 +187,8 @@ impl Default for NormalizeConfig {
             default_country: None,
             split_full_name: false,
             address_line_field: None,
+            null_markers: None,
+            keep_template_syntax: false,
             fields: BTreeMap::new(),
         }
     }
@@ -403,6 +416,10 @@ impl NormalizeConfig {
             b.default_country(c)?;
         }
         b.split_full_name(self.split_full_name);
+        if let Some(m) = &self.null_markers {
+            b.null_markers(m.clone());
+        }
+        b.keep_template_syntax(self.keep_template_syntax);
         if let Some(f) = &self.address_line_field {
             b.address_line_field(f);
         }

@@ -113,6 +113,6 @@ pub use crate::name::{
 };
 pub use crate::normalizer::{Context, Normalizer, Outcome, normalize_to_string};
 pub use crate::phone::{Phone, warm_phone};
-pub use crate::record::{RecordNormalizer, RecordNormalizerBuilder};
+pub use crate::record::{DEFAULT_NULL_MARKERS, RecordNormalizer, RecordNormalizerBuilder};
 pub use crate::terms::Terms;
 pub use crate::text::{Text, clean_text, text_key, text_key_string};

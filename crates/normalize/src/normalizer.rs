@@ -22,6 +22,10 @@ pub enum Outcome {
     /// The value has more than one reading and the configuration does not say which; it is
     /// kept as given. The reason says what to set.
     Ambiguous(String),
+    /// The value was removed (it is missing now): a null marker such as `N/A` or `NULL`, or
+    /// text holding template syntax (`{{first_name}}`) that must never reach a template. The
+    /// reason says which.
+    Removed(String),
 }
 
 impl Outcome {
@@ -34,9 +38,12 @@ impl Outcome {
         }
     }
 
-    /// Whether the value is in normal form now (unchanged or changed).
+    /// Whether the value is in normal form now (unchanged, changed, or removed as missing).
     pub fn is_ok(&self) -> bool {
-        matches!(self, Outcome::Unchanged | Outcome::Changed)
+        matches!(
+            self,
+            Outcome::Unchanged | Outcome::Changed | Outcome::Removed(_)
+        )
     }
 
     /// Whether the value was flagged (invalid or ambiguous).
@@ -47,18 +54,19 @@ impl Outcome {
     /// The reason, for a flagged value.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Outcome::Invalid(r) | Outcome::Ambiguous(r) => Some(r),
+            Outcome::Invalid(r) | Outcome::Ambiguous(r) | Outcome::Removed(r) => Some(r),
             _ => None,
         }
     }
 
-    /// A short stable name: `unchanged`, `changed`, `invalid`, `ambiguous`.
+    /// A short stable name: `unchanged`, `changed`, `invalid`, `ambiguous`, `removed`.
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Unchanged => "unchanged",
             Outcome::Changed => "changed",
             Outcome::Invalid(_) => "invalid",
             Outcome::Ambiguous(_) => "ambiguous",
+            Outcome::Removed(_) => "removed",
         }
     }
 }

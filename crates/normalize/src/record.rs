@@ -14,7 +14,34 @@ pub struct RecordNormalizerBuilder {
     split_full_name: bool,
     address_line: Option<FieldName>,
     fields: Vec<(FieldName, Box<dyn Normalizer>)>,
+    null_markers: Option<Vec<String>>,
+    keep_template_syntax: bool,
 }
+
+/// The values treated as missing by default (compared trimmed, exactly): what spreadsheets,
+/// databases and scripts write for "no value", in the spellings they use. Matching is exact so
+/// that a name such as `Nan` is not taken for pandas' `nan`.
+pub const DEFAULT_NULL_MARKERS: &[&str] = &[
+    "NULL",
+    "null",
+    "Null",
+    "None",
+    "NONE",
+    "none",
+    "N/A",
+    "n/a",
+    "N/a",
+    "NA",
+    "undefined",
+    "UNDEFINED",
+    "#N/A",
+    "nan",
+    "NaN",
+    "NAN",
+    "-",
+    "n.a.",
+    "N.A.",
+];
 
 impl RecordNormalizerBuilder {
     /// Whether to split `full_name` into its parts (see
@@ -28,6 +55,21 @@ impl RecordNormalizerBuilder {
     /// [`NormalizeConfig::address_line_field`](crate::NormalizeConfig::address_line_field)).
     pub fn address_line_field(&mut self, name: &str) -> &mut Self {
         self.address_line = Some(FieldName::new(name));
+        self
+    }
+
+    /// The values that mean "no value" (compared trimmed, exactly), removed from every
+    /// text field of a record before the field normalizers run (default
+    /// [`DEFAULT_NULL_MARKERS`]; an empty list removes none).
+    pub fn null_markers(&mut self, markers: Vec<String>) -> &mut Self {
+        self.null_markers = Some(markers);
+        self
+    }
+
+    /// Keep values that hold template syntax (`{{`, `}}`, `{%`, `%}`) instead of removing
+    /// them (default false: such a value is removed, so that it can never reach a template).
+    pub fn keep_template_syntax(&mut self, yes: bool) -> &mut Self {
+        self.keep_template_syntax = yes;
         self
     }
 
@@ -77,12 +119,24 @@ impl RecordNormalizerBuilder {
         let mut fields = std::mem::take(&mut self.fields);
         // The country first, so that the others see its normalized code.
         fields.sort_by_key(|(n, _)| *n != country);
+        let null_markers: Vec<String> = match self.null_markers.take() {
+            Some(m) => m.iter().map(|m| m.trim().to_owned()).collect(),
+            None => DEFAULT_NULL_MARKERS
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
+        };
+        let null_markers: Vec<String> =
+            null_markers.into_iter().filter(|m| !m.is_empty()).collect();
         RecordNormalizer {
             country,
             default_country: self.default_country.take(),
             split_full_name: std::mem::take(&mut self.split_full_name),
             address_line: self.address_line.take(),
             fields,
+            longest_marker: null_markers.iter().map(String::len).max().unwrap_or(0),
+            null_markers,
+            remove_template_syntax: !std::mem::take(&mut self.keep_template_syntax),
         }
     }
 }
@@ -120,6 +174,11 @@ pub struct RecordNormalizer {
     split_full_name: bool,
     address_line: Option<FieldName>,
     fields: Vec<(FieldName, Box<dyn Normalizer>)>,
+    /// Trimmed null markers; compared ignoring case.
+    null_markers: Vec<String>,
+    /// The longest marker, in bytes: longer values are never markers.
+    longest_marker: usize,
+    remove_template_syntax: bool,
 }
 
 impl RecordNormalizer {
@@ -132,6 +191,7 @@ impl RecordNormalizer {
     /// were. `log` is cleared first. Lists are normalized item by item.
     pub fn normalize(&self, record: &mut Record, log: &mut ChangeLog) {
         log.clear();
+        self.remove_placeholders(record, log);
         if self.split_full_name {
             self.split_name(record, log);
         }
@@ -163,7 +223,38 @@ impl RecordNormalizer {
     }
 }
 
+/// Whether `text` holds template syntax of Handlebars, Liquid, Jinja or Django.
+fn has_template_syntax(text: &str) -> bool {
+    ["{{", "}}", "{%", "%}"].iter().any(|d| text.contains(d))
+}
+
 impl RecordNormalizer {
+    /// Removes null markers and values holding template syntax from every text field.
+    fn remove_placeholders(&self, record: &mut Record, log: &mut ChangeLog) {
+        for (name, value) in record.iter_mut() {
+            let Value::Text(text) = value else {
+                continue;
+            };
+            let reason = {
+                let t = text.trim();
+                if t.len() <= self.longest_marker && self.null_markers.iter().any(|m| m == t) {
+                    Some("a null marker, read as missing")
+                } else if self.remove_template_syntax && has_template_syntax(text) {
+                    Some("template syntax, removed so that it never reaches a template")
+                } else {
+                    None
+                }
+            };
+            if let Some(reason) = reason {
+                *value = Value::Null;
+                log.changes.push(Change {
+                    field: name.clone(),
+                    outcome: Outcome::Removed(reason.to_owned()),
+                });
+            }
+        }
+    }
+
     fn split_name(&self, record: &mut Record, log: &mut ChangeLog) {
         let has = |r: &Record, f: &str| r.get(f).is_some_and(|v| !v.is_missing());
         if has(record, fields::FIRST_NAME) || has(record, fields::LAST_NAME) {

@@ -653,3 +653,65 @@ fn records_without_a_country_fall_back_to_the_default_country() {
     assert!(b.default_country("xx").is_err());
     assert!(b.default_country("de").is_ok());
 }
+
+#[test]
+fn null_markers_and_template_syntax_never_survive_normalization() {
+    use mergetag_normalize::model::{Record, RecordId, Value};
+    use mergetag_normalize::{ChangeLog, NormalizeConfig, Outcome, Tally};
+
+    let n = NormalizeConfig::standard().build().unwrap();
+    let mut tally = Tally::default();
+    for (i, raw) in [
+        "NULL",
+        "null",
+        "None",
+        "N/A",
+        "undefined",
+        " #N/A ",
+        "nan",
+        "-",
+        "n.a.",
+        "{{first_name}}",
+        "Hi {% if x %}",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = Record::new(RecordId::row("crm", i as u64 + 1));
+        r.set("first_name", raw);
+        r.set("favorite_store", raw); // any text field, not only normalized ones
+        let mut log = ChangeLog::new();
+        n.normalize(&mut r, &mut log);
+        assert_eq!(r.get("first_name"), Some(&Value::Null), "{raw:?}");
+        assert_eq!(r.get("favorite_store"), Some(&Value::Null), "{raw:?}");
+        assert!(
+            log.changes
+                .iter()
+                .all(|c| matches!(c.outcome, Outcome::Removed(_))),
+            "{raw:?}: {log:?}"
+        );
+        tally.add(&log);
+    }
+    assert_eq!(tally.total("removed"), 22);
+    // Real values that merely contain a marker stay.
+    let mut r = Record::new(RecordId::row("crm", 99));
+    r.set("first_name", "Nan");
+    r.set("last_name", "Jean-Pierre");
+    r.set("company", "N/A Logistics");
+    let mut log = ChangeLog::new();
+    n.normalize(&mut r, &mut log);
+    assert_eq!(r.text("company"), Some("N/A Logistics"));
+    assert_eq!(r.text("last_name"), Some("Jean-Pierre"));
+    // Markers match exactly: the name `Nan` is not pandas' `nan`.
+    assert_eq!(r.text("first_name"), Some("Nan"));
+    // A list of one's own replaces the default; `[]` removes none.
+    let mut config = NormalizeConfig::standard();
+    config.null_markers = Some(vec!["unknown".into()]);
+    let n = config.build().unwrap();
+    let mut r = Record::new(RecordId::row("crm", 100));
+    r.set("first_name", "unknown");
+    r.set("last_name", "NULL");
+    n.normalize(&mut r, &mut log);
+    assert_eq!(r.get("first_name"), Some(&Value::Null));
+    assert_eq!(r.text("last_name"), Some("Null"));
+}
