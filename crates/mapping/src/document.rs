@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use mergetag_model::config::Format;
-use mergetag_model::{Profile, RecordId, Value, fields};
+use mergetag_model::fields::{self, ValueKind};
+use mergetag_model::{Profile, RecordId, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
@@ -222,6 +223,23 @@ impl VariableConfig {
         for (j, t) in self.transforms.iter().enumerate() {
             t.validate(&format!("transforms[{j}]"))?;
         }
+        // A date transform on a source known to hold dates (`profile.birth_date`) can only
+        // use the date's fields: `%H` of a date has no value.
+        if let Source::Field(field, path) = &source
+            && path.is_empty()
+            && fields::spec(field).is_some_and(|s| s.kind == ValueKind::Date)
+            && let Some((j, spec)) = first_date_format(&self.transforms)
+                .and_then(|(j, t)| t.time_of_day_specifier().map(|s| (j, s)))
+        {
+            return Err(Error::invalid(
+                format!("transforms[{j}]"),
+                format!(
+                    "variable `{}`: `{spec}` needs a time of day, but `{}` is a date; use a \
+                     date-only format (`%Y-%m-%d`, `%B %-d, %Y`) or a datetime source",
+                    self.name, self.source
+                ),
+            ));
+        }
         let fallback = match &self.fallback {
             None | Some(Json::Null) => None,
             Some(f) => Some(self.var_type.coerce(&from_json(f)).ok_or_else(|| {
@@ -242,6 +260,25 @@ impl VariableConfig {
             description: self.description.clone(),
         })
     }
+}
+
+/// The first date transform a date reaches (transforms of text leave a date alone; a lookup,
+/// number or currency transform makes it something else), with its index.
+fn first_date_format(transforms: &[Transform]) -> Option<(usize, &Transform)> {
+    for (j, t) in transforms.iter().enumerate() {
+        match t {
+            Transform::Date { .. } => return Some((j, t)),
+            Transform::Trim
+            | Transform::Upper
+            | Transform::Lower
+            | Transform::Title
+            | Transform::Truncate { .. }
+            | Transform::Join { .. }
+            | Transform::First => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The serde form of a mapping document.
@@ -300,7 +337,8 @@ impl MappingConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] for a duplicate name, a name the platform would reject, a source that
+    /// [`Error::Invalid`] for a duplicate name, a name the platform would reject (or write
+    /// under the same key as another variable's), a source that
     /// is not `profile.` or `traits.`, a bad transform, or a fallback that is not of the type.
     pub fn build(&self) -> Result<Mapping> {
         let mut seen = BTreeSet::new();
@@ -319,6 +357,12 @@ impl MappingConfig {
             if let Some(p) = self.platform {
                 if let Some(why) = p.check_name(&c.name) {
                     return Err(Error::invalid(at("name"), format!("`{}`: {why}", c.name)));
+                }
+                if let Some(why) = self.variables[..i]
+                    .iter()
+                    .find_map(|earlier| p.check_pair(&earlier.name, &c.name))
+                {
+                    return Err(Error::invalid(at("name"), why));
                 }
             } else if c.name.trim().is_empty() {
                 return Err(Error::invalid(
@@ -617,16 +661,23 @@ impl Mapping {
         self.platform
     }
 
-    /// Every reason `platform` would reject a variable name, as `(name, reason)`.
+    /// Every reason `platform` would reject a variable name, as `(name, reason)`: a name it
+    /// does not accept, or two names it writes under one key (Mailchimp's `fname` and
+    /// `FNAME`), reported once, under the later variable, naming both.
     pub fn check_platform(&self, platform: Platform) -> Vec<(String, String)> {
-        self.variables
-            .iter()
-            .filter_map(|v| {
-                platform
-                    .check_name(&v.name)
-                    .map(|why| (v.name.clone(), why))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (i, v) in self.variables.iter().enumerate() {
+            if let Some(why) = platform.check_name(&v.name) {
+                out.push((v.name.clone(), why));
+            }
+            if let Some(why) = self.variables[..i]
+                .iter()
+                .find_map(|earlier| platform.check_pair(&earlier.name, &v.name))
+            {
+                out.push((v.name.clone(), why));
+            }
+        }
+        out
     }
 
     /// Renders every variable for one recipient into `out`, in document order, reusing the

@@ -68,6 +68,17 @@ impl Platform {
         }
     }
 
+    /// Why the platform would take the variables `a` and `b` for one (Mailchimp's merge tags
+    /// are upper case, so `fname` and `FNAME` are both `FNAME`), if it would.
+    pub fn check_pair(self, a: &str, b: &str) -> Option<String> {
+        (a != b && self.key(a) == self.key(b)).then(|| {
+            format!(
+                "`{a}` and `{b}` are both written as `{}` for {self}; rename one of them",
+                self.key(a)
+            )
+        })
+    }
+
     /// Why the platform would reject a variable named `name`, if it would.
     pub fn check_name(self, name: &str) -> Option<String> {
         if name.is_empty() {
@@ -97,7 +108,9 @@ impl Platform {
                 }
             }
             Platform::Braze => {
-                if name.len() > 255 {
+                // "Custom attribute keys and values have a maximum length of 255 characters"
+                // (Braze, "Setting custom attributes"): characters, not bytes.
+                if name.chars().count() > 255 {
                     Some("braze attribute names are at most 255 characters".into())
                 } else if name.starts_with('$') {
                     Some("braze attribute names cannot start with `$`".into())
@@ -142,5 +155,12 @@ mod tests {
         assert!(Platform::Klaviyo.check_name("email").is_some());
         assert!(Platform::JsonLines.check_name("any thing").is_none());
         assert_eq!(Platform::Mailchimp.key("fname"), "FNAME");
+        let why = Platform::Mailchimp.check_pair("fname", "FNAME").unwrap();
+        assert!(why.contains("`fname`") && why.contains("`FNAME`"), "{why}");
+        assert!(Platform::SendGrid.check_pair("fname", "FNAME").is_none());
+        assert!(Platform::Mailchimp.check_pair("city", "city").is_none());
+        // Braze counts characters: 255 of `é` are 510 bytes and still allowed.
+        assert!(Platform::Braze.check_name(&"é".repeat(255)).is_none());
+        assert!(Platform::Braze.check_name(&"é".repeat(256)).is_some());
     }
 }

@@ -116,6 +116,15 @@ impl Transform {
         }
     }
 
+    /// The first specifier of a `date` transform's format that needs a time of day or a time
+    /// zone (`%H`, `%M`, `%S`, `%p`, `%s`, `%Z`, `%z`, ...), which a date alone cannot give.
+    pub(crate) fn time_of_day_specifier(&self) -> Option<String> {
+        let Transform::Date { format } = self else {
+            return None;
+        };
+        needs_time(format)
+    }
+
     /// Applies the transform to a borrowed or owned value, copying only when the value changes
     /// (the hot path of rendering: most values pass through a transform unchanged or are read,
     /// not consumed).
@@ -169,16 +178,16 @@ impl Transform {
             }
             (Transform::Date { format }, v) => {
                 let text = match &v {
-                    Value::Date(d) => Some(d.format(format).to_string()),
-                    Value::DateTime(t) => Some(t.format(format).to_string()),
+                    Value::Date(d) => write_formatted(d.format(format)),
+                    Value::DateTime(t) => write_formatted(t.format(format)),
                     Value::Text(s) => {
                         let s = s.trim();
                         if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                            Some(d.format(format).to_string())
+                            write_formatted(d.format(format))
                         } else {
                             DateTime::parse_from_rfc3339(s)
                                 .ok()
-                                .map(|t| t.format(format).to_string())
+                                .and_then(|t| write_formatted(t.format(format)))
                         }
                     }
                     _ => None,
@@ -235,6 +244,54 @@ impl Transform {
             (_, v) => v,
         }
     }
+}
+
+/// Formats with `write!`, so that a format the value cannot fill (`%H` of a date, which
+/// chrono reports as `fmt::Error` and `to_string` would turn into a panic) is `None`.
+fn write_formatted(f: impl std::fmt::Display) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    write!(out, "{f}").ok().map(|()| out)
+}
+
+/// The first specifier of `format` that needs a time of day or a time zone.
+fn needs_time(format: &str) -> Option<String> {
+    use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
+    let mut rest = format;
+    while let Some(i) = rest.find('%') {
+        let spec = &rest[i..];
+        // `%` then flags and widths, up to a letter, `+` or `%`.
+        let len = spec
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| c.is_ascii_alphabetic() || matches!(c, '+' | '%'))
+            .map_or(spec.len(), |(k, c)| k + c.len_utf8());
+        let (spec, after) = spec.split_at(len);
+        rest = after;
+        let time = StrftimeItems::new(spec).any(|item| match item {
+            Item::Numeric(n, _) => matches!(
+                n,
+                Numeric::Hour
+                    | Numeric::Hour12
+                    | Numeric::Minute
+                    | Numeric::Second
+                    | Numeric::Nanosecond
+                    | Numeric::Timestamp
+            ),
+            Item::Fixed(f) => !matches!(
+                f,
+                Fixed::ShortMonthName
+                    | Fixed::LongMonthName
+                    | Fixed::ShortWeekdayName
+                    | Fixed::LongWeekdayName
+            ),
+            _ => false,
+        });
+        if time {
+            return Some(spec.to_string());
+        }
+    }
+    None
 }
 
 fn number(v: &Value) -> Option<f64> {
@@ -370,5 +427,26 @@ mod tests {
             .validate("x")
             .is_err()
         );
+        // Time-of-day specifiers on a date: null (the fallback), never a panic.
+        for f in ["%H:%M", "%Z", "%z", "%s", "%p", "%d %T", "%c", "%+", "%-I"] {
+            let t = Transform::Date { format: f.into() };
+            assert!(t.time_of_day_specifier().is_some(), "{f}");
+            assert_eq!(t.apply("2025-06-01".into()), Value::Null, "{f}");
+            let d = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+            assert_eq!(t.apply(Value::Date(d)), Value::Null, "{f}");
+        }
+        let t = Transform::Date {
+            format: "%H:%M".into(),
+        };
+        assert_eq!(t.apply("2025-06-01T09:30:00Z".into()), Value::from("09:30"));
+        assert_eq!(
+            t.time_of_day_specifier().as_deref(),
+            Some("%H"),
+            "the specifier as written"
+        );
+        for f in ["%Y-%m-%d", "%B %-d, %Y", "%a %e %b", "100%%", "%x", "%F"] {
+            let t = Transform::Date { format: f.into() };
+            assert_eq!(t.time_of_day_specifier(), None, "{f}");
+        }
     }
 }

@@ -580,6 +580,88 @@ fn platform_shapes_and_limits() {
     assert!(err.to_string().contains("at most 10"), "{err}");
 }
 
+#[test]
+fn names_that_collide_on_a_platform_are_config_errors() {
+    let doc = |platform: &str, a: &str, b: &str| {
+        format!(
+            "platform = \"{platform}\"\n[[variables]]\nname = \"{a}\"\nsource = \"profile.first_name\"\n\
+             [[variables]]\nname = \"{b}\"\nsource = \"profile.city\"\n"
+        )
+    };
+    for (a, b) in [("fname", "FNAME"), ("city", "CITY"), ("City", "cITY")] {
+        let e = MappingConfig::from_toml_str(&doc("mailchimp", a, b))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("variables[1].name: ")
+                && e.contains(&format!("`{a}`"))
+                && e.contains(&format!("`{b}`")),
+            "{e}"
+        );
+        // Elsewhere they are two variables, but Mailchimp output of the same mapping is refused.
+        let m = MappingConfig::from_toml_str(&doc("sendgrid", a, b).replace("sendgrid", "jsonl"))
+            .unwrap()
+            .build()
+            .unwrap();
+        let found = m.check_platform(Platform::Mailchimp);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, b);
+        assert!(found[0].1.contains(&format!("`{a}`")), "{found:?}");
+        assert!(m.check_platform(Platform::SendGrid).is_empty());
+        let err = ExporterBuilder::new(Platform::Mailchimp)
+            .build(&m)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(&format!("`{a}`")) && err.contains(&format!("`{b}`")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn date_formats_are_checked_against_date_sources() {
+    let doc = |source: &str, format: &str| {
+        format!(
+            "[[variables]]\nname = \"bday\"\nsource = \"{source}\"\n\
+             transforms = [{{ op = \"trim\" }}, {{ op = \"date\", format = \"{format}\" }}]\nfallback = \"soon\"\n"
+        )
+    };
+    for f in ["%H:%M", "%Z", "%z", "%s", "%p", "%Y-%m-%d %I%p"] {
+        let e = MappingConfig::from_toml_str(&doc("profile.birth_date", f))
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("variables[0].transforms[1]: variable `bday`: `%"),
+            "{f}: {e}"
+        );
+        // A source whose type is unknown builds; a date there renders the fallback, no panic.
+        let m = MappingConfig::from_toml_str(&doc("profile.anniversary", f))
+            .unwrap()
+            .build()
+            .unwrap();
+        let r = RecordId::id("crm", "1");
+        let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+        p.set("anniversary", Value::Date(day), r, None);
+        let traits = BTreeMap::new();
+        let out = m.to_object(&Recipient {
+            profile: &p,
+            traits: &traits,
+        });
+        assert_eq!(out["bday"], "soon", "{f}");
+    }
+    let ok = MappingConfig::from_toml_str(&doc("profile.birth_date", "%B %-d"));
+    assert!(ok.unwrap().build().is_ok());
+    let ok = MappingConfig::from_toml_str(&doc("profile.created_at", "%H:%M %Z"));
+    assert!(ok.unwrap().build().is_ok());
+}
+
 // ------------------------------------------------------------------------ templates
 
 #[test]
@@ -893,6 +975,7 @@ fn fuzz_inputs_replay() {
     for (target, run) in [
         ("mapping_document", fuzz::mapping_document as fn(&[u8])),
         ("mapping_template", fuzz::mapping_template),
+        ("mapping_render", fuzz::mapping_render),
     ] {
         for entry in std::fs::read_dir(root.join(target)).unwrap() {
             let path = entry.unwrap().path();

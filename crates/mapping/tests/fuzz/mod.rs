@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
-use mergetag_mapping::{Error, MappingConfig, Outcome, Recipient, Syntax, scan};
+use mergetag_mapping::{
+    Error, MappingConfig, Outcome, Platform, Recipient, Syntax, from_json, scan,
+};
 
 fn check_error(e: &Error, text: &str) {
     let m = e.to_string();
@@ -87,5 +89,77 @@ pub fn mapping_template(data: &[u8]) {
     for p in &s.problems {
         assert!(p.offset <= text.len());
         assert!(!p.message.is_empty() && !p.message.ends_with('.'));
+    }
+}
+
+/// `mapping_render`: byte 0 even → TOML, odd → JSON; bit 1 set → text that reads as a date
+/// or datetime becomes a date or datetime value. The rest is a mapping document, a NUL byte,
+/// then a JSON object of values: keys `traits.<name>` are traits, any other key a profile
+/// field. Checks that a mapping that builds renders every recipient without panicking (date
+/// formats a value cannot fill included), that the outcomes agree with the values, and that
+/// the names every platform accepts are written under distinct keys.
+pub fn mapping_render(data: &[u8]) {
+    let [opts, ref rest @ ..] = *data else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let (doc, values) = text.split_once('\0').unwrap_or((text, "{}"));
+    let config = if opts & 1 == 0 {
+        MappingConfig::from_toml_str(doc)
+    } else {
+        MappingConfig::from_json_str(doc)
+    };
+    let mapping = match config.and_then(|c| c.build()) {
+        Ok(m) => m,
+        Err(e) => return check_error(&e, doc),
+    };
+    let Ok(serde_json::Value::Object(values)) = serde_json::from_str(values) else {
+        return;
+    };
+    let r = RecordId::id("fuzz", "1");
+    let mut p = Profile::new(ProfileId(1), vec![r.clone()]);
+    let mut traits = BTreeMap::new();
+    for (key, json) in &values {
+        let mut v = from_json(json);
+        if opts & 2 != 0
+            && let Value::Text(s) = &v
+        {
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                v = Value::Date(d);
+            } else if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                v = Value::DateTime(t.with_timezone(&chrono::Utc));
+            }
+        }
+        match key.strip_prefix("traits.") {
+            Some(name) => {
+                traits.insert(name.to_string(), v);
+            }
+            None => p.set(key.as_str(), v, r.clone(), None),
+        }
+    }
+    let recipient = Recipient {
+        profile: &p,
+        traits: &traits,
+    };
+    for (v, out) in mapping.variables().iter().zip(mapping.render(&recipient)) {
+        match out.outcome {
+            Outcome::Source => assert!(!out.value.is_null()),
+            Outcome::Fallback(_) => assert_eq!(Some(&*out.value), v.fallback()),
+            Outcome::Null(_) => assert!(v.fallback().is_none() && out.value.is_null()),
+        }
+    }
+    let object = mapping.to_object(&recipient);
+    assert_eq!(object.len(), mapping.variables().len());
+    for platform in Platform::ALL {
+        if mapping.check_platform(platform).is_empty() {
+            let keys: std::collections::BTreeSet<String> = mapping
+                .variables()
+                .iter()
+                .map(|v| platform.key(v.name()))
+                .collect();
+            assert_eq!(keys.len(), mapping.variables().len(), "{platform}");
+        }
     }
 }
