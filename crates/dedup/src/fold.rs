@@ -65,23 +65,11 @@ pub fn phone(input: &str, out: &mut String) {
 /// The dedup key of an email address: trimmed and lower-cased; the `+tag` of the local part
 /// dropped; for Gmail (and `googlemail.com`, which is the same mailbox) the dots of the local part
 /// dropped too. Text without one `@` between non-empty parts gives an empty key.
+///
+/// This is [`mergetag_model::mailbox::fold_into`], the mailbox equivalence suppression uses
+/// too.
 pub fn email(input: &str, out: &mut String) {
-    out.clear();
-    let lower = input.trim().to_lowercase();
-    let Some((local, domain)) = lower.rsplit_once('@') else {
-        return;
-    };
-    let local = local.split('+').next().unwrap_or("");
-    if local.is_empty() || domain.is_empty() {
-        return;
-    }
-    let (local, domain) = match domain {
-        "gmail.com" | "googlemail.com" => (local.replace('.', ""), "gmail.com"),
-        d => (local.to_owned(), d),
-    };
-    out.push_str(&local);
-    out.push('@');
-    out.push_str(domain);
+    mergetag_model::mailbox::fold_into(input, out);
 }
 
 /// A date as `YYYYMMDD` when the text starts with an ISO 8601 date (`1985-04-03`,

@@ -12,6 +12,7 @@
 //! | the mapping document: variables with source, transforms, fallback, type; JSON Schema | [`MappingConfig`] → [`Mapping`] |
 //! | template checks: variables used, unknown, per-recipient coverage | [`scan`], [`check_template`], [`coverage`] |
 //! | segments from rules; RFM quintiles and named segments | [`SegmentSetConfig`] → [`SegmentSet`], [`rfm`] |
+//! | suppression from bounce, complaint and unsubscribe events (SendGrid, Mailchimp, Braze, Klaviyo, Segment) | [`SuppressionRulesConfig`] → [`SuppressionRules`] → [`SuppressedAddresses`] |
 //! | platform output with limits checked and suppression enforced | [`ExporterBuilder`] → [`Exporter`] → [`Audience`] |
 //!
 //! Everything that depends on time takes an explicit `now`, and every result is independent of
@@ -72,6 +73,7 @@ mod order;
 mod output;
 mod platform;
 mod segment;
+mod suppression;
 mod template;
 mod traits;
 mod transform;
@@ -94,6 +96,10 @@ pub use platform::Platform;
 pub use segment::{
     Condition, ConditionConfig, Op, RfmInput, RfmScore, RfmSegment, SegmentConfig, SegmentSet,
     SegmentSetConfig, rfm,
+};
+pub use suppression::{
+    EventSuppression, Scope, Signal, SignalRule, SuppressedAddresses, SuppressionRules,
+    SuppressionRulesConfig, add_suppressions, builtin_rules,
 };
 pub use template::{
     Scan, ScanProblem, Syntax, TemplateCheck, VariableCoverage, check_template, coverage, scan,

@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use mergetag_model::{Channel, Profile, ProfileId, SuppressionReason, Value, fields};
+use mergetag_model::{Channel, Profile, ProfileId, SuppressionReason, Value, fields, mailbox};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 
 use crate::document::{Mapping, Recipient, Rendered, VarType};
 use crate::error::{Error, Result};
 use crate::platform::Platform;
+use crate::suppression::{Scope, SuppressedAddresses};
 
 /// Why a recipient was left out of an audience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -21,12 +22,17 @@ pub enum Exclusion {
     Suppressed(SuppressionReason),
     /// The profile's `email_opt_out` field is true.
     OptOutField,
-    /// The address is suppressed on another profile or in an external suppression list.
+    /// An address the profile holds is suppressed: any address it ever held (the `email`
+    /// value of any member record) is on an external suppression list, was held by a
+    /// suppressed profile, or was named by a complaint or unsubscribe event; or the address it
+    /// would be sent to bounced. Addresses are compared as mailboxes
+    /// ([`mergetag_model::mailbox`]).
     AddressSuppressed,
     /// The profile has no email address.
     NoAddress,
-    /// Another profile with the same address (compared as suppression compares them: trimmed
-    /// and lower-cased) is emitted instead, so that a platform that updates contacts by
+    /// Another profile with the same mailbox (compared as suppression compares them:
+    /// [`mergetag_model::mailbox`], so case, Gmail dots and `+tags` do not matter) is emitted
+    /// instead, so that a platform that updates contacts by
     /// address (Mailchimp's `update_existing`) does not overwrite one person with another.
     /// See [`Exporter::exclusions`] for which profile keeps the address.
     DuplicateAddress,
@@ -100,6 +106,7 @@ pub struct ExporterBuilder {
     platform: Platform,
     batch_size: Option<usize>,
     suppressed: BTreeSet<String>,
+    bounced: BTreeSet<String>,
 }
 
 impl ExporterBuilder {
@@ -109,6 +116,7 @@ impl ExporterBuilder {
             platform,
             batch_size: None,
             suppressed: BTreeSet::new(),
+            bounced: BTreeSet::new(),
         }
     }
 
@@ -118,9 +126,24 @@ impl ExporterBuilder {
         self
     }
 
-    /// Adds an address from an external suppression list (compared case-insensitively).
+    /// Adds an address from an external suppression list: a profile that holds it, or ever
+    /// held it (the `email` value of any of its member records), is left out. Addresses are
+    /// compared as mailboxes ([`mergetag_model::mailbox`]): suppressing `bob.smith@gmail.com`
+    /// leaves out `BobSmith+news@googlemail.com`.
     pub fn suppress_address(&mut self, email: &str) -> &mut Self {
-        self.suppressed.insert(email.trim().to_lowercase());
+        if let Some(key) = mailbox::key(email) {
+            self.suppressed.insert(key);
+        }
+        self
+    }
+
+    /// Adds a mailbox that must not be sent to (a hard-bounced address): a profile whose
+    /// address is that mailbox is left out, whichever profile it is; a profile that only
+    /// held it in the past may still be emailed at its current address.
+    pub fn suppress_mailbox(&mut self, email: &str) -> &mut Self {
+        if let Some(key) = mailbox::key(email) {
+            self.bounced.insert(key);
+        }
         self
     }
 
@@ -164,6 +187,7 @@ impl ExporterBuilder {
             platform: self.platform,
             batch,
             suppressed: self.suppressed.clone(),
+            bounced: self.bounced.clone(),
         })
     }
 }
@@ -195,6 +219,7 @@ pub struct Exporter<'m> {
     platform: Platform,
     batch: usize,
     suppressed: BTreeSet<String>,
+    bounced: BTreeSet<String>,
 }
 
 /// The mapping an [`Exporter`] renders with: borrowed, or shared.
@@ -220,6 +245,16 @@ fn email_of(p: &Profile) -> Option<String> {
         .and_then(Value::as_str)
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty())
+}
+
+/// The mailbox keys of every address `p` holds or held: its `email` value and the different
+/// values of its other members (the field's conflicts).
+fn held_addresses(p: &Profile) -> impl Iterator<Item = String> + '_ {
+    p.field(fields::EMAIL)
+        .into_iter()
+        .flat_map(|f| std::iter::once(&f.chosen).chain(&f.conflicts))
+        .filter_map(|s| s.value.as_str())
+        .filter_map(mailbox::key)
 }
 
 /// Whether `a` keeps an address it shares with `b`, given earlier: the more recently
@@ -295,32 +330,56 @@ impl Exporter<'_> {
 
     /// Which recipients are excluded and why; `None` for those who may be emailed.
     ///
+    /// As [`Exporter::exclusions_with`] without suppressions from events.
+    pub fn exclusions(&self, recipients: &[Recipient<'_>]) -> Vec<Option<Exclusion>> {
+        self.exclusions_with(recipients, &SuppressedAddresses::new())
+    }
+
+    /// Which recipients are excluded and why, with the addresses events suppressed
+    /// ([`SuppressionRules::addresses`](crate::SuppressionRules::addresses)) on top of the
+    /// builder's lists; `None` for those who may be emailed.
+    ///
     /// In this order: the profile's own suppressions and opt-out field; no address; an
-    /// address suppressed on another profile or in the external list; then, among the
-    /// recipients left, an address is emitted once ([`Exclusion::DuplicateAddress`] for the
-    /// others). Addresses are compared trimmed and lower-cased, as suppression compares them.
+    /// address suppressed ([`Exclusion::AddressSuppressed`]): any address the profile holds or
+    /// held (its `email` value and its members' other values) on the external list
+    /// ([`ExporterBuilder::suppress_address`]), held by a suppressed recipient, or named by a
+    /// [`Scope::Person`] event; or the address it would be sent to bounced
+    /// ([`ExporterBuilder::suppress_mailbox`], [`Scope::Mailbox`] events); then, among the
+    /// recipients left, a mailbox is emitted once ([`Exclusion::DuplicateAddress`] for the
+    /// others). Addresses are compared as mailboxes ([`mergetag_model::mailbox`]: case, Gmail
+    /// dots, `+tags` and `googlemail.com` do not matter).
     /// The profile that keeps a shared address is the one whose `email` value was observed
     /// most recently (an undated value counts as the oldest), then the one with the most
     /// member records, then the lowest profile id (then the first given, for equal ids); so
     /// the result does not depend on the order of `recipients`.
-    pub fn exclusions(&self, recipients: &[Recipient<'_>]) -> Vec<Option<Exclusion>> {
+    pub fn exclusions_with(
+        &self,
+        recipients: &[Recipient<'_>],
+        events: &SuppressedAddresses,
+    ) -> Vec<Option<Exclusion>> {
         // Suppression wins: an address suppressed anywhere is suppressed everywhere.
         let mut blocked = self.suppressed.clone();
+        blocked.extend(events.keys(Scope::Person).map(str::to_owned));
+        let mut bounced = self.bounced.clone();
+        bounced.extend(events.keys(Scope::Mailbox).map(str::to_owned));
         for r in recipients {
-            if own_exclusion(r.profile).is_some()
-                && let Some(e) = email_of(r.profile)
-            {
-                blocked.insert(e);
+            if own_exclusion(r.profile).is_some() {
+                blocked.extend(held_addresses(r.profile));
             }
         }
         let mut out: Vec<Option<Exclusion>> = Vec::with_capacity(recipients.len());
-        // Address -> the index of the recipient that keeps it so far.
+        // Mailbox -> the index of the recipient that keeps it so far.
         let mut keeper: BTreeMap<String, usize> = BTreeMap::new();
         for (i, r) in recipients.iter().enumerate() {
-            let email = email_of(r.profile);
+            let email = email_of(r.profile).and_then(|e| mailbox::key(&e));
             let excl = own_exclusion(r.profile).or_else(|| match &email {
                 None => Some(Exclusion::NoAddress),
-                Some(e) if blocked.contains(e) => Some(Exclusion::AddressSuppressed),
+                Some(e)
+                    if bounced.contains(e)
+                        || held_addresses(r.profile).any(|h| blocked.contains(&h)) =>
+                {
+                    Some(Exclusion::AddressSuppressed)
+                }
                 Some(_) => None,
             });
             out.push(excl);
@@ -351,13 +410,26 @@ impl Exporter<'_> {
     /// Renders the audience: suppressed recipients and those without an address are left out
     /// and counted; values over a platform limit are left out and reported.
     pub fn export(&self, recipients: &[Recipient<'_>]) -> Audience {
+        self.export_with(recipients, &SuppressedAddresses::new())
+    }
+
+    /// As [`Exporter::export`], with the addresses events suppressed on top of the
+    /// builder's lists (see [`Exporter::exclusions_with`]).
+    pub fn export_with(
+        &self,
+        recipients: &[Recipient<'_>],
+        events: &SuppressedAddresses,
+    ) -> Audience {
         let mut report = ExportReport {
             recipients: recipients.len(),
             ..ExportReport::default()
         };
         let mut items = Vec::new();
         let mut rendered = Vec::new();
-        for (r, excl) in recipients.iter().zip(self.exclusions(recipients)) {
+        for (r, excl) in recipients
+            .iter()
+            .zip(self.exclusions_with(recipients, events))
+        {
             if let Some(x) = excl {
                 *report.excluded.entry(x).or_default() += 1;
                 continue;

@@ -35,6 +35,7 @@
 //!   [`EventSource`], [`IterEventSource`]: reading events.
 //! - [`config`]: loading configuration documents (TOML or JSON) with [`ParseError`]s that
 //!   name the origin, line and column, the same way in every crate.
+//! - [`mailbox`]: when two email addresses reach the same inbox (dedup keys and suppression).
 //! - [`redact`]: how personal values appear in errors and logs.
 //! - [`text_position`]: line and column in configuration text, for errors.
 
@@ -42,6 +43,7 @@ pub mod config;
 mod event;
 mod field;
 pub mod fields;
+pub mod mailbox;
 mod profile;
 mod record;
 pub mod redact;
