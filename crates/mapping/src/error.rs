@@ -17,6 +17,23 @@ pub enum Error {
     /// `.toml` or `.json`. A file that was read but does not parse is [`Error::Parse`].
     #[error(transparent)]
     Load(LoadError),
+    /// A template's engine rejects it (an unclosed block, a stray end tag, a malformed
+    /// expression): the engine's message, at the line and column it gives.
+    #[error("{syntax} template{}: {message}", match (line, column) {
+        (Some(l), Some(c)) => format!(", line {l}, column {c}"),
+        (Some(l), None) => format!(", line {l}"),
+        _ => String::new(),
+    })]
+    Template {
+        /// `handlebars` or `liquid`.
+        syntax: &'static str,
+        /// The line (from 1), when the engine gives one.
+        line: Option<usize>,
+        /// The column (from 1), when the engine gives one.
+        column: Option<usize>,
+        /// The engine's message.
+        message: String,
+    },
     /// A configuration parsed but is not valid.
     #[error("{path}: {message}")]
     Invalid {

@@ -664,6 +664,98 @@ fn date_formats_are_checked_against_date_sources() {
 
 // ------------------------------------------------------------------------ templates
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateCases {
+    case: Vec<TemplateCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateCase {
+    syntax: Syntax,
+    template: String,
+    #[serde(default)]
+    variables: Vec<String>,
+    #[serde(default)]
+    data: Option<String>,
+    #[serde(default)]
+    error: bool,
+    #[serde(default)]
+    line: Option<usize>,
+    /// Whether to render it (a template that needs a partial is not rendered).
+    #[serde(default = "yes")]
+    render: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Each template's variables are the ones its engine reads: the reported set is as expected,
+/// and one recipient holding exactly those variables renders with the real engine in strict
+/// mode (Handlebars' strict mode; Liquid errors on unknown variables by default).
+#[test]
+fn template_variables_case_table() {
+    let text = std::fs::read_to_string(data("templates.toml")).unwrap();
+    let cases: TemplateCases = toml::from_str(&text).unwrap();
+    assert!(cases.case.len() >= 20);
+    for c in &cases.case {
+        let s = mergetag_mapping::scan(&c.template, c.syntax);
+        if c.error {
+            assert_eq!(s.problems.len(), 1, "{c:?}: {s:?}");
+            let p = &s.problems[0];
+            assert!(
+                p.offset <= c.template.len() && !p.message.is_empty(),
+                "{p:?}"
+            );
+            if c.line.is_some() {
+                assert_eq!(p.line, c.line, "{c:?}: {p:?}");
+            }
+            let e = s.clone().into_result(c.syntax).unwrap_err();
+            assert!(matches!(e, mergetag_mapping::Error::Template { .. }), "{e}");
+            continue;
+        }
+        let found: Vec<&String> = s.variables.iter().collect();
+        assert_eq!(found, c.variables.iter().collect::<Vec<_>>(), "{c:?}");
+        assert!(s.problems.is_empty(), "{c:?}: {s:?}");
+        if !c.render {
+            continue;
+        }
+        let mut shaped: serde_json::Map<String, serde_json::Value> = c
+            .data
+            .as_deref()
+            .map(|d| serde_json::from_str(d).unwrap())
+            .unwrap_or_default();
+        for v in &c.variables {
+            shaped.entry(v.clone()).or_insert_with(|| "x".into());
+        }
+        let keys: BTreeSet<&String> = shaped.keys().collect();
+        assert_eq!(
+            keys,
+            s.variables.iter().collect(),
+            "the data holds the variables only"
+        );
+        match c.syntax {
+            Syntax::Handlebars => {
+                let mut hbs = handlebars::Handlebars::new();
+                hbs.set_strict_mode(true);
+                if let Err(e) = hbs.render_template(&c.template, &shaped) {
+                    panic!("{c:?}: {e}");
+                }
+            }
+            Syntax::Liquid => {
+                let parser = liquid::ParserBuilder::with_stdlib().build().unwrap();
+                let t = parser.parse(&c.template).unwrap();
+                let globals = liquid::model::to_object(&shaped).unwrap();
+                if let Err(e) = t.render(&globals) {
+                    panic!("{c:?}: {e}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn template_check_reports_unknown_and_coverage() {
     let mapping = MappingConfig::from_toml_str(MAPPING)
