@@ -938,3 +938,32 @@ fn placeholder_values_never_reach_a_template() {
     let tally = output.report.normalization.as_ref().unwrap();
     assert_eq!(tally.total("removed"), 3);
 }
+
+#[test]
+fn segments_and_rfm_from_the_configuration_become_traits() {
+    let text = std::fs::read_to_string(data().join("pipeline.toml")).unwrap()
+        + "\n[[segments]]\nname = \"buyers\"\nrule = { field = \"traits.orders\", op = \"gte\", value = 1 }\n\
+           [rfm]\norder_event = \"Order Completed\"\namount = \"total\"\n";
+    let config = PipelineConfig::from_toml_str(&text)
+        .unwrap()
+        .with_base_dir(data());
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    let mut buyers = 0;
+    for (p, t) in output.profiles_with_traits() {
+        let segments = t["segments"].to_string();
+        let orders = t.get("orders").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        assert_eq!(segments.contains("buyers"), orders >= 1.0, "{} {t:?}", p.id);
+        buyers += usize::from(orders >= 1.0);
+        assert!(t.contains_key("rfm_segment"), "{t:?}");
+        let r = t["rfm_r"].as_f64().unwrap();
+        assert!((1.0..=5.0).contains(&r));
+    }
+    assert!(buyers > 0);
+    // A segment with a bad rule is a configuration error naming it.
+    let err = PipelineConfig::from_toml_str(
+        "[[segments]]\nname = \"x\"\nrule = { field = \"traits.orders\", op = \"gte\" }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("segments[0]"), "{err}");
+}

@@ -64,6 +64,14 @@
 //! [engagement]                            # mergetag_mapping::EngagementConfig (all optional)
 //! half_life_days = 30
 //!
+//! [[segments]]                            # rule segments: trait `segments` (SegmentConfig)
+//! name = "engaged_buyers"
+//! rule = { field = "traits.orders", op = "gte", value = 2 }
+//!
+//! [rfm]                                   # RFM scores: traits rfm_r/f/m, rfm_segment
+//! order_event = "Order Completed"
+//! amount = "total"
+//!
 //! [mapping]                               # mergetag_mapping::MappingConfig
 //! [[mapping.variables]]
 //! name = "first_name"
@@ -103,8 +111,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use mergetag_dedup::survivorship::SurvivorshipConfig;
 use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig};
 use mergetag_mapping::{
-    Engagement, EngagementConfig, Mapping, MappingConfig, Platform, TraitConfig, TraitSet,
-    TraitSetConfig, VariableConfig,
+    Engagement, EngagementConfig, Mapping, MappingConfig, Platform, SegmentConfig, SegmentSet,
+    SegmentSetConfig, TraitConfig, TraitSet, TraitSetConfig, VariableConfig,
 };
 use mergetag_model::ParseError;
 use mergetag_model::config::{self as loader, Format, LoadError};
@@ -116,7 +124,9 @@ use mergetag_validate::config::{Checks, FieldRules};
 use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
-use super::{ConsentRule, Pipeline, PipelineBuilder, SourceOptions};
+use super::{
+    ConsentRule, Pipeline, PipelineBuilder, RfmConfig, RfmStage, SegmentStage, SourceOptions,
+};
 use crate::error::{Error, Result};
 
 /// A whole pipeline as written in a TOML file; see the [module docs](self) for the format.
@@ -169,6 +179,14 @@ pub struct PipelineConfig {
     /// The engagement score (skipped when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement: Option<EngagementConfig>,
+    /// Rule segments, assigned as the trait `segments` after traits are computed
+    /// ([`SegmentStage`](super::SegmentStage)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentConfig>,
+    /// RFM scores from order events, as traits `rfm_r`, `rfm_f`, `rfm_m`, `rfm_segment`
+    /// ([`RfmStage`](super::RfmStage); skipped when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rfm: Option<RfmConfig>,
     /// The mapping document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<MappingSection>,
@@ -444,6 +462,7 @@ struct Built {
     dedup: Option<(DedupConfig, SurvivorshipConfig)>,
     traits: Option<TraitSet>,
     engagement: Option<Engagement>,
+    segments: Option<SegmentSet>,
     mapping: Option<Mapping>,
     /// Per output platform: its own mapping, if any.
     outputs: Vec<(Platform, Option<Mapping>)>,
@@ -639,6 +658,18 @@ impl PipelineConfig {
             Some(e) => Some(e.build().map_err(|e| self.mapping_error("engagement", e))?),
             None => None,
         };
+        let segments = if self.segments.is_empty() {
+            None
+        } else {
+            let config = SegmentSetConfig {
+                segments: self.segments.clone(),
+            };
+            Some(
+                config
+                    .build()
+                    .map_err(|e| self.mapping_error("segments", e))?,
+            )
+        };
         let mapping = match &self.mapping {
             Some(m) if files || m.file.is_none() => Some(self.mapping(m, "mapping")?),
             _ => None,
@@ -726,6 +757,7 @@ impl PipelineConfig {
             dedup,
             traits,
             engagement,
+            segments,
             mapping,
             outputs,
             now,
@@ -891,6 +923,12 @@ impl Pipeline {
         }
         if let Some(e) = built.engagement {
             b.engagement(e);
+        }
+        if let Some(s) = built.segments {
+            b.profile_stage(SegmentStage::new(s));
+        }
+        if let Some(r) = &config.rfm {
+            b.profile_stage(RfmStage::new(r.clone()));
         }
         if let Some(now) = built.now {
             b.now(now);

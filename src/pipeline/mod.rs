@@ -107,6 +107,7 @@ mod consent;
 mod output;
 mod report;
 mod run;
+mod segments;
 mod stage;
 
 pub use builder::{Pipeline, PipelineBuilder, SourceOptions};
@@ -118,6 +119,7 @@ pub use report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
     StageTime,
 };
+pub use segments::{RfmConfig, RfmStage, SegmentStage};
 pub use stage::{
     Decision, FnProfileStage, FnStage, ProfileBatch, ProfileStage, RecordStage, StageAt,
     StageError, profile_stage_fn, stage_fn,

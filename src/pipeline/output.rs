@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mergetag_dedup::DedupResult;
 use mergetag_mapping::Audience;
-use mergetag_model::{Profile, ProfileId, Record, Value};
+use mergetag_model::{Profile, ProfileId, Record, RecordId, Value};
 use mergetag_validate::{Audit, QuarantineEntry, QuarantineWriter};
 
 use super::report::RunReport;
@@ -58,6 +58,48 @@ pub mod files {
 }
 
 impl RunOutput {
+    /// The profile with id `id`.
+    pub fn profile(&self, id: ProfileId) -> Option<&Profile> {
+        self.index_of(id).map(|i| &self.profiles[i])
+    }
+
+    /// The traits (and engagement, and what profile stages added) of the profile `id`.
+    pub fn traits_of(&self, id: ProfileId) -> Option<&BTreeMap<String, Value>> {
+        self.index_of(id).and_then(|i| self.traits.get(i))
+    }
+
+    /// The profile the record `record` ended up in; `None` when it was quarantined (or never
+    /// read).
+    ///
+    /// ```
+    /// use mergetag::pipeline::{Pipeline, PipelineConfig};
+    /// use mergetag::RecordId;
+    ///
+    /// let config = PipelineConfig::load("examples/data/pipeline.toml")?;
+    /// let output = Pipeline::from_config(&config)?.run(|_| {})?;
+    /// let record = &output.records[0].id;
+    /// let profile = output.profile_of_record(record).unwrap();
+    /// assert!(profile.members.contains(record));
+    /// assert!(output.traits_of(profile.id).is_some());
+    /// assert!(output.profile_of_record(&RecordId::id("nowhere", "x")).is_none());
+    /// # Ok::<(), mergetag::Error>(())
+    /// ```
+    pub fn profile_of_record(&self, record: &RecordId) -> Option<&Profile> {
+        let i = self.records.iter().position(|r| &r.id == record)?;
+        self.profile(*self.profile_of.get(i)?)
+    }
+
+    /// Each profile with its traits, in profile-id order.
+    pub fn profiles_with_traits(
+        &self,
+    ) -> impl Iterator<Item = (&Profile, &BTreeMap<String, Value>)> {
+        self.profiles.iter().zip(&self.traits)
+    }
+
+    fn index_of(&self, id: ProfileId) -> Option<usize> {
+        self.profiles.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
     /// Writes the outputs to `dir` (created if needed): [`files::PROFILES`],
     /// [`files::QUARANTINE`], the audit ([`files::AUDIT_JSON`], [`files::AUDIT_TEXT`]), the
     /// report ([`files::REPORT_JSON`], [`files::REPORT_TEXT`]) and one `<platform>.jsonl` per

@@ -8,9 +8,25 @@ use serde::{Deserialize, Serialize};
 use crate::{FieldName, RecordId, Value};
 
 /// A profile's stable id. Ids are handed out by the dedup stage and never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Printed the same way everywhere, with `{}` and `{:?}` alike (inside other types' debug
+/// output too), so that logs and messages can be searched for one id:
+///
+/// ```
+/// use mergetag_model::ProfileId;
+///
+/// assert_eq!(ProfileId(199).to_string(), "p00000199");
+/// assert_eq!(format!("{:?}", Some(ProfileId(199))), "Some(p00000199)");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProfileId(pub u64);
+
+impl fmt::Debug for ProfileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 impl fmt::Display for ProfileId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
