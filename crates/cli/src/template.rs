@@ -73,7 +73,8 @@ pub struct TemplateReport {
     pub unmapped: Vec<String>,
     /// Variables the mapping provides that the template does not use, sorted.
     pub unused: Vec<String>,
-    /// Syntax problems (an unclosed tag), with their byte offsets.
+    /// The template engine's syntax error (an unclosed tag or block, a stray end tag), with
+    /// its byte offset, and its line and column when the engine gives them.
     pub problems: Vec<ScanProblem>,
 }
 
@@ -91,16 +92,14 @@ impl TemplateReport {
     ///   unmapped: city
     /// ```
     ///
-    /// followed by one `problem at byte N: ...` line per syntax problem.
+    /// followed by one `problem at line L, column C: ...` line per syntax problem (`at byte N`
+    /// when the engine gives no position).
     ///
     /// # Errors
     ///
     /// When writing fails.
     pub fn write_text(&self, mut out: impl Write) -> std::io::Result<()> {
-        let syntax = match self.syntax {
-            Syntax::Handlebars => "handlebars",
-            Syntax::Liquid => "liquid",
-        };
+        let syntax = self.syntax.as_str();
         let list = |v: &[String]| {
             if v.is_empty() {
                 "none".to_owned()
@@ -112,7 +111,13 @@ impl TemplateReport {
         writeln!(out, "  variables: {}", list(&self.variables))?;
         writeln!(out, "  unmapped: {}", list(&self.unmapped))?;
         for p in &self.problems {
-            writeln!(out, "  problem at byte {}: {}", p.offset, p.message)?;
+            match (p.line, p.column) {
+                (Some(l), Some(c)) => {
+                    writeln!(out, "  problem at line {l}, column {c}: {}", p.message)?
+                }
+                (Some(l), None) => writeln!(out, "  problem at line {l}: {}", p.message)?,
+                _ => writeln!(out, "  problem at byte {}: {}", p.offset, p.message)?,
+            }
         }
         Ok(())
     }
@@ -145,7 +150,8 @@ pub fn load_mapping(path: impl AsRef<Path>) -> Result<Mapping> {
     build_mapping(parse(&text, &origin, format)?, &origin)
 }
 
-/// Checks one template against a mapping.
+/// Checks one template against a mapping; a syntax error is a problem in the report (see
+/// [`try_check`] to have it as an error).
 pub fn check(name: &str, text: &str, syntax: SyntaxArg, mapping: &Mapping) -> TemplateReport {
     let syntax = syntax.resolve(name, text);
     let c = check_template(text, syntax, mapping, &[]);
@@ -156,6 +162,43 @@ pub fn check(name: &str, text: &str, syntax: SyntaxArg, mapping: &Mapping) -> Te
         unmapped: c.unknown.into_iter().collect(),
         unused: c.unused.into_iter().collect(),
         problems: c.scan.problems,
+    }
+}
+
+/// Checks one template against a mapping, a syntax error being an error: what
+/// `check-template` exits 2 on.
+///
+/// # Errors
+///
+/// [`Error::Input`] naming the template, the line and column the engine gives, and its
+/// message, when the template engine rejects the template.
+///
+/// ```
+/// use mergetag_cli::template::{SyntaxArg, load_mapping_str, try_check};
+///
+/// let mapping = load_mapping_str("", "mapping.toml")?;
+/// let e = try_check("promo.liquid", "hi\n{% if vip %}", SyntaxArg::Auto, &mapping).unwrap_err();
+/// assert!(e.to_string().starts_with("promo.liquid: liquid template, line 2"), "{e}");
+/// # Ok::<(), mergetag_cli::Error>(())
+/// ```
+pub fn try_check(
+    name: &str,
+    text: &str,
+    syntax: SyntaxArg,
+    mapping: &Mapping,
+) -> Result<TemplateReport> {
+    let report = check(name, text, syntax, mapping);
+    match report.problems.first() {
+        None => Ok(report),
+        Some(p) => Err(Error::Input(format!(
+            "{name}: {}",
+            mergetag_mapping::Error::Template {
+                syntax: report.syntax.as_str(),
+                line: p.line,
+                column: p.column,
+                message: p.message.clone(),
+            }
+        ))),
     }
 }
 

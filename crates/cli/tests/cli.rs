@@ -525,6 +525,44 @@ fn check_template_errors_exit_2() {
     assert_eq!(code(&o), 2);
 }
 
+#[test]
+fn check_template_syntax_errors_name_the_line() {
+    let dir = temp_dir();
+    let mapping = write(&dir, "mapping.toml", MAPPING);
+    for (name, text, line) in [
+        (
+            "unclosed.liquid",
+            "Hi\n{% if vip %}{{ first_name }}",
+            "line 2",
+        ),
+        ("stray.liquid", "{{ first_name }}\n\n{% endif %}", "line 3"),
+        ("triple.hbs", "Hi {{{body}}", "line 1"),
+        ("empty.hbs", "Hi\n{{}}", "line 2"),
+    ] {
+        let t = write(&dir, name, text);
+        let o = run(&["check-template", "--mapping", &mapping, &t], b"");
+        // Not a pass: exit 1 with the problem in the report, or 2 with it as the error.
+        assert_ne!(code(&o), 0, "{name}");
+        let said = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(said.contains(line), "{name}: {said}");
+        assert!(
+            !said.contains("variables: first_name"),
+            "no variables from a template the engine rejects: {said}"
+        );
+    }
+    // The engine's scopes: `else if` conditions, block parameters and `assign`ed names.
+    let t = write(
+        &dir,
+        "scopes.hbs",
+        "{{#each items as |item|}}{{item.x}}{{/each}}{{#if a}}{{else if first_name}}{{/if}}",
+    );
+    let o = run(&["check-template", "--mapping", &mapping, &t], b"");
+    assert_eq!(
+        stdout(&o),
+        format!("{t} (handlebars)\n  variables: a, first_name, items\n  unmapped: a, items\n")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // dedup
 
