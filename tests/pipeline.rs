@@ -967,3 +967,51 @@ fn segments_and_rfm_from_the_configuration_become_traits() {
     .to_string();
     assert!(err.contains("segments[0]"), "{err}");
 }
+
+#[test]
+fn bounces_and_unsubscribes_from_events_suppress_through_merges() {
+    use mergetag::model::{Event, IterEventSource};
+    let at = |s: &str| s.parse().unwrap();
+    // Ada has two records (merged by dedup); her old address bounced hard. Bob unsubscribed.
+    let mut ada_old = person("crm", "1", "Ada", "Lovelace", "ada.lovelace@gmail.com");
+    ada_old.set(fields::PHONE, "+13125550147");
+    let mut ada_new = person("shop", "7", "Ada", "Lovelace", "ada@lovelace.example");
+    ada_new.set(fields::PHONE, "+13125550147");
+    let bob = person("crm", "2", "Bob", "Babbage", "bob@example.com");
+    let cy = person("crm", "3", "Cy", "Young", "cy@example.com");
+    let events = vec![
+        Event::track("bounce", at("2026-03-01T10:00:00Z"))
+            .with_email("AdaLovelace+news@googlemail.com")
+            .with_property("type", "bounce"),
+        Event::track("unsubscribe", at("2026-03-02T10:00:00Z")).with_email("bob@example.com"),
+    ];
+    let mapping = MappingConfig::from_toml_str(
+        "[[variables]]\nname = \"first_name\"\nsource = \"profile.first_name\"\n",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let output = Pipeline::builder()
+        .source(memory("crm", vec![ada_old, bob, cy]))
+        .source(memory("shop", vec![ada_new]))
+        .events(IterEventSource::new(
+            "sendgrid",
+            events.into_iter().map(Ok::<_, std::convert::Infallible>),
+        ))
+        .dedup(DedupConfig::contacts().build().unwrap())
+        .mapping(mapping)
+        .output(Platform::JsonLines)
+        .build()
+        .unwrap()
+        .run(|_| {})
+        .unwrap();
+    assert!(output.report.adds_up(), "{:?}", output.report.problems());
+    let jsonl = output.audiences[0].to_jsonl();
+    assert!(jsonl.contains("cy@example.com"), "{jsonl}");
+    // The person who unsubscribed is no recipient.
+    assert!(!jsonl.contains("bob@example.com"), "{jsonl}");
+    // The bounced mailbox (spelt otherwise in the webhook) is never sent to; a hard bounce
+    // says nothing against Ada's other address.
+    assert!(!jsonl.contains("ada.lovelace@gmail.com"), "{jsonl}");
+    assert!(output.report.profiles.suppressed_email >= 1);
+}

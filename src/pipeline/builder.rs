@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mergetag_dedup::Deduper;
 use mergetag_dedup::survivorship::SurvivorshipConfig;
-use mergetag_mapping::{Engagement, Exporter, ExporterBuilder, Mapping, Platform, TraitSet};
+use mergetag_mapping::{
+    Engagement, Exporter, ExporterBuilder, Mapping, Platform, SuppressionRules, TraitSet,
+};
 use mergetag_model::{EventSource, FieldName, OnBadRow, Source};
 use mergetag_normalize::RecordNormalizer;
 use mergetag_validate::Validator;
@@ -87,6 +89,7 @@ pub struct PipelineBuilder {
     outputs: Vec<Output>,
     suppressed: Vec<String>,
     consent: ConsentRule,
+    suppression: SuppressionRules,
     output_dir: Option<PathBuf>,
 }
 
@@ -240,6 +243,15 @@ impl PipelineBuilder {
         self
     }
 
+    /// How bounce, complaint and unsubscribe events become suppressions (default
+    /// [`SuppressionRules::default`]: the webhooks of SendGrid, Mailchimp, Braze, Klaviyo and
+    /// Segment-shaped events; a hard bounce suppresses its address, a complaint or unsubscribe
+    /// the person, three soft bounces the address).
+    pub fn suppression(&mut self, rules: SuppressionRules) -> &mut Self {
+        self.suppression = rules;
+        self
+    }
+
     /// Adds an address from an external suppression list: it is left out of every audience.
     pub fn suppress_address(&mut self, email: &str) -> &mut Self {
         self.suppressed.push(email.to_owned());
@@ -306,6 +318,7 @@ impl PipelineBuilder {
             coverage_mapping: mappings.swap_remove(0),
             outputs: exporters,
             consent: b.consent,
+            suppression: b.suppression,
             output_dir: b.output_dir,
         })
     }
@@ -342,6 +355,7 @@ pub struct Pipeline {
     /// One exporter per output, built once.
     pub(super) outputs: Vec<PlannedOutput>,
     pub(super) consent: ConsentRule,
+    pub(super) suppression: SuppressionRules,
     pub(super) output_dir: Option<PathBuf>,
 }
 

@@ -82,6 +82,8 @@
 //! dir = "out"                             # where `mergetag run` writes
 //! platforms = ["sendgrid", "mailchimp", "klaviyo", "jsonl"]
 //! suppress = ["complaints@example.com"]   # external suppression list (optional)
+//! [outputs.suppression]                   # bounce/complaint/unsubscribe events (optional)
+//! soft_bounce_threshold = 3               # SuppressionRulesConfig; the built-in rules apply
 //! [outputs.consent]                       # who may be emailed (ConsentRule; optional)
 //! first_party = true                      # the default: a record from a non-join source
 //! field = "email_consent"                 # a field that must be true (default: none)
@@ -112,7 +114,8 @@ use mergetag_dedup::survivorship::SurvivorshipConfig;
 use mergetag_dedup::{BlockingPass, ComparisonConfig, DedupConfig};
 use mergetag_mapping::{
     Engagement, EngagementConfig, Mapping, MappingConfig, Platform, SegmentConfig, SegmentSet,
-    SegmentSetConfig, TraitConfig, TraitSet, TraitSetConfig, VariableConfig,
+    SegmentSetConfig, SuppressionRules, SuppressionRulesConfig, TraitConfig, TraitSet,
+    TraitSetConfig, VariableConfig,
 };
 use mergetag_model::ParseError;
 use mergetag_model::config::{self as loader, Format, LoadError};
@@ -446,9 +449,14 @@ pub struct OutputsSection {
     /// Platform -> its own mapping document, instead of `[mapping]`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mapping: BTreeMap<Platform, MappingSection>,
-    /// Addresses of an external suppression list, left out of every audience.
+    /// Addresses of an external suppression list, left out of every audience (matched as
+    /// mailboxes against every address a profile has held).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress: Vec<String>,
+    /// How bounce, complaint and unsubscribe events suppress (default: the built-in rules;
+    /// see `mergetag_mapping::SuppressionRulesConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<SuppressionRulesConfig>,
     /// The consent every recipient needs (default: a record from a source that is not a join
     /// source; see [`ConsentRule`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -463,6 +471,7 @@ struct Built {
     traits: Option<TraitSet>,
     engagement: Option<Engagement>,
     segments: Option<SegmentSet>,
+    suppression: Option<SuppressionRules>,
     mapping: Option<Mapping>,
     /// Per output platform: its own mapping, if any.
     outputs: Vec<(Platform, Option<Mapping>)>,
@@ -670,6 +679,13 @@ impl PipelineConfig {
                     .map_err(|e| self.mapping_error("segments", e))?,
             )
         };
+        let suppression = match self.outputs.as_ref().and_then(|o| o.suppression.as_ref()) {
+            Some(c) => Some(
+                c.build()
+                    .map_err(|e| self.mapping_error("outputs.suppression", e))?,
+            ),
+            None => None,
+        };
         let mapping = match &self.mapping {
             Some(m) if files || m.file.is_none() => Some(self.mapping(m, "mapping")?),
             _ => None,
@@ -758,6 +774,7 @@ impl PipelineConfig {
             traits,
             engagement,
             segments,
+            suppression,
             mapping,
             outputs,
             now,
@@ -948,6 +965,9 @@ impl Pipeline {
             }
             if let Some(c) = &o.consent {
                 b.consent(c.clone());
+            }
+            if let Some(rules) = built.suppression {
+                b.suppression(rules);
             }
         }
         if let Some(dir) = config.output_dir() {

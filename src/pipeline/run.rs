@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use mergetag_dedup::DedupResult;
 use mergetag_dedup::DedupWarning;
 use mergetag_dedup::survivorship::golden_profiles;
-use mergetag_mapping::{Audience, IdentityGraph, Recipient, VariableCoverage};
+use mergetag_mapping::{Audience, IdentityGraph, Recipient, SuppressedAddresses, VariableCoverage};
 use mergetag_model::{
     Channel, Event, FieldName, OnBadRow, Position, Profile, ProfileId, Record, RecordId, RecordKey,
     Reject, Source, SourceError, SourceErrorKind, SourceName, Value,
@@ -133,11 +133,16 @@ impl Pipeline {
         if let Some(d) = &mut clusters.report {
             d.joined = joined;
         }
-        let (profiles, profile_of, profiles_report) =
+        let (mut profiles, profile_of, mut profiles_report) =
             self.profiles(&mut state, &records, &clusters.clusters, start, joined);
         let mut events = events;
+        let suppressed = self.suppress(&mut state, &mut profiles, &events.events);
+        profiles_report.suppressed_email = profiles
+            .iter()
+            .filter(|p| p.is_suppressed(Channel::Email))
+            .count() as u64;
         let traits = self.traits(&mut state, &profiles, &mut events)?;
-        let exported = self.export(&mut state, &profiles, &traits);
+        let exported = self.export(&mut state, &profiles, &traits, &suppressed);
         let report = state.report(
             read.sources,
             read.tally,
@@ -434,6 +439,23 @@ impl Pipeline {
         (profiles, profile_of, report)
     }
 
+    /// Step 6b: bounces, complaints and unsubscribes among the events become suppressions:
+    /// of the profiles the events belong to (kept with their provenance, like an opt-out), and
+    /// of the mailboxes they name, whichever profile holds them.
+    fn suppress(
+        &self,
+        state: &mut RunState<'_>,
+        profiles: &mut [Profile],
+        events: &[Event],
+    ) -> SuppressedAddresses {
+        if events.is_empty() {
+            return SuppressedAddresses::default();
+        }
+        state
+            .timings
+            .time("suppression", || self.suppression.apply(profiles, events))
+    }
+
     /// Step 7: attributes events to profiles and computes traits and engagement, then runs the
     /// profile stages; returns each profile's traits.
     fn traits(
@@ -522,6 +544,7 @@ impl Pipeline {
         state: &mut RunState<'_>,
         profiles: &[Profile],
         traits: &[BTreeMap<String, Value>],
+        suppressed: &SuppressedAddresses,
     ) -> Exported {
         let recipients: Vec<Recipient<'_>> = profiles
             .iter()
@@ -561,7 +584,7 @@ impl Pipeline {
             let platform = o.exporter.platform().to_string();
             state.progress(Step::Export, Some(&platform), 0, Some(total));
             let start = Instant::now();
-            let audience = o.exporter.export(&consented);
+            let audience = o.exporter.export_with(&consented, suppressed);
             state
                 .timings
                 .add(&format!("export.{platform}"), start.elapsed());
