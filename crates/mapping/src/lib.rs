@@ -90,7 +90,8 @@ pub use engagement::{
 pub use error::{Error, Result};
 pub use identity::IdentityGraph;
 pub use output::{
-    Audience, Exclusion, ExportReport, Exporter, ExporterBuilder, Rejection, is_e164,
+    Audience, AudienceMember, Exclusion, ExportReport, Exporter, ExporterBuilder, Rejection,
+    is_e164,
 };
 pub use platform::Platform;
 pub use segment::{

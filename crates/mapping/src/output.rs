@@ -86,9 +86,51 @@ pub struct Audience {
     pub payloads: Vec<Json>,
     /// The counts.
     pub report: ExportReport,
+    /// Each recipient exported, in order, independent of the platform's request shape.
+    recipients: Vec<AudienceMember>,
+}
+
+/// One recipient of an [`Audience`]: who, at which address, with which variables, however
+/// the platform's request bodies nest them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct AudienceMember {
+    /// The profile.
+    pub profile: ProfileId,
+    /// The address the payload is sent to (trimmed, lower-case).
+    pub email: String,
+    /// Each variable that has a value (or fallback), by the mapping's name for it (before any
+    /// platform renaming, such as Mailchimp's merge tags), as the JSON value sent.
+    pub variables: BTreeMap<String, Json>,
 }
 
 impl Audience {
+    /// The recipients exported, in order, with their address and variables: the same for every
+    /// platform.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use mergetag_mapping::{ExporterBuilder, MappingConfig, Platform, Recipient};
+    /// use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
+    ///
+    /// let mapping = MappingConfig::from_toml_str(
+    ///     "[[variables]]\nname = \"fname\"\nsource = \"profile.first_name\"\nfallback = \"there\"",
+    /// )?.build()?;
+    /// let mut p = Profile::new(ProfileId(1), vec![]);
+    /// p.set("email", Value::from("Ann@Example.com"), RecordId::id("crm", "1"), None);
+    /// let traits = BTreeMap::new();
+    /// let audience = ExporterBuilder::new(Platform::Mailchimp)
+    ///     .build(&mapping)?
+    ///     .export(&[Recipient { profile: &p, traits: &traits }]);
+    /// let first = &audience.recipients()[0];
+    /// assert_eq!((first.profile, first.email.as_str()), (ProfileId(1), "ann@example.com"));
+    /// assert_eq!(first.variables["fname"], "there");
+    /// # Ok::<(), mergetag_mapping::Error>(())
+    /// ```
+    pub fn recipients(&self) -> &[AudienceMember] {
+        &self.recipients
+    }
+
     /// The payloads as JSON Lines, one per line.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
@@ -425,6 +467,7 @@ impl Exporter<'_> {
             ..ExportReport::default()
         };
         let mut items = Vec::new();
+        let mut members = Vec::new();
         let mut rendered = Vec::new();
         for (r, excl) in recipients
             .iter()
@@ -437,6 +480,18 @@ impl Exporter<'_> {
             let email = email_of(r.profile).unwrap_or_default();
             self.mapping.render_into(r, &mut rendered);
             items.push(self.item(r.profile, &email, &rendered, &mut report.rejections));
+            members.push(AudienceMember {
+                profile: r.profile.id,
+                variables: self
+                    .mapping
+                    .variables()
+                    .iter()
+                    .zip(&rendered)
+                    .filter(|(_, v)| !v.value.is_null())
+                    .map(|(v, r)| (v.name().to_owned(), r.value.clone().into_owned()))
+                    .collect(),
+                email,
+            });
             report.exported += 1;
         }
         let payloads: Vec<Json> = if self.platform == Platform::JsonLines {
@@ -454,6 +509,7 @@ impl Exporter<'_> {
             platform: self.platform,
             payloads,
             report,
+            recipients: members,
         }
     }
 
