@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use mergetag_cli::config::{DedupFile, LinkFile};
 use mergetag_cli::normalize::{DateOrderArg, Kind, LineNormalizer};
-use mergetag_cli::template::{SyntaxArg, check, load_mapping, read_template};
+use mergetag_cli::template::{SyntaxArg, load_mapping, read_template, try_check};
 use mergetag_cli::validate::{LineValidator, ValidateKind};
 use mergetag_cli::{Error, Progress, exit, matching};
 use mergetag_validate::EmailValidator;
@@ -356,7 +356,8 @@ fn check_templates(a: &CheckTemplateArgs) -> Result<u8, Error> {
     };
     let mut all_ok = true;
     for (name, text) in &texts {
-        let report = check(name, text, a.syntax, &mapping);
+        // A template the engine cannot parse is an error (exit 2), naming its line.
+        let report = try_check(name, text, a.syntax, &mapping)?;
         all_ok &= report.is_ok();
         if a.json {
             serde_json::to_writer(&mut out, &report).map_err(|e| io(e.into()))?;

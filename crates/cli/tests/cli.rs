@@ -541,8 +541,8 @@ fn check_template_syntax_errors_name_the_line() {
     ] {
         let t = write(&dir, name, text);
         let o = run(&["check-template", "--mapping", &mapping, &t], b"");
-        // Not a pass: exit 1 with the problem in the report, or 2 with it as the error.
-        assert_ne!(code(&o), 0, "{name}");
+        // A template the engine rejects is an error: exit 2, naming its line.
+        assert_eq!(code(&o), 2, "{name}: {}", stderr(&o));
         let said = format!("{}{}", stdout(&o), stderr(&o));
         assert!(said.contains(line), "{name}: {said}");
         assert!(
