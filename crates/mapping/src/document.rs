@@ -201,6 +201,69 @@ pub struct VariableConfig {
 }
 
 impl VariableConfig {
+    /// A variable `name` taking its value from `source` (`profile.first_name`,
+    /// `traits.orders`, ...), every other setting at its default; chain the `with_*` methods
+    /// for the rest.
+    ///
+    /// ```
+    /// use mergetag_mapping::{MappingConfig, VariableConfig};
+    ///
+    /// let mut config = MappingConfig::default();
+    /// config.variables.push(VariableConfig::new("first_name", "profile.first_name").with_fallback("there"));
+    /// config.variables.push(VariableConfig::new("orders", "traits.orders").with_fallback(0));
+    /// let mapping = config.build()?;
+    /// assert_eq!(mapping.variables().len(), 2);
+    /// # Ok::<(), mergetag_mapping::Error>(())
+    /// ```
+    pub fn new(name: impl Into<String>, source: impl Into<String>) -> VariableConfig {
+        VariableConfig {
+            name: name.into(),
+            source: source.into(),
+            transforms: Vec::new(),
+            fallback: None,
+            var_type: VarType::default(),
+            empty: EmptyPolicy::default(),
+            whitespace: EmptyPolicy::default(),
+            description: None,
+        }
+    }
+
+    /// Sets the fallback: the value used when the source has none.
+    pub fn with_fallback(mut self, fallback: impl Into<Json>) -> VariableConfig {
+        self.fallback = Some(fallback.into());
+        self
+    }
+
+    /// Adds a transform, applied after those added before it.
+    pub fn with_transform(mut self, transform: Transform) -> VariableConfig {
+        self.transforms.push(transform);
+        self
+    }
+
+    /// Sets the type the value is rendered as.
+    pub fn with_type(mut self, var_type: VarType) -> VariableConfig {
+        self.var_type = var_type;
+        self
+    }
+
+    /// Sets what happens to an empty (`""`) source value.
+    pub fn with_empty(mut self, policy: EmptyPolicy) -> VariableConfig {
+        self.empty = policy;
+        self
+    }
+
+    /// Sets what happens to a whitespace-only source value.
+    pub fn with_whitespace(mut self, policy: EmptyPolicy) -> VariableConfig {
+        self.whitespace = policy;
+        self
+    }
+
+    /// Sets the description, for people reading the mapping.
+    pub fn with_description(mut self, description: impl Into<String>) -> VariableConfig {
+        self.description = Some(description.into());
+        self
+    }
+
     /// Validates and builds the runtime [`Variable`]. The rules for its name (unique in the
     /// document, accepted by the platform) are checked by [`MappingConfig::build`], which
     /// knows the other variables and the platform.
