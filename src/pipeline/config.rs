@@ -183,11 +183,11 @@ pub struct PipelineConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement: Option<EngagementConfig>,
     /// Rule segments, assigned as the trait `segments` after traits are computed
-    /// ([`SegmentStage`](super::SegmentStage)).
+    /// ([`SegmentStage`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<SegmentConfig>,
     /// RFM scores from order events, as traits `rfm_r`, `rfm_f`, `rfm_m`, `rfm_segment`
-    /// ([`RfmStage`](super::RfmStage); skipped when absent).
+    /// ([`RfmStage`]; skipped when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rfm: Option<RfmConfig>,
     /// The mapping document.
