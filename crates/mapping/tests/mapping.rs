@@ -1068,6 +1068,7 @@ fn fuzz_inputs_replay() {
         ("mapping_document", fuzz::mapping_document as fn(&[u8])),
         ("mapping_template", fuzz::mapping_template),
         ("mapping_render", fuzz::mapping_render),
+        ("mapping_suppression", fuzz::mapping_suppression),
     ] {
         for entry in std::fs::read_dir(root.join(target)).unwrap() {
             let path = entry.unwrap().path();

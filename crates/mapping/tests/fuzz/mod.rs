@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use mergetag_mapping::model::{Profile, ProfileId, RecordId, Value};
 use mergetag_mapping::{
-    Error, MappingConfig, Outcome, Platform, Recipient, Syntax, from_json, scan,
+    Error, MappingConfig, Outcome, Platform, Recipient, SuppressionRulesConfig, Syntax, from_json,
+    scan,
 };
 
 fn check_error(e: &Error, text: &str) {
@@ -162,4 +163,63 @@ pub fn mapping_render(data: &[u8]) {
             assert_eq!(keys.len(), mapping.variables().len(), "{platform}");
         }
     }
+}
+
+/// `mapping_suppression`: byte 0 even → TOML, odd → JSON; the rest is a suppression-rules
+/// document. Loading and building never panic and errors read well; rules that build classify
+/// a fixed set of platform events (bounces, complaints, unsubscribes, with and without
+/// addresses) without panicking, deterministically, and only suppress addresses the events
+/// name.
+pub fn mapping_suppression(data: &[u8]) {
+    use mergetag_mapping::model::Event;
+
+    let [opts, ref rest @ ..] = *data else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let loaded = if opts % 2 == 0 {
+        SuppressionRulesConfig::from_toml_str(text)
+    } else {
+        SuppressionRulesConfig::from_json_str(text)
+    };
+    let config = match loaded {
+        Ok(c) => c,
+        Err(e) => return check_error(&e, text),
+    };
+    let rules = match config.build() {
+        Ok(r) => r,
+        Err(e) => return check_error(&e, text),
+    };
+    let at = |s: &str| s.parse().unwrap_or_default();
+    let events = vec![
+        Event::track("bounce", at("2026-01-01T00:00:00Z"))
+            .with_email("Ann.Lee+x@gmail.com")
+            .with_property("type", "bounce"),
+        Event::track("bounce", at("2026-01-02T00:00:00Z"))
+            .with_email("bo@example.com")
+            .with_property("type", "blocked"),
+        Event::track("spamreport", at("2026-01-03T00:00:00Z")).with_email("cy@example.com"),
+        Event::track("Unsubscribed", at("2026-01-04T00:00:00Z")).with_user_id("u1"),
+        Event::track("cleaned", at("2026-01-05T00:00:00Z"))
+            .with_property("data", Value::Object(BTreeMap::new())),
+    ];
+    let named = ["annlee@gmail.com", "bo@example.com", "cy@example.com"];
+    let refs: Vec<&Event> = events.iter().collect();
+    for e in &events {
+        let _ = rules.signal(e);
+    }
+    let a = rules.addresses(&events);
+    let b = rules.addresses(events.iter().rev());
+    assert_eq!(a, b, "the order of events changes nothing");
+    for s in a.iter() {
+        if let Some(m) = &s.mailbox {
+            assert!(
+                named.contains(&m.as_str()),
+                "{m} was never named by an event"
+            );
+        }
+    }
+    let _ = rules.profile_suppressions(&refs);
 }
