@@ -264,23 +264,17 @@ impl RecordNormalizer {
             return;
         };
         let n = crate::PersonName::parse(full);
-        for (field, part) in [
-            (fields::SALUTATION, n.salutation),
-            (fields::FIRST_NAME, n.given),
-            (fields::MIDDLE_NAME, n.middle),
-            (fields::LAST_NAME, n.family),
-            (fields::NAME_SUFFIX, n.suffix),
-        ] {
-            if let Some(p) = part
-                && !has(record, field)
-            {
-                record.set(field, p);
-                log.changes.push(Change {
-                    field: FieldName::new(field),
-                    outcome: Outcome::Changed,
-                });
-            }
-        }
+        fill_missing(
+            record,
+            log,
+            [
+                (fields::SALUTATION, n.salutation),
+                (fields::FIRST_NAME, n.given),
+                (fields::MIDDLE_NAME, n.middle),
+                (fields::LAST_NAME, n.family),
+                (fields::NAME_SUFFIX, n.suffix),
+            ],
+        );
     }
 
     fn split_address(&self, line: &FieldName, record: &mut Record, log: &mut ChangeLog) {
@@ -314,21 +308,35 @@ impl RecordNormalizer {
                 return;
             }
         };
-        for (field, part) in [
-            (fields::STREET, Some(a.street)),
-            (fields::CITY, a.city),
-            (fields::REGION, a.region),
-            (fields::POSTAL_CODE, a.postal_code),
-        ] {
-            if let Some(p) = part
-                && !has(record, field)
-            {
-                record.set(field, p);
-                log.changes.push(Change {
-                    field: FieldName::new(field),
-                    outcome: Outcome::Changed,
-                });
-            }
+        fill_missing(
+            record,
+            log,
+            [
+                (fields::STREET, Some(a.street)),
+                (fields::CITY, a.city),
+                (fields::REGION, a.region),
+                (fields::POSTAL_CODE, a.postal_code),
+            ],
+        );
+    }
+}
+
+/// Sets each part that has a value into its field, unless the record already has a value
+/// there, logging each as changed: how split full names and address lines fill a record.
+fn fill_missing<const N: usize>(
+    record: &mut Record,
+    log: &mut ChangeLog,
+    parts: [(&str, Option<String>); N],
+) {
+    for (field, part) in parts {
+        if let Some(p) = part
+            && record.get(field).is_none_or(|v| v.is_missing())
+        {
+            record.set(field, p);
+            log.changes.push(Change {
+                field: FieldName::new(field),
+                outcome: Outcome::Changed,
+            });
         }
     }
 }
