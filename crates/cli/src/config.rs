@@ -237,7 +237,8 @@ impl DedupFile {
             normalize: raw.normalize,
         };
         check_input(&file.input, origin, "input")?;
-        check_common(origin, file.normalize.as_ref(), &file.dedup)?;
+        // The [dedup] table was checked when resolved; the normalization is checked here.
+        build_normalizer(origin, file.normalize.as_ref())?;
         Ok(file)
     }
 
@@ -309,7 +310,8 @@ impl LinkFile {
         };
         check_input(&file.left, origin, "left")?;
         check_input(&file.right, origin, "right")?;
-        check_common(origin, file.normalize.as_ref(), &file.dedup)?;
+        // The [dedup] table was checked when resolved; the normalization is checked here.
+        build_normalizer(origin, file.normalize.as_ref())?;
         Ok(file)
     }
 
@@ -335,21 +337,6 @@ pub(crate) fn build_normalizer(
                 .map_err(|e| Error::invalid(origin, format!("normalize: {e}")))
         })
         .transpose()
-}
-
-fn check_common(
-    origin: &str,
-    normalize: Option<&NormalizeConfig>,
-    dedup: &DedupConfig,
-) -> Result<()> {
-    build_normalizer(origin, normalize)?;
-    dedup.build().map_err(|e| match e {
-        mergetag_dedup::Error::Invalid { path, message } => {
-            Error::invalid(origin, format!("dedup.{path}: {message}"))
-        }
-        e => Error::invalid(origin, format!("dedup: {e}")),
-    })?;
-    Ok(())
 }
 
 /// Reads a configuration file as UTF-8 text; returns it with its name for errors and the
