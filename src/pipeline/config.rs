@@ -351,13 +351,12 @@ impl DedupSection {
                     format!("unknown preset `{p}`; the preset is `contacts`"),
                 ));
             }
-            (None, Some(file)) => {
-                let path = resolve_path(base_dir.as_ref(), file);
-                Some(loader::from_path::<DedupConfig>(path).map_err(|e| match e {
-                    LoadError::Read { path, source } => Error::Read { path, source },
-                    e => invalid("dedup.file", e.to_string()),
-                })?)
-            }
+            (None, Some(file)) => Some(load_section_file::<DedupConfig>(
+                base_dir.as_ref(),
+                file,
+                "dedup.file",
+                origin,
+            )?),
             (None, None) => None,
         };
         let mut config = match base {
@@ -408,6 +407,24 @@ impl DedupSection {
         })?;
         Ok((config, d.survivorship.clone().unwrap_or_default()))
     }
+}
+
+/// Loads the file a section names (at `key`, such as `dedup.file`), resolved against
+/// `base_dir`, TOML or JSON by its extension, as every configuration file is loaded.
+fn load_section_file<T: serde::de::DeserializeOwned>(
+    base_dir: &Path,
+    file: &Path,
+    key: &str,
+    origin: &str,
+) -> Result<T> {
+    loader::from_path(resolve_path(base_dir, file)).map_err(|e| match e {
+        LoadError::Read { path, source } => Error::Read { path, source },
+        e => Error::Invalid {
+            origin: origin.to_owned(),
+            path: key.to_owned(),
+            message: e.to_string(),
+        },
+    })
 }
 
 fn resolve_path(base_dir: &Path, path: &Path) -> PathBuf {
@@ -522,11 +539,7 @@ impl PipelineConfig {
 
     /// `path` resolved against [`PipelineConfig::base_dir`].
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_owned()
-        } else {
-            self.base_dir.join(path)
-        }
+        resolve_path(&self.base_dir, path)
     }
 
     /// The output directory (`outputs.dir`), resolved.
@@ -618,10 +631,7 @@ impl PipelineConfig {
     /// Loads the file a section names (`key`, such as `dedup.file`), TOML or JSON by its
     /// extension, as every configuration file is loaded.
     fn load_file<T: serde::de::DeserializeOwned>(&self, file: &Path, key: &str) -> Result<T> {
-        loader::from_path(self.resolve(file)).map_err(|e| match e {
-            LoadError::Read { path, source } => Error::Read { path, source },
-            e => self.invalid(key, e.to_string()),
-        })
+        load_section_file(&self.base_dir, file, key, self.origin_name())
     }
 
     /// Builds the stages; with `files == false`, parts that name a file are skipped.
