@@ -17,40 +17,147 @@ fn lookup_key(s: &str, out: &mut String) {
     out.extend(k.chars().filter(|&c| c != ' '));
 }
 
-/// Country lookup key -> alpha-2.
-static COUNTRIES: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
-    let mut map: HashMap<String, &'static str> = HashMap::new();
-    let mut clash: Vec<String> = Vec::new();
-    let mut k = String::new();
-    for c in rust_iso3166::ALL {
-        map.insert(c.alpha2.to_ascii_lowercase(), c.alpha2);
-        map.insert(c.alpha3.to_ascii_lowercase(), c.alpha2);
-        for name in [c.name, c.name.split(" (").next().unwrap_or(c.name)] {
-            lookup_key(name, &mut k);
-            if let Some(prev) = map.insert(k.clone(), c.alpha2)
-                && prev != c.alpha2
-            {
-                clash.push(k.clone());
-            }
+/// The lookup key of a country name: the text key with the words that names write in more
+/// than one way made one (`St`/`Saint`, `Rep`/`Republic`, `Is`/`Islands`), the words that
+/// come and go between forms (`the`, `of`, `and`) dropped, and no spaces.
+fn country_key(s: &str, out: &mut String) {
+    let mut k = String::with_capacity(s.len());
+    text_key(s, &mut k);
+    out.clear();
+    for word in k.split(' ') {
+        let word = match word {
+            "the" | "of" | "and" | "" => continue,
+            "saint" | "st" | "sankt" | "san" => "st",
+            "sainte" | "ste" => "ste",
+            "rep" | "repub" | "republic" => "republic",
+            "dem" | "democratic" => "democratic",
+            "is" | "isl" | "isls" | "island" | "islands" => "islands",
+            "peoples" | "people" | "pdr" => "peoples",
+            "fed" | "federated" => "federated",
+            w => w,
+        };
+        out.push_str(word);
+    }
+}
+
+/// The other ways a country name can be read: `X, Y` as `Y X` (the inverted ISO form
+/// `Congo, The Democratic Republic of the`), `X (Y)` as `X`, `Y X`, `X Y` and `Y` (`Holy
+/// See (Vatican City State)`), each passed to `f`.
+fn name_variants(name: &str, f: impl FnMut(&str)) {
+    name_variants_with(name, false, f);
+}
+
+/// [`name_variants`], and with `parts`, each part of a name of several places (`Saint Kitts
+/// and Nevis`, `Saint Helena, Ascension and Tristan da Cunha`).
+fn name_variants_with(name: &str, parts: bool, mut f: impl FnMut(&str)) {
+    if parts && name.contains(" and ") && !name.contains('(') {
+        for part in name.split(" and ").flat_map(|p| p.split(", ")) {
+            f(part);
         }
     }
-    // A shortened name shared by two countries ("Korea") is no name of either.
-    for k in clash {
-        map.remove(&k);
+    if let Some((head, rest)) = name.split_once(" (") {
+        let inner = rest.split_once(')').map_or(rest, |(inner, _)| inner);
+        f(head);
+        f(inner);
+        f(&format!("{inner} {head}"));
+        f(&format!("{head} {inner}"));
     }
-    for line in include_str!("../data/country_aliases.tsv")
+    if let Some((head, tail)) = name.rsplit_once(',') {
+        let tail = tail.trim();
+        if !tail.is_empty() {
+            f(&format!("{tail} {}", head.trim()));
+        }
+    }
+}
+
+/// How a key got into [`COUNTRIES`]: a code or a name as written wins over a derived form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    /// An alpha code, a name as ISO or our alias table writes it.
+    Name,
+    /// A form derived from a name by [`name_variants`].
+    Variant,
+}
+
+/// Country lookup key -> alpha-2, from the codes, Debian iso-codes' ISO 3166-1 short,
+/// official and common names, `rust_iso3166`'s names, our alias table and the variants of
+/// all of them ([`name_variants`]).
+static COUNTRIES: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut map: HashMap<String, (&'static str, Rank)> = HashMap::new();
+    let mut clash: Vec<String> = Vec::new();
+    let mut k = String::new();
+    let mut add = |map: &mut HashMap<String, (&'static str, Rank)>,
+                   name: &str,
+                   code: &'static str,
+                   rank: Rank,
+                   k: &mut String| {
+        country_key(name, k);
+        if k.is_empty() {
+            return;
+        }
+        match map.get(k.as_str()) {
+            Some(&(_, prev_rank)) if prev_rank < rank => {}
+            Some(&(prev, prev_rank)) if prev_rank == rank && prev != code => {
+                clash.push(k.clone());
+            }
+            _ => {
+                map.insert(k.clone(), (code, rank));
+            }
+        }
+    };
+    let iso: Vec<(&'static str, Vec<&'static str>)> = include_str!("../data/iso_3166-1.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let code = rust_iso3166::from_alpha2(cols.next()?.trim())?.alpha2;
+            Some((code, cols.filter(|c| !c.is_empty()).collect()))
+        })
+        .collect();
+    let aliases: Vec<(&'static str, &'static str)> = include_str!("../data/country_aliases.tsv")
         .lines()
         .skip_while(|l| l.starts_with('#'))
         .skip(1)
-    {
-        if let Some((alias, code)) = line.split_once('\t') {
-            lookup_key(alias, &mut k);
+        .filter_map(|line| {
+            let (alias, code) = line.split_once('\t')?;
             let code = rust_iso3166::from_alpha2(code.trim())
                 .map(|c| c.alpha2)
                 .expect("alias table holds a known code");
-            map.insert(k.clone(), code);
+            Some((alias, code))
+        })
+        .collect();
+    for (code, names) in &iso {
+        for name in names {
+            add(&mut map, name, code, Rank::Name, &mut k);
         }
     }
+    for c in rust_iso3166::ALL {
+        add(&mut map, c.name, c.alpha2, Rank::Name, &mut k);
+    }
+    for (code, names) in &iso {
+        for name in names {
+            name_variants_with(name, true, |v| {
+                add(&mut map, v, code, Rank::Variant, &mut k);
+            });
+        }
+    }
+    for c in rust_iso3166::ALL {
+        name_variants(c.name, |v| add(&mut map, v, c.alpha2, Rank::Variant, &mut k));
+    }
+    // A derived form shared by two countries ("Virgin Islands") is no name of either.
+    for k in clash {
+        if map.get(&k).is_some_and(|&(_, rank)| rank == Rank::Variant) {
+            map.remove(&k);
+        }
+    }
+    let mut map: HashMap<String, &'static str> =
+        map.into_iter().map(|(k, (code, _))| (k, code)).collect();
+    for (alias, code) in aliases {
+        country_key(alias, &mut k);
+        map.insert(k.clone(), code);
+    }
+    // Codes are looked up first, by `country_code`.
     map
 });
 
@@ -79,9 +186,29 @@ pub fn country_code(input: &str) -> Option<&'static str> {
     if t.len() > 80 || t.contains('/') {
         return None;
     }
+    if (2..=3).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let upper = t.to_ascii_uppercase();
+        let code = match upper.len() {
+            2 => rust_iso3166::from_alpha2(&upper),
+            _ => rust_iso3166::from_alpha3(&upper),
+        };
+        if let Some(c) = code {
+            return Some(c.alpha2);
+        }
+    }
     let mut k = String::with_capacity(t.len());
-    lookup_key(t, &mut k);
-    COUNTRIES.get(&k).copied()
+    country_key(t, &mut k);
+    if let Some(&code) = COUNTRIES.get(&k) {
+        return Some(code);
+    }
+    let mut found = None;
+    name_variants(t, |v| {
+        if found.is_none() {
+            country_key(v, &mut k);
+            found = COUNTRIES.get(&k).copied();
+        }
+    });
+    found
 }
 
 /// Countries as ISO 3166-1 alpha-2 codes (`US`, `GB`), from names in everyday variants,
@@ -298,7 +425,7 @@ mod tests {
 
     #[test]
     fn aliases_hold_known_codes() {
-        assert!(COUNTRIES.len() > 700);
+        assert!(COUNTRIES.len() > 600);
         assert_eq!(country_code("England"), Some("GB"));
         assert_eq!(country_code("the Netherlands"), Some("NL"));
         assert_eq!(country_code("Korea"), Some("KR"));

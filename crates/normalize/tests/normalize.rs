@@ -1,6 +1,7 @@
 //! The integration tests of `mergetag-normalize`: the case tables in `tests/data/*.toml`,
 //! match-key tables, configuration files, records, properties, and the replay of fuzz inputs.
 
+mod accuracy;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
