@@ -36,6 +36,7 @@
 //! | `mergetag dedup --config dedup.toml INPUT.csv --out-pairs PAIRS.csv --out-clusters CLUSTERS.csv [--threads N]` | [`matching`], [`config::DedupFile`] |
 //! | `mergetag link --config link.toml LEFT.csv RIGHT.csv --out-pairs PAIRS.csv [--one-to-one]` | [`matching`], [`config::LinkFile`] |
 //! | `mergetag run --config pipeline.toml` | [`run`], [`mergetag::pipeline`] |
+//! | `mergetag cluster --algorithm kmeans\|dbscan FEATURES.csv --out LABELS.csv [--k N] [--eps E] ...` | [`cluster`] |
 //!
 //! # Exit codes
 //!
@@ -51,6 +52,7 @@
 //! Messages go to stderr and never contain the personal values read; `normalize` and
 //! `validate` write their JSON lines to stdout, `check-template` its report.
 
+pub mod cluster;
 pub mod config;
 mod error;
 mod lines;

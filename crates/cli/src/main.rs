@@ -87,6 +87,59 @@ enum Command {
     /// files would overwrite a source or the pipeline file is refused (exit 2).
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Cluster a CSV table of numeric features with K-Means or DBSCAN.
+    ///
+    /// FEATURES.csv: a header, the id column first, then numeric columns (an empty or
+    /// non-numeric cell: exit 2 with its line and column). Writes LABELS.csv (id,label in input
+    /// order; -1 for DBSCAN noise) and prints one JSON object: {"algorithm", "k", "inertia",
+    /// "silhouette", "iterations", "converged", "noise"}. --out may not be the input.
+    #[command(after_help = EXIT_CODES)]
+    Cluster(ClusterArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AlgorithmArg {
+    Kmeans,
+    Dbscan,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ScaleArg {
+    None,
+    Standard,
+    Robust,
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// The clustering.
+    #[arg(long, value_enum)]
+    algorithm: AlgorithmArg,
+    /// The feature table.
+    #[arg(value_name = "FEATURES.csv")]
+    input: PathBuf,
+    /// Where to write each row's label.
+    #[arg(long, value_name = "LABELS.csv")]
+    out: PathBuf,
+    /// K-Means: the number of clusters (default: chosen from 2 to 10 by the silhouette).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    k: Option<u32>,
+    /// K-Means: seeded k-means++ runs, the lowest inertia kept.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    n_init: u32,
+    /// DBSCAN: the neighbourhood radius in the scaled space (default: suggested from the
+    /// k-distance curve).
+    #[arg(long, value_name = "E")]
+    eps: Option<f64>,
+    /// DBSCAN: the points a core point's neighbourhood needs, itself included.
+    #[arg(long, value_name = "M", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    min_samples: u32,
+    /// Scaling of each column before clustering.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Standard)]
+    scale: ScaleArg,
+    /// The seed of the k-means++ runs and of the sampled silhouette.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +324,7 @@ fn run(command: Command) -> Result<u8, Error> {
             Ok(exit::OK)
         }
         Command::CheckTemplate(a) => check_templates(&a),
+        Command::Cluster(a) => cluster(&a),
         Command::Dedup(a) => {
             let config = DedupFile::from_path(&a.config)?;
             let origin = a.config.display().to_string();
@@ -340,6 +394,38 @@ fn run(command: Command) -> Result<u8, Error> {
             Ok(exit::OK)
         }
     }
+}
+
+fn cluster(a: &ClusterArgs) -> Result<u8, Error> {
+    use mergetag_cli::cluster::{Algorithm, ClusterOptions, run_cluster};
+    use mergetag_segment::Scaling;
+    let algorithm = match a.algorithm {
+        AlgorithmArg::Kmeans => Algorithm::Kmeans,
+        AlgorithmArg::Dbscan => Algorithm::Dbscan,
+    };
+    let options = ClusterOptions {
+        k: a.k.map(|k| k as usize),
+        n_init: a.n_init as usize,
+        eps: a.eps,
+        min_samples: a.min_samples as usize,
+        scale: match a.scale {
+            ScaleArg::None => Scaling::None,
+            ScaleArg::Standard => Scaling::Standard,
+            ScaleArg::Robust => Scaling::Robust,
+        },
+        seed: a.seed,
+        ..ClusterOptions::new(algorithm)
+    };
+    let summary = run_cluster(&a.input, &a.out, &options)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let io = |e: std::io::Error| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    };
+    serde_json::to_writer(&mut out, &summary).map_err(|e| io(e.into()))?;
+    out.write_all(b"\n").map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(exit::OK)
 }
 
 fn check_templates(a: &CheckTemplateArgs) -> Result<u8, Error> {

@@ -134,7 +134,7 @@ pub fn refuse_overwrites(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) ->
 /// Outputs written to temporary files beside their final paths, renamed into place by
 /// [`Staged::commit`]; dropped before, it removes the temporary files.
 #[derive(Debug, Default)]
-struct Staged {
+pub(crate) struct Staged {
     /// (temporary file, final path)
     files: Vec<(PathBuf, PathBuf)>,
 }
@@ -143,7 +143,11 @@ impl Staged {
     /// Writes the output `path` with `write` into a temporary file in the directory of the
     /// file it will replace (through a symlink, its target), so that the rename stays on one
     /// file system. A write error names `path`, not the temporary file.
-    fn write(&mut self, path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    pub(crate) fn write(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<()> {
         let target = canonical(path);
         let name = target
             .file_name()
@@ -157,7 +161,7 @@ impl Staged {
     }
 
     /// Renames every temporary file into place.
-    fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         for (temp, target) in std::mem::take(&mut self.files) {
             std::fs::rename(&temp, &target).map_err(|e| Error::io(target.display(), e))?;
         }
