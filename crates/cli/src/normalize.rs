@@ -365,7 +365,7 @@ mod tests {
                 Kind::Address,
                 None,
                 None,
-                "12 forest park ave lake forest il 60045"
+                "12 forest park lake forest il 60045"
             )
             .status,
             "ambiguous"

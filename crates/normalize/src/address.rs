@@ -65,10 +65,236 @@ fn unit_needs_no_id(std: &str) -> bool {
     )
 }
 
+/// Street types that end a street and almost never start a city name (`AVE`, `ST`, `DR`),
+/// unlike the place words Publication 28 also lists as suffixes (`LAKE`, `PARK`, `BEACH`).
+const STRONG_SUFFIXES: &[&str] = &[
+    "ALY", "AVE", "BLVD", "BYP", "CIR", "CIRS", "CRES", "CSWY", "CT", "CTS", "CV", "DR", "DRS",
+    "EXPY", "FWY", "HWY", "LN", "LOOP", "PATH", "PIKE", "PKWY", "PL", "PLZ", "RD", "RDS", "ROW",
+    "RTE", "SKWY", "ST", "STS", "TER", "TPKE", "TRL", "WALK", "WAY", "WAYS",
+];
+
+/// Street types after which a number belongs to the street (`COUNTY ROAD 3668`, `US HWY 1`,
+/// `ROUTE 66`).
+const ROUTE_SUFFIXES: &[&str] = &["HWY", "RTE", "RD", "FWY", "EXPY", "PIKE", "TPKE", "SKWY"];
+
+/// Whether a token is one of Publication 28's initials written with periods (`P.O.`, `U.S.`,
+/// `N.W.`): single letters, each but perhaps the last followed by a period.
+fn is_initials(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 3
+        && b.chunks(2)
+            .all(|c| c[0].is_ascii_alphabetic() && c.get(1).is_none_or(|&p| p == b'.'))
+}
+
+/// The tokens of an address line: upper case, initials joined (`P.O.` -> `PO`, `U.S.` ->
+/// `US`, `N.W.` -> `NW`), `.`, `;`, `:`, `"`, `(` and `)` word breaks, `#` a token of its own,
+/// and with `commas`, each comma a token `,` (else a word break).
+fn address_tokens(input: &str, commas: bool) -> Vec<String> {
+    let mut cleaned = String::with_capacity(input.len());
+    clean_text(input, &mut cleaned);
+    let upper: String = cleaned.chars().flat_map(char::to_uppercase).collect();
+    let mut toks = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, toks: &mut Vec<String>| {
+        if !cur.is_empty() {
+            toks.push(std::mem::take(cur));
+        }
+    };
+    for word in upper.split_whitespace() {
+        for (i, piece) in word.split(',').enumerate() {
+            if i > 0 && commas {
+                toks.push(",".to_owned());
+            }
+            if is_initials(piece) {
+                toks.push(piece.replace('.', ""));
+                continue;
+            }
+            for c in piece.chars() {
+                match c {
+                    '.' | ';' | ':' | '"' | '(' | ')' => flush(&mut cur, &mut toks),
+                    '#' => {
+                        flush(&mut cur, &mut toks);
+                        toks.push("#".to_owned());
+                    }
+                    c => cur.push(c),
+                }
+            }
+            flush(&mut cur, &mut toks);
+        }
+    }
+    toks
+}
+
+/// Whether a token can be the number of a unit or box (`4B`, `1200`, `C`, `A-1`).
+fn is_id(t: &str) -> bool {
+    t.bytes().any(|b| b.is_ascii_digit())
+        || (t.chars().count() == 1 && t.chars().all(char::is_alphabetic))
+}
+
+/// Whether a token is a house number: it starts with a digit (`123`, `123A`, `123-125`), or
+/// is a Wisconsin-style grid number (`N84W15787`).
+fn is_house_number(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.first().is_some_and(u8::is_ascii_digit)
+        || (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1].is_ascii_digit())
+}
+
+/// The digits of an ordinal (`3RD` -> `3`), or `None`.
+fn ordinal(t: &str) -> Option<&str> {
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &t[digits.len()..];
+    (!digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && matches!(suffix, "ST" | "ND" | "RD" | "TH"))
+    .then_some(digits)
+}
+
+fn is_floor(t: &str) -> bool {
+    matches!(t, "FL" | "FLOOR" | "FLR")
+}
+
+/// A unit designator's standard form, with the spellings the table lacks.
+fn unit_std(t: &str) -> Option<&'static str> {
+    match t {
+        "FLR" => Some("FL"),
+        "STE" | "SUIT" => Some("STE"),
+        _ => UNITS.get(t).copied(),
+    }
+}
+
+/// A PO box, rural route or highway contract route at the start of `toks`: its Publication
+/// 28 form (`PO BOX 9580`, `RR 1 BOX 54`, `HC 88 BOX 76E`) and how many tokens it takes.
+fn box_street(toks: &[&str]) -> Option<(String, usize)> {
+    let po = match toks {
+        ["PO" | "POST", "BOX", ..] => Some(2),
+        ["P", "O", "BOX", ..] | ["POST", "OFFICE", "BOX", ..] => Some(3),
+        ["POB" | "POBOX" | "BOX", ..] => Some(1),
+        _ => None,
+    };
+    if let Some(n) = po {
+        let (id, m) = box_id(&toks[n..])?;
+        return Some((format!("PO BOX {id}"), n + m));
+    }
+    let (kind, n) = match toks {
+        ["RR" | "RFD", ..] => ("RR", 1),
+        ["R", "R", ..] | ["RURAL", "ROUTE" | "RTE" | "RT", ..] => ("RR", 2),
+        ["HC" | "HCR", ..] => ("HC", 1),
+        ["HIGHWAY", "CONTRACT", "ROUTE", ..] => ("HC", 3),
+        ["HIGHWAY", "CONTRACT", ..] | ["STAR", "ROUTE", ..] => ("HC", 2),
+        _ => return None,
+    };
+    let (route, m) = box_id(&toks[n..])?;
+    let mut line = format!("{kind} {route}");
+    let mut used = n + m;
+    if toks.get(used) == Some(&"BOX")
+        && let Some((id, m)) = box_id(&toks[used + 1..])
+    {
+        line.push_str(" BOX ");
+        line.push_str(id);
+        used += 1 + m;
+    }
+    Some((line, used))
+}
+
+/// The number of a box or route, after an optional `#`, and how many tokens it takes.
+fn box_id<'a>(toks: &[&'a str]) -> Option<(&'a str, usize)> {
+    let skip = usize::from(matches!(toks.first(), Some(&"#" | &"NO")));
+    let id = *toks.get(skip)?;
+    is_id(id).then_some((id, skip + 1))
+}
+
+/// Whether a unit starts at `toks[i]`: `#`, a designator (`APT`, `SUITE`) with its number
+/// when it needs one, or an ordinal floor (`3RD FLOOR`).
+fn unit_starts(toks: &[&str], i: usize) -> bool {
+    let Some(&t) = toks.get(i) else { return false };
+    if t == "#" {
+        return true;
+    }
+    if ordinal(t).is_some() && toks.get(i + 1).is_some_and(|f| is_floor(f)) {
+        return true;
+    }
+    let Some(std) = unit_std(t) else { return false };
+    let next = toks.get(i + 1).copied();
+    match next {
+        Some("#") => true,
+        Some(n) if is_id(n) => true,
+        _ => unit_needs_no_id(std) && (next.is_none() || t.len() <= 4 || t == "REAR"),
+    }
+}
+
+/// Where the units starting at `toks[i]` end (`i` when there is none). With `commas`, a
+/// comma between units is taken too.
+fn units_end(toks: &[&str], mut i: usize, commas: bool) -> usize {
+    loop {
+        let at = if commas && toks.get(i) == Some(&",") {
+            i + 1
+        } else {
+            i
+        };
+        if !unit_starts(toks, at) {
+            return i;
+        }
+        i = at;
+        let t = toks[i];
+        if t == "#" {
+            i += 1;
+            while toks.get(i) == Some(&"#") {
+                i += 1;
+            }
+            if toks.get(i).is_some_and(|n| is_id(n)) {
+                i += 1;
+            }
+        } else if ordinal(t).is_some() {
+            i += 2;
+        } else {
+            i += 1;
+            if toks.get(i) == Some(&"#") {
+                i += 1;
+            }
+            if toks.get(i).is_some_and(|n| is_id(n)) {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Writes the units of `toks` (as found by [`units_end`]) in Publication 28 form.
+fn push_units(toks: &[&str], out: &mut String) {
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i];
+        i += 1;
+        if t == "," || t == "#" && toks.get(i) == Some(&"#") {
+            continue;
+        }
+        let word = if let Some(n) = ordinal(t).filter(|_| toks.get(i).is_some_and(|f| is_floor(f)))
+        {
+            i += 1;
+            format!("FL {n}")
+        } else if is_floor(t)
+            && let Some(n) = toks.get(i).and_then(|n| ordinal(n))
+        {
+            i += 1;
+            format!("FL {n}")
+        } else if let Some(std) = unit_std(t) {
+            if toks.get(i) == Some(&"#") {
+                i += 1;
+            }
+            std.to_owned()
+        } else {
+            t.to_owned()
+        };
+        out.push(' ');
+        out.push_str(&word);
+    }
+}
+
 /// Writes a US street line in Pub 28 form into `out` (cleared first): upper case, no
-/// punctuation but `#`, `-` and `/`, suffixes, directionals and unit designators abbreviated.
-/// Returns `false` when the line does not start like a street address (no house number, or a
-/// PO box), in which case `out` holds the upper-cased cleanup only.
+/// punctuation but `#`, `-` and `/`, suffixes, directionals and unit designators abbreviated,
+/// PO boxes, rural routes and highway contract routes in their standard forms (`PO BOX 12`,
+/// `RR 1 BOX 54`, `HC 88 BOX 76E`). Returns `false` when the line does not start like a
+/// street address (no house number, or a box or route), in which case `out` holds the
+/// upper-cased cleanup only (a box or route in its standard form).
 ///
 /// ```
 /// use mergetag_normalize::us_street;
@@ -79,25 +305,29 @@ fn unit_needs_no_id(std: &str) -> bool {
 /// assert_eq!(s, "500 W MADISON ST STE 1200");
 /// us_street("42 Elm Ave #3", &mut s);
 /// assert_eq!(s, "42 ELM AVE # 3");
+/// us_street("100 Gold Street 3rd Floor", &mut s);
+/// assert_eq!(s, "100 GOLD ST FL 3");
+/// us_street("P.O. Box 9580", &mut s);
+/// assert_eq!(s, "PO BOX 9580");
+/// us_street("HCR 88 Box 76E", &mut s);
+/// assert_eq!(s, "HC 88 BOX 76E");
 /// ```
 pub fn us_street(input: &str, out: &mut String) -> bool {
-    let mut cleaned = String::with_capacity(input.len());
-    clean_text(input, &mut cleaned);
-    let upper: String = cleaned
-        .chars()
-        .map(|c| match c {
-            '.' | ',' | ';' | ':' | '"' | '(' | ')' => ' ',
-            c => c,
-        })
-        .flat_map(char::to_uppercase)
-        .collect();
-    // "#4B" is a designator and its id.
-    let spaced = upper.replace('#', " # ");
-    let toks: Vec<&str> = spaced.split_whitespace().collect();
+    let owned = address_tokens(input, false);
+    let toks: Vec<&str> = owned.iter().map(String::as_str).collect();
+    format_street(&toks, out)
+}
+
+/// [`us_street`] on tokens from [`address_tokens`] (without commas).
+fn format_street(toks: &[&str], out: &mut String) -> bool {
     out.clear();
-    let numbered = toks
-        .first()
-        .is_some_and(|t| t.as_bytes()[0].is_ascii_digit());
+    if let Some((line, used)) = box_street(toks) {
+        out.push_str(&line);
+        push_units(&toks[used..], out);
+        crate::text::nfc_in_place(out);
+        return false;
+    }
+    let numbered = toks.first().is_some_and(|t| is_house_number(t));
     if !numbered || toks.len() < 2 {
         out.push_str(&toks.join(" "));
         crate::text::nfc_in_place(out);
@@ -107,8 +337,9 @@ pub fn us_street(input: &str, out: &mut String) -> bool {
     let unit_at = (2..toks.len()).find(|&i| {
         let t = toks[i];
         t == "#"
-            || (UNITS.contains_key(t)
-                && (i + 1 < toks.len() || UNITS.get(t).is_some_and(|s| unit_needs_no_id(s)))
+            || (ordinal(t).is_some() && toks.get(i + 1).is_some_and(|f| is_floor(f)))
+            || (unit_std(t).is_some()
+                && (i + 1 < toks.len() || unit_std(t).is_some_and(unit_needs_no_id))
                 && !SUFFIXES.contains_key(t))
     });
     let (street, unit) = toks.split_at(unit_at.unwrap_or(toks.len()));
@@ -135,18 +366,8 @@ pub fn us_street(input: &str, out: &mut String) -> bool {
         words[last] = s;
     }
     out.push_str(&words.join(" "));
+    push_units(unit, out);
     crate::text::nfc_in_place(out);
-    if let Some((&designator, rest)) = unit.split_first() {
-        let std = UNITS.get(designator).copied().unwrap_or("#");
-        let rest: Vec<&str> = rest.iter().copied().filter(|&t| t != "#").collect();
-        out.push(' ');
-        out.push_str(std);
-        for r in rest {
-            out.push(' ');
-            out.push_str(r);
-        }
-        crate::text::nfc_in_place(out);
-    }
     true
 }
 
@@ -247,8 +468,19 @@ impl UsAddress {
 
     /// As [`UsAddress::parse`], with the reason when the line cannot be read: an
     /// [`Outcome::Invalid`] (not a US address), or an [`Outcome::Ambiguous`] when, without
-    /// commas, the street could end at more than one place (`12 forest park ave ...`: is the
-    /// city `AVE ...`?). Never a guess.
+    /// commas, the street could end at more than one place and nothing tells which (`12
+    /// forest park lake forest ...`: is the city `LAKE FOREST` or `FOREST`?). Never a guess.
+    ///
+    /// The line ends in a state (code or name) and/or a ZIP code, perhaps followed by `USA`
+    /// or `United States`; a missing state is read from the ZIP code's first three digits.
+    /// The city sits between the street and the state: after a PO box, rural route (`RR 1
+    /// BOX 54`) or highway contract route (`HC 88 BOX 76E`), after the first comma (units
+    /// after that comma, `2nd Fl.`, stay with the street), or, without commas, after the
+    /// street suffix (with a route number, `COUNTY ROAD 3668`, a directional and units).
+    /// When several suffixes could end the street, a street type that only streets use
+    /// (`AVE`, `ST`, `CT`) wins over place words that cities share (`LAKE`, `PARK`), and a
+    /// city never starts with `AVE` or `ST`; a whole-word directional before more words
+    /// starts the city (`NORTH PALM BEACH`).
     ///
     /// # Errors
     ///
@@ -256,45 +488,44 @@ impl UsAddress {
     ///
     /// ```
     /// use mergetag_normalize::{Outcome, UsAddress};
-    /// assert!(matches!(UsAddress::read("12 forest park ave lake forest il 60045"), Err(Outcome::Ambiguous(_))));
-    /// assert!(UsAddress::read("12 forest park ave, lake forest, il 60045").is_ok());
+    /// assert!(matches!(UsAddress::read("12 forest park lake forest il 60045"), Err(Outcome::Ambiguous(_))));
+    /// assert!(UsAddress::read("12 forest park, lake forest, il 60045").is_ok());
+    /// let a = UsAddress::read("232 Oak Ct Salt Lake City UT 84111").unwrap();
+    /// assert_eq!(a.city.as_deref(), Some("SALT LAKE CITY"));
+    /// let b = UsAddress::read("PO Box 9580 Rancho Santa Fe CA 92067 USA").unwrap();
+    /// assert_eq!((b.street.as_str(), b.city.as_deref()), ("PO BOX 9580", Some("RANCHO SANTA FE")));
     /// ```
     pub fn read(line: &str) -> Result<UsAddress, Outcome> {
-        let mut cleaned = String::new();
-        clean_text(line, &mut cleaned);
-        let parts: Vec<&str> = cleaned
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let (street, mut tail): (String, Vec<&str>) = if parts.len() >= 2 {
-            (
-                parts[0].to_owned(),
-                parts[1..].iter().flat_map(|p| p.split(' ')).collect(),
-            )
-        } else {
-            (String::new(), cleaned.split(' ').collect())
-        };
-        if tail
-            .last()
-            .is_some_and(|t| t.eq_ignore_ascii_case("usa") || t.eq_ignore_ascii_case("us"))
-            && tail.len() > 2
-        {
-            tail.pop();
-        }
+        let owned = address_tokens(line, true);
+        let mut toks: Vec<&str> = owned.iter().map(String::as_str).collect();
+        trim_commas(&mut toks);
+        strip_country(&mut toks);
         let mut addr = UsAddress::default();
-        if let Some(z) = tail.last().and_then(|t| us_zip(t).ok()) {
+        if let Some(z) = toks.last().and_then(|t| us_zip(t).ok()) {
             addr.postal_code = Some(z);
-            tail.pop();
+            toks.pop();
+            trim_commas(&mut toks);
+            strip_country(&mut toks);
         }
-        // The state: the longest run of trailing words that names one.
-        for take in (1..=3.min(tail.len())).rev() {
-            let words = tail[tail.len() - take..].join(" ");
-            if let Some(code) = region_code("US", &words) {
+        // The state: the longest run of trailing words that names one, with a word before it.
+        for take in (1..=3.min(toks.len().saturating_sub(1))).rev() {
+            let words = &toks[toks.len() - take..];
+            if words.contains(&",") {
+                continue;
+            }
+            if let Some(code) = region_code("US", &words.join(" ")) {
                 addr.region = Some(code.to_owned());
-                tail.truncate(tail.len() - take);
+                toks.truncate(toks.len() - take);
                 break;
             }
+        }
+        trim_commas(&mut toks);
+        if addr.region.is_none() {
+            addr.region = addr
+                .postal_code
+                .as_deref()
+                .and_then(zip_state)
+                .map(str::to_owned);
         }
         if addr.region.is_none() && addr.postal_code.is_none() {
             return Err(Outcome::Invalid(
@@ -302,75 +533,236 @@ impl UsAddress {
                     .into(),
             ));
         }
-        let street = if street.is_empty() {
-            // No commas: the street is the tokens up to its suffix (and a directional and unit
-            // after it); the city is the rest.
-            let cut = street_end(&tail)?;
-            let street = tail[..cut].join(" ");
-            tail.drain(..cut);
-            street
-        } else {
-            street
-        };
-        if !tail.is_empty() {
-            addr.city = Some(tail.join(" ").to_uppercase());
+        let (street, city) = split_street_city(&toks)?;
+        let street: Vec<&str> = street.iter().copied().filter(|&t| t != ",").collect();
+        format_street(&street, &mut addr.street);
+        let city: Vec<&str> = city.iter().copied().filter(|&t| t != ",").collect();
+        if !city.is_empty() {
+            addr.city = Some(city.join(" "));
         }
-        us_street(&street, &mut addr.street);
         Ok(addr)
     }
 }
 
-/// Where the street ends in the tokens of a comma-less line (before the city): after the one
-/// street suffix that can end it. `Err` when there is none or more than one.
-fn street_end(toks: &[&str]) -> Result<usize, Outcome> {
-    let upper: Vec<String> = toks.iter().map(|t| t.to_uppercase()).collect();
-    let starts_with_number = upper
-        .first()
-        .is_some_and(|t| t.as_bytes().first().is_some_and(u8::is_ascii_digit));
-    if !starts_with_number {
-        return Err(Outcome::Invalid(
-            "cannot read the address line as a US address: it does not start with a house number"
-                .into(),
-        ));
+/// Drops trailing commas.
+fn trim_commas(toks: &mut Vec<&str>) {
+    while toks.last() == Some(&",") {
+        toks.pop();
     }
-    let mut ends = Vec::new();
-    // The name takes at least one word after the number, so a suffix is at index 2 or later.
-    for i in 2..upper.len() {
-        if !SUFFIXES.contains_key(upper[i].trim_end_matches('.')) {
+}
+
+/// Drops a trailing `USA`, `US`, `United States` or `United States of America` (and the
+/// commas before it) when words remain before it.
+fn strip_country(toks: &mut Vec<&str>) {
+    let n = toks.len();
+    let take = match &toks[..] {
+        [.., "UNITED", "STATES", "OF", "AMERICA"] => 4,
+        [.., "UNITED", "STATES"] => 2,
+        [.., "USA" | "US" | "AMERICA"] => 1,
+        _ => 0,
+    };
+    if take > 0 && n > take + 1 {
+        toks.truncate(n - take);
+        trim_commas(toks);
+    }
+}
+
+/// The state of a ZIP code by its first three digits, or `None` for prefixes not in use.
+fn zip_state(zip: &str) -> Option<&'static str> {
+    let p: u16 = zip.get(..3)?.parse().ok()?;
+    const RANGES: &[(u16, u16, &str)] = &[
+        (5, 5, "NY"),
+        (6, 7, "PR"),
+        (8, 8, "VI"),
+        (9, 9, "PR"),
+        (10, 27, "MA"),
+        (28, 29, "RI"),
+        (30, 38, "NH"),
+        (39, 49, "ME"),
+        (50, 59, "VT"),
+        (60, 69, "CT"),
+        (70, 89, "NJ"),
+        (90, 99, "AE"),
+        (100, 149, "NY"),
+        (150, 196, "PA"),
+        (197, 199, "DE"),
+        (200, 200, "DC"),
+        (201, 201, "VA"),
+        (202, 205, "DC"),
+        (206, 219, "MD"),
+        (220, 246, "VA"),
+        (247, 268, "WV"),
+        (270, 289, "NC"),
+        (290, 299, "SC"),
+        (300, 319, "GA"),
+        (320, 339, "FL"),
+        (340, 340, "AA"),
+        (341, 349, "FL"),
+        (350, 369, "AL"),
+        (370, 385, "TN"),
+        (386, 397, "MS"),
+        (398, 399, "GA"),
+        (400, 427, "KY"),
+        (430, 459, "OH"),
+        (460, 479, "IN"),
+        (480, 499, "MI"),
+        (500, 528, "IA"),
+        (530, 549, "WI"),
+        (550, 567, "MN"),
+        (569, 569, "DC"),
+        (570, 577, "SD"),
+        (580, 588, "ND"),
+        (590, 599, "MT"),
+        (600, 629, "IL"),
+        (630, 658, "MO"),
+        (660, 679, "KS"),
+        (680, 693, "NE"),
+        (700, 715, "LA"),
+        (716, 729, "AR"),
+        (730, 732, "OK"),
+        (733, 733, "TX"),
+        (734, 749, "OK"),
+        (750, 799, "TX"),
+        (800, 816, "CO"),
+        (820, 831, "WY"),
+        (832, 838, "ID"),
+        (840, 847, "UT"),
+        (850, 865, "AZ"),
+        (870, 884, "NM"),
+        (885, 885, "TX"),
+        (889, 898, "NV"),
+        (900, 961, "CA"),
+        (962, 966, "AP"),
+        (967, 968, "HI"),
+        (969, 969, "GU"),
+        (970, 979, "OR"),
+        (980, 994, "WA"),
+        (995, 999, "AK"),
+    ];
+    RANGES
+        .iter()
+        .find(|&&(lo, hi, _)| (lo..=hi).contains(&p))
+        .map(|&(_, _, st)| st)
+}
+
+/// Whether a city can start with this word: not with a number, a `#`, or a street type that
+/// only streets use (`AVE`, `ST`, `DR`; not `CRESCENT`, as in Crescent City).
+fn can_start_city(t: &str) -> bool {
+    !(t == "#"
+        || t.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        || (!matches!(
+            t,
+            "CRESCENT" | "TERRACE" | "PLAZA" | "MALL" | "WALK" | "PIKE" | "LOOP"
+        ) && SUFFIXES.get(t).is_some_and(|s| STRONG_SUFFIXES.contains(s))))
+}
+
+/// Splits the tokens before the state into the street and the city. The city sits between
+/// the street (its suffix, route number, directional and units) and the state: after a PO box
+/// or route, after the first comma, or, without commas, after the one street suffix that can
+/// end the street. `Err` when there is no street, or when it could end at more than one place
+/// and nothing tells which.
+fn split_street_city<'a, 'b>(
+    toks: &'b [&'a str],
+) -> Result<(&'b [&'a str], &'b [&'a str]), Outcome> {
+    let no_street = || {
+        Outcome::Invalid(
+            "cannot read the address line as a US address: it does not start with a house number or a PO box"
+                .into(),
+        )
+    };
+    // Leading parts without a street (a building or company name) when a later part has one.
+    let mut start = 0;
+    while box_street(&toks[start..]).is_none()
+        && !toks.get(start).is_some_and(|t| is_house_number(t))
+    {
+        match toks[start..].iter().position(|&t| t == ",") {
+            Some(c) if toks[start + c + 1..].contains(&",") => start += c + 1,
+            _ => {
+                start = 0;
+                break;
+            }
+        }
+    }
+    let toks = &toks[start..];
+    if toks.is_empty() {
+        return Err(no_street());
+    }
+    let cut = |end: usize| {
+        let end = units_end(toks, end, true);
+        Ok((&toks[..end], &toks[end..]))
+    };
+    if let Some((_, used)) = box_street(toks) {
+        return cut(used);
+    }
+    if let Some(comma) = toks.iter().position(|&t| t == ",") {
+        return cut(comma);
+    }
+    if !is_house_number(toks[0]) {
+        return Err(no_street());
+    }
+    let n = toks.len();
+    // (end of street, whether it ends at a street type that only streets use)
+    let mut ends: Vec<(usize, bool)> = Vec::new();
+    for i in 1..n {
+        let Some(&std) = SUFFIXES.get(toks[i]) else {
+            continue;
+        };
+        let route_number = ROUTE_SUFFIXES.contains(&std)
+            && toks
+                .get(i + 1)
+                .is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit()));
+        if i < 2 && !route_number || matches!(toks[i], "FORT" | "FT" | "MOUNT" | "MT" | "PORT") {
             continue;
         }
-        let mut end = i + 1;
-        if upper
-            .get(end)
-            .is_some_and(|t| DIRECTIONALS.contains_key(t.as_str()))
+        let mut end = i + 1 + usize::from(route_number);
+        // A post-directional, unless it is a whole word starting the city (North Palm Beach).
+        if let Some(&d) = toks.get(end)
+            && DIRECTIONALS.contains_key(d)
+            && !(matches!(d, "NORTH" | "SOUTH" | "EAST" | "WEST") && end + 1 < n)
         {
             end += 1;
         }
-        if let Some(t) = upper.get(end) {
-            if t == "#" {
-                end += 2;
-            } else if t.starts_with('#') {
-                end += 1;
-            } else if let Some(std) = UNITS.get(t.as_str()) {
-                end += if unit_needs_no_id(std) { 1 } else { 2 };
+        end = units_end(toks, end, false);
+        if end < n {
+            ends.push((end, STRONG_SUFFIXES.contains(&std)));
+        }
+    }
+    if ends.is_empty() {
+        // No suffix (`123 Broadway Apt 4 New York`): the street ends after its unit.
+        if let Some(i) = (2..n).find(|&i| unit_starts(toks, i)) {
+            let end = units_end(toks, i, false);
+            if end < n {
+                ends.push((end, false));
             }
         }
-        // At least one word of city must remain.
-        if end < upper.len() {
-            ends.push(end);
+    }
+    let plausible: Vec<(usize, bool)> = ends
+        .iter()
+        .copied()
+        .filter(|&(end, _)| can_start_city(toks[end]))
+        .collect();
+    let ends = if plausible.is_empty() {
+        ends
+    } else {
+        plausible
+    };
+    let strong: Vec<usize> = ends.iter().filter(|e| e.1).map(|e| e.0).collect();
+    let end = match (&ends[..], &strong[..]) {
+        ([(end, _)], _) | (_, [end]) => *end,
+        ([], _) => {
+            return Err(Outcome::Invalid(
+                "cannot tell where the street ends and the city begins (no street suffix); put a comma after the street"
+                    .into(),
+            ));
         }
-    }
-    match ends[..] {
-        [end] => Ok(end),
-        [] => Err(Outcome::Invalid(
-            "cannot tell where the street ends and the city begins (no street suffix); put a comma after the street"
-                .into(),
-        )),
-        _ => Err(Outcome::Ambiguous(
-            "the street could end at more than one word (street names and cities can contain words like PARK or LAKE); put a comma after the street"
-                .into(),
-        )),
-    }
+        _ => {
+            return Err(Outcome::Ambiguous(
+                "the street could end at more than one word (street names and cities can contain words like PARK or LAKE); put a comma after the street"
+                    .into(),
+            ));
+        }
+    };
+    Ok((&toks[..end], &toks[end..]))
 }
 
 /// A US ZIP or ZIP+4 in standard form.

@@ -143,7 +143,9 @@ static COUNTRIES: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
         }
     }
     for c in rust_iso3166::ALL {
-        name_variants(c.name, |v| add(&mut map, v, c.alpha2, Rank::Variant, &mut k));
+        name_variants(c.name, |v| {
+            add(&mut map, v, c.alpha2, Rank::Variant, &mut k)
+        });
     }
     // A derived form shared by two countries ("Virgin Islands") is no name of either.
     for k in clash {

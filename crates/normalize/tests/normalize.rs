@@ -567,9 +567,15 @@ fn one_line_addresses_without_commas() {
         assert_eq!(a.region.as_deref(), Some(region), "{line}");
         assert_eq!(a.postal_code.as_deref(), zip, "{line}");
     }
-    // Where the street could end at two words, nothing is guessed.
+    // A street type that only streets use (AVE) ends the street before a city of place words.
+    let a = UsAddress::read("9 oak park ave park ridge il 60068").unwrap();
+    assert_eq!(
+        (a.street.as_str(), a.city.as_deref()),
+        ("9 OAK PARK AVE", Some("PARK RIDGE"))
+    );
+    // Where the street could end at two words and nothing tells which, nothing is guessed.
     assert!(matches!(
-        UsAddress::read("9 oak park ave park ridge il 60068"),
+        UsAddress::read("9 oak park lake forest il 60045"),
         Err(Outcome::Ambiguous(_))
     ));
     assert!(matches!(
