@@ -26,6 +26,8 @@ pub use crate::error::{Error, Result};
 pub use crate::kdtree::KdTree;
 pub use crate::kmeans::{CHUNK, KMeans, KMeansAlgorithm, KMeansFit, assign};
 pub use crate::matrix::{Matrix, sq_dist};
-pub use crate::quality::{KScore, SILHOUETTE_SAMPLE, choose_k, davies_bouldin, silhouette};
+pub use crate::quality::{
+    KScore, SILHOUETTE_SAMPLE, adjusted_rand_index, choose_k, davies_bouldin, silhouette,
+};
 pub use crate::scale::{Scaler, Scaling};
 pub use crate::table::FeatureTable;

@@ -149,6 +149,43 @@ pub fn davies_bouldin(x: &Matrix, labels: &[i64]) -> Option<f64> {
     Some(total / k as f64)
 }
 
+/// The adjusted Rand index of two partitions of the same points (Hubert and Arabie 1985): 1
+/// for the same partition whatever the label numbers, about 0 for chance agreement. Labels are
+/// compared as they are (noise, `-1`, is one more label). `None` when the lengths differ or
+/// there are fewer than two points.
+///
+/// ```
+/// use mergetag_segment::adjusted_rand_index;
+///
+/// assert_eq!(adjusted_rand_index(&[0, 0, 1, 1], &[5, 5, 2, 2]), Some(1.0));
+/// assert!(adjusted_rand_index(&[0, 0, 1, 1], &[0, 1, 0, 1]).unwrap() < 0.0);
+/// ```
+pub fn adjusted_rand_index(a: &[i64], b: &[i64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    let mut pairs: std::collections::BTreeMap<(i64, i64), u64> = std::collections::BTreeMap::new();
+    let mut ra: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
+    let mut rb: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
+    for (&x, &y) in a.iter().zip(b) {
+        *pairs.entry((x, y)).or_default() += 1;
+        *ra.entry(x).or_default() += 1;
+        *rb.entry(y).or_default() += 1;
+    }
+    let c2 = |n: u64| (n as f64) * (n as f64 - 1.0) / 2.0;
+    let index: f64 = pairs.values().map(|&n| c2(n)).sum();
+    let sa: f64 = ra.values().map(|&n| c2(n)).sum();
+    let sb: f64 = rb.values().map(|&n| c2(n)).sum();
+    let total = c2(a.len() as u64);
+    let expected = sa * sb / total;
+    let max = (sa + sb) / 2.0;
+    if max == expected {
+        // Both partitions trivial (one cluster, or all singletons): identical or not.
+        return Some(if sa == sb { 1.0 } else { 0.0 });
+    }
+    Some((index - expected) / (max - expected))
+}
+
 /// The scores of one candidate k.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KScore {
