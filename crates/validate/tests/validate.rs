@@ -2,6 +2,7 @@
 //! files, the validator over a stream with quarantine and audit, properties, and the replay of
 //! fuzz inputs.
 
+mod accuracy;
 mod fuzz;
 
 use std::collections::BTreeMap;

@@ -18,8 +18,20 @@
 //!   comments (`john(work)@`), folding whitespace around the parts, and domain literals
 //!   (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
 //!
-//! Surrounding whitespace is trimmed; the address is otherwise judged as written (the normalize
-//! stage cleans values before validation).
+//! The address is judged as written: whitespace around it makes it invalid (the normalize
+//! stage trims values, and logs that it did, before validation).
+//!
+//! **Local parts over 64 octets are refused.** RFC 5321 §4.5.3.1.1 sets the limit and mail
+//! servers may enforce it, so an address beyond it cannot be counted on to receive mail; the
+//! limit is counted on the NFC form, in UTF-8 octets. (python-email-validator accepts such
+//! local parts unless `strict`; pyIsEmail rates them RFC 5322-only, like us.) The 254-octet
+//! limit of the whole address holds for the address as written, as normalized (NFC local
+//! part, Unicode domain) and with its domain in IDNA form, whichever is longest.
+//!
+//! Domains go through UTS 46 processing: the characters it ignores (soft hyphen, zero-width
+//! space, variation selectors) are removed, ZWJ and ZWNJ stay only where the CONTEXTJ rules
+//! of RFC 5892 allow them, and a label with hyphens in its third and fourth places must be a
+//! valid A-label (`xn--`).
 //!
 //! A valid address comes back as an [`Email`] with its normalized form (local part NFC and as
 //! written, domain lower-cased in Unicode form), its ASCII form where there is one, whether it
@@ -59,6 +71,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// The longest local part, in octets (RFC 5321 §4.5.3.1.1).
@@ -304,7 +317,7 @@ impl fmt::Display for EmailError {
                 Shown(*ch)
             ),
             EmailError::LabelHyphen => {
-                f.write_str("a part of the domain starts or ends with a hyphen")
+                f.write_str("a part of the domain starts or ends with a hyphen, or has two hyphens in the third and fourth places without being an IDNA A-label (xn--)")
             }
             EmailError::InvalidIdna => {
                 f.write_str("the domain is not a valid internationalized domain name")
@@ -658,9 +671,14 @@ impl EmailValidator {
 
     /// Splits and checks `input`.
     pub(crate) fn parse<'a>(&self, input: &'a str) -> Result<Parsed<'a>, EmailError> {
-        let s = input.trim_matches(char::is_whitespace);
-        if s.is_empty() {
+        let s = input;
+        if s.trim_matches(char::is_whitespace).is_empty() {
             return Err(EmailError::Empty);
+        }
+        // Whitespace around the address is not part of any address: the normalize stage
+        // trims it (and logs the change); the validator judges the value as it is.
+        if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+            return Err(EmailError::Whitespace);
         }
         if s.len() > MAX_INPUT_OCTETS {
             return Err(EmailError::TooLong { octets: s.len() });
@@ -759,7 +777,17 @@ impl EmailValidator {
             self.check_special_use(&ascii)?;
             (ascii, unicode)
         };
-        let octets = local.len() + 1 + domain.len();
+        // The limit holds for the address as written, as normalized (NFC local part, Unicode
+        // domain) and with the domain in its ASCII (IDNA) form.
+        let unicode_domain = domain_unicode.as_deref().unwrap_or(&domain);
+        let octets = [
+            local_raw.len() + 1 + domain_raw.len(),
+            local.len() + 1 + unicode_domain.len(),
+            local.len() + 1 + domain.len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
         if octets > MAX_ADDRESS_OCTETS {
             return Err(EmailError::TooLong { octets });
         }
@@ -973,6 +1001,12 @@ fn check_dot_atom_local(local: &str) -> Result<(Cow<'_, str>, bool), EmailError>
         return Err(EmailError::EmptyLocal);
     }
     check_dots(local)?;
+    // A combining mark first would combine with whatever stands before the address.
+    if local.chars().next().is_some_and(is_combining_mark) {
+        return Err(EmailError::InvalidLocalChar {
+            ch: local.chars().next().unwrap_or('\u{300}'),
+        });
+    }
     let mut utf8 = false;
     for c in local.chars() {
         if c.is_ascii() {
@@ -987,14 +1021,25 @@ fn check_dot_atom_local(local: &str) -> Result<(Cow<'_, str>, bool), EmailError>
             utf8 = true;
         }
     }
-    Ok((
-        if utf8 {
-            nfc(local)
-        } else {
-            Cow::Borrowed(local)
-        },
-        utf8,
-    ))
+    if !utf8 {
+        return Ok((Cow::Borrowed(local), false));
+    }
+    // NFC can turn an allowed character into one that is not (U+037E GREEK QUESTION MARK
+    // into `;`): the normalized form is checked again.
+    let normalized = nfc(local);
+    if let Cow::Owned(n) = &normalized {
+        check_dots(n)?;
+        if let Some(c) = n.chars().find(|&c| {
+            if c.is_ascii() {
+                c != '.' && !is_atext(c as u8)
+            } else {
+                !is_local_utf8(c)
+            }
+        }) {
+            return Err(EmailError::InvalidLocalChar { ch: c });
+        }
+    }
+    Ok((normalized, true))
 }
 
 /// Leading, trailing and doubled dots of a dot-atom.
@@ -1129,7 +1174,10 @@ fn check_domain(raw: &str) -> Result<(Cow<'_, str>, Option<String>), EmailError>
             if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.') {
                 return Err(EmailError::InvalidDomainChar { ch: c });
             }
-            if c.is_control() || is_invisible(c) {
+            // Invisible characters are left to UTS 46: it removes the ignored ones (soft
+            // hyphen, zero-width space, variation selectors), keeps ZWJ and ZWNJ where the
+            // CONTEXTJ rules allow them, and refuses the rest (bidi controls).
+            if c.is_control() {
                 return Err(EmailError::InvalidDomainChar { ch: c });
             }
         }
@@ -1196,6 +1244,11 @@ fn check_ascii_label(label: &str) -> Result<(), EmailError> {
     if label.starts_with('-') || label.ends_with('-') {
         return Err(EmailError::LabelHyphen);
     }
+    // Hyphens in the third and fourth places are reserved for IDNA (RFC 5891 §4.2.3.1): only
+    // an A-label (`xn--`, checked when decoded) may have them.
+    if label.get(2..4) == Some("--") && !is_a_label(label) {
+        return Err(EmailError::LabelHyphen);
+    }
     Ok(())
 }
 
@@ -1240,7 +1293,11 @@ mod tests {
     #[test]
     fn plain_addresses() {
         let v = EmailValidator::new();
-        let e = v.validate("  Jane.Doe+news@Example.COM ").unwrap();
+        assert_eq!(
+            v.validate("  Jane.Doe+news@Example.COM "),
+            Err(EmailError::Whitespace)
+        );
+        let e = v.validate("Jane.Doe+news@Example.COM").unwrap();
         assert_eq!(e.normalized(), "Jane.Doe+news@example.com");
         assert_eq!(e.local(), "Jane.Doe+news");
         assert_eq!(e.domain(), "example.com");
@@ -1273,6 +1330,33 @@ mod tests {
         let e = v.validate("jane@xn--bcher-kva.example.de").unwrap();
         assert_eq!(e.normalized(), "jane@bücher.example.de");
         assert_eq!(code("jane@xn--zz.example.de"), "invalid_email.invalid_idna");
+    }
+
+    #[test]
+    fn uts46_mapping_removes_ignored_characters() {
+        let v = EmailValidator::new();
+        for input in [
+            "jane@ex\u{AD}ample.com",
+            "jane@ex\u{200B}ample.com",
+            "jane@exa\u{FE0F}mple.com",
+        ] {
+            let e = v.validate(input).unwrap();
+            assert_eq!(e.domain_ascii(), "example.com", "{input:?}");
+        }
+        // ZWNJ after a virama is allowed by CONTEXTJ; between Latin letters it is not.
+        assert!(
+            v.validate("jane@\u{0915}\u{094D}\u{200C}\u{0937}.in")
+                .is_ok()
+        );
+        assert!(v.validate("jane@ab\u{200C}cd.com").is_err());
+        assert!(v.validate("jane@ab\u{200D}cd.com").is_err());
+        // U+037E becomes ';' under NFC: not in a local part.
+        assert_eq!(
+            code("me.\u{37E}@example.com"),
+            "invalid_email.invalid_local_char"
+        );
+        assert_eq!(code("me@yy--0.example"), "invalid_email.label_hyphen");
+        assert_eq!(code(" me@example.com"), "invalid_email.whitespace");
     }
 
     #[test]
