@@ -309,57 +309,108 @@ impl KMeans {
 }
 
 /// The mean over features of each feature's variance: the unit of the relative tolerance.
+/// One pass of sums and squares shifted by the first row (exact enough for a tolerance).
 pub(crate) fn mean_variance(x: &Matrix) -> f64 {
     let n = x.rows();
     let d = x.cols();
     if n == 0 || d == 0 {
         return 0.0;
     }
-    let mut total = 0.0;
-    for j in 0..d {
-        let mean = x.iter_rows().map(|r| r[j]).sum::<f64>() / n as f64;
-        total += x.iter_rows().map(|r| (r[j] - mean).powi(2)).sum::<f64>() / n as f64;
+    let shift = x.row(0);
+    let parts: Vec<Vec<f64>> = x
+        .as_slice()
+        .par_chunks(CHUNK * d)
+        .map(|rows| {
+            let mut s = vec![0.0; 2 * d];
+            for p in rows.chunks_exact(d) {
+                for j in 0..d {
+                    let v = p[j] - shift[j];
+                    s[j] += v;
+                    s[d + j] += v * v;
+                }
+            }
+            s
+        })
+        .collect();
+    let mut total = vec![0.0; 2 * d];
+    for p in &parts {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
     }
-    total / d as f64
+    let nf = n as f64;
+    (0..d)
+        .map(|j| (total[d + j] / nf - (total[j] / nf).powi(2)).max(0.0))
+        .sum::<f64>()
+        / d as f64
 }
 
 /// Greedy k-means++ (Arthur and Vassilvitskii 2007, with scikit-learn's `2 + ln k` local
 /// trials per centre): each new centre is the best of several candidates drawn with
 /// probability proportional to the squared distance to the centres chosen so far.
 ///
-/// Candidates are drawn by weighted sampling with exponential keys (Efraimidis and Spirakis
-/// 2006): each point's uniform number is a hash of its values and the seed, and the point
-/// with the smallest `-ln(u) / weight` is drawn. The draw has the distribution of
-/// scikit-learn's, runs in parallel, and does not depend on the order of the rows.
+/// The draws walk the points in the order of a hash of their values rather than in row
+/// order, so that the centres chosen do not depend on the order of the rows (equal rows have
+/// equal hashes and are interchangeable).
 pub(crate) fn kmeans_plus_plus(x: &Matrix, k: usize, seed: u64) -> Matrix {
     let n = x.rows();
-    let d = x.cols();
-    let mut centers = Matrix::zeros(k, d);
+    let d = x.cols().max(1);
+    let mut centers = Matrix::zeros(k, x.cols());
     if n == 0 || k == 0 {
         return centers;
     }
+    let mut rng = Rng::new(seed);
     let trials = 2 + (k as f64).ln() as usize;
-    let ones = vec![1.0; n];
-    let first = weighted_draw(x, &ones, &[Rng::derive(seed, 0)])[0];
+    let mut order: Vec<(u64, u32)> = x
+        .as_slice()
+        .par_chunks(CHUNK * d)
+        .enumerate()
+        .flat_map_iter(|(c, rows)| {
+            rows.chunks_exact(d)
+                .enumerate()
+                .map(|(i, p)| (row_hash(p), (c * CHUNK + i) as u32))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    order.par_sort_unstable();
+    let first = order[rng.below(n)].1 as usize;
     centers.row_mut(0).copy_from_slice(x.row(first));
     let c0 = x.row(first).to_vec();
     let mut closest: Vec<f64> = par_map_rows(x, |p| sq_dist(p, &c0));
+    let mut pot = chunked_sum(&closest);
+    let mut cumsum = vec![0.0; n];
+    // Per point, the squared distance to each candidate of the current round.
+    let mut cand_dist = vec![0.0; n * trials];
     for c in 1..k {
-        let seeds: Vec<u64> = (0..trials)
-            .map(|t| Rng::derive(seed, (c * 64 + t + 1) as u64))
+        let mut acc = 0.0;
+        for (s, &(_, i)) in cumsum.iter_mut().zip(&order) {
+            acc += closest[i as usize];
+            *s = acc;
+        }
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.next_f64() * pot;
+                order[cumsum.partition_point(|&s| s < r).min(n - 1)].1 as usize
+            })
             .collect();
-        let candidates = weighted_draw(x, &closest, &seeds);
         let cand_rows: Vec<Vec<f64>> = candidates.iter().map(|&i| x.row(i).to_vec()).collect();
         // Per chunk, per candidate: the potential if that candidate were chosen.
         let partial: Vec<Vec<f64>> = x
             .as_slice()
-            .par_chunks(CHUNK * d.max(1))
+            .par_chunks(CHUNK * d)
             .zip(closest.par_chunks(CHUNK))
-            .map(|(rows, cl)| {
+            .zip(cand_dist.par_chunks_mut(CHUNK * trials))
+            .map(|((rows, cl), cd)| {
                 let mut pots = vec![0.0; trials];
-                for (p, &best) in rows.chunks_exact(d.max(1)).zip(cl) {
+                for ((p, &best), dists) in rows
+                    .chunks_exact(d)
+                    .zip(cl)
+                    .zip(cd.chunks_exact_mut(trials))
+                {
                     for (t, cr) in cand_rows.iter().enumerate() {
-                        pots[t] += sq_dist(p, cr).min(best);
+                        let v = sq_dist(p, cr).min(best);
+                        dists[t] = v;
+                        pots[t] += v;
                     }
                 }
                 pots
@@ -377,75 +428,23 @@ pub(crate) fn kmeans_plus_plus(x: &Matrix, k: usize, seed: u64) -> Matrix {
                 best_t = t;
             }
         }
-        let chosen = &cand_rows[best_t];
-        centers.row_mut(c).copy_from_slice(chosen);
+        pot = pots[best_t];
+        centers.row_mut(c).copy_from_slice(&cand_rows[best_t]);
         closest
             .par_chunks_mut(CHUNK)
-            .zip(x.as_slice().par_chunks(CHUNK * d.max(1)))
-            .for_each(|(cl, rows)| {
-                for (b, p) in cl.iter_mut().zip(rows.chunks_exact(d.max(1))) {
-                    *b = b.min(sq_dist(p, chosen));
+            .zip(cand_dist.par_chunks(CHUNK * trials))
+            .for_each(|(cl, cd)| {
+                for (b, dists) in cl.iter_mut().zip(cd.chunks_exact(trials)) {
+                    *b = dists[best_t];
                 }
             });
     }
     centers
 }
 
-/// One weighted draw per seed: the row with the smallest exponential key `-ln(u) / w`, `u`
-/// hashed from the row's values and the seed. Rows of weight 0 are drawn only when every
-/// weight is 0 (then by `u` alone). Ties, which only equal rows can have, go to the lower
-/// row number.
-fn weighted_draw(x: &Matrix, weights: &[f64], seeds: &[u64]) -> Vec<usize> {
-    let d = x.cols().max(1);
-    let t = seeds.len();
-    // (has weight, key, row) per seed; smaller is better.
-    let partial: Vec<Vec<(bool, f64, usize)>> = x
-        .as_slice()
-        .par_chunks(CHUNK * d)
-        .zip(weights.par_chunks(CHUNK))
-        .enumerate()
-        .map(|(chunk, (rows, w))| {
-            let mut best = vec![(true, f64::INFINITY, usize::MAX); t];
-            for (i, (p, &wi)) in rows.chunks_exact(d).zip(w).enumerate() {
-                let row = chunk * CHUNK + i;
-                for (s, b) in seeds.iter().zip(best.iter_mut()) {
-                    let u = unit(row_hash(p, *s));
-                    let cand = if wi > 0.0 {
-                        (false, -u.ln() / wi, row)
-                    } else {
-                        (true, u, row)
-                    };
-                    if key_less(&cand, b) {
-                        *b = cand;
-                    }
-                }
-            }
-            best
-        })
-        .collect();
-    let mut best = vec![(true, f64::INFINITY, usize::MAX); t];
-    for p in &partial {
-        for (b, c) in best.iter_mut().zip(p) {
-            if key_less(c, b) {
-                *b = *c;
-            }
-        }
-    }
-    best.into_iter()
-        .map(|b| if b.2 == usize::MAX { 0 } else { b.2 })
-        .collect()
-}
-
-fn key_less(a: &(bool, f64, usize), b: &(bool, f64, usize)) -> bool {
-    a.0.cmp(&b.0)
-        .then(a.1.total_cmp(&b.1))
-        .then(a.2.cmp(&b.2))
-        .is_lt()
-}
-
-/// A hash of a row's values (`-0.0` as `0.0`) and a seed.
-fn row_hash(p: &[f64], seed: u64) -> u64 {
-    let mut h = seed ^ 0x243f_6a88_85a3_08d3;
+/// A hash of a row's values (`-0.0` as `0.0`).
+fn row_hash(p: &[f64]) -> u64 {
+    let mut h = 0x243f_6a88_85a3_08d3u64;
     for v in p {
         h = mix(h ^ (v + 0.0).to_bits());
     }
@@ -457,11 +456,6 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// A uniform number in `(0, 1]` from 53 bits of a hash.
-fn unit(h: u64) -> f64 {
-    ((h >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// Maps each row to a value in parallel, in input order.
@@ -536,6 +530,77 @@ struct Partial {
     changed: usize,
 }
 
+/// Each point's assignment state between iterations: its centre, and (with bounds) an upper
+/// bound on the distance to it and a lower bound on the distance to any other centre.
+struct State {
+    labels: Vec<u32>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+}
+
+/// One assignment pass: every point searched (`full`), or only those whose bounds cross.
+/// Returns each chunk's sums and counts for the next centres, and how many labels changed.
+fn assign_pass(
+    x: &Matrix,
+    centers: &Matrix,
+    st: &mut State,
+    full: bool,
+    first: bool,
+) -> Vec<Partial> {
+    let d = x.cols().max(1);
+    let k = centers.rows();
+    let mut half_gap = vec![0.0f64; k];
+    if !full {
+        for (c, g) in half_gap.iter_mut().enumerate() {
+            let mut m = f64::INFINITY;
+            for o in 0..k {
+                if o != c {
+                    m = m.min(sq_dist(centers.row(c), centers.row(o)));
+                }
+            }
+            *g = 0.5 * m.sqrt();
+        }
+    }
+    let half_gap = &half_gap;
+    x.as_slice()
+        .par_chunks(CHUNK * d)
+        .zip(st.labels.par_chunks_mut(CHUNK))
+        .zip(st.upper.par_chunks_mut(CHUNK))
+        .zip(st.lower.par_chunks_mut(CHUNK))
+        .map(|(((rows, lab), up), lo)| {
+            let mut part = Partial {
+                sums: vec![0.0; k * d],
+                counts: vec![0; k],
+                changed: 0,
+            };
+            for (i, p) in rows.chunks_exact(d).enumerate() {
+                let a = lab[i] as usize;
+                let mut search = full;
+                if !full {
+                    let m = half_gap[a].max(lo[i]);
+                    if up[i] > m {
+                        up[i] = sq_dist(p, centers.row(a)).sqrt();
+                        search = up[i] > m;
+                    }
+                }
+                if search {
+                    let (c, d1, d2) = nearest_two(p, centers);
+                    part.changed += usize::from(c != a || first);
+                    lab[i] = c as u32;
+                    up[i] = d1.sqrt();
+                    lo[i] = d2.sqrt();
+                }
+                let c = lab[i] as usize;
+                part.counts[c] += 1;
+                for (s, v) in part.sums[c * d..(c + 1) * d].iter_mut().zip(p) {
+                    *s += v;
+                }
+            }
+            part
+        })
+        .collect()
+}
+
 /// Lloyd's iterations from `init`, pruned by Hamerly's bounds when `bounds`; scikit-learn's
 /// stopping rules.
 pub(crate) fn lloyd(
@@ -549,68 +614,17 @@ pub(crate) fn lloyd(
     let d = x.cols();
     let k = init.rows();
     let mut centers = init;
-    let mut labels = vec![0u32; n];
-    // Distances (not squared): upper bound to the own centre, lower bound to any other.
-    let mut upper = vec![0.0f64; n];
-    let mut lower = vec![0.0f64; n];
+    let mut st = State {
+        labels: vec![0u32; n],
+        upper: vec![0.0f64; n],
+        lower: vec![0.0f64; n],
+    };
     let mut iterations = 0;
     let mut strict = false;
     let mut converged = false;
-    let mut half_gap = vec![0.0f64; k];
     for it in 0..max_iter {
         iterations = it + 1;
-        let full = !bounds || it == 0;
-        if !full {
-            for (c, g) in half_gap.iter_mut().enumerate() {
-                let mut m = f64::INFINITY;
-                for o in 0..k {
-                    if o != c {
-                        m = m.min(sq_dist(centers.row(c), centers.row(o)));
-                    }
-                }
-                *g = 0.5 * m.sqrt();
-            }
-        }
-        let centers_ref = &centers;
-        let half_gap_ref = &half_gap;
-        let partials: Vec<Partial> = x
-            .as_slice()
-            .par_chunks(CHUNK * d.max(1))
-            .zip(labels.par_chunks_mut(CHUNK))
-            .zip(upper.par_chunks_mut(CHUNK))
-            .zip(lower.par_chunks_mut(CHUNK))
-            .map(|(((rows, lab), up), lo)| {
-                let mut part = Partial {
-                    sums: vec![0.0; k * d],
-                    counts: vec![0; k],
-                    changed: 0,
-                };
-                for (i, p) in rows.chunks_exact(d.max(1)).enumerate() {
-                    let a = lab[i] as usize;
-                    let mut search = full;
-                    if !full {
-                        let m = half_gap_ref[a].max(lo[i]);
-                        if up[i] > m {
-                            up[i] = sq_dist(p, centers_ref.row(a)).sqrt();
-                            search = up[i] > m;
-                        }
-                    }
-                    if search {
-                        let (c, d1, d2) = nearest_two(p, centers_ref);
-                        part.changed += usize::from(c != a || it == 0);
-                        lab[i] = c as u32;
-                        up[i] = d1.sqrt();
-                        lo[i] = d2.sqrt();
-                    }
-                    let c = lab[i] as usize;
-                    part.counts[c] += 1;
-                    for (s, v) in part.sums[c * d..(c + 1) * d].iter_mut().zip(p) {
-                        *s += v;
-                    }
-                }
-                part
-            })
-            .collect();
+        let partials = assign_pass(x, &centers, &mut st, !bounds || it == 0, it == 0);
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0u64; k];
         let mut changed = 0;
@@ -623,15 +637,7 @@ pub(crate) fn lloyd(
             }
             changed += p.changed;
         }
-        relocate_empty(
-            x,
-            &centers,
-            &mut labels,
-            &mut upper,
-            &mut lower,
-            &mut sums,
-            &mut counts,
-        );
+        relocate_empty(x, &centers, &mut st, &mut sums, &mut counts);
         let mut new_centers = Matrix::zeros(k, d);
         for c in 0..k {
             let row = new_centers.row_mut(c);
@@ -649,28 +655,7 @@ pub(crate) fn lloyd(
         let shift_tot: f64 = shifts.iter().map(|s| s * s).sum();
         centers = new_centers;
         if bounds {
-            let (mut m1, mut m2, mut arg) = (0.0f64, 0.0f64, usize::MAX);
-            for (c, &s) in shifts.iter().enumerate() {
-                if s > m1 {
-                    m2 = m1;
-                    m1 = s;
-                    arg = c;
-                } else if s > m2 {
-                    m2 = s;
-                }
-            }
-            let shifts_ref = &shifts;
-            labels
-                .par_chunks(CHUNK)
-                .zip(upper.par_chunks_mut(CHUNK))
-                .zip(lower.par_chunks_mut(CHUNK))
-                .for_each(|((lab, up), lo)| {
-                    for i in 0..lab.len() {
-                        let a = lab[i] as usize;
-                        up[i] += shifts_ref[a];
-                        lo[i] -= if a == arg { m2 } else { m1 };
-                    }
-                });
+            move_bounds(&mut st, &shifts);
         }
         if it > 0 && changed == 0 {
             strict = true;
@@ -683,20 +668,46 @@ pub(crate) fn lloyd(
         }
     }
     if !strict {
-        // The labels of the last centres, as scikit-learn's final assignment step.
-        let (l, _) = assign(x, &centers);
-        labels = l;
+        // The labels of the last centres, as scikit-learn's final assignment step (pruned
+        // by the bounds too).
+        assign_pass(x, &centers, &mut st, !bounds, false);
     }
-    let dist: Vec<f64> = par_map_rows_indexed(x, &labels, &centers);
+    let dist: Vec<f64> = par_map_rows_indexed(x, &st.labels, &centers);
     let inertia = chunked_sum(&dist);
     KMeansFit {
         centroids: centers,
-        labels,
+        labels: st.labels,
         inertia,
         iterations,
         converged,
         run_inertia: Vec::new(),
     }
+}
+
+/// Hamerly's bound update after the centres moved by `shifts`: the own centre came at most
+/// its shift closer, every other at most the largest other shift.
+fn move_bounds(st: &mut State, shifts: &[f64]) {
+    let (mut m1, mut m2, mut arg) = (0.0f64, 0.0f64, usize::MAX);
+    for (c, &s) in shifts.iter().enumerate() {
+        if s > m1 {
+            m2 = m1;
+            m1 = s;
+            arg = c;
+        } else if s > m2 {
+            m2 = s;
+        }
+    }
+    st.labels
+        .par_chunks(CHUNK)
+        .zip(st.upper.par_chunks_mut(CHUNK))
+        .zip(st.lower.par_chunks_mut(CHUNK))
+        .for_each(|((lab, up), lo)| {
+            for i in 0..lab.len() {
+                let a = lab[i] as usize;
+                up[i] += shifts[a];
+                lo[i] -= if a == arg { m2 } else { m1 };
+            }
+        });
 }
 
 fn par_map_rows_indexed(x: &Matrix, labels: &[u32], centers: &Matrix) -> Vec<f64> {
@@ -718,12 +729,15 @@ fn par_map_rows_indexed(x: &Matrix, labels: &[u32], centers: &Matrix) -> Vec<f64
 fn relocate_empty(
     x: &Matrix,
     centers: &Matrix,
-    labels: &mut [u32],
-    upper: &mut [f64],
-    lower: &mut [f64],
+    st: &mut State,
     sums: &mut [f64],
     counts: &mut [u64],
 ) {
+    let State {
+        labels,
+        upper,
+        lower,
+    } = st;
     let empty: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] == 0).collect();
     if empty.is_empty() {
         return;

@@ -20,7 +20,6 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`, 53 bits.
-    #[cfg(test)]
     pub(crate) fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
