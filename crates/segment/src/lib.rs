@@ -13,6 +13,7 @@
 
 mod dbscan;
 mod error;
+mod features;
 mod kdtree;
 mod kmeans;
 mod matrix;
@@ -23,6 +24,9 @@ mod table;
 
 pub use crate::dbscan::{Dbscan, DbscanFit, EpsSuggestion, NOISE, suggest_eps};
 pub use crate::error::{Error, Result};
+pub use crate::features::{
+    Column, ColumnKind, FeatureConfig, FeatureKind, FeatureTransform, Impute, Orders, ProfileInput,
+};
 pub use crate::kdtree::KdTree;
 pub use crate::kmeans::{CHUNK, KMeans, KMeansAlgorithm, KMeansFit, assign};
 pub use crate::matrix::{Matrix, sq_dist};

@@ -23,7 +23,8 @@ pub const SILHOUETTE_SAMPLE: usize = 10_000;
 ///
 /// let x = Matrix::from_rows(&[[0.0], [1.0], [10.0], [11.0]])?;
 /// let s = silhouette(&x, &[0, 0, 1, 1], 10_000, 0).unwrap();
-/// assert!((s - 0.9).abs() < 1e-12);
+/// // Point 0: a = 1, b = 10.5; point 1: a = 1, b = 9.5; the others mirror them.
+/// assert!((s - (9.5 / 10.5 + 8.5 / 9.5) / 2.0).abs() < 1e-12);
 /// # Ok::<(), mergetag_segment::Error>(())
 /// ```
 pub fn silhouette(x: &Matrix, labels: &[i64], sample: usize, seed: u64) -> Option<f64> {
