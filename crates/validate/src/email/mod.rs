@@ -58,7 +58,7 @@
 //! assert_eq!(err.code(), "invalid_email.consecutive_dots");
 //!
 //! let email = v.validate("jane@gmial.com")?;
-//! assert!(email.warnings().contains(&EmailWarning::DomainTypo { suggestion: "gmail.com" }));
+//! assert!(email.warnings().contains(&EmailWarning::DomainTypo { suggestion: "gmail.com".into() }));
 //! # Ok::<(), EmailError>(())
 //! ```
 
@@ -349,7 +349,7 @@ impl fmt::Display for EmailError {
 impl std::error::Error for EmailError {}
 
 /// Something worth a second look about an address that is valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EmailWarning {
     /// `disposable_domain`: the domain, or a parent of it, is a known throwaway-mailbox
@@ -364,10 +364,11 @@ pub enum EmailWarning {
         /// The role list's category: `MARKETING`, `MEETING`, `NOTIFICATION` or `OTHER`.
         category: &'static str,
     },
-    /// `domain_typo`: the domain looks like a mistyping of a popular one.
+    /// `domain_typo`: the domain looks like a mistyping of a popular one, or its top-level
+    /// domain like a mistyped `com`, `net`, `org`...
     DomainTypo {
-        /// The domain probably meant (`"gmail.com"`).
-        suggestion: &'static str,
+        /// The domain probably meant (`"gmail.com"`, `"acme.com"` for `acme.cmo`).
+        suggestion: Cow<'static, str>,
     },
 }
 
@@ -1426,7 +1427,7 @@ mod tests {
         assert_eq!(
             w.warnings(),
             [EmailWarning::DomainTypo {
-                suggestion: "hotmail.com"
+                suggestion: "hotmail.com".into()
             }]
         );
     }

@@ -1,21 +1,31 @@
-//! "Did you mean" suggestions for mistyped popular mailbox domains (`gmial.com` → `gmail.com`).
+//! "Did you mean" suggestions for mistyped domains (`gmial.com` → `gmail.com`, `acme.cmo` →
+//! `acme.com`).
 //!
 //! The rule is deliberately conservative, because a suggestion for a real domain would push a
 //! marketer to "fix" a correct address:
 //!
 //! 1. a domain that is itself popular, or a known real domain near a popular one (`mail.com` is
 //!    one edit from `gmail.com`), never gets a suggestion;
-//! 2. a mistyped `.com`, `.net` or `.org` (`.con`, `.cmo`, `.nte`) is corrected first; these
-//!    misspellings are not delegated top-level domains, so no real domain ends in them;
-//! 3. the first label is compared with the popular domains that have the same (corrected)
-//!    suffix: one edit (insertion, deletion, substitution or transposition of neighbours) for
-//!    names of four to six letters, two for longer names, against popular names of five letters or
-//!    more; shorter popular names (`aol`, `live`, `mail`), too close to many real domains, are
-//!    matched only when nothing but their suffix was mistyped;
-//! 4. domains of more than one label before the suffix (`mail.gmial.com`) are left alone.
+//! 2. a dot in the wrong place in a popular domain (`gmailc.om`) is put back;
+//! 3. a top-level domain that is not a delegated one ([`KNOWN_TLDS`], every ISO 3166-1
+//!    country code) and is close to `com`, `net`, `org`, `edu`, `gov`, `info` or `biz` is
+//!    corrected, on any domain (`.con`, `.cmo`, `.ogr`, `.nry`): at most one edit, where a
+//!    substitution by a key next to the intended one on a QWERTY keyboard counts half (so
+//!    `nry` → `net`, two neighbouring keys, is one edit);
+//! 4. a popular provider with a suffix one edit from its own (`gmail.co`, `hotmail.cm`) gets
+//!    that suffix;
+//! 5. the first label is compared with the popular domains that have the same (corrected)
+//!    suffix: one edit (insertion, deletion, substitution or transposition of neighbours;
+//!    doubled letters are one insertion) for names of four to six letters, two for longer
+//!    names, against popular names of five letters or more; four-letter popular names
+//!    (`live`, `mail`) only by one neighbouring-key substitution, and shorter ones (`aol`,
+//!    `msn`) only when nothing but their suffix was mistyped;
+//! 6. domains of more than one label before the suffix (`mail.gmial.com`) keep their labels;
+//!    only their top-level domain is corrected.
 //!
 //! Ties go to the more popular domain, in the order of [`POPULAR`].
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -179,30 +189,112 @@ const KNOWN_REAL: &[&str] = &[
     "iinet.net.au",
 ];
 
-/// Misspellings of `.com`, `.net` and `.org` that are not delegated TLDs.
-const TLD_TYPOS: &[(&str, &str)] = &[
-    ("con", "com"),
-    ("cmo", "com"),
-    ("ocm", "com"),
-    ("vom", "com"),
-    ("xom", "com"),
-    ("cpm", "com"),
-    ("cim", "com"),
-    ("clm", "com"),
-    ("coom", "com"),
-    ("comm", "com"),
-    ("comn", "com"),
-    ("copm", "com"),
-    ("c0m", "com"),
-    ("ccom", "com"),
-    ("nte", "net"),
-    ("nett", "net"),
-    ("ner", "net"),
-    ("bet", "net"),
-    ("ogr", "org"),
-    ("orgg", "org"),
-    ("prg", "org"),
+/// Delegated generic top-level domains, beside the ISO 3166-1 country codes: the legacy
+/// ones and the newer ones that are one or two edits from `com`, `net` or `org` or common
+/// in mail (a mistyped TLD is only corrected when it is none of these).
+const KNOWN_TLDS: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "info",
+    "biz",
+    "name",
+    "pro",
+    "aero",
+    "coop",
+    "museum",
+    "mobi",
+    "asia",
+    "tel",
+    "travel",
+    "jobs",
+    "cat",
+    "post",
+    "xxx",
+    "arpa",
+    "uk",
+    "eu",
+    "ac",
+    "su",
+    "app",
+    "dev",
+    "xyz",
+    "online",
+    "site",
+    "shop",
+    "store",
+    "tech",
+    "club",
+    "top",
+    "vip",
+    "live",
+    "blog",
+    "cloud",
+    "email",
+    "news",
+    "space",
+    "website",
+    "art",
+    "life",
+    "world",
+    "today",
+    "design",
+    "agency",
+    "media",
+    "studio",
+    "group",
+    "global",
+    "digital",
+    "solutions",
+    "services",
+    "company",
+    "team",
+    "network",
+    "ltd",
+    "llc",
+    "inc",
+    "cam",
+    "moe",
+    "mom",
+    "new",
+    "nrw",
+    "bet",
+    "ngo",
+    "ong",
+    "one",
+    "ooo",
+    "ovh",
+    "onl",
+    "ink",
+    "win",
+    "fun",
+    "link",
+    "click",
+    "page",
+    "zone",
+    "mail",
+    "icu",
+    "cool",
+    "cab",
+    "car",
+    "cars",
+    "nyc",
+    "ceo",
+    "cfd",
+    "ski",
+    "web",
+    "bio",
+    "eco",
+    "gay",
+    "gmbh",
 ];
+
+/// The top-level domains a mistyped one is corrected to, most used first.
+const COMMON_TLDS: &[&str] = &["com", "net", "org", "edu", "gov", "info", "biz"];
 
 /// Domains that never get a suggestion.
 static NEVER: LazyLock<HashSet<&'static str>> =
@@ -266,32 +358,69 @@ impl Letters {
     }
 }
 
-/// The popular domain that `domain` (lower-case ASCII, already valid) looks like a mistyping
-/// of, if any.
-pub(crate) fn suggest(domain: &str) -> Option<&'static str> {
+/// The domain that `domain` (lower-case ASCII, already valid) looks like a mistyping of, if
+/// any.
+pub(crate) fn suggest(domain: &str) -> Option<Cow<'static, str>> {
     if NEVER.contains(domain) {
         return None;
+    }
+    // A dot in the wrong place: `gmailc.om`, `gmai.lcom`.
+    if let Some(hit) = POPULAR.iter().find(|p| {
+        p.len() == domain.len()
+            && p.bytes()
+                .filter(|&b| b != b'.')
+                .eq(domain.bytes().filter(|&b| b != b'.'))
+    }) {
+        return Some(Cow::Borrowed(hit));
     }
     let (name, suffix) = domain.split_once('.')?;
     let fixed_suffix = fix_suffix(suffix);
     let suffix_fixed = fixed_suffix.as_deref().unwrap_or(suffix);
 
     // Only the suffix was mistyped: `aol.con` → `aol.com`.
-    if fixed_suffix.is_some()
-        && let Some(hit) = POPULAR
-            .iter()
-            .find(|p| p.split_once('.') == Some((name, suffix_fixed)))
+    if let Some(hit) = POPULAR
+        .iter()
+        .find(|p| p.split_once('.') == Some((name, suffix_fixed)))
+        .filter(|_| fixed_suffix.is_some())
     {
-        return Some(hit);
+        return Some(Cow::Borrowed(hit));
     }
+    // A popular provider with a suffix one edit from its own: `gmail.co` → `gmail.com`.
+    if let Some(hit) = POPULAR.iter().find(|p| {
+        p.split_once('.').is_some_and(|(n, s)| {
+            n == name && s != suffix_fixed && strsim::osa_distance(s, suffix_fixed) <= 1
+        })
+    }) {
+        return Some(Cow::Borrowed(hit));
+    }
+    let fuzzy = fuzzy_name(name, suffix_fixed);
+    if let Some(hit) = fuzzy {
+        return Some(Cow::Borrowed(hit));
+    }
+    // Any other domain with a mistyped top-level domain: `acme.cmo` → `acme.com`.
+    fixed_suffix.map(|s| Cow::Owned(format!("{name}.{s}")))
+}
+
+/// The popular domain with suffix `suffix` whose name `name` looks like a mistyping of.
+fn fuzzy_name(name: &str, suffix: &str) -> Option<&'static str> {
     let name_len = name.chars().count();
     if name_len < 4 {
         return None;
     }
+    // Four-letter popular names (`live`, `mail`): one neighbouring-key substitution only.
+    if name_len == 4
+        && let Some(hit) = POPULAR.iter().find(|p| {
+            p.split_once('.').is_some_and(|(n, s)| {
+                s == suffix && n.len() == 4 && n != name && keyboard_distance(name, n) <= 0.5
+            })
+        })
+    {
+        return Some(hit);
+    }
     let max = if name_len >= 7 { 2 } else { 1 };
     let letters = Letters::of(name);
     let mut best: Option<(usize, &'static str)> = None;
-    for c in BY_SUFFIX.get(suffix_fixed)? {
+    for c in BY_SUFFIX.get(suffix)? {
         // Cheap filters before the edit distance.
         if c.name == name
             || c.name.len().abs_diff(name.len()) > max
@@ -307,17 +436,95 @@ pub(crate) fn suggest(domain: &str) -> Option<&'static str> {
     best.map(|(_, p)| p)
 }
 
-/// The corrected suffix when the last label of `suffix` is a known misspelling.
+/// The corrected suffix when the last label of `suffix` is not a delegated top-level domain
+/// and is close to a common one (see the module docs).
 fn fix_suffix(suffix: &str) -> Option<String> {
     let (head, tld) = match suffix.rsplit_once('.') {
         Some((h, t)) => (Some(h), t),
         None => (None, suffix),
     };
-    let fixed = TLD_TYPOS.iter().find(|(typo, _)| *typo == tld)?.1;
+    if tld.len() < 2 || KNOWN_TLDS.contains(&tld) || is_country_code(tld) {
+        return None;
+    }
+    let mut best: Option<(f32, &str)> = None;
+    for &common in COMMON_TLDS {
+        let d = keyboard_distance(tld, common);
+        if d <= 1.0 && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, common));
+        }
+    }
+    let fixed = best?.1;
     Some(match head {
         Some(h) => format!("{h}.{fixed}"),
         None => fixed.to_owned(),
     })
+}
+
+/// Whether a two-letter label is an ISO 3166-1 country code (and so a country-code TLD).
+fn is_country_code(tld: &str) -> bool {
+    tld.len() == 2 && rust_iso3166::from_alpha2(&tld.to_ascii_uppercase()).is_some()
+}
+
+/// The rows of a QWERTY keyboard, for [`keyboard_distance`].
+const KEY_ROWS: [&[u8]; 4] = [b"1234567890", b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+
+/// Whether two keys touch on a QWERTY keyboard (same row, next to each other, or the rows
+/// above or below at the same or next position).
+fn adjacent_keys(a: u8, b: u8) -> bool {
+    let pos = |c: u8| {
+        KEY_ROWS
+            .iter()
+            .enumerate()
+            .find_map(|(r, row)| row.iter().position(|&k| k == c).map(|i| (r, i)))
+    };
+    match (pos(a), pos(b)) {
+        (Some((ra, ia)), Some((rb, ib))) => {
+            let (ia, ib) = (ia as isize, ib as isize);
+            if ra == rb {
+                ia.abs_diff(ib) == 1
+            } else if ra.abs_diff(rb) == 1 {
+                // Lower rows are shifted right by about half a key.
+                let shift = if rb > ra { ib - ia } else { ia - ib };
+                shift == 0 || shift == -1
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Optimal string alignment distance where substituting a neighbouring key costs half.
+fn keyboard_distance(a: &str, b: &str) -> f32 {
+    let a = a.as_bytes();
+    let b = b.as_bytes();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0f32; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i as f32;
+    }
+    for j in 0..=m {
+        d[0][j] = j as f32;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let sub = if a[i - 1] == b[j - 1] {
+                0.0
+            } else if adjacent_keys(a[i - 1], b[j - 1]) {
+                0.5
+            } else {
+                1.0
+            };
+            let mut v = (d[i - 1][j] + 1.0)
+                .min(d[i][j - 1] + 1.0)
+                .min(d[i - 1][j - 1] + sub);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1.0);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
 }
 
 #[cfg(test)]
@@ -326,12 +533,19 @@ mod tests {
 
     #[test]
     fn the_issue_examples() {
-        assert_eq!(suggest("gmial.com"), Some("gmail.com"));
-        assert_eq!(suggest("hotmial.con"), Some("hotmail.com"));
-        assert_eq!(suggest("yaho.com"), Some("yahoo.com"));
-        assert_eq!(suggest("aol.con"), Some("aol.com"));
-        assert_eq!(suggest("yahoo.co.uk"), None);
-        assert_eq!(suggest("yahooo.co.uk"), Some("yahoo.co.uk"));
+        let s = |d: &str| suggest(d).map(Cow::into_owned);
+        assert_eq!(s("gmial.com").as_deref(), Some("gmail.com"));
+        assert_eq!(s("hotmial.con").as_deref(), Some("hotmail.com"));
+        assert_eq!(s("yaho.com").as_deref(), Some("yahoo.com"));
+        assert_eq!(s("aol.con").as_deref(), Some("aol.com"));
+        assert_eq!(s("yahoo.co.uk"), None);
+        assert_eq!(s("yahooo.co.uk").as_deref(), Some("yahoo.co.uk"));
+        assert_eq!(s("acme.nry").as_deref(), Some("acme.net"));
+        assert_eq!(s("acme.cmo").as_deref(), Some("acme.com"));
+        assert_eq!(s("acme.co"), None);
+        assert_eq!(s("acme.cam"), None);
+        assert_eq!(s("gmail.co").as_deref(), Some("gmail.com"));
+        assert_eq!(s("gmailc.om").as_deref(), Some("gmail.com"));
     }
 
     #[test]
@@ -339,8 +553,9 @@ mod tests {
         for d in POPULAR.iter().chain(KNOWN_REAL) {
             assert_eq!(suggest(d), None, "{d}");
         }
-        for (typo, _) in TLD_TYPOS {
-            assert!(!POPULAR.iter().any(|p| p.ends_with(&format!(".{typo}"))));
+        for d in POPULAR.iter().chain(KNOWN_REAL) {
+            let tld = d.rsplit('.').next().unwrap();
+            assert!(fix_suffix(tld).is_none(), "{d}");
         }
     }
 
