@@ -57,8 +57,9 @@ use mergetag_model::fields;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    City, Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NamePart,
-    Normalizer, Phone, PostalCode, RecordNormalizer, Region, Result, Terms, Text, UsStreet,
+    City, Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, Error, NameCasing,
+    NamePart, Normalizer, ParticleCase, Phone, PostalCode, RecordNormalizer, Region, Result, Terms,
+    Text, UsStreet,
 };
 
 /// The configuration of one field's normalizer.
@@ -87,6 +88,10 @@ pub enum FieldConfig {
         /// Offset of local times (`+02:00`; default UTC).
         #[serde(default)]
         time_zone: Option<String>,
+        /// Refuse a date impossible in `order` but valid in the other (default false: it is
+        /// read in the other order, reported changed with a reason).
+        #[serde(default)]
+        strict_order: Option<bool>,
     },
     /// [`DateNormalizer`] producing RFC 3339 UTC instants.
     #[serde(rename = "datetime")]
@@ -100,6 +105,10 @@ pub enum FieldConfig {
         /// Offset of local times (`+02:00`; default UTC).
         #[serde(default)]
         time_zone: Option<String>,
+        /// Refuse a date impossible in `order` but valid in the other (default false: it is
+        /// read in the other order, reported changed with a reason).
+        #[serde(default)]
+        strict_order: Option<bool>,
     },
     /// [`Country`].
     Country {},
@@ -122,7 +131,16 @@ pub enum FieldConfig {
         default_country: Option<String>,
     },
     /// [`NamePart`].
-    Name {},
+    Name {
+        /// How particles (`van`, `de`) are cased in names whose case is lost (default
+        /// `initial`: `De Graaf`, `Jan van der Berg`; or `lower`, `capital`).
+        #[serde(default)]
+        particles: Option<ParticleCase>,
+        /// Re-case the all-lower-case or ALL CAPS words of a mixed-case name (`juan garcia
+        /// III` -> `Juan Garcia III`; default false: mixed case is kept as given).
+        #[serde(default)]
+        fix_mixed_case: Option<bool>,
+    },
     /// [`City`].
     City {},
     /// [`Terms`].
@@ -225,6 +243,14 @@ fn under(prefix: &str, e: Error) -> Error {
 }
 
 impl FieldConfig {
+    /// [`FieldConfig::Name`] with the default casing.
+    pub fn name() -> FieldConfig {
+        FieldConfig::Name {
+            particles: None,
+            fix_mixed_case: None,
+        }
+    }
+
     /// Builds the normalizer.
     ///
     /// # Errors
@@ -244,11 +270,13 @@ impl FieldConfig {
                 order,
                 pivot,
                 time_zone,
+                strict_order,
             }
             | FieldConfig::DateTime {
                 order,
                 pivot,
                 time_zone,
+                strict_order,
             } => {
                 let kind = if matches!(self, FieldConfig::Date { .. }) {
                     DateKind::Date
@@ -263,6 +291,7 @@ impl FieldConfig {
                 }
                 let parser = DateParser::new()
                     .order(*order)
+                    .strict_order(strict_order.unwrap_or(false))
                     .pivot(pivot.unwrap_or(50))
                     .time_zone(zone(time_zone.as_deref())?);
                 Box::new(DateNormalizer::new(parser, kind))
@@ -280,7 +309,16 @@ impl FieldConfig {
                 Some(c) => Box::new(PostalCode::new().default_country(c)?),
                 None => Box::new(PostalCode::new()),
             },
-            FieldConfig::Name {} => Box::new(NamePart::new()),
+            FieldConfig::Name {
+                particles,
+                fix_mixed_case,
+            } => Box::new(
+                NamePart::new().casing(
+                    NameCasing::new()
+                        .particles(particles.unwrap_or(ParticleCase::Initial))
+                        .fix_mixed_case(fix_mixed_case.unwrap_or(false)),
+                ),
+            ),
             FieldConfig::City {} => Box::new(City::new()),
             FieldConfig::Terms {
                 terms,
@@ -310,11 +348,13 @@ impl NormalizeConfig {
             order: None,
             pivot: None,
             time_zone: None,
+            strict_order: None,
         };
         let datetime = FieldConfig::DateTime {
             order: None,
             pivot: None,
             time_zone: None,
+            strict_order: None,
         };
         for (f, n) in [
             (fields::EMAIL, FieldConfig::Email {}),
@@ -330,10 +370,10 @@ impl NormalizeConfig {
                     default_region: None,
                 },
             ),
-            (fields::FIRST_NAME, FieldConfig::Name {}),
-            (fields::MIDDLE_NAME, FieldConfig::Name {}),
-            (fields::LAST_NAME, FieldConfig::Name {}),
-            (fields::FULL_NAME, FieldConfig::Name {}),
+            (fields::FIRST_NAME, FieldConfig::name()),
+            (fields::MIDDLE_NAME, FieldConfig::name()),
+            (fields::LAST_NAME, FieldConfig::name()),
+            (fields::FULL_NAME, FieldConfig::name()),
             (fields::BIRTH_DATE, date),
             (
                 fields::STREET,

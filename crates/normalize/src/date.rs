@@ -62,6 +62,7 @@ pub enum DateError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DateParser {
     order: Option<DateOrder>,
+    strict_order: bool,
     pivot: u8,
     zone: SourceZone,
 }
@@ -242,6 +243,7 @@ impl DateParser {
     pub fn new() -> DateParser {
         DateParser {
             order: None,
+            strict_order: false,
             pivot: 50,
             zone: SourceZone::UTC,
         }
@@ -251,6 +253,14 @@ impl DateParser {
     /// ambiguous when both are valid.
     pub fn order(mut self, order: Option<DateOrder>) -> DateParser {
         self.order = order;
+        self
+    }
+
+    /// Refuses (as invalid) a numeric date that is impossible in the configured order but
+    /// valid in the other (`25-09-2003` under month-day-year). By default such a date is read
+    /// in the other order, and the normalizer reports it changed with a reason saying so.
+    pub fn strict_order(mut self, strict: bool) -> DateParser {
+        self.strict_order = strict;
         self
     }
 
@@ -292,6 +302,16 @@ impl DateParser {
     /// [`DateError::Ambiguous`] when the date order is unknown and both readings are valid;
     /// [`DateError::Invalid`] when the text is not a date.
     pub fn parse(&self, input: &str) -> Result<Parsed, DateError> {
+        self.parse_noting(input).map(|(p, _)| p)
+    }
+
+    /// [`DateParser::parse`], with a note when the day and month were read in the other
+    /// order than the configured one (see [`DateParser::strict_order`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`DateParser::parse`].
+    pub fn parse_noting(&self, input: &str) -> Result<(Parsed, Option<String>), DateError> {
         let s = input.trim();
         let invalid = || DateError::Invalid(format!("cannot read {s:?} as a date"));
         if s.is_empty() {
@@ -301,21 +321,21 @@ impl DateParser {
             return Err(DateError::Invalid("date is too long".into()));
         }
         if let Some(p) = self.numeric(s) {
-            return p;
+            return p.map(|p| (p, None));
         }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-            return Ok(Parsed::DateTime(dt.with_timezone(&Utc)));
+            return Ok((Parsed::DateTime(dt.with_timezone(&Utc)), None));
         }
         let lower = s.to_ascii_lowercase();
         let (date_part, time_part) = split_time(&lower);
-        let date = self.date(date_part, s)?;
+        let (date, note) = self.date(date_part, s)?;
         match time_part {
-            None => Ok(Parsed::Date(date)),
+            None => Ok((Parsed::Date(date), note)),
             Some(t) => {
                 let (time, offset) = parse_time(t).ok_or_else(invalid)?;
                 let local = NaiveDateTime::new(date, time);
                 let zone = offset.map_or(self.zone, SourceZone::Offset);
-                Ok(Parsed::DateTime(zone.instant(local)?))
+                Ok((Parsed::DateTime(zone.instant(local)?), note))
             }
         }
     }
@@ -370,11 +390,12 @@ impl DateParser {
         })
     }
 
-    fn date(&self, part: &str, original: &str) -> Result<NaiveDate, DateError> {
+    fn date(&self, part: &str, original: &str) -> Result<(NaiveDate, Option<String>), DateError> {
         let invalid = || DateError::Invalid(format!("cannot read {original:?} as a date"));
         let mut toks: Vec<Tok> = Vec::with_capacity(3);
-        for raw in
-            part.split(|c: char| c.is_whitespace() || matches!(c, '/' | '.' | '-' | ',' | '\''))
+        for raw in part
+            .split(|c: char| c.is_whitespace() || matches!(c, '/' | '.' | '-' | ',' | '\''))
+            .flat_map(compact_runs)
         {
             if raw.is_empty() || raw == "of" || raw == "the" || is_weekday(raw) {
                 continue;
@@ -401,37 +422,58 @@ impl DateParser {
             }
         }
         let ymd = |y: Option<i32>, m: u32, d: u32| y.and_then(|y| NaiveDate::from_ymd_opt(y, m, d));
+        let plain = |d: Option<NaiveDate>| d.map(|d| (d, None)).ok_or_else(invalid);
         match toks.as_slice() {
             // A month name: the numbers are the day and the year.
             [Tok::Month(m), Tok::Num(a, la), Tok::Num(b, lb)]
-            | [Tok::Num(a, la), Tok::Month(m), Tok::Num(b, lb)] => ymd(self.year(*b, *lb), *m, *a)
-                .or_else(|| {
+            | [Tok::Num(a, la), Tok::Month(m), Tok::Num(b, lb)] => {
+                plain(ymd(self.year(*b, *lb), *m, *a).or_else(|| {
                     if *la == 4 {
                         ymd(self.year(*a, *la), *m, *b)
                     } else {
                         None
                     }
-                })
-                .ok_or_else(invalid),
+                }))
+            }
             [Tok::Num(a, la), Tok::Num(b, lb), Tok::Num(c, lc)] => {
                 if *la == 4 {
-                    return ymd(self.year(*a, *la), *b, *c).ok_or_else(invalid);
+                    return plain(ymd(self.year(*a, *la), *b, *c));
                 }
                 if *lb > 2 {
                     return Err(invalid());
                 }
                 if self.order == Some(DateOrder::Ymd) {
-                    return ymd(self.year(*a, *la), *b, *c).ok_or_else(invalid);
+                    return plain(ymd(self.year(*a, *la), *b, *c));
                 }
                 let year = self.year(*c, *lc);
                 let mdy = ymd(year, *a, *b);
                 let dmy = ymd(year, *b, *a);
+                // Impossible in the configured order but valid in the other: read swapped
+                // (and say so), unless the order is strict.
+                let swapped = |other: Option<NaiveDate>, said: &str, read: &str| match other
+                    .filter(|_| !self.strict_order)
+                {
+                    Some(d) => Ok((
+                        d,
+                        Some(format!(
+                            "the day and month were swapped: {} is not a valid {said} date, so it was read as {read}",
+                            original.trim()
+                        )),
+                    )),
+                    None => Err(invalid()),
+                };
                 match self.order {
-                    Some(DateOrder::Mdy) => mdy.ok_or_else(invalid),
-                    Some(DateOrder::Dmy) => dmy.ok_or_else(invalid),
+                    Some(DateOrder::Mdy) => match mdy {
+                        Some(d) => Ok((d, None)),
+                        None => swapped(dmy, "month-day-year", "day-month-year"),
+                    },
+                    Some(DateOrder::Dmy) => match dmy {
+                        Some(d) => Ok((d, None)),
+                        None => swapped(mdy, "day-month-year", "month-day-year"),
+                    },
                     _ => match (mdy, dmy) {
-                        (Some(x), Some(y)) if x == y => Ok(x),
-                        (Some(x), None) | (None, Some(x)) => Ok(x),
+                        (Some(x), Some(y)) if x == y => Ok((x, None)),
+                        (Some(x), None) | (None, Some(x)) => Ok((x, None)),
                         (Some(x), Some(y)) => Err(DateError::Ambiguous(format!(
                             "ambiguous date: {} could be {} {} or {} {}; set the source's date order",
                             original.trim(),
@@ -447,6 +489,28 @@ impl DateParser {
             _ => Err(invalid()),
         }
     }
+}
+
+/// Splits a compact date token at its digit-letter boundaries (`13nov2017` -> `13`, `nov`,
+/// `2017`) when it has digits on both sides of letters or letters between digits; other
+/// tokens (`13th`, `nov`) are kept whole.
+fn compact_runs(raw: &str) -> Vec<&str> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let b = raw.as_bytes();
+    for i in 1..b.len() {
+        if b[i].is_ascii_digit() != b[i - 1].is_ascii_digit() {
+            runs.push(&raw[start..i]);
+            start = i;
+        }
+    }
+    runs.push(&raw[start..]);
+    let compact = runs.len() >= 3
+        && runs
+            .iter()
+            .all(|r| r.bytes().all(|c| c.is_ascii_alphanumeric()))
+        && runs.iter().any(|r| month_name(r).is_some());
+    if compact { runs } else { vec![raw] }
 }
 
 const MONTH_TITLES: [&str; 12] = [
@@ -586,7 +650,12 @@ impl DateNormalizer {
     ///
     /// As [`DateParser::parse`].
     pub fn value(&self, input: &str) -> Result<Value, DateError> {
-        let p = self.parser.parse(input)?;
+        self.value_noting(input).map(|(v, _)| v)
+    }
+
+    /// [`DateNormalizer::value`], with the note of [`DateParser::parse_noting`].
+    fn value_noting(&self, input: &str) -> Result<(Value, Option<String>), DateError> {
+        let (p, note) = self.parser.parse_noting(input)?;
         let year = match p {
             Parsed::Date(d) => d.year(),
             Parsed::DateTime(dt) => dt.year(),
@@ -596,7 +665,7 @@ impl DateNormalizer {
                 "year {year} is out of range (1000 to 9999)"
             )));
         }
-        Ok(match (self.kind, p) {
+        let value = match (self.kind, p) {
             (DateKind::Date, Parsed::Date(d)) => Value::Date(d),
             (DateKind::Date, Parsed::DateTime(dt)) => {
                 // The date as written: keep the local date when the text had a time.
@@ -606,7 +675,8 @@ impl DateNormalizer {
             (DateKind::DateTime, Parsed::Date(d)) => {
                 Value::DateTime(self.parser.zone.instant(d.and_time(NaiveTime::MIN))?)
             }
-        })
+        };
+        Ok((value, note))
     }
 }
 
@@ -624,10 +694,13 @@ fn format_value(v: &Value, out: &mut String) {
 
 impl Normalizer for DateNormalizer {
     fn normalize(&self, input: &str, out: &mut String) -> Outcome {
-        match self.value(input) {
-            Ok(v) => {
+        match self.value_noting(input) {
+            Ok((v, note)) => {
                 format_value(&v, out);
-                Outcome::compare(input, out)
+                match note {
+                    Some(note) => Outcome::Corrected(note),
+                    None => Outcome::compare(input, out),
+                }
             }
             Err(DateError::Invalid(r)) => keep(input, out, Outcome::Invalid(r)),
             Err(DateError::Ambiguous(r)) => keep(input, out, Outcome::Ambiguous(r)),
@@ -649,8 +722,9 @@ impl Normalizer for DateNormalizer {
             },
             _ => return None,
         };
-        Some(match self.value(&text) {
-            Ok(v) => (v, Outcome::Changed),
+        Some(match self.value_noting(&text) {
+            Ok((v, Some(note))) => (v, Outcome::Corrected(note)),
+            Ok((v, None)) => (v, Outcome::Changed),
             Err(DateError::Invalid(r)) => (value.clone(), Outcome::Invalid(r)),
             Err(DateError::Ambiguous(r)) => (value.clone(), Outcome::Ambiguous(r)),
         })
@@ -666,6 +740,28 @@ mod tests {
         let mut out = String::new();
         let o = n.normalize(s, &mut out);
         if o.is_flagged() { format!("{o}") } else { out }
+    }
+
+    #[test]
+    fn a_date_impossible_in_the_configured_order_is_read_swapped_and_says_so() {
+        let n = DateNormalizer::new(
+            DateParser::new().order(Some(DateOrder::Mdy)),
+            DateKind::Date,
+        );
+        let mut out = String::new();
+        let o = n.normalize("25-09-2003", &mut out);
+        assert_eq!(out, "2003-09-25");
+        assert_eq!(o.kind(), "changed");
+        assert!(o.reason().is_some_and(|r| r.contains("swapped")), "{o:?}");
+        let strict = DateNormalizer::new(
+            DateParser::new()
+                .order(Some(DateOrder::Mdy))
+                .strict_order(true),
+            DateKind::Date,
+        );
+        assert_eq!(strict.normalize("25-09-2003", &mut out).kind(), "invalid");
+        // Valid in the configured order: no note.
+        assert_eq!(n.normalize("09-25-2003", &mut out), Outcome::Changed);
     }
 
     #[test]

@@ -109,7 +109,8 @@ pub use crate::date::{
 pub use crate::email::{Email, email_key, email_unicode};
 pub use crate::error::{Error, Result};
 pub use crate::name::{
-    NamePart, PersonName, case_name, family_name_key, given_name_keys, given_names_match,
+    NameCasing, NamePart, ParticleCase, PersonName, case_name, case_name_with, family_name_key,
+    given_name_keys, given_names_match,
 };
 pub use crate::normalizer::{Context, Normalizer, Outcome, normalize_to_string};
 pub use crate::phone::{Phone, warm_phone};

@@ -66,7 +66,7 @@ const SUFFIXES: &[(&str, &str)] = &[
 /// Family-name particles, kept lower-case inside a name (`van der Berg`).
 const PARTICLES: &[&str] = &[
     "van", "von", "der", "den", "de", "del", "della", "di", "da", "das", "dos", "du", "la", "le",
-    "ter", "ten", "bin", "binti", "ibn", "zu", "af", "y",
+    "ter", "ten", "bin", "binti", "ibn", "zu", "af", "y", "los", "las",
 ];
 
 /// `Mac` names that are surnames (the prefix is not capitalized in general: Mack, Macy).
@@ -91,7 +91,133 @@ const MAC_NAMES: &[&str] = &[
     "maclachlan",
     "macnamara",
     "macrae",
+    "maclaine",
+    "maclaren",
+    "macallister",
+    "macbride",
+    "maccallum",
+    "maccormack",
+    "macdonnell",
+    "macewan",
+    "macfadyen",
+    "macinnes",
+    "macintyre",
+    "mackintosh",
+    "maclennan",
+    "macmahon",
+    "macmanus",
+    "macmurray",
+    "macnaughton",
+    "macneill",
+    "macquarrie",
+    "macqueen",
+    "mactavish",
+    "macaskill",
+    "macalister",
+    "maccoll",
+    "macdermott",
+    "macgillivray",
+    "mackinlay",
+    "maclaughlin",
+    "macmullen",
 ];
+
+/// Credentials and post-nominal letters in their stored form, by their lower-cased form
+/// without dots: kept in capitals after the first word (`John Smith MD`).
+const CREDENTIALS: &[(&str, &str)] = &[
+    ("md", "MD"),
+    ("phd", "PhD"),
+    ("dds", "DDS"),
+    ("dmd", "DMD"),
+    ("dvm", "DVM"),
+    ("cpa", "CPA"),
+    ("cfp", "CFP"),
+    ("clu", "CLU"),
+    ("chfc", "ChFC"),
+    ("cfa", "CFA"),
+    ("mba", "MBA"),
+    ("jd", "JD"),
+    ("llm", "LLM"),
+    ("rn", "RN"),
+    ("lpn", "LPN"),
+    ("dnp", "DNP"),
+    ("mph", "MPH"),
+    ("msw", "MSW"),
+    ("lcsw", "LCSW"),
+    ("edd", "EdD"),
+    ("psyd", "PsyD"),
+    ("pharmd", "PharmD"),
+    ("esq", "Esq"),
+    ("obe", "OBE"),
+    ("mbe", "MBE"),
+    ("cbe", "CBE"),
+    ("kbe", "KBE"),
+    ("frcs", "FRCS"),
+    ("facs", "FACS"),
+    ("facp", "FACP"),
+    ("cissp", "CISSP"),
+    ("pmp", "PMP"),
+    ("ricp", "RICP"),
+    ("crpc", "CRPC"),
+    ("aif", "AIF"),
+];
+
+/// Roman numerals of generations (`III`), kept in capitals.
+fn is_roman(lower: &str, first: bool) -> bool {
+    matches!(lower, "ii" | "iii" | "iv" | "vii" | "viii") || (!first && lower == "vi")
+}
+
+/// Italian elisions before a capital after the apostrophe (`Dell'Acqua`), besides the
+/// one-letter ones (`O'Brien`, `D'Angelo`).
+const ELISIONS: &[&str] = &["dell", "dall", "nell", "sull", "all"];
+
+/// How family-name particles (`van`, `de`, `von`, `da`) are cased in names whose case is
+/// lost (ALL CAPS or all lower-case).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ParticleCase {
+    /// Capital when the particle starts the value, lower-case inside it: `DE GRAAF` -> `De
+    /// Graaf`, `VAN DER BERG` -> `Van der Berg`, `JAN VAN DER BERG` -> `Jan van der Berg` (the
+    /// Dutch rule for a family name written alone, and the usual American form). The default.
+    #[default]
+    Initial,
+    /// Always lower-case, even first: `van der Berg`, `de Graaf`.
+    Lower,
+    /// Always capitalized: `Van Der Berg`, `De Graaf`.
+    Capital,
+}
+
+/// The options of name casing ([`case_name_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct NameCasing {
+    /// How particles are cased (default [`ParticleCase::Initial`]).
+    pub particles: ParticleCase,
+    /// Re-case the words of a mixed-case name that are obviously wrong (all lower-case or ALL
+    /// CAPS, like `juan garcia III` -> `Juan Garcia III`); words in mixed case (`McDonald`,
+    /// `DeWitt`) are kept. Off by default: a mixed-case name is kept as given.
+    pub fix_mixed_case: bool,
+}
+
+impl NameCasing {
+    /// The default casing.
+    pub fn new() -> NameCasing {
+        NameCasing::default()
+    }
+
+    /// Sets how particles are cased.
+    pub fn particles(mut self, particles: ParticleCase) -> NameCasing {
+        self.particles = particles;
+        self
+    }
+
+    /// Sets whether obviously wrong words of mixed-case names are re-cased.
+    pub fn fix_mixed_case(mut self, yes: bool) -> NameCasing {
+        self.fix_mixed_case = yes;
+        self
+    }
+}
 
 fn lookup(table: &'static [(&str, &str)], word: &str) -> Option<&'static str> {
     let w: String = word
@@ -126,21 +252,57 @@ fn capitalize_into(word: &str, out: &mut String) {
     }
 }
 
-/// Cases one word (no spaces): `Mc`/`Mac` names, apostrophes and hyphens.
-fn case_word(word: &str, first: bool, out: &mut String) {
-    let lower: String = word.chars().flat_map(char::to_lowercase).collect();
-    if !first && PARTICLES.contains(&lower.as_str()) {
+/// Cases one word (no spaces): roman numerals and credentials, dotted initials, `Mc`/`Mac`
+/// names, apostrophes and hyphens. `first`: the first word of the value; `particle`: cased as
+/// a particle (lower-case).
+fn case_word(word: &str, first: bool, particle: bool, out: &mut String) {
+    // `str::to_lowercase`, not per character: a Greek capital sigma at the end of a word
+    // becomes the final `ς`.
+    let lower = word.to_lowercase();
+    if particle && PARTICLES.contains(&lower.as_str()) {
         out.push_str(&lower);
         return;
     }
+    let bare: String = lower.chars().filter(|&c| c != '.').collect();
+    if is_roman(&bare, first) && !lower.contains('.') {
+        out.push_str(&word.to_uppercase());
+        return;
+    }
+    if !first
+        && !lower.contains('.')
+        && let Some((_, stored)) = CREDENTIALS.iter().find(|(k, _)| *k == bare)
+    {
+        out.push_str(stored);
+        return;
+    }
+    if lower.contains('.') {
+        // Initials and abbreviations: every piece between dots capitalized (`B.J.`, `M.D.`,
+        // `Ph.D.`, `Jr.`).
+        let mut pieces = lower.split('.').peekable();
+        while let Some(p) = pieces.next() {
+            case_piece(p, out);
+            if pieces.peek().is_some() {
+                out.push('.');
+            }
+        }
+        return;
+    }
+    case_piece(&lower, out);
+}
+
+/// Cases a lower-case piece of a word: hyphenated parts, apostrophes (`O'Brien` but
+/// `Ng'ang'a`), `Mc`/`Mac` names.
+fn case_piece(lower: &str, out: &mut String) {
     let mut parts = lower.split('-').peekable();
     while let Some(part) = parts.next() {
-        // O'Brien, D'Angelo: every piece after an apostrophe is capitalized.
         let mut pieces = part.split(['\'', '’']).peekable();
         let seps: Vec<char> = part.chars().filter(|&c| c == '\'' || c == '’').collect();
         let mut i = 0;
+        let mut capital = true;
         while let Some(p) = pieces.next() {
-            if p.len() > 2 && p.starts_with("mc") {
+            if !capital {
+                out.push_str(p);
+            } else if p.len() > 2 && p.starts_with("mc") {
                 out.push_str("Mc");
                 capitalize_into(&p[2..], out);
             } else if MAC_NAMES.contains(&p) {
@@ -149,6 +311,10 @@ fn case_word(word: &str, first: bool, out: &mut String) {
             } else {
                 capitalize_into(p, out);
             }
+            // After an apostrophe, a capital only follows a one-letter prefix or an
+            // elision (O'Brien, D'Angelo, Dell'Acqua); otherwise the word goes on
+            // (Ng'ang'a, N'Dour is written as given).
+            capital = p.chars().count() == 1 || ELISIONS.contains(&p);
             if pieces.peek().is_some() {
                 out.push(seps[i]);
                 i += 1;
@@ -161,25 +327,50 @@ fn case_word(word: &str, first: bool, out: &mut String) {
 }
 
 /// Writes `name` sensibly cased into `out` (cleared first) when its casing carries no
-/// information (ALL CAPS or all lower-case); mixed-case names are kept as given.
+/// information (ALL CAPS or all lower-case); mixed-case names are kept as given. Roman
+/// numerals and credentials keep their capitals (`III`, `MD`, `PhD`), initials their dots
+/// (`B.J.`), and particles follow [`ParticleCase::Initial`]; see [`case_name_with`] for the
+/// options.
 ///
 /// ```
 /// use mergetag_normalize::case_name;
 /// let mut s = String::new();
-/// for (input, want) in [("MCDONALD", "McDonald"), ("o'brien", "O'Brien"), ("VAN DER BERG", "van der Berg"),
-///                       ("jean-luc", "Jean-Luc"), ("D'ANGELO", "D'Angelo"), ("deWitt", "deWitt")] {
+/// for (input, want) in [("MCDONALD", "McDonald"), ("o'brien", "O'Brien"), ("VAN DER BERG", "Van der Berg"),
+///                       ("jean-luc", "Jean-Luc"), ("D'ANGELO", "D'Angelo"), ("deWitt", "deWitt"),
+///                       ("JOHN SMITH III MD", "John Smith III MD"), ("NG'ANG'A", "Ng'ang'a"),
+///                       ("MACLAINE", "MacLaine"), ("B.J.", "B.J.")] {
 ///     case_name(input, &mut s);
 ///     assert_eq!(s, want);
 /// }
 /// ```
 pub fn case_name(name: &str, out: &mut String) {
+    case_name_with(name, NameCasing::default(), out);
+}
+
+/// [`case_name`] with options: how particles are cased, and whether the obviously wrong words
+/// of a mixed-case name are re-cased.
+///
+/// ```
+/// use mergetag_normalize::{NameCasing, ParticleCase, case_name_with};
+/// let mut s = String::new();
+/// case_name_with("DE GRAAF", NameCasing::new(), &mut s);
+/// assert_eq!(s, "De Graaf");
+/// case_name_with("DE GRAAF", NameCasing::new().particles(ParticleCase::Lower), &mut s);
+/// assert_eq!(s, "de Graaf");
+/// case_name_with("juan garcia III", NameCasing::new(), &mut s);
+/// assert_eq!(s, "juan garcia III");
+/// case_name_with("juan garcia III", NameCasing::new().fix_mixed_case(true), &mut s);
+/// assert_eq!(s, "Juan Garcia III");
+/// ```
+pub fn case_name_with(name: &str, casing: NameCasing, out: &mut String) {
     clean_text(name, out);
-    if !is_single_case(out) {
+    let single = is_single_case(out);
+    if !single && !casing.fix_mixed_case {
         return;
     }
     let cleaned = std::mem::take(out);
     let words: Vec<&str> = cleaned.split(' ').collect();
-    // A name made only of particles and words ("VAN DER BERG"): the particles stay lower-case
+    // A name made only of particles and words ("VAN DER BERG"): the particles are particles
     // when a non-particle follows.
     let last_real = words
         .iter()
@@ -188,33 +379,52 @@ pub fn case_name(name: &str, out: &mut String) {
         if i > 0 {
             out.push(' ');
         }
-        let particle_ok = last_real.is_some_and(|l| i < l);
-        case_word(w, !particle_ok, out);
+        if !single && !is_single_case(w) {
+            // A mixed-case word (`McDonald`) is kept, but for an inner particle.
+            out.push_str(w);
+            continue;
+        }
+        let before_real = last_real.is_some_and(|l| i < l);
+        let particle = before_real
+            && match casing.particles {
+                ParticleCase::Initial => i > 0,
+                ParticleCase::Lower => true,
+                ParticleCase::Capital => false,
+            };
+        case_word(w, i == 0, particle, out);
     }
     crate::text::nfc_in_place(out);
 }
 
-/// One part of a name (given, middle or family name): cleaned and [cased](case_name).
+/// One part of a name (given, middle or family name): cleaned and [cased](case_name_with).
 ///
 /// ```
-/// use mergetag_normalize::{normalize_to_string, NamePart};
+/// use mergetag_normalize::{normalize_to_string, NameCasing, NamePart};
 /// assert_eq!(normalize_to_string(&NamePart::new(), " MARY-KATE ").0, "Mary-Kate");
+/// let fix = NamePart::new().casing(NameCasing::new().fix_mixed_case(true));
+/// assert_eq!(normalize_to_string(&fix, "mary SMITH").0, "Mary Smith");
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NamePart {
-    _private: (),
+    casing: NameCasing,
 }
 
 impl NamePart {
-    /// The name-part normalizer.
+    /// The name-part normalizer with the default casing.
     pub fn new() -> NamePart {
-        NamePart { _private: () }
+        NamePart::default()
+    }
+
+    /// Sets the casing options.
+    pub fn casing(mut self, casing: NameCasing) -> NamePart {
+        self.casing = casing;
+        self
     }
 }
 
 impl Normalizer for NamePart {
     fn normalize(&self, input: &str, out: &mut String) -> Outcome {
-        case_name(input, out);
+        case_name_with(input, self.casing, out);
         Outcome::compare(input, out)
     }
 }
@@ -244,12 +454,17 @@ impl PersonName {
     /// let n = PersonName::parse("DR. JEAN-LUC VAN DER BERG JR., PHD");
     /// assert_eq!(n.salutation.as_deref(), Some("Dr"));
     /// assert_eq!(n.given.as_deref(), Some("Jean-Luc"));
-    /// assert_eq!(n.family.as_deref(), Some("van der Berg"));
+    /// assert_eq!(n.family.as_deref(), Some("Van der Berg"));
     /// assert_eq!(n.suffix.as_deref(), Some("Jr PhD"));
     /// let n = PersonName::parse("O'Brien, Mary Anne");
     /// assert_eq!((n.given.as_deref(), n.middle.as_deref(), n.family.as_deref()), (Some("Mary"), Some("Anne"), Some("O'Brien")));
     /// ```
     pub fn parse(full: &str) -> PersonName {
+        PersonName::parse_with(full, NameCasing::default())
+    }
+
+    /// [`PersonName::parse`] with the casing options of [`case_name_with`].
+    pub fn parse_with(full: &str, casing: NameCasing) -> PersonName {
         let mut cleaned = String::new();
         clean_text(full, &mut cleaned);
         let mut name = PersonName::default();
@@ -329,7 +544,7 @@ impl PersonName {
                 return None;
             }
             let mut s = String::new();
-            case_name(&ws.join(" "), &mut s);
+            case_name_with(&ws.join(" "), casing, &mut s);
             Some(s)
         };
         name.salutation = (!sal.is_empty()).then(|| sal.join(" "));

@@ -17,6 +17,11 @@ pub enum Outcome {
     Unchanged,
     /// The value was rewritten into normal form.
     Changed,
+    /// The value was rewritten into normal form after reading it otherwise than the
+    /// configuration says, where the configured reading is impossible (a date that cannot be
+    /// month-day-year read as day-month-year). Its kind is `changed`; the reason says what was
+    /// done.
+    Corrected(String),
     /// The value cannot be normalized; it is kept as given. The reason is for a person.
     Invalid(String),
     /// The value has more than one reading and the configuration does not say which; it is
@@ -42,7 +47,7 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         matches!(
             self,
-            Outcome::Unchanged | Outcome::Changed | Outcome::Removed(_)
+            Outcome::Unchanged | Outcome::Changed | Outcome::Corrected(_) | Outcome::Removed(_)
         )
     }
 
@@ -51,10 +56,13 @@ impl Outcome {
         !self.is_ok()
     }
 
-    /// The reason, for a flagged value.
+    /// The reason, for a flagged, removed or corrected value.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Outcome::Invalid(r) | Outcome::Ambiguous(r) | Outcome::Removed(r) => Some(r),
+            Outcome::Invalid(r)
+            | Outcome::Ambiguous(r)
+            | Outcome::Removed(r)
+            | Outcome::Corrected(r) => Some(r),
             _ => None,
         }
     }
@@ -63,7 +71,7 @@ impl Outcome {
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Unchanged => "unchanged",
-            Outcome::Changed => "changed",
+            Outcome::Changed | Outcome::Corrected(_) => "changed",
             Outcome::Invalid(_) => "invalid",
             Outcome::Ambiguous(_) => "ambiguous",
             Outcome::Removed(_) => "removed",

@@ -336,6 +336,10 @@ fn normalizers() -> Vec<(&'static str, Box<dyn Normalizer>)> {
             "normalizer = \"postal_code\"\ndefault_country = \"GB\"",
         ),
         ("name", "normalizer = \"name\""),
+        (
+            "name",
+            "normalizer = \"name\"\nfix_mixed_case = true\nparticles = \"lower\"",
+        ),
         ("city", "normalizer = \"city\""),
     ] {
         let fc: FieldConfig = toml::from_str(toml).unwrap();
