@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use mergetag_cli::config::{DedupFile, LinkFile};
-use mergetag_cli::normalize::{DateOrderArg, Kind, LineNormalizer};
+use mergetag_cli::normalize::{DateOrderArg, Kind, LineNormalizer, LineOptions, ParticlesArg};
 use mergetag_cli::template::{SyntaxArg, load_mapping, read_template, try_check};
 use mergetag_cli::validate::{LineValidator, ValidateKind};
 use mergetag_cli::{Error, Progress, exit, matching};
@@ -168,6 +168,17 @@ struct NormalizeArgs {
     /// dates with two valid readings are "ambiguous".
     #[arg(long, value_enum)]
     date_order: Option<DateOrderArg>,
+    /// Refuse a date impossible in --date-order but valid in the other order (by default it
+    /// is read swapped, with status "changed" and a reason).
+    #[arg(long)]
+    strict_date_order: bool,
+    /// Names: re-case the all-lower-case or ALL CAPS words of mixed-case names
+    /// ("juan garcia III" -> "Juan Garcia III"); by default mixed case is kept as given.
+    #[arg(long)]
+    fix_mixed_case: bool,
+    /// Names: how particles (van, de) are cased in names whose case is lost.
+    #[arg(long, value_enum)]
+    particles: Option<ParticlesArg>,
 }
 
 #[derive(Debug, Args)]
@@ -304,7 +315,12 @@ fn say(message: &str) {
 fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Normalize(a) => {
-            let n = LineNormalizer::new(a.kind, a.region.as_deref(), a.date_order)?;
+            let options = LineOptions::new()
+                .strict_date_order(a.strict_date_order)
+                .fix_mixed_case(a.fix_mixed_case)
+                .particles(a.particles);
+            let n =
+                LineNormalizer::with_options(a.kind, a.region.as_deref(), a.date_order, options)?;
             let stdin = BufReader::new(std::io::stdin().lock());
             n.run(stdin, BufWriter::new(std::io::stdout().lock()))?;
             Ok(exit::OK)

@@ -18,8 +18,9 @@
 use std::io::{BufRead, Write};
 
 use mergetag_normalize::{
-    Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, NamePart, Normalizer, Outcome,
-    Phone, PostalCode, Text, UsAddress, UsStreet, country_code, region_code,
+    Country, DateKind, DateNormalizer, DateOrder, DateParser, Email, NameCasing, NamePart,
+    Normalizer, Outcome, ParticleCase, PersonName, Phone, PostalCode, Text, UsAddress, UsStreet,
+    country_code, region_code,
 };
 use serde::Serialize;
 
@@ -50,8 +51,95 @@ pub enum Kind {
     /// A street line in USPS Publication 28 form (`123 N MAIN ST APT 4B`); with `--region`
     /// naming another country, whitespace cleanup only.
     Address,
-    /// One part of a personal name, cased (`McDonald`, `Mary-Kate`, `van der Berg`).
+    /// One part of a personal name, cased (`McDonald`, `Mary-Kate`, `Van der Berg`).
     Name,
+    /// A full personal name, cased and split into its parts: the output is the cased name,
+    /// and `parts` holds `salutation`, `first`, `middle`, `last` and `suffix`.
+    FullName,
+}
+
+/// How particles are cased, for `--particles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ParticlesArg {
+    /// Capital when the particle starts the value, lower-case inside: `De Graaf`, `Jan van
+    /// der Berg` (the default).
+    Initial,
+    /// Always lower-case: `de Graaf`.
+    Lower,
+    /// Always capitalized: `Van Der Berg`.
+    Capital,
+}
+
+impl From<ParticlesArg> for ParticleCase {
+    fn from(p: ParticlesArg) -> ParticleCase {
+        match p {
+            ParticlesArg::Initial => ParticleCase::Initial,
+            ParticlesArg::Lower => ParticleCase::Lower,
+            ParticlesArg::Capital => ParticleCase::Capital,
+        }
+    }
+}
+
+/// The options of [`LineNormalizer::with_options`] beyond the kind, region and date order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LineOptions {
+    /// Names: re-case the obviously wrong words of mixed-case names (`juan garcia III`).
+    pub fix_mixed_case: bool,
+    /// Names: how particles are cased (default initial).
+    pub particles: Option<ParticlesArg>,
+    /// Dates: refuse a date impossible in `--date-order` but valid in the other order
+    /// (default: read it swapped, status `changed`, with a reason).
+    pub strict_date_order: bool,
+}
+
+impl LineOptions {
+    /// The default options.
+    pub fn new() -> LineOptions {
+        LineOptions::default()
+    }
+
+    /// Sets [`LineOptions::fix_mixed_case`].
+    pub fn fix_mixed_case(mut self, yes: bool) -> LineOptions {
+        self.fix_mixed_case = yes;
+        self
+    }
+
+    /// Sets [`LineOptions::particles`].
+    pub fn particles(mut self, particles: Option<ParticlesArg>) -> LineOptions {
+        self.particles = particles;
+        self
+    }
+
+    /// Sets [`LineOptions::strict_date_order`].
+    pub fn strict_date_order(mut self, yes: bool) -> LineOptions {
+        self.strict_date_order = yes;
+        self
+    }
+
+    fn casing(&self) -> NameCasing {
+        NameCasing::new()
+            .fix_mixed_case(self.fix_mixed_case)
+            .particles(
+                self.particles
+                    .map_or(ParticleCase::Initial, ParticleCase::from),
+            )
+    }
+}
+
+/// The parts of a full name (`--kind full-name`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NameParts {
+    /// Honorific (`Dr`).
+    pub salutation: Option<String>,
+    /// Given name.
+    pub first: Option<String>,
+    /// Middle names or initials.
+    pub middle: Option<String>,
+    /// Family name.
+    pub last: Option<String>,
+    /// Suffixes (`Jr`, `III`, `PhD`).
+    pub suffix: Option<String>,
 }
 
 /// The date order of `--date-order`.
@@ -84,9 +172,13 @@ pub struct NormalizedLine {
     pub output: Option<String>,
     /// `unchanged`, `changed`, `invalid` or `ambiguous`.
     pub status: &'static str,
-    /// Why the value is invalid or ambiguous; absent otherwise.
+    /// Why the value is invalid or ambiguous, or why it was changed when the change needs
+    /// saying (a date read with day and month swapped); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The parts of a full name (`--kind full-name` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<NameParts>,
 }
 
 #[derive(Debug)]
@@ -97,6 +189,8 @@ enum Engine {
     /// US addresses: a whole one-line address when it ends in a state or ZIP code, else a
     /// street line, by the same street normalizer.
     UsAddress(UsStreet),
+    /// Full names, split.
+    FullName(NameCasing),
 }
 
 /// Normalizes values of one [`Kind`], line by line.
@@ -128,15 +222,49 @@ impl LineNormalizer {
         region: Option<&str>,
         date_order: Option<DateOrderArg>,
     ) -> Result<LineNormalizer> {
+        LineNormalizer::with_options(kind, region, date_order, LineOptions::default())
+    }
+
+    /// [`LineNormalizer::new`] with the options of names and dates.
+    ///
+    /// # Errors
+    ///
+    /// As [`LineNormalizer::new`], and [`Error::Usage`] for an option that does not apply to
+    /// `kind`.
+    pub fn with_options(
+        kind: Kind,
+        region: Option<&str>,
+        date_order: Option<DateOrderArg>,
+        options: LineOptions,
+    ) -> Result<LineNormalizer> {
         let region = region.map(region_arg).transpose()?;
+        if (options.fix_mixed_case || options.particles.is_some())
+            && !matches!(kind, Kind::Name | Kind::FullName)
+        {
+            return Err(Error::Usage(
+                "--fix-mixed-case and --particles apply only to --kind name and --kind full-name"
+                    .into(),
+            ));
+        }
+        if options.strict_date_order && date_order.is_none() {
+            return Err(Error::Usage(
+                "--strict-date-order needs --date-order (and --kind date or datetime)".into(),
+            ));
+        }
         if date_order.is_some() && !matches!(kind, Kind::Date | Kind::Datetime) {
             return Err(Error::Usage(
                 "--date-order applies only to --kind date and --kind datetime".into(),
             ));
         }
         let usage = |e: mergetag_normalize::Error| Error::Usage(format!("--region: {e}"));
-        let dates =
-            |k| DateNormalizer::new(DateParser::new().order(date_order.map(DateOrder::from)), k);
+        let dates = |k| {
+            DateNormalizer::new(
+                DateParser::new()
+                    .order(date_order.map(DateOrder::from))
+                    .strict_order(options.strict_date_order),
+                k,
+            )
+        };
         let n: Box<dyn Normalizer> = match kind {
             Kind::Text => Box::new(Text::new()),
             Kind::Email => Box::new(Email::new()),
@@ -173,7 +301,12 @@ impl LineNormalizer {
                 }
                 Box::new(street)
             }
-            Kind::Name => Box::new(NamePart::new()),
+            Kind::Name => Box::new(NamePart::new().casing(options.casing())),
+            Kind::FullName => {
+                return Ok(LineNormalizer {
+                    engine: Engine::FullName(options.casing()),
+                });
+            }
         };
         Ok(LineNormalizer {
             engine: Engine::Normalizer(n),
@@ -182,7 +315,30 @@ impl LineNormalizer {
 
     /// Normalizes one value.
     pub fn normalize(&self, input: &str) -> NormalizedLine {
+        let mut parts = None;
         let (output, outcome) = match &self.engine {
+            Engine::FullName(casing) => {
+                let n = PersonName::parse_with(input, *casing);
+                let out: Vec<&str> = [&n.salutation, &n.given, &n.middle, &n.family, &n.suffix]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                let out = out.join(" ");
+                if out.is_empty() {
+                    (out, Outcome::Invalid("the name is empty".into()))
+                } else {
+                    let outcome = Outcome::compare(input, &out);
+                    parts = Some(NameParts {
+                        salutation: n.salutation,
+                        first: n.given,
+                        middle: n.middle,
+                        last: n.family,
+                        suffix: n.suffix,
+                    });
+                    (out, outcome)
+                }
+            }
             Engine::Normalizer(n) => {
                 let mut out = String::with_capacity(input.len());
                 let outcome = n.normalize(input, &mut out);
@@ -233,6 +389,7 @@ impl LineNormalizer {
             output: outcome.is_ok().then_some(output),
             status: outcome.kind(),
             reason: outcome.reason().map(str::to_owned),
+            parts,
         }
     }
 
@@ -253,6 +410,7 @@ impl LineNormalizer {
                     output: None,
                     status: "invalid",
                     reason: Some(crate::lines::NOT_UTF8.into()),
+                    parts: None,
                 },
             };
             counts.add(result.status);
@@ -373,9 +531,48 @@ mod tests {
     }
 
     #[test]
+    fn full_names_names_and_swapped_dates() {
+        let n = one(Kind::FullName, None, None, "DR. JANE Q. PUBLIC III");
+        let parts = n.parts.unwrap();
+        assert_eq!(parts.salutation.as_deref(), Some("Dr"));
+        assert_eq!(parts.first.as_deref(), Some("Jane"));
+        assert_eq!(parts.middle.as_deref(), Some("Q."));
+        assert_eq!(parts.last.as_deref(), Some("Public"));
+        assert_eq!(parts.suffix.as_deref(), Some("III"));
+        assert_eq!(n.output.as_deref(), Some("Dr Jane Q. Public III"));
+        let fix = LineNormalizer::with_options(
+            Kind::Name,
+            None,
+            None,
+            LineOptions::new().fix_mixed_case(true),
+        )
+        .unwrap();
+        assert_eq!(
+            fix.normalize("juan garcia III").output.as_deref(),
+            Some("Juan Garcia III")
+        );
+        let d = one(Kind::Date, None, Some(DateOrderArg::Mdy), "25-09-2003");
+        assert_eq!(d.output.as_deref(), Some("2003-09-25"));
+        assert_eq!(d.status, "changed");
+        assert!(d.reason.is_some_and(|r| r.contains("swapped")));
+        let strict = LineNormalizer::with_options(
+            Kind::Date,
+            None,
+            Some(DateOrderArg::Mdy),
+            LineOptions::new().strict_date_order(true),
+        )
+        .unwrap();
+        assert_eq!(strict.normalize("25-09-2003").status, "invalid");
+    }
+
+    #[test]
     fn usage_errors() {
         assert!(LineNormalizer::new(Kind::Region, None, None).is_err());
         assert!(LineNormalizer::new(Kind::Phone, Some("Narnia"), None).is_err());
         assert!(LineNormalizer::new(Kind::Text, None, Some(DateOrderArg::Mdy)).is_err());
+        let fix = LineOptions::new().fix_mixed_case(true);
+        assert!(LineNormalizer::with_options(Kind::Date, None, None, fix).is_err());
+        let strict = LineOptions::new().strict_date_order(true);
+        assert!(LineNormalizer::with_options(Kind::Date, None, None, strict).is_err());
     }
 }
