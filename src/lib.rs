@@ -44,6 +44,7 @@ pub use mergetag_dedup as dedup;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;
 pub use mergetag_normalize as normalize;
+pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
 pub use mergetag_validate as validate;
 

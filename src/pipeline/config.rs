@@ -72,6 +72,13 @@
 //! order_event = "Order Completed"
 //! amount = "total"
 //!
+//! [clusters]                              # segments found in the data (SegmentConfig):
+//! k = 4                                   # traits segment, segment_name, segment_distance
+//! model = "segments.json"                 # kept across runs: ids stay, changes reported
+//! names = { 1 = "Loyal runners" }
+//! [[clusters.features]]
+//! kind = "recency"
+//!
 //! [mapping]                               # mergetag_mapping::MappingConfig
 //! [[mapping.variables]]
 //! name = "first_name"
@@ -128,7 +135,8 @@ use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConsentRule, Pipeline, PipelineBuilder, RfmConfig, RfmStage, SegmentStage, SourceOptions,
+    ClusterStage, ConsentRule, Pipeline, PipelineBuilder, RfmConfig, RfmStage, SegmentStage,
+    SourceOptions,
 };
 use crate::error::{Error, Result};
 
@@ -190,6 +198,11 @@ pub struct PipelineConfig {
     /// ([`RfmStage`]; skipped when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rfm: Option<RfmConfig>,
+    /// Segments found in the data (K-Means or DBSCAN over profile features), as traits
+    /// `segment`, `segment_name`, `segment_distance` ([`ClusterStage`]; skipped when absent).
+    /// A relative `model` path is resolved against the file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<mergetag_segment::SegmentConfig>,
     /// The mapping document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<MappingSection>,
@@ -550,6 +563,31 @@ impl PipelineConfig {
             .map(|d| self.resolve(d))
     }
 
+    /// The `[clusters]` table checked, its `model` path resolved against
+    /// [`PipelineConfig::base_dir`]; `None` when absent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the key under `clusters`.
+    pub fn clusters_config(&self) -> Result<Option<mergetag_segment::SegmentConfig>> {
+        let Some(c) = &self.clusters else {
+            return Ok(None);
+        };
+        c.validate().map_err(|e| self.segment_error(e))?;
+        let mut c = c.clone();
+        c.model = c.model.as_deref().map(|m| self.resolve(m));
+        Ok(Some(c))
+    }
+
+    fn segment_error(&self, e: mergetag_segment::Error) -> Error {
+        match e {
+            mergetag_segment::Error::Invalid { path, message } => {
+                self.invalid(format!("clusters.{path}"), message)
+            }
+            e => self.invalid("clusters", e.to_string()),
+        }
+    }
+
     fn parse(text: &str, origin: &str, base_dir: PathBuf) -> Result<PipelineConfig> {
         let mut config: PipelineConfig = loader::load(text, origin, Format::Toml).map_err(|e| {
             Error::Parse(ParseError {
@@ -561,6 +599,7 @@ impl PipelineConfig {
         config.origin = origin.to_owned();
         config.check_sources()?;
         config.build_parts(false)?;
+        config.clusters_config()?;
         Ok(config)
     }
 
@@ -956,6 +995,11 @@ impl Pipeline {
         }
         if let Some(r) = &config.rfm {
             b.profile_stage(RfmStage::new(r.clone()));
+        }
+        if let Some(c) = config.clusters_config()? {
+            b.profile_stage(ClusterStage::new(
+                c.build().map_err(|e| config.segment_error(e))?,
+            ));
         }
         if let Some(now) = built.now {
             b.now(now);

@@ -102,6 +102,7 @@ use std::path::Path;
 use crate::error::Result;
 
 mod builder;
+mod clusters;
 pub mod config;
 mod consent;
 mod output;
@@ -111,6 +112,7 @@ mod segments;
 mod stage;
 
 pub use builder::{Pipeline, PipelineBuilder, SourceOptions};
+pub use clusters::{ClusterHandle, ClusterResult, ClusterStage};
 pub use config::PipelineConfig;
 pub use consent::ConsentRule;
 pub use mergetag_model::EventSource;

@@ -253,3 +253,83 @@ fn write_labels(path: &Path, ids: &[String], labels: &[i64]) -> Result<()> {
 fn itoa_buf() -> Vec<u8> {
     Vec::with_capacity(24)
 }
+
+/// `mergetag segment --config pipeline.toml`: runs the pipeline up to its profile stages
+/// (nothing is written but the `[clusters]` model, when `model` is set) and returns what the
+/// `[clusters]` stage found.
+///
+/// # Errors
+///
+/// [`Error::Usage`] when the file has no `[clusters]` table; [`Error::Pipeline`] when the
+/// pipeline cannot be loaded or run.
+pub fn run_segment(path: &Path) -> Result<mergetag::pipeline::ClusterResult> {
+    use mergetag::pipeline::{ClusterStage, Pipeline, PipelineConfig};
+    let config = PipelineConfig::load(path).map_err(Error::Pipeline)?;
+    let Some(clusters) = config.clusters_config().map_err(Error::Pipeline)? else {
+        return Err(Error::Usage(format!(
+            "{}: no [clusters] table; add one with at least one [[clusters.features]]",
+            path.display()
+        )));
+    };
+    let segmenter = clusters
+        .build()
+        .map_err(|e| Error::Usage(format!("{}: clusters: {e}", path.display())))?;
+    let mut rest = config.clone();
+    rest.clusters = None;
+    let stage = ClusterStage::new(segmenter);
+    let handle = stage.handle();
+    Pipeline::builder_from_config(&rest)
+        .map_err(Error::Pipeline)?
+        .profile_stage(stage)
+        .build()
+        .map_err(Error::Pipeline)?
+        .run(|_| {})
+        .map_err(Error::Pipeline)?;
+    handle.result().ok_or_else(|| {
+        Error::Input(format!(
+            "{}: the pipeline produced no profiles to find segments in",
+            path.display()
+        ))
+    })
+}
+
+/// The text `mergetag segment` prints: the quality line, one line per segment (id, name,
+/// size, share, description) and the changes from the saved model.
+pub fn segment_text(r: &mergetag::pipeline::ClusterResult) -> String {
+    use mergetag_segment::SegmentChange;
+    let m = &r.model;
+    let q = &m.quality;
+    let opt = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
+    let mut out = format!(
+        "{} segments of {} profiles ({}): silhouette {}, Davies-Bouldin {}, inertia {:.1}\n",
+        m.segments.len(),
+        m.profiles,
+        m.algorithm,
+        opt(q.silhouette),
+        opt(q.davies_bouldin),
+        q.inertia
+    );
+    for s in &q.k_scores {
+        out.push_str(&format!(
+            "  k = {:>2}: silhouette {}, Davies-Bouldin {}, inertia {:.1}\n",
+            s.k,
+            opt(s.silhouette),
+            opt(s.davies_bouldin),
+            s.inertia
+        ));
+    }
+    out.push_str(&m.summary());
+    for c in &r.changes {
+        out.push_str(&match c {
+            SegmentChange::Kept { id, distance } => {
+                format!("kept {id} (centre moved {distance:.3})\n")
+            }
+            SegmentChange::Moved { id, distance } => {
+                format!("moved {id} (centre moved {distance:.3})\n")
+            }
+            SegmentChange::Appeared { id } => format!("appeared {id}\n"),
+            SegmentChange::Vanished { id, name } => format!("vanished {id} ({name})\n"),
+        });
+    }
+    out
+}

@@ -95,6 +95,24 @@ enum Command {
     /// "silhouette", "iterations", "converged", "noise"}. --out may not be the input.
     #[command(after_help = EXIT_CODES)]
     Cluster(ClusterArgs),
+    /// Find the segments of a pipeline's profiles ([clusters] in the pipeline file) and print
+    /// them with their sizes and descriptions.
+    ///
+    /// Runs the pipeline up to its profile stages; writes nothing but the segment model, when
+    /// [clusters] sets `model` (then segment ids stay the same across runs and the changes
+    /// are printed).
+    #[command(after_help = EXIT_CODES)]
+    Segment(SegmentArgs),
+}
+
+#[derive(Debug, Args)]
+struct SegmentArgs {
+    /// The pipeline file (TOML) with a [clusters] table.
+    #[arg(long, value_name = "PIPELINE.toml")]
+    config: PathBuf,
+    /// Print the model (segments, transform, quality, changes) as one JSON object instead.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -341,6 +359,27 @@ fn run(command: Command) -> Result<u8, Error> {
         }
         Command::CheckTemplate(a) => check_templates(&a),
         Command::Cluster(a) => cluster(&a),
+        Command::Segment(a) => {
+            let result = mergetag_cli::cluster::run_segment(&a.config)?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let io = |e: std::io::Error| Error::Io {
+                path: "<stdout>".into(),
+                source: e,
+            };
+            if a.json {
+                let value = serde_json::json!({
+                    "model": result.model,
+                    "changes": result.changes,
+                });
+                serde_json::to_writer(&mut out, &value).map_err(|e| io(e.into()))?;
+                out.write_all(b"\n").map_err(io)?;
+            } else {
+                out.write_all(mergetag_cli::cluster::segment_text(&result).as_bytes())
+                    .map_err(io)?;
+            }
+            out.flush().map_err(io)?;
+            Ok(exit::OK)
+        }
         Command::Dedup(a) => {
             let config = DedupFile::from_path(&a.config)?;
             let origin = a.config.display().to_string();

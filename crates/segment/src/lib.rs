@@ -11,17 +11,21 @@
 //! # Ok::<(), mergetag_segment::Error>(())
 //! ```
 
+mod config;
 mod dbscan;
 mod error;
 mod features;
+mod hungarian;
 mod kdtree;
 mod kmeans;
 mod matrix;
+mod model;
 mod quality;
 mod rng;
 mod scale;
 mod table;
 
+pub use crate::config::{Algorithm, Fitted, Mode, SegmentChange, SegmentConfig, Segmenter};
 pub use crate::dbscan::{Dbscan, DbscanFit, EpsSuggestion, NOISE, suggest_eps};
 pub use crate::error::{Error, Result};
 pub use crate::features::{
@@ -30,6 +34,10 @@ pub use crate::features::{
 pub use crate::kdtree::KdTree;
 pub use crate::kmeans::{CHUNK, KMeans, KMeansAlgorithm, KMeansFit, assign};
 pub use crate::matrix::{Matrix, sq_dist};
+pub use crate::model::{
+    Assignment, DensityModel, Highlight, Quality, Segment, SegmentModel, UNCLUSTERED,
+    UNCLUSTERED_NAME,
+};
 pub use crate::quality::{
     KScore, SILHOUETTE_SAMPLE, adjusted_rand_index, choose_k, davies_bouldin, silhouette,
 };
