@@ -19,6 +19,9 @@
 //! - `quarantine.jsonl`: unreadable rows and invalid records, with every reason, to repair;
 //! - `audit.json` / `audit.txt`: the data-quality audit (completeness and validity per field);
 //! - `report.json` / `report.txt`: the run report.
+//!
+//! Last, the segments found in the data (`examples/data/segments.toml`, a `[clusters]` table):
+//! each with its size and what sets it apart.
 
 // An example talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stdout)]
@@ -27,7 +30,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use mergetag::dedup::eval;
-use mergetag::pipeline::{Pipeline, PipelineConfig, Step};
+use mergetag::pipeline::{ClusterStage, Pipeline, PipelineConfig, Step};
 use mergetag::validate::QuarantineEntry;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -149,5 +152,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     names.sort();
     println!("  {}", names.join(", "));
+
+    // Segments found in the data: `examples/data/segments.toml` adds a [clusters] table
+    // (K-Means over recency, frequency, spend, tenure, age, engagement and the categories
+    // bought and browsed). Each profile gets the traits `segment`, `segment_name` and
+    // `segment_distance`; the model describes each segment by what sets it apart.
+    // `mergetag segment --config examples/data/segments.toml` prints the same.
+    let config = PipelineConfig::load(data.join("segments.toml"))?;
+    let Some(clusters) = config.clusters_config()? else {
+        return Ok(());
+    };
+    let mut rest = config.clone();
+    rest.clusters = None;
+    let stage = ClusterStage::new(clusters.build()?);
+    let handle = stage.handle();
+    let output = Pipeline::builder_from_config(&rest)?
+        .profile_stage(stage)
+        .build()?
+        .run(|_| {})?;
+    if let Some(result) = handle.result() {
+        let q = &result.model.quality;
+        println!();
+        println!(
+            "segments found in the data ({} profiles; silhouette {:.2}):",
+            result.model.profiles,
+            q.silhouette.unwrap_or(0.0)
+        );
+        print!("{}", result.model.summary());
+    }
+    if let Some(t) = output.traits.iter().find(|t| t.contains_key("segment")) {
+        println!(
+            "a profile's segment traits: segment = {:?}, segment_name = {:?}",
+            t["segment"], t["segment_name"]
+        );
+    }
     Ok(())
 }
