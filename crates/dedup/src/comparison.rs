@@ -22,9 +22,17 @@ pub enum ComparisonKind {
     /// A given name: as [`ComparisonKind::Name`] plus `nickname` (Bob ~ Robert) after `swapped`.
     GivenName,
     /// An email address: `exact` (same dedup key: case, Gmail dots and `+tags` ignored),
-    /// `same_local_part`, `typo` (same domain, local parts one edit apart), `same_domain`
-    /// (weak on webmail, telling on a small company's domain: the model learns which),
-    /// `different`.
+    /// `same_local_part` (at another domain), `name_local_part` (the same local part at
+    /// another domain, built from both records' own names: `mark.davis`, `markdavis85`),
+    /// `typo` (same domain, local parts one edit apart, not two name-built handles),
+    /// `same_domain` (weak on webmail, telling on a small company's domain: the model learns
+    /// which), `different`.
+    ///
+    /// People build addresses from their names, so two different Mark Davises often hold
+    /// `markdavis` at two providers: once the names agree, such a local part says little more.
+    /// `name_local_part` keeps that evidence from being counted twice: its u is estimated among
+    /// pairs that already agree on the names (see [`ComparisonConfig::name_fields`]), not among
+    /// random pairs.
     Email,
     /// A phone number (last ten digits): `exact`, `one_edit`, `different`.
     Phone,
@@ -71,6 +79,7 @@ impl ComparisonKind {
             ComparisonKind::Email => &[
                 "exact",
                 "same_local_part",
+                "name_local_part",
                 "typo",
                 "same_domain",
                 "different",
@@ -115,6 +124,13 @@ pub struct ComparisonConfig {
     /// (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<f64>,
+    /// For [`ComparisonKind::Email`]: the compared name fields, given name first, that an
+    /// address's local part is checked against (level `name_local_part`). When absent, the
+    /// field of the first `given_name` comparison and of the first `name` comparison (or, with
+    /// no `given_name` comparison, of the first two `name` comparisons); `[]` turns the check
+    /// off. Each must be the field of a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_fields: Option<Vec<String>>,
 }
 
 impl ComparisonConfig {
@@ -127,6 +143,7 @@ impl ComparisonConfig {
             term_frequency: false,
             tolerance: None,
             percent: None,
+            name_fields: None,
         }
     }
 }
@@ -146,6 +163,9 @@ pub(crate) struct Prepared {
     /// Per record: Double Metaphone and Soundex codes (phonetic), or the parsed number or
     /// coordinates (numeric, geo), whatever the kind compares beyond the folded text.
     pub(crate) extra: Extra,
+    /// For email: whether each record's local part is built from its own names (filled by
+    /// [`derive_from_names`]; empty when the comparison checks no names).
+    pub(crate) derived: Vec<bool>,
 }
 
 /// Per-record features some kinds compare instead of, or beside, the folded text.
@@ -301,6 +321,7 @@ impl Prepared {
             groups,
             tf,
             extra,
+            derived: Vec::new(),
         }
     }
 
@@ -332,6 +353,9 @@ impl Prepared {
         }
         if let Some(g) = self.groups.get_mut(i) {
             *g = &[];
+        }
+        if let Some(d) = self.derived.get_mut(i) {
+            *d = false;
         }
         match &mut self.extra {
             Extra::None => {}
@@ -414,16 +438,19 @@ impl Prepared {
                 }
                 let (la, da) = a.rsplit_once('@').unwrap_or((a, ""));
                 let (lb, db) = b.rsplit_once('@').unwrap_or((b, ""));
+                let from_names = self.derived.get(i).copied().unwrap_or(false)
+                    && other.derived.get(j).copied().unwrap_or(false);
                 if la == lb {
-                    2
+                    if from_names { 3 } else { 2 }
                 } else if da == db
+                    && !from_names
                     && crate::similarity::within_one_edit(la.as_bytes(), lb.as_bytes())
                 {
-                    3
-                } else if da == db && !da.is_empty() {
                     4
-                } else {
+                } else if da == db && !da.is_empty() {
                     5
+                } else {
+                    6
                 }
             }
             ComparisonKind::Phone => {
@@ -587,4 +614,123 @@ pub(crate) fn jaro_winkler_str(a: &str, b: &str) -> f64 {
         let vb: Vec<char> = b.chars().collect();
         crate::similarity::jaro_winkler(&va, &vb)
     }
+}
+
+/// Which compared name fields each email comparison checks its local parts against: per
+/// comparison, `Some((given, family))` as comparison indexes for an email comparison that
+/// checks names (either may be absent), `None` otherwise.
+pub(crate) fn name_sources(
+    comparisons: &[ComparisonConfig],
+) -> Vec<Option<(Option<usize>, Option<usize>)>> {
+    let index_of = |field: &str| comparisons.iter().position(|c| c.field == field);
+    comparisons
+        .iter()
+        .map(|c| {
+            if c.kind != ComparisonKind::Email {
+                return None;
+            }
+            let (given, family) = match &c.name_fields {
+                Some(fields) => (
+                    fields.first().and_then(|f| index_of(f)),
+                    fields.get(1).and_then(|f| index_of(f)),
+                ),
+                None => {
+                    let of = |k: ComparisonKind| {
+                        comparisons
+                            .iter()
+                            .enumerate()
+                            .filter(move |(_, c)| c.kind == k)
+                            .map(|(i, _)| i)
+                    };
+                    match of(ComparisonKind::GivenName).next() {
+                        Some(g) => (Some(g), of(ComparisonKind::Name).next()),
+                        None => {
+                            let mut names = of(ComparisonKind::Name);
+                            (names.next(), names.next())
+                        }
+                    }
+                }
+            };
+            (given.is_some() || family.is_some()).then_some((given, family))
+        })
+        .collect()
+}
+
+/// Fills each email comparison's `derived` flags for the records not flagged yet (all of them
+/// after a batch preparation, the newest after an index adds one): whether the record's local
+/// part is built from its own names.
+pub(crate) fn derive_from_names(
+    prepared: &mut [Prepared],
+    sources: &[Option<(Option<usize>, Option<usize>)>],
+) {
+    for (c, source) in sources.iter().enumerate() {
+        let Some((given, family)) = *source else {
+            continue;
+        };
+        let from = prepared.get(c).map_or(0, |p| p.derived.len());
+        let n = prepared.get(c).map_or(0, Prepared::value_count);
+        let flags: Vec<bool> = (from..n)
+            .map(|i| {
+                let name = |k: Option<usize>| {
+                    k.and_then(|k| prepared.get(k))
+                        .filter(|p| i < p.value_count())
+                        .map_or("", |p| p.value(i))
+                };
+                let email = prepared[c].value(i);
+                let local = email.rsplit_once('@').map_or(email, |(l, _)| l);
+                local_from_names(local, name(given), name(family))
+            })
+            .collect();
+        prepared[c].derived.extend(flags);
+    }
+}
+
+/// Whether an address's local part is built from a person's names, as people build them: the
+/// letters of the local part (separators and digits dropped: `mark.davis85` -> `markdavis`) are
+/// given + family name in either order, with either one cut to its initial and at most one
+/// letter (a middle initial) between; or one name alone when it has at least three letters;
+/// and its digits, if any, a year or at most two digits. `given` and `family` are folded
+/// names (see [`crate::fold::name`]).
+///
+/// ```text
+/// mark.davis  markdavis  mdavis  davism  mark_davis85  markjdavis  davis.mark  davis1985
+/// ```
+pub(crate) fn local_from_names(local: &str, given: &str, family: &str) -> bool {
+    let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphabetic()).collect() };
+    let l = letters(local);
+    let (g, f) = (letters(given), letters(family));
+    // Digits other than a year (`85`, `1985`) or a one- or two-digit counter make a handle
+    // specific to its holder (`markdavis4471`): that is evidence of its own.
+    let digits: String = local.chars().filter(char::is_ascii_digit).collect();
+    let year_like = digits.len() <= 2
+        || (digits.len() == 4 && (digits.starts_with("19") || digits.starts_with("20")));
+    if l.is_empty() || !year_like {
+        return false;
+    }
+    let alone = |name: &str| name.chars().count() >= 3 && l == name;
+    if alone(&g) || alone(&f) {
+        return true;
+    }
+    if g.is_empty() || f.is_empty() {
+        return false;
+    }
+    let initial = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+    let (gi, fi) = (initial(&g), initial(&f));
+    // first part, last part: the local part starts with one and ends with the other, with at
+    // most one letter between.
+    let joins = |first: &str, last: &str| {
+        l.len() >= first.len() + last.len()
+            && l.len() <= first.len() + last.len() + 1
+            && l.starts_with(first)
+            && l.ends_with(last)
+    };
+    [
+        (g.as_str(), f.as_str()),
+        (f.as_str(), g.as_str()),
+        (gi.as_str(), f.as_str()),
+        (f.as_str(), gi.as_str()),
+        (g.as_str(), fi.as_str()),
+    ]
+    .iter()
+    .any(|&(first, last)| first.len() + last.len() >= 3 && joins(first, last))
 }

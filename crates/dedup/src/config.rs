@@ -381,6 +381,34 @@ impl DedupConfig {
                     "the comparison has an empty field name; name the record field to compare",
                 ));
             }
+            if let Some(names) = &c.name_fields {
+                if c.kind != ComparisonKind::Email {
+                    return Err(Error::invalid(
+                        format!("comparisons[{i}].name_fields"),
+                        "name_fields applies to email comparisons only",
+                    ));
+                }
+                if names.len() > 2 {
+                    return Err(Error::invalid(
+                        format!("comparisons[{i}].name_fields"),
+                        format!(
+                            "{} fields; give at most two, the given name first and the family name second",
+                            names.len()
+                        ),
+                    ));
+                }
+                if let Some(missing) = names
+                    .iter()
+                    .find(|n| !self.comparisons.iter().any(|o| &o.field == *n))
+                {
+                    return Err(Error::invalid(
+                        format!("comparisons[{i}].name_fields"),
+                        format!(
+                            "`{missing}` is not a compared field; add a comparison of it or leave it out"
+                        ),
+                    ));
+                }
+            }
             for (name, v) in [("tolerance", c.tolerance), ("percent", c.percent)] {
                 if let Some(v) = v
                     && !(v.is_finite() && v >= 0.0)

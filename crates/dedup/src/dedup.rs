@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::blocking::{PassKeys, pass_specs};
 use crate::cluster::{Edge, cluster};
-use crate::comparison::{ComparisonKind, Prepared};
+use crate::comparison::{ComparisonKind, Prepared, derive_from_names, name_sources};
 use crate::config::DedupConfig;
 use crate::error::{Error, Result};
 use crate::prepare::{column_specs, extract, per_comparison};
@@ -359,13 +359,14 @@ impl Deduper {
         let specs = column_specs(&self.config);
         let passes = pass_specs(&self.config);
         let (columns, keys) = extract(records, &specs, &passes);
-        let prepared = per_comparison(&self.config, columns)
+        let mut prepared: Vec<Prepared> = per_comparison(&self.config, columns)
             .into_iter()
             .map(|(c, main, swap)| {
                 let main = main.map(|col| col.permute(&order)).unwrap_or_default();
                 Prepared::new(c, main, swap.map(|col| col.permute(&order)))
             })
             .collect();
+        derive_from_names(&mut prepared, &name_sources(&self.config.comparisons));
         let keys = keys
             .into_iter()
             .map(|k| PassKeys {
@@ -507,8 +508,20 @@ impl Deduper {
         (pairs, report)
     }
 
-    /// u probabilities from a seeded sample of random pairs, with add-one smoothing.
+    /// u probabilities: how often two records that are not the same person meet at each
+    /// level, among pairs where both values are present.
+    ///
+    /// The exact level of every kind that agrees on equal folded text is counted, not sampled:
+    /// two random records share a value with probability `sum c(c - 1) / (N (N - 1))` over the
+    /// value counts `c` (`sum cL cR / (NL NR)` when linking), which is exact at any size and
+    /// costs a sort. The other levels come from a seeded sample of random pairs, drawn in
+    /// rounds that double (from 20,000) until each level seen at least 100 times moved by less
+    /// than 0.05 bits in the last round, or the sample reaches `4 n` pairs (at least 20,000) or
+    /// `random_pairs`; a level seen less often keeps its add-one smoothed estimate. So a small
+    /// file is not charged a million pairs, and a large one stops once the estimates settle.
     fn estimate_u(&self, run: &Run) -> Vec<Vec<f64>> {
+        const FIRST_ROUND: u64 = 20_000;
+        const SETTLED: f64 = 0.05;
         let n = run.order.len() as u64;
         let mut counts: Vec<Vec<u64>> = self
             .config
@@ -525,10 +538,28 @@ impl Deduper {
             Some((l, r)) => (l.len() * r.len()) as u64,
             None => n * n.saturating_sub(1) / 2,
         };
-        if all > 0 {
-            let samples = (self.config.random_pairs as u64).min(all);
-            let mut rng = SplitMix(self.config.seed ^ 0x6D65_7267_6574_6167);
-            let pairs: Vec<(usize, usize)> = (0..samples)
+        let cap = (self.config.random_pairs as u64)
+            .min(n.saturating_mul(4).max(FIRST_ROUND))
+            .min(all);
+        let smoothed = |counts: &[Vec<u64>]| -> Vec<Vec<f64>> {
+            counts
+                .iter()
+                .map(|row| {
+                    let total: u64 = row[1..].iter().sum();
+                    let k = (row.len() - 1) as f64;
+                    row.iter()
+                        .map(|&c| (c as f64 + 1.0) / (total as f64 + k))
+                        .collect()
+                })
+                .collect()
+        };
+        let mut rng = SplitMix(self.config.seed ^ 0x6D65_7267_6574_6167);
+        let mut drawn = 0u64;
+        let mut round = FIRST_ROUND.min(cap);
+        let mut before: Option<Vec<Vec<f64>>> = None;
+        while drawn < cap && round > 0 {
+            let take = round.min(cap - drawn);
+            let pairs: Vec<(usize, usize)> = (0..take)
                 .map(|_| match &sides {
                     Some((l, r)) => (
                         l[rng.below(l.len() as u64) as usize],
@@ -549,20 +580,156 @@ impl Deduper {
                     row[level_of(p, c)] += 1;
                 }
             }
+            drawn += take;
+            let now = smoothed(&counts);
+            let settled = before.as_ref().is_some_and(|old| {
+                now.iter().zip(old).zip(&counts).all(|((new, old), seen)| {
+                    (2..new.len()).all(|l| {
+                        seen[l] < 100 || (new[l].log2() - old[l].log2()).abs() < SETTLED
+                    })
+                })
+            });
+            if settled {
+                break;
+            }
+            before = Some(now);
+            round = drawn;
         }
-        counts
-            .iter()
-            .map(|row| {
-                let total: u64 = row[1..].iter().sum();
+        let mut u = smoothed(&counts);
+        for (c, conf) in self.config.comparisons.iter().enumerate() {
+            if matches!(conf.kind, ComparisonKind::Numeric | ComparisonKind::Geo) {
+                continue;
+            }
+            let Some(exact) = exact_agreement(&run.prepared[c], run.left.as_deref()) else {
+                continue;
+            };
+            // The sampled levels share what the exact level leaves, in their sampled
+            // proportions.
+            let row = &mut u[c];
+            let rest: f64 = row[2..].iter().sum();
+            let exact = exact.clamp(1e-12, 1.0 - 1e-9);
+            for x in row.iter_mut().skip(2) {
+                *x *= (1.0 - exact) / rest.max(f64::MIN_POSITIVE);
+            }
+            row[1] = exact;
+        }
+        for row in &mut u {
+            row[0] = 1.0;
+        }
+        u
+    }
+
+    /// For each email comparison that checks names: a seeded sample of pairs of records whose
+    /// names agree exactly (both emails present), drawn uniformly among all such pairs. Its
+    /// `name_local_part` level's u is estimated on them: among people who share a name, how
+    /// often do two different ones hold the same name-built local part?
+    fn same_name_pairs(&self, run: &Run) -> Vec<(usize, Vec<(u32, u32)>)> {
+        use std::hash::{Hash, Hasher};
+        const SAMPLE: u64 = 50_000;
+        let sources = name_sources(&self.config.comparisons);
+        let mut out = Vec::new();
+        for (c, source) in sources.iter().enumerate() {
+            let Some((given, family)) = *source else {
+                continue;
+            };
+            let names: Vec<&Prepared> = [given, family]
+                .into_iter()
+                .flatten()
+                .filter_map(|k| run.prepared.get(k))
+                .collect();
+            let email = &run.prepared[c];
+            let n = email.value_count();
+            let mut keyed: Vec<(u64, u32)> = (0..n)
+                .into_par_iter()
+                .filter(|&i| {
+                    !email.value(i).is_empty()
+                        && names
+                            .iter()
+                            .all(|p| i < p.value_count() && !p.value(i).is_empty())
+                })
+                .map(|i| {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    for p in &names {
+                        p.value(i).hash(&mut h);
+                    }
+                    (h.finish(), i as u32)
+                })
+                .collect();
+            keyed.par_sort_unstable();
+            // Groups of two or more, with the running count of pairs before each.
+            let mut groups: Vec<(&[(u64, u32)], u64)> = Vec::new();
+            let mut total = 0u64;
+            for g in keyed.chunk_by(|x, y| x.0 == y.0) {
+                if g.len() >= 2 {
+                    groups.push((g, total));
+                    let k = g.len() as u64;
+                    total += k * (k - 1) / 2;
+                }
+            }
+            let mut pairs = Vec::new();
+            if total <= SAMPLE {
+                for (g, _) in &groups {
+                    for (a, x) in g.iter().enumerate() {
+                        for y in &g[a + 1..] {
+                            pairs.push((x.1, y.1));
+                        }
+                    }
+                }
+            } else {
+                let mut rng = SplitMix(self.config.seed ^ 0x6E61_6D65_6C6F_6361 ^ c as u64);
+                for _ in 0..SAMPLE {
+                    let t = rng.below(total);
+                    let k = groups.partition_point(|g| g.1 <= t).saturating_sub(1);
+                    let g = groups[k].0;
+                    let len = g.len() as u64;
+                    let a = rng.below(len);
+                    let mut b = rng.below(len - 1);
+                    if b >= a {
+                        b += 1;
+                    }
+                    pairs.push((g[a as usize].1, g[b as usize].1));
+                }
+            }
+            out.push((c, pairs));
+        }
+        out
+    }
+
+    /// Sets the u of each checked email comparison's `name_local_part` level from its
+    /// same-name pairs: the share at that level, each pair weighted by the chance that it is
+    /// not a match under `model` (all 1 without one), add-one smoothed.
+    fn condition_u(
+        &self,
+        run: &Run,
+        samples: &[(usize, Vec<(u32, u32)>)],
+        u: &mut [Vec<f64>],
+        model: Option<&TrainedModel>,
+    ) {
+        const NAME_LOCAL_PART: usize = 3;
+        let tables = model.map(Tables::new);
+        for (c, pairs) in samples {
+            let (hit, total) = pairs
+                .par_iter()
+                .map(|&(i, j)| {
+                    let (i, j) = (i as usize, j as usize);
+                    let pattern = run.levels(i, j);
+                    let level = level_of(pattern, *c);
+                    if level == 0 {
+                        return (0.0, 0.0);
+                    }
+                    let w = tables
+                        .as_ref()
+                        .map_or(1.0, |t| 1.0 - probability(run.weight(t, i, j, pattern)));
+                    (if level == NAME_LOCAL_PART { w } else { 0.0 }, w)
+                })
+                .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            if let Some(row) = u.get_mut(*c) {
                 let k = (row.len() - 1) as f64;
-                let mut u: Vec<f64> = row
-                    .iter()
-                    .map(|&c| (c as f64 + 1.0) / (total as f64 + k))
-                    .collect();
-                u[0] = 1.0;
-                u
-            })
-            .collect()
+                if let Some(x) = row.get_mut(NAME_LOCAL_PART) {
+                    *x = (hit + 1.0) / (total + k);
+                }
+            }
+        }
     }
 
     /// Fellegi-Sunter m probabilities and prior by expectation-maximisation over the candidate
@@ -741,8 +908,32 @@ impl Deduper {
         }
         let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
         patterns.sort_unstable();
-        let u = self.estimate_u(run);
+        let mut u = self.estimate_u(run);
+        let samples = self.same_name_pairs(run);
+        self.condition_u(run, &samples, &mut u, None);
         let (m, prior, iterations) = self.train(&patterns, &u);
+        let model = self.model_of(&m, &u, prior, iterations, blocking);
+        if samples.is_empty() {
+            return model;
+        }
+        // Same-name pairs include the duplicates of people with rare names; counted as
+        // non-matches they would make a shared handle look commoner among different people
+        // than it is. One round of weighting each by the first model's chance that it is not a
+        // match, then training again, removes them.
+        self.condition_u(run, &samples, &mut u, Some(&model));
+        let (m, prior, iterations) = self.train(&patterns, &u);
+        self.model_of(&m, &u, prior, iterations, blocking)
+    }
+
+    /// The trained model of these m and u probabilities and prior.
+    fn model_of(
+        &self,
+        m: &[Vec<f64>],
+        u: &[Vec<f64>],
+        prior: f64,
+        iterations: usize,
+        blocking: &BlockingReport,
+    ) -> TrainedModel {
         TrainedModel {
             prior: global_prior(prior, blocking),
             candidate_prior: prior,
@@ -940,6 +1131,52 @@ impl std::fmt::Display for Explanation {
             "{:<14}{:<16}{:>+8.2}  (probability {:.4})",
             "total", "", self.weight, self.probability
         )
+    }
+}
+
+/// The probability that two random records (across the sides when `left` is given) whose
+/// values are both present have the same folded value: from the value counts, exactly. `None`
+/// when fewer than two values (or none on a side) are present.
+fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<f64> {
+    use std::hash::{Hash, Hasher};
+    let n = p.value_count();
+    let mut keyed: Vec<(u64, bool)> = (0..n)
+        .into_par_iter()
+        .filter(|&i| !p.value(i).is_empty())
+        .map(|i| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            p.value(i).hash(&mut h);
+            (h.finish(), left.is_none_or(|l| l.get(i).copied().unwrap_or(false)))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    match left {
+        None => {
+            let m = keyed.len() as f64;
+            if m < 2.0 {
+                return None;
+            }
+            let same: f64 = keyed
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|g| (g.len() as f64) * (g.len() as f64 - 1.0))
+                .sum();
+            Some(same / (m * (m - 1.0)))
+        }
+        Some(_) => {
+            let l = keyed.iter().filter(|k| k.1).count() as f64;
+            let r = keyed.len() as f64 - l;
+            if l < 1.0 || r < 1.0 {
+                return None;
+            }
+            let same: f64 = keyed
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|g| {
+                    let gl = g.iter().filter(|k| k.1).count() as f64;
+                    gl * (g.len() as f64 - gl)
+                })
+                .sum();
+            Some(same / (l * r))
+        }
     }
 }
 

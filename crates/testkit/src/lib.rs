@@ -27,6 +27,8 @@ mod replay;
 mod rng;
 
 use chrono::{Datelike, NaiveDate};
+use std::collections::HashSet;
+
 use mergetag_model::{Record, RecordId, fields};
 
 pub use replay::replay_fuzz_inputs;
@@ -177,14 +179,17 @@ impl Generator {
     pub fn generate(&self, people: usize) -> Dataset {
         let mut rng = Rng::new(self.seed);
         let mut rows: Vec<(u64, Record)> = Vec::with_capacity(people * 3 / 2);
+        // Addresses already taken: a mailbox belongs to one person, so a second Mark Davis at
+        // a provider gets `markdavis7` there, as providers make people choose.
+        let mut used = HashSet::with_capacity(people);
         for p in 0..people as u64 {
-            let person = self.person(&mut rng, p);
+            let person = self.person(&mut rng, p, &mut used);
             let mut n = 1;
             if rng.chance(self.noise.duplicated) {
                 n += 1 + rng.geometric(self.noise.extra_records - 1.0);
             }
             for k in 0..n {
-                let record = self.record(&mut rng, &person, k > 0);
+                let record = self.record(&mut rng, &person, k > 0, &mut used);
                 rows.push((p, record));
             }
         }
@@ -199,7 +204,7 @@ impl Generator {
         Dataset { records, entities }
     }
 
-    fn person(&self, rng: &mut Rng, id: u64) -> Person {
+    fn person(&self, rng: &mut Rng, id: u64, used: &mut HashSet<String>) -> Person {
         let first = rng.skewed(names::FIRST).to_owned();
         let last = rng.skewed(names::LAST).to_owned();
         let birth = NaiveDate::from_ymd_opt(
@@ -210,27 +215,8 @@ impl Generator {
         .unwrap_or_default();
         let (city, zip_prefix) = names::CITIES[rng.below(names::CITIES.len() as u64) as usize];
         let domain = names::EMAIL_DOMAINS[rng.below(names::EMAIL_DOMAINS.len() as u64) as usize];
-        let email = match rng.below(4) {
-            0 => format!(
-                "{}.{}{}@{domain}",
-                first.to_lowercase(),
-                last.to_lowercase(),
-                id % 100
-            ),
-            1 => format!(
-                "{}{}{}@{domain}",
-                &first[..1].to_lowercase(),
-                last.to_lowercase(),
-                id % 1000
-            ),
-            2 => format!(
-                "{}_{}{}@{domain}",
-                first.to_lowercase(),
-                &last[..1].to_lowercase(),
-                id
-            ),
-            _ => format!("{}{}@{domain}", last.to_lowercase(), id),
-        };
+        let local = email_local(rng, &first, &last, birth, id);
+        let email = unique_address(rng, used, &local, domain);
         Person {
             first,
             last,
@@ -243,7 +229,13 @@ impl Generator {
         }
     }
 
-    fn record(&self, rng: &mut Rng, p: &Person, duplicate: bool) -> Record {
+    fn record(
+        &self,
+        rng: &mut Rng,
+        p: &Person,
+        duplicate: bool,
+        used: &mut HashSet<String>,
+    ) -> Record {
         let noise = if duplicate {
             self.noise.clone()
         } else {
@@ -289,7 +281,15 @@ impl Generator {
         if rng.chance(noise.new_email) {
             let domain =
                 names::EMAIL_DOMAINS[rng.below(names::EMAIL_DOMAINS.len() as u64) as usize];
-            email = format!("{}{}@{domain}", p.first.to_lowercase(), rng.below(10_000));
+            let (local, old_domain) = p.email.split_once('@').unwrap_or((&p.email, ""));
+            let local = if rng.chance(0.5) && domain != old_domain {
+                // The same local part at another provider: people keep their name-built
+                // handle when they open a second mailbox (unless someone holds it there).
+                local.to_owned()
+            } else {
+                format!("{}{}", p.first.to_lowercase(), rng.below(10_000))
+            };
+            email = unique_address(rng, used, &local, domain);
         } else if rng.chance(noise.email_typo) {
             let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
             email = format!("{}@{domain}", typo(rng, local));
@@ -326,6 +326,48 @@ impl Generator {
         }
         r
     }
+}
+
+/// The local part of a person's address, built from the name as people build them: about
+/// half are the bare name (`mark.davis`, `markdavis`, `mdavis`, `mark_davis`, `davism`), a
+/// fifth the name with the two-digit birth year (`mark.davis85`, `davism85`), the rest the
+/// name with a longer number or a first name with digits. So several people with a common
+/// name hold the same local part at different providers, as in real customer bases.
+fn email_local(rng: &mut Rng, first: &str, last: &str, birth: NaiveDate, id: u64) -> String {
+    let (f, l) = (first.to_lowercase(), last.to_lowercase());
+    let (fi, li) = (&f[..1], &l[..1]);
+    let yy = birth.year() % 100;
+    match rng.below(20) {
+        0..=3 => format!("{f}.{l}"),
+        4..=6 => format!("{f}{l}"),
+        7..=8 => format!("{fi}{l}"),
+        9 => format!("{f}_{l}"),
+        10 => format!("{l}{fi}"),
+        11..=12 => format!("{f}.{l}{yy:02}"),
+        13 => format!("{f}{l}{yy:02}"),
+        14 => format!("{l}{fi}{yy:02}"),
+        15 => format!("{f}.{l}{}", id % 100),
+        16 => format!("{fi}{l}{}", id % 1000),
+        17 => format!("{f}_{li}{id}"),
+        18 => format!("{f}{}", 10 + id % 10_000),
+        _ => format!("{l}{id}"),
+    }
+}
+
+/// `local@domain`, or with digits added to the local part until no one holds it yet.
+fn unique_address(rng: &mut Rng, used: &mut HashSet<String>, local: &str, domain: &str) -> String {
+    // Taken is by mailbox, not spelling: `mark.davis` and `markdavis` are one Gmail mailbox.
+    let key = |a: &str| {
+        let mut k = String::new();
+        mergetag_model::mailbox::fold_into(a, &mut k);
+        k
+    };
+    let mut address = format!("{local}@{domain}");
+    while used.contains(&key(&address)) {
+        address = format!("{local}{}@{domain}", 1 + rng.below(999));
+    }
+    used.insert(key(&address));
+    address
 }
 
 fn street(rng: &mut Rng) -> String {

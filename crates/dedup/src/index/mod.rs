@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::blocking::{BlockingPass, KeyPart, PassKeys, pass_specs};
 use crate::cluster::{Edge, cluster, refuse_bridge};
-use crate::comparison::{ComparisonConfig, Prepared};
+use crate::comparison::{ComparisonConfig, Prepared, derive_from_names, name_sources};
 use crate::config::DedupConfig;
 use crate::dedup::{
     Deduper, Explanation, FieldEvidence, Tables, TrainedModel, level_name, level_of, probability,
@@ -572,7 +572,7 @@ impl MatchIndex {
             &mut Scratch::default(),
         );
         let (columns, keys) = extracted;
-        let prepared = per_comparison(&self.config, &columns)
+        let mut prepared: Vec<Prepared> = per_comparison(&self.config, &columns)
             .into_iter()
             .map(|(c, main, swap)| {
                 let mut p = Prepared::empty(c);
@@ -583,6 +583,7 @@ impl MatchIndex {
                 p
             })
             .collect();
+        derive_from_names(&mut prepared, &name_sources(&self.config.comparisons));
         let keys = keys
             .iter()
             .flat_map(|k| k.hashed.iter().map(|v| v.first().copied().unwrap_or(0)))
@@ -731,6 +732,7 @@ impl MatchIndex {
             let swap = p.swap.as_ref().map_or("", |col| col.get(0));
             self.store[c].push(p.value(0), swap);
         }
+        derive_from_names(&mut self.store, &name_sources(&self.config.comparisons));
         for (k, &key) in probe.keys.iter().enumerate() {
             if key != 0 {
                 self.blocks[k].added.entry(key).or_default().push(slot);
