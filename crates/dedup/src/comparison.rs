@@ -439,7 +439,7 @@ impl Prepared {
                 let (la, da) = a.rsplit_once('@').unwrap_or((a, ""));
                 let (lb, db) = b.rsplit_once('@').unwrap_or((b, ""));
                 let from_names = self.derived.get(i).copied().unwrap_or(false)
-                    && other.derived.get(j).copied().unwrap_or(false);
+                    || other.derived.get(j).copied().unwrap_or(false);
                 if la == lb {
                     if from_names { 3 } else { 2 }
                 } else if da == db

@@ -163,7 +163,8 @@ impl DedupConfig {
     /// A configuration for customer contacts with the canonical fields: names (nickname- and
     /// swap-aware, term-frequency adjusted), email, phone, birth date, street and postal code
     /// (not city, which moves with the postal code); blocking on email,
-    /// phone, name + birth date, phonetic surname + postal code, and given name + birth date.
+    /// phone, name + birth date, phonetic surname + postal code, given name + birth date,
+    /// name prefixes + birth year, and street.
     pub fn contacts() -> DedupConfig {
         use ComparisonKind as K;
         use KeyTransform as T;
@@ -204,6 +205,8 @@ impl DedupConfig {
                     part(fields::LAST_NAME, T::Prefix3),
                     part(fields::BIRTH_DATE, T::Year),
                 ]),
+                BlockingPass::on(vec![part(fields::STREET, T::Exact)]),
+
             ],
             threshold: default_threshold(),
             max_block_size: default_max_block(),

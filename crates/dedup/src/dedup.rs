@@ -215,6 +215,101 @@ pub struct DedupResult {
     pub blocking: BlockingReport,
     /// The trained model.
     pub model: TrainedModel,
+    /// The pairwise precision, recall and F1 the model expects, without labels.
+    pub quality: QualityEstimate,
+}
+
+/// Pairwise quality estimated from the model alone, with no labels: each candidate pair's
+/// match probability is the model's belief that it is a match, so at a threshold `t` the
+/// expected true positives are the sum of the probabilities at or above `t`, and the expected
+/// matches the sum over all candidate pairs. Recall is among the candidate pairs: matches that
+/// blocking never compared are the blocking analysis's to estimate
+/// ([`Deduper::blocking_analysis`]). The estimates are as good as the model's calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityEstimate {
+    /// The expected number of matching pairs among the candidate pairs.
+    pub expected_matches: f64,
+    /// The estimates at the configured threshold.
+    pub at_threshold: ThresholdEstimate,
+    /// The threshold (a candidate pair's probability) with the highest expected F1.
+    pub best: ThresholdEstimate,
+    /// The estimates at the thresholds 0.5, 0.8, 0.9, 0.95, 0.99, 0.999 and 0.9999.
+    pub curve: Vec<ThresholdEstimate>,
+}
+
+/// Expected pairwise quality at one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdEstimate {
+    /// The match probability at or above which pairs are linked.
+    pub threshold: f64,
+    /// The candidate pairs at or above it.
+    pub pairs: u64,
+    /// Expected precision.
+    pub precision: f64,
+    /// Expected recall among the candidate pairs.
+    pub recall: f64,
+    /// Their harmonic mean.
+    pub f1: f64,
+}
+
+impl QualityEstimate {
+    /// The estimates for candidate pairs with these match probabilities (any order) and the
+    /// configured threshold.
+    pub fn from_probabilities(probabilities: &[f64], threshold: f64) -> QualityEstimate {
+        let mut p: Vec<f64> = probabilities
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        p.sort_unstable_by(|a, b| b.total_cmp(a));
+        let expected: f64 = p.iter().sum();
+        // prefix[k]: the sum of the k largest.
+        let mut prefix = Vec::with_capacity(p.len() + 1);
+        prefix.push(0.0);
+        for x in &p {
+            prefix.push(prefix.last().copied().unwrap_or(0.0) + x);
+        }
+        let at_count = |k: usize, t: f64| {
+            let tp = prefix[k];
+            let precision = if k == 0 { 1.0 } else { tp / k as f64 };
+            let recall = if expected > 0.0 { tp / expected } else { 1.0 };
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            ThresholdEstimate {
+                threshold: t,
+                pairs: k as u64,
+                precision,
+                recall,
+                f1,
+            }
+        };
+        let at = |t: f64| at_count(p.partition_point(|&x| x >= t), t);
+        let mut best = at(threshold);
+        let mut k = 0;
+        while k < p.len() {
+            // All pairs tied at this probability go together.
+            let t = p[k];
+            while k < p.len() && p[k] >= t {
+                k += 1;
+            }
+            let e = at_count(k, t);
+            if e.f1 > best.f1 {
+                best = e;
+            }
+        }
+        QualityEstimate {
+            expected_matches: expected,
+            at_threshold: at(threshold),
+            best,
+            curve: [0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999]
+                .into_iter()
+                .map(at)
+                .collect(),
+        }
+    }
 }
 
 /// A link between a record of the left dataset and one of the right.
@@ -990,6 +1085,8 @@ impl Deduper {
             })
             .collect();
         let n = run.order.len();
+        let probabilities: Vec<f64> = edges.iter().map(|e| probability(e.weight)).collect();
+        let quality = QualityEstimate::from_probabilities(&probabilities, threshold);
         let (roots, refused_bridges) = cluster(n, &edges, self.config.guard_bridges);
         // Cluster ids in record-id order of their first member, so they do not depend on input
         // order; then everything is mapped back to input indices.
@@ -1017,6 +1114,7 @@ impl Deduper {
             refused_bridges,
             blocking,
             model,
+            quality,
         }
     }
 

@@ -76,7 +76,7 @@ pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;
 pub use crate::dedup::{
-    BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
+    BlockingReport, ComparisonModel, DedupResult, QualityEstimate, ThresholdEstimate, Deduper, Explanation, FieldEvidence, LevelModel,
     Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel,
     clusters_by_id,
 };

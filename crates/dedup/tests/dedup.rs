@@ -648,6 +648,25 @@ fn explore_quality() {
         let r = d.run_prepared(&prepared);
         let run_time = t_run.elapsed();
         let s = eval::pairwise(&r.clusters, &data.entities);
+        let tp = r
+            .matches
+            .iter()
+            .filter(|p| data.entities[p.a] == data.entities[p.b])
+            .count() as f64;
+        let in_candidates = candidates
+            .iter()
+            .filter(|&&(a, b)| data.entities[a] == data.entities[b])
+            .count() as f64;
+        let q = &r.quality;
+        eprintln!(
+            "  expected P={:.4} R={:.4} (true among candidates P={:.4} R={:.4}); best threshold {:.4} expected F1 {:.4}",
+            q.at_threshold.precision,
+            q.at_threshold.recall,
+            tp / r.matches.len().max(1) as f64,
+            tp / in_candidates.max(1.0),
+            q.best.threshold,
+            q.best.f1
+        );
         eprintln!(
             "  run (prepare + block + train + score + cluster): {run_time:?}, refused bridges {}, EM iterations {} converged {}",
             r.refused_bridges, r.model.iterations, r.model.converged
