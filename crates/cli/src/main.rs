@@ -262,6 +262,11 @@ struct DedupArgs {
     /// Print no summary on stderr (bad rows and errors are still reported).
     #[arg(long, short)]
     quiet: bool,
+    /// Also analyse blocking and print it on stdout: candidate pairs and the matches each
+    /// pass finds, estimated recall per pass and in all (no labels needed), the largest blocks,
+    /// and passes that would raise the recall with what they cost.
+    #[arg(long)]
+    analyze_blocking: bool,
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +396,7 @@ fn run(command: Command) -> Result<u8, Error> {
                 &a.out_pairs,
                 &a.out_clusters,
                 threads(a.threads),
+                a.analyze_blocking,
                 &progress,
                 &mut say,
             )?;
@@ -399,6 +405,20 @@ fn run(command: Command) -> Result<u8, Error> {
                     "mergetag dedup: {} records read, bad rows left out: {}, {} pairs, {} clusters",
                     summary.records, summary.skipped, summary.pairs, summary.clusters
                 ));
+                let (q, best) = (&summary.quality.at_threshold, &summary.quality.best);
+                say(&format!(
+                    "expected (no labels): precision {:.4}, recall {:.4}, F1 {:.4} among candidate pairs; best threshold {:.4} (expected F1 {:.4})",
+                    q.precision, q.recall, q.f1, best.threshold, best.f1
+                ));
+            }
+            if let Some(analysis) = &summary.analysis {
+                let mut out = std::io::stdout().lock();
+                out.write_all(analysis.to_string().as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|e| Error::Io {
+                        path: "<stdout>".into(),
+                        source: e,
+                    })?;
             }
             Ok(exit::OK)
         }

@@ -416,6 +416,10 @@ pub struct DedupOutput {
     /// What probably makes the result useless (a compared field no record has, EM that did
     /// not run or converge, many records and no pair); printed on stderr by the command.
     pub warnings: Vec<mergetag_dedup::DedupWarning>,
+    /// The pairwise precision, recall and F1 the model expects (no labels needed).
+    pub quality: mergetag_dedup::QualityEstimate,
+    /// The blocking analysis, when asked for ([`dedup_records_analyzed`]).
+    pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
 }
 
 /// Runs `f` on a pool of `threads` threads, or on the global pool when `None`.
@@ -444,6 +448,23 @@ pub fn dedup_records(
     threads: Option<usize>,
     progress: &Progress,
 ) -> Result<DedupOutput> {
+    dedup_records_analyzed(config, input, threads, progress, false)
+}
+
+/// As [`dedup_records`]; with `analyze`, the blocking analysis too
+/// ([`mergetag_dedup::Deduper::analyse`]: the matches each pass finds, estimated recall and
+/// suggested passes).
+///
+/// # Errors
+///
+/// As [`dedup_records`].
+pub fn dedup_records_analyzed(
+    config: &DedupFile,
+    input: &Input,
+    threads: Option<usize>,
+    progress: &Progress,
+    analyze: bool,
+) -> Result<DedupOutput> {
     let deduper =
         Deduper::new(config.dedup.clone()).map_err(|e| Error::invalid("dedup", e.to_string()))?;
     progress.step(format!("deduplicating {} records", input.records.len()));
@@ -464,11 +485,21 @@ pub fn dedup_records(
         .collect();
     pairs.sort_by(|x, y| (&x.id_a, &x.id_b).cmp(&(&y.id_a, &y.id_b)));
     let warnings = deduper.diagnose(&input.records, &result);
+    let analysis = if analyze {
+        progress.step("analysing blocking");
+        Some(on_threads(threads, || {
+            deduper.analyse(&input.records, &result)
+        })?)
+    } else {
+        None
+    };
     Ok(DedupOutput {
         pairs,
         clusters: result.clusters,
         cluster_count: result.cluster_count,
         warnings,
+        quality: result.quality,
+        analysis,
     })
 }
 
@@ -564,7 +595,7 @@ fn finish(w: csv::Writer<BufWriter<File>>, name: &str) -> Result<()> {
 }
 
 /// A summary of a finished `dedup`, for stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DedupSummary {
     /// Records read.
@@ -575,6 +606,10 @@ pub struct DedupSummary {
     pub pairs: usize,
     /// Clusters.
     pub clusters: usize,
+    /// The pairwise precision, recall and F1 the model expects.
+    pub quality: mergetag_dedup::QualityEstimate,
+    /// The blocking analysis, when asked for.
+    pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
 }
 
 /// The whole `dedup` command: reads `input_path`, deduplicates, writes both files. Bad rows
@@ -595,6 +630,7 @@ pub fn run_dedup(
     pairs_path: &Path,
     clusters_path: &Path,
     threads: Option<usize>,
+    analyze: bool,
     progress: &Progress,
     warn: &mut dyn FnMut(&str),
 ) -> Result<DedupSummary> {
@@ -620,7 +656,7 @@ pub fn run_dedup(
     if let Some(m) = input.skipped_report(&input_path.display().to_string()) {
         progress.suspend(|| warn(&m));
     }
-    let out = dedup_records(config, &input, threads, progress)?;
+    let out = dedup_records_analyzed(config, &input, threads, progress, analyze)?;
     for w in &out.warnings {
         progress.suspend(|| warn(&format!("warning: {w}")));
     }
@@ -637,6 +673,8 @@ pub fn run_dedup(
         skipped: input.skipped.len(),
         pairs: out.pairs.len(),
         clusters: out.cluster_count,
+        quality: out.quality,
+        analysis: out.analysis,
     })
 }
 

@@ -1,6 +1,9 @@
 //! The public FEBRL benchmarks through the CLI, with the configuration shipped in
 //! `examples/cli/febrl.toml`: pairwise and cluster F1 against the published true pairs.
 
+// The tests report the F1 figures on stderr.
+#![allow(clippy::print_stderr)]
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +17,14 @@ fn root() -> PathBuf {
 fn read_pairs(path: &Path, a: &str, b: &str) -> BTreeSet<(String, String)> {
     let mut reader = csv::Reader::from_path(path).expect("pairs file");
     let headers = reader.headers().expect("header").clone();
-    let ia = headers.iter().position(|h| h == a).expect("first id column");
-    let ib = headers.iter().position(|h| h == b).expect("second id column");
+    let ia = headers
+        .iter()
+        .position(|h| h == a)
+        .expect("first id column");
+    let ib = headers
+        .iter()
+        .position(|h| h == b)
+        .expect("second id column");
     reader
         .records()
         .map(|r| {
@@ -69,7 +78,10 @@ fn run(name: &str) -> (f64, f64) {
     let mut reader = csv::Reader::from_path(&clusters).unwrap();
     for r in reader.records() {
         let r = r.unwrap();
-        members.entry(r[1].to_owned()).or_default().push(r[0].to_owned());
+        members
+            .entry(r[1].to_owned())
+            .or_default()
+            .push(r[0].to_owned());
     }
     let mut clustered = BTreeSet::new();
     for m in members.values_mut() {

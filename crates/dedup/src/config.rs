@@ -81,6 +81,8 @@ use crate::error::{Error, Result};
 ///     { field = "last_name", transform = "prefix3" },
 ///     { field = "birth_date", transform = "year" },
 /// ]
+/// [[blocking]]
+/// keys = [{ field = "street", transform = "exact" }]
 /// "#;
 /// assert_eq!(DedupConfig::from_toml_str(toml)?, DedupConfig::contacts());
 /// # Ok::<(), mergetag_dedup::Error>(())
@@ -206,7 +208,6 @@ impl DedupConfig {
                     part(fields::BIRTH_DATE, T::Year),
                 ]),
                 BlockingPass::on(vec![part(fields::STREET, T::Exact)]),
-
             ],
             threshold: default_threshold(),
             max_block_size: default_max_block(),

@@ -225,7 +225,7 @@ pub struct DedupResult {
 /// matches the sum over all candidate pairs. Recall is among the candidate pairs: matches that
 /// blocking never compared are the blocking analysis's to estimate
 /// ([`Deduper::blocking_analysis`]). The estimates are as good as the model's calibration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QualityEstimate {
     /// The expected number of matching pairs among the candidate pairs.
     pub expected_matches: f64,
@@ -238,7 +238,7 @@ pub struct QualityEstimate {
 }
 
 /// Expected pairwise quality at one threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdEstimate {
     /// The match probability at or above which pairs are linked.
     pub threshold: f64,
@@ -614,7 +614,7 @@ impl Deduper {
     /// than 0.05 bits in the last round, or the sample reaches `4 n` pairs (at least 20,000) or
     /// `random_pairs`; a level seen less often keeps its add-one smoothed estimate. So a small
     /// file is not charged a million pairs, and a large one stops once the estimates settle.
-    fn estimate_u(&self, run: &Run) -> Vec<Vec<f64>> {
+    fn estimate_u(&self, run: &Run) -> (Vec<Vec<f64>>, Vec<ExactCounts>) {
         const FIRST_ROUND: u64 = 20_000;
         const SETTLED: f64 = 0.05;
         let n = run.order.len() as u64;
@@ -679,9 +679,8 @@ impl Deduper {
             let now = smoothed(&counts);
             let settled = before.as_ref().is_some_and(|old| {
                 now.iter().zip(old).zip(&counts).all(|((new, old), seen)| {
-                    (2..new.len()).all(|l| {
-                        seen[l] < 100 || (new[l].log2() - old[l].log2()).abs() < SETTLED
-                    })
+                    (2..new.len())
+                        .all(|l| seen[l] < 100 || (new[l].log2() - old[l].log2()).abs() < SETTLED)
                 })
             });
             if settled {
@@ -691,27 +690,24 @@ impl Deduper {
             round = drawn;
         }
         let mut u = smoothed(&counts);
+        let mut exact_counts = Vec::with_capacity(u.len());
         for (c, conf) in self.config.comparisons.iter().enumerate() {
-            if matches!(conf.kind, ComparisonKind::Numeric | ComparisonKind::Geo) {
-                continue;
-            }
-            let Some(exact) = exact_agreement(&run.prepared[c], run.left.as_deref()) else {
-                continue;
+            let counted = if matches!(conf.kind, ComparisonKind::Numeric | ComparisonKind::Geo) {
+                None
+            } else {
+                exact_agreement(&run.prepared[c], run.left.as_deref())
             };
-            // The sampled levels share what the exact level leaves, in their sampled
-            // proportions.
-            let row = &mut u[c];
-            let rest: f64 = row[2..].iter().sum();
-            let exact = exact.clamp(1e-12, 1.0 - 1e-9);
-            for x in row.iter_mut().skip(2) {
-                *x *= (1.0 - exact) / rest.max(f64::MIN_POSITIVE);
+            if let Some((same, total)) = counted {
+                // Add-one smoothed like the sampled levels: a file of two records says little.
+                let k = (u[c].len() - 1) as f64;
+                set_exact(&mut u[c], (same + 1.0) / (total + k));
             }
-            row[1] = exact;
+            exact_counts.push(counted);
         }
         for row in &mut u {
             row[0] = 1.0;
         }
-        u
+        (u, exact_counts)
     }
 
     /// For each email comparison that checks names: a seeded sample of pairs of records whose
@@ -803,7 +799,8 @@ impl Deduper {
         const NAME_LOCAL_PART: usize = 3;
         let tables = model.map(Tables::new);
         for (c, pairs) in samples {
-            let (hit, total) = pairs
+            // Weights in parallel, summed in order: the same bits whatever the thread count.
+            let weighted: Vec<(f64, f64)> = pairs
                 .par_iter()
                 .map(|&(i, j)| {
                     let (i, j) = (i as usize, j as usize);
@@ -817,7 +814,10 @@ impl Deduper {
                         .map_or(1.0, |t| 1.0 - probability(run.weight(t, i, j, pattern)));
                     (if level == NAME_LOCAL_PART { w } else { 0.0 }, w)
                 })
-                .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+                .collect();
+            let (hit, total) = weighted
+                .iter()
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
             if let Some(row) = u.get_mut(*c) {
                 let k = (row.len() - 1) as f64;
                 if let Some(x) = row.get_mut(NAME_LOCAL_PART) {
@@ -1003,18 +1003,31 @@ impl Deduper {
         }
         let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
         patterns.sort_unstable();
-        let mut u = self.estimate_u(run);
+        let (mut u, exact_counts) = self.estimate_u(run);
         let samples = self.same_name_pairs(run);
         self.condition_u(run, &samples, &mut u, None);
         let (m, prior, iterations) = self.train(&patterns, &u);
         let model = self.model_of(&m, &u, prior, iterations, blocking);
-        if samples.is_empty() {
-            return model;
+        // Pairs of one person's records agree as matches do, yet were counted among all
+        // pairs: negligible in a large file, not in a small one. One round removes the
+        // matches the first model expects from the exact-level counts, and (same-name pairs
+        // include the duplicates of people with rare names) weights each same-name pair by
+        // the first model's chance that it is not a match; then training runs again.
+        let expected_matches = prior * blocking.candidate_pairs as f64;
+        for (c, counted) in exact_counts.iter().enumerate() {
+            if let Some((same, total)) = *counted {
+                // The expected matches among the pairs where both values are present.
+                let share = if blocking.all_pairs > 0 {
+                    total / blocking.all_pairs as f64
+                } else {
+                    1.0
+                };
+                let e = (expected_matches * share).clamp(0.0, total);
+                let k = (u[c].len() - 1) as f64;
+                let exact = ((same - e * m[c][1]).max(0.0) + 1.0) / (total - e + k);
+                set_exact(&mut u[c], exact);
+            }
         }
-        // Same-name pairs include the duplicates of people with rare names; counted as
-        // non-matches they would make a shared handle look commoner among different people
-        // than it is. One round of weighting each by the first model's chance that it is not a
-        // match, then training again, removes them.
         self.condition_u(run, &samples, &mut u, Some(&model));
         let (m, prior, iterations) = self.train(&patterns, &u);
         self.model_of(&m, &u, prior, iterations, blocking)
@@ -1232,10 +1245,10 @@ impl std::fmt::Display for Explanation {
     }
 }
 
-/// The probability that two random records (across the sides when `left` is given) whose
-/// values are both present have the same folded value: from the value counts, exactly. `None`
-/// when fewer than two values (or none on a side) are present.
-fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<f64> {
+/// How many pairs of records (across the sides when `left` is given) whose values are both
+/// present have the same folded value, and how many pairs have both values: from the value
+/// counts, exactly. `None` when fewer than two values (or none on a side) are present.
+fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<(f64, f64)> {
     use std::hash::{Hash, Hasher};
     let n = p.value_count();
     let mut keyed: Vec<(u64, bool)> = (0..n)
@@ -1244,7 +1257,10 @@ fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<f64> {
         .map(|i| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             p.value(i).hash(&mut h);
-            (h.finish(), left.is_none_or(|l| l.get(i).copied().unwrap_or(false)))
+            (
+                h.finish(),
+                left.is_none_or(|l| l.get(i).copied().unwrap_or(false)),
+            )
         })
         .collect();
     keyed.par_sort_unstable();
@@ -1258,7 +1274,7 @@ fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<f64> {
                 .chunk_by(|a, b| a.0 == b.0)
                 .map(|g| (g.len() as f64) * (g.len() as f64 - 1.0))
                 .sum();
-            Some(same / (m * (m - 1.0)))
+            Some((same / 2.0, m * (m - 1.0) / 2.0))
         }
         Some(_) => {
             let l = keyed.iter().filter(|k| k.1).count() as f64;
@@ -1273,8 +1289,24 @@ fn exact_agreement(p: &Prepared, left: Option<&[bool]>) -> Option<f64> {
                     gl * (g.len() as f64 - gl)
                 })
                 .sum();
-            Some(same / (l * r))
+            Some((same, l * r))
         }
+    }
+}
+
+/// Per comparison: pairs with equal values and pairs with both values present, when counted.
+type ExactCounts = Option<(f64, f64)>;
+
+/// Sets a u row's exact level (index 1); the sampled levels after it share what it leaves, in
+/// their sampled proportions.
+fn set_exact(row: &mut [f64], exact: f64) {
+    let exact = exact.clamp(1e-12, 1.0 - 1e-9);
+    let rest: f64 = row.iter().skip(2).sum();
+    for x in row.iter_mut().skip(2) {
+        *x *= (1.0 - exact) / rest.max(f64::MIN_POSITIVE);
+    }
+    if let Some(x) = row.get_mut(1) {
+        *x = exact;
     }
 }
 

@@ -54,6 +54,7 @@
 //! records one at a time against existing profiles with stable ids, a merge log, splits,
 //! erasure and a versioned file format.
 
+pub mod analysis;
 mod blocking;
 mod cluster;
 mod comparison;
@@ -72,13 +73,14 @@ mod prepare;
 pub mod similarity;
 pub mod survivorship;
 
+pub use crate::analysis::{BlockingAnalysis, PassRecall, PassSuggestion};
 pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;
 pub use crate::dedup::{
-    BlockingReport, ComparisonModel, DedupResult, QualityEstimate, ThresholdEstimate, Deduper, Explanation, FieldEvidence, LevelModel,
-    Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, ScoredPair, TrainedModel,
-    clusters_by_id,
+    BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
+    Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, QualityEstimate, ScoredPair,
+    ThresholdEstimate, TrainedModel, clusters_by_id,
 };
 pub use crate::diagnose::{DedupWarning, NO_PAIRS_WARNING_RECORDS};
 pub use crate::error::{Error, Result};

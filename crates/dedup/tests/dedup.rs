@@ -683,6 +683,11 @@ fn explore_quality() {
             s.f1,
             t.elapsed()
         );
+        if std::env::var_os("MERGETAG_EXPLORE_BLOCKING").is_some() {
+            let t = std::time::Instant::now();
+            let a = d.analyse(&data.records, &r);
+            eprintln!("{a}analysis took {:?}", t.elapsed());
+        }
         if std::env::var_os("MERGETAG_EXPLORE_FP").is_some() {
             let mut patterns: HashMap<String, usize> = HashMap::new();
             for p in &r.matches {

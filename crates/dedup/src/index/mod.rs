@@ -434,6 +434,8 @@ impl MatchIndex {
         for p in &mut store {
             p.tf = Vec::new();
         }
+        // Loaded columns carry no name flags; batch-prepared ones have them already.
+        derive_from_names(&mut store, &name_sources(&self.config.comparisons));
         self.store = store;
         self.blocks = Blocks::from_keys(keys);
         for (terms, store) in self.terms.iter_mut().zip(&self.store) {
