@@ -35,7 +35,8 @@ pub enum Kind {
     /// The normalized sendable address (display name, `mailto:` and brackets removed, domain
     /// lower-cased and IDNA-encoded).
     Email,
-    /// E.164 (`+13125550147`); national numbers need `--region`.
+    /// E.164 (`+13125550147`); national numbers need `--region` (any region libphonenumber
+    /// knows, `XK` and `AC` included).
     Phone,
     /// `YYYY-MM-DD`; numeric dates with both readings valid are ambiguous without
     /// `--date-order`.
@@ -199,6 +200,11 @@ pub struct LineNormalizer {
     engine: Engine,
 }
 
+/// Whether `region` is a phone region (`US`, `XK`) the phone normalizer takes as it is.
+fn mergetag_phone_region(region: &str) -> bool {
+    Phone::new().default_region(region).is_ok()
+}
+
 /// The alpha-2 code of `--region`.
 fn region_arg(region: &str) -> Result<&'static str> {
     country_code(region).ok_or_else(|| {
@@ -237,7 +243,18 @@ impl LineNormalizer {
         date_order: Option<DateOrderArg>,
         options: LineOptions,
     ) -> Result<LineNormalizer> {
-        let region = region.map(region_arg).transpose()?;
+        // Phones take any region libphonenumber knows (`AC`, `TA`, `XK` are no ISO 3166-1
+        // countries); the other kinds take countries.
+        let phone_region = match (kind, region) {
+            (Kind::Phone, Some(r)) if mergetag_phone_region(r) => {
+                Some(r.trim().to_ascii_uppercase())
+            }
+            _ => None,
+        };
+        let region = match phone_region {
+            Some(_) => None,
+            None => region.map(region_arg).transpose()?,
+        };
         if (options.fix_mixed_case || options.particles.is_some())
             && !matches!(kind, Kind::Name | Kind::FullName)
         {
@@ -268,7 +285,7 @@ impl LineNormalizer {
         let n: Box<dyn Normalizer> = match kind {
             Kind::Text => Box::new(Text::new()),
             Kind::Email => Box::new(Email::new()),
-            Kind::Phone => match region {
+            Kind::Phone => match phone_region.as_deref().or(region) {
                 Some(r) => Box::new(Phone::new().default_region(r).map_err(usage)?),
                 None => Box::new(Phone::new()),
             },

@@ -12,8 +12,16 @@ use crate::normalizer::{Context, Normalizer, Outcome, keep};
 ///
 /// A number without a country code is read in the record's country ([`Context::country`]) or,
 /// failing that, in the default region, or else in the configuration's default country
-/// ([`Context::default_country`]). Numbers that cannot be read, or that the metadata says
-/// are impossible or unassigned, are flagged and kept as given.
+/// ([`Context::default_country`]): any region libphonenumber knows, including those that are
+/// no ISO 3166-1 country (`AC`, `TA`, `XK`). In a region, the number is read as
+/// libphonenumber does ([`mergetag_phone::read_in_region`]): the region's own international
+/// dialling prefix (`011` in the US, `00` in Germany) starts an international number, and
+/// the trunk prefix is removed (`8 0152 45-09-11` in Belarus). `00` alone is read as `+` only
+/// when no region is known. Numbers that cannot be read, or that the metadata says are
+/// impossible or unassigned, are flagged and kept as given.
+///
+/// The metadata is read on the first number, region by region (a few milliseconds), not
+/// when the normalizer is made.
 ///
 /// ```
 /// use mergetag_normalize::{normalize_to_string, Phone};
@@ -24,23 +32,25 @@ use crate::normalizer::{Context, Normalizer, Outcome, keep};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Phone {
-    default_region: Option<(country::Id, String)>,
+    default_region: Option<String>,
 }
 
-/// Loads libphonenumber's metadata, so that the first number parsed is not slow. Called by
-/// [`Phone::new`]; the cost is paid once per process.
+/// Loads the phone metadata and compiles the patterns of the US region, so that the first
+/// number read does not pay for it. Optional: without it the cost (a few milliseconds) is
+/// paid by the first number, once per process. The full parser's metadata (`phonenumber`'s,
+/// for numbers written with letters or unusual extensions) is loaded only when such a
+/// number comes.
 pub fn warm_phone() {
     static WARM: LazyLock<()> = LazyLock::new(|| {
-        let _ = phonenumber::parse(Some(country::Id::US), "+1 312 555 0147").map(|n| n.is_valid());
         mergetag_phone::warm();
         let _ = mergetag_phone::is_valid(1, "3125550147");
     });
     LazyLock::force(&WARM);
 }
 
-/// The number with its separators and a `(0)` trunk prefix removed and `00` read as `+`,
-/// followed by any extension text: the forms the parser reads most reliably.
-fn prepare(s: &str) -> String {
+/// The number with its separators and a `(0)` trunk prefix removed and, with `plus_00`, `00`
+/// read as `+`, followed by any extension text: the forms the parser reads most reliably.
+fn prepare(s: &str, plus_00: bool) -> String {
     let s = s.replace("(0)", "");
     let split = s
         .find(|c: char| c.is_alphabetic() || matches!(c, '#' | ',' | ';'))
@@ -51,7 +61,7 @@ fn prepare(s: &str) -> String {
     let digits = if let Some(n) = number.strip_prefix('+') {
         out.push('+');
         n
-    } else if let Some(n) = number.strip_prefix("00") {
+    } else if let Some(n) = number.strip_prefix("00").filter(|_| plus_00) {
         out.push('+');
         n
     } else {
@@ -78,15 +88,15 @@ fn plain_extension(rest: &str) -> Option<&str> {
         .then_some(digits)
 }
 
-/// A libphonenumber region from an ISO 3166-1 alpha-2 code (any case), with the code in
-/// capitals.
-fn region(code: &str) -> Option<(country::Id, String)> {
+/// A libphonenumber region from its code (any case: ISO 3166-1 alpha-2, or `AC`, `TA`, `XK`),
+/// in capitals.
+fn region(code: &str) -> Option<String> {
     let code = code.trim();
     if code.len() != 2 || !code.is_ascii() {
         return None;
     }
     let upper = code.to_ascii_uppercase();
-    country::Id::from_str(&upper).ok().map(|id| (id, upper))
+    mergetag_phone::is_region(&upper).then_some(upper)
 }
 
 /// The E.164 digits (without `+`) of a prepared number that is plain digits, when the
@@ -101,22 +111,7 @@ fn fast_e164(prepared: &str, region: Option<&str>) -> Option<String> {
         let (code, national) = mergetag_phone::split_international(prepared, &mut buf)?;
         return mergetag_phone::is_valid(code, national).then(|| format!("{code}{national}"));
     }
-    let meta = phonenumber::metadata::DATABASE.by_id(region?)?;
-    let code = meta.country_code();
-    if code != 1 && meta.national_prefix_for_parsing().is_some() && meta.national_prefix().is_none()
-    {
-        return None;
-    }
-    let national = match meta.national_prefix() {
-        Some(np)
-            if prepared.starts_with(np)
-                && mergetag_phone::is_valid(code, &prepared[np.len()..]) =>
-        {
-            &prepared[np.len()..]
-        }
-        _ if mergetag_phone::is_valid(code, prepared) => prepared,
-        _ => return None,
-    };
+    let (code, national) = mergetag_phone::read_in_region(region?, prepared)?;
     Some(format!("{code}{national}"))
 }
 
@@ -124,13 +119,13 @@ impl Phone {
     /// A phone normalizer without a default region: national numbers need the record's
     /// country.
     pub fn new() -> Phone {
-        warm_phone();
         Phone {
             default_region: None,
         }
     }
 
-    /// Sets the region for numbers without a country code, as ISO 3166-1 alpha-2.
+    /// Sets the region for numbers without a country code: an ISO 3166-1 alpha-2 code, or
+    /// another region libphonenumber knows (`AC`, `TA`, `XK`).
     ///
     /// # Errors
     ///
@@ -139,7 +134,7 @@ impl Phone {
         let id = region(code).ok_or_else(|| crate::Error::Invalid {
             path: "default_region".into(),
             message: format!(
-                "unknown phone region {code:?}; use an ISO 3166-1 alpha-2 code such as \"US\""
+                "unknown phone region {code:?}; use a region libphonenumber knows, such as \"US\", \"GB\" or \"XK\""
             ),
         })?;
         self.default_region = Some(id);
@@ -190,7 +185,7 @@ impl Normalizer for Phone {
                 ),
             );
         }
-        let prepared = prepare(trimmed);
+        let prepared = prepare(trimmed, reg.is_none());
         // A plain extension (`x12`, `ext. 12`, `extension 12`) is read here, so that the
         // number can take the parser-free path.
         let (plain, ext) = match prepared.split_once(' ') {
@@ -200,7 +195,7 @@ impl Normalizer for Phone {
             },
             _ => (prepared.as_str(), own_ext),
         };
-        if let Some(digits) = fast_e164(plain, reg.as_ref().map(|(_, c)| c.as_str())) {
+        if let Some(digits) = fast_e164(plain, reg.as_deref()) {
             out.clear();
             out.push('+');
             out.push_str(&digits);
@@ -210,11 +205,34 @@ impl Normalizer for Phone {
             }
             return Outcome::compare(input, out);
         }
-        let reg = reg.map(|(id, _)| id);
+        // Digits alone that the metadata does not make valid are invalid: the full parser
+        // would only load its own copy of the metadata to say the same (or worse, accept a
+        // number libphonenumber refuses).
+        if plain.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
+            return keep(
+                input,
+                out,
+                Outcome::Invalid(
+                    "not a valid phone number (wrong length or an unassigned range)".into(),
+                ),
+            );
+        }
         // An international number is parsed without a region: with one, `phonenumber` 0.3.10
         // strips that region's national prefix from the other country's number (`+33 1 ...`
         // read with region US loses its `1`).
-        let reg = if prepared.starts_with('+') { None } else { reg };
+        let reg = match reg {
+            Some(r) if !prepared.starts_with('+') => match country::Id::from_str(&r) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    return keep(
+                        input,
+                        out,
+                        Outcome::Invalid("cannot read as a phone number".into()),
+                    );
+                }
+            },
+            _ => None,
+        };
         let n = match phonenumber::parse(reg, &prepared) {
             Ok(n) => n,
             Err(_) => {
@@ -225,7 +243,7 @@ impl Normalizer for Phone {
                 );
             }
         };
-        if !n.is_valid() {
+        if !mergetag_phone::is_valid(n.code().value(), &n.national().to_string()) {
             return keep(
                 input,
                 out,

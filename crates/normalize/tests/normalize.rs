@@ -189,7 +189,7 @@ fn config_errors_say_where() {
     assert!(matches!(e, Error::Invalid { .. }));
     assert_eq!(
         e.to_string(),
-        "fields.phone.default_region: unknown phone region \"XX\"; use an ISO 3166-1 alpha-2 code such as \"US\""
+        "fields.phone.default_region: unknown phone region \"XX\"; use a region libphonenumber knows, such as \"US\", \"GB\" or \"XK\""
     );
     let e = NormalizeConfig::from_toml_str("[fields.x]\nnormalizer = \"email\"\nfoo = 1\n")
         .unwrap_err();
