@@ -1,6 +1,8 @@
 //! How long the first number takes in a fresh process: the metadata read and the patterns of
 //! one region compiled. Run with `cargo run --release -p mergetag-phone --example startup`.
 
+#![allow(clippy::print_stdout)]
+
 use std::time::Instant;
 
 fn main() {

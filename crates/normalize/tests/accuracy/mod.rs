@@ -2,6 +2,9 @@
 //! Publication 28 examples, ...) scored as a whole, each against the target the project set
 //! for it. A failing suite prints the cases it missed.
 
+// The suites print their scores (run with `--nocapture` to see them).
+#![allow(clippy::print_stderr)]
+
 use std::path::PathBuf;
 
 use mergetag_normalize::country_code;

@@ -3,6 +3,9 @@
 //! (`tests/data/typo_suites.json`), scored as a whole against the project's targets. A
 //! failing suite lists the cases it missed.
 
+// The suites print their scores (run with `--nocapture` to see them).
+#![allow(clippy::print_stderr)]
+
 use std::path::PathBuf;
 
 use mergetag_validate::EmailValidator;
