@@ -16,9 +16,26 @@ use crate::error::{Error, Result};
 /// # Ok::<(), mergetag_segment::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "MatrixData")]
 pub struct Matrix {
     cols: usize,
     data: Vec<f64>,
+}
+
+/// The serde form of a [`Matrix`], checked by [`Matrix::new`] when read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixData {
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl TryFrom<MatrixData> for Matrix {
+    type Error = Error;
+
+    fn try_from(m: MatrixData) -> Result<Matrix> {
+        Matrix::new(m.cols, m.data)
+    }
 }
 
 impl Matrix {

@@ -3,6 +3,8 @@
 //! models that round-trip through JSON and assign as they were fitted, ids kept across
 //! retraining.
 
+mod fuzz;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -400,4 +402,27 @@ proptest! {
             prop_assert_eq!(fit.labels[i] == NOISE, back.labels[n - 1 - i] == NOISE);
         }
     }
+}
+
+/// Replays the inputs kept in `tests/fuzz/<target>/` (seeds and any crash the fuzzer found)
+/// through the checks the fuzz targets run.
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: no inputs", dir.display());
+    for f in files {
+        run(&std::fs::read(&f).unwrap());
+    }
+}
+
+#[test]
+fn fuzz_inputs_replay() {
+    replay("segment_table", fuzz::segment_table);
+    replay("segment_config", fuzz::segment_config);
 }
