@@ -101,6 +101,26 @@ impl PhoneNumber {
         {
             return None;
         }
+        // A national number written with digits and separators only, read in its region as
+        // libphonenumber does (international dialling and trunk prefixes of that region),
+        // without the full parser and its copy of the metadata.
+        if let Some(r) = region
+            && !text.starts_with('+')
+        {
+            let digits: String = text
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '.' | '/' | '(' | ')'))
+                .collect();
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return match phone_meta::read_in_region(r.as_ref(), &digits) {
+                    Some(_) => None,
+                    None => Some(format!(
+                        "{} is not a valid number (wrong length or an unassigned range)",
+                        label(&self.field)
+                    )),
+                };
+            }
+        }
         let l = label(&self.field);
         let international = text.starts_with('+') || text.starts_with("00");
         if !international && region.is_none() {
@@ -185,5 +205,13 @@ mod tests {
         );
         assert!(PhoneNumber::new("p").default_region("ZZ").is_err());
         assert!(PhoneNumber::new("p").default_region("us").is_err());
+        // The region's own dialling prefixes: 011 abroad from the US, not 00.
+        assert_eq!(us.problem("011 44 20 7946 0958", us.default_region), None);
+        assert!(
+            us.problem("00 44 20 7946 0958", us.default_region)
+                .is_some()
+        );
+        let by = PhoneNumber::new("p").default_region("BY").unwrap();
+        assert_eq!(by.problem("8 0152 45-09-11", by.default_region), None);
     }
 }
