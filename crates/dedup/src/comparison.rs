@@ -423,6 +423,12 @@ impl Prepared {
                     return 3;
                 }
                 let base = if given { 4 } else { 3 };
+                if a.is_ascii()
+                    && b.is_ascii()
+                    && crate::similarity::jaro_winkler_bound(a.as_bytes(), b.as_bytes()) < 0.80
+                {
+                    return base + 2;
+                }
                 let sim = jaro_winkler_str(a, b);
                 if sim >= 0.92 {
                     base
@@ -481,9 +487,11 @@ impl Prepared {
                 }
             }
             ComparisonKind::Text => {
+                let could_be_close = !(a.is_ascii() && b.is_ascii())
+                    || crate::similarity::jaro_winkler_bound(a.as_bytes(), b.as_bytes()) >= 0.90;
                 if a == b {
                     1
-                } else if jaro_winkler_str(a, b) >= 0.90
+                } else if could_be_close && jaro_winkler_str(a, b) >= 0.90
                     || crate::similarity::token_set(a, b) >= 0.5
                 {
                     2

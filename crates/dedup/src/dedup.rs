@@ -829,7 +829,14 @@ impl Deduper {
 
     /// Fellegi-Sunter m probabilities and prior by expectation-maximisation over the candidate
     /// pairs' level patterns (u fixed from random pairs).
-    fn train(&self, patterns: &[(u64, u64)], u: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64, usize) {
+    ///
+    /// Each pattern comes with the comparisons its pairs were blocked on (a bit each, see
+    /// `blocked_comparisons`): a pair found only because its streets are equal says nothing
+    /// about how often matches' streets are equal, and scored on it the many different people
+    /// who share a street in a large file look like matches. So those comparisons are left out
+    /// of the pair's E-step and of their m's M-step, as Splink leaves a blocking rule's fields
+    /// out of the session it trains.
+    fn train(&self, patterns: &[(u64, u16, u64)], u: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64, usize) {
         let kinds: Vec<ComparisonKind> = self.config.comparisons.iter().map(|c| c.kind).collect();
         // Start: matches mostly agree exactly, and the rest of the mass falls off by level.
         let mut m: Vec<Vec<f64>> = kinds
@@ -853,7 +860,7 @@ impl Deduper {
         // A weak Dirichlet prior toward the starting m, so a level that no candidate pair shows
         // (a one-digit phone typo in data that has none) keeps a plausible m instead of
         // collapsing to zero and turning positive evidence into a veto.
-        let total_pairs: f64 = patterns.iter().map(|&(_, n)| n as f64).sum();
+        let total_pairs: f64 = patterns.iter().map(|&(_, _, n)| n as f64).sum();
         let alpha = (total_pairs * 1e-3).max(1.0);
         let m0 = m.clone();
         let mut prior = 0.1;
@@ -863,11 +870,11 @@ impl Deduper {
             let mut num: Vec<Vec<f64>> = m.iter().map(|r| vec![0.0; r.len()]).collect();
             let mut total = 0.0;
             let mut count = 0.0;
-            for &(pattern, n) in patterns {
+            for &(pattern, blocked, n) in patterns {
                 let (mut pm, mut pu) = (prior, 1.0 - prior);
                 for c in 0..m.len() {
                     let l = level_of(pattern, c);
-                    if l > 0 {
+                    if l > 0 && blocked & (1 << c) == 0 {
                         pm *= m[c][l];
                         pu *= u[c][l];
                     }
@@ -877,7 +884,9 @@ impl Deduper {
                 total += w * n;
                 count += n;
                 for (c, row) in num.iter_mut().enumerate() {
-                    row[level_of(pattern, c)] += w * n;
+                    if blocked & (1 << c) == 0 {
+                        row[level_of(pattern, c)] += w * n;
+                    }
                 }
             }
             let new_prior = if count > 0.0 {
@@ -929,7 +938,7 @@ impl Deduper {
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
             .collect();
-        let model = self.train_on(run, &patterns_per_pair, &blocking);
+        let model = self.train_on(run, &pairs, &patterns_per_pair, &blocking);
         self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model)
     }
 
@@ -990,46 +999,106 @@ impl Deduper {
         Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
     }
 
+    /// For each candidate pair, the comparisons (a bit each) whose fields every pass that finds
+    /// the pair keys on: without their agreement the pair would not be a candidate. A pair
+    /// found by the email pass and by the street pass blocks neither (each pass finds it
+    /// without the other's field). Sorted-neighbourhood passes, which need no agreement, block
+    /// none.
+    fn blocked_comparisons(&self, run: &PreparedRecords, pairs: &[(u32, u32)]) -> Vec<u16> {
+        // Per hashed key slot (in pass order): the comparisons of its pass's fields.
+        let mut slots: Vec<(&Vec<u64>, u16)> = Vec::new();
+        for (pass, keys) in self.config.blocking.iter().zip(&run.keys) {
+            let mask = self
+                .config
+                .comparisons
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| pass.keys.iter().any(|k| k.field == c.field))
+                .fold(0u16, |m, (i, _)| m | (1 << i));
+            for band in &keys.hashed {
+                slots.push((band, mask));
+            }
+        }
+        pairs
+            .par_iter()
+            .map(|&(a, b)| {
+                let (a, b) = (a as usize, b as usize);
+                slots
+                    .iter()
+                    .filter(|(band, _)| band[a] != 0 && band[a] == band[b])
+                    .map(|&(_, mask)| mask)
+                    .reduce(|x, y| x & y)
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
     /// Trains a model on the candidate pairs' level patterns.
     fn train_on(
         &self,
         run: &PreparedRecords,
+        pairs: &[(u32, u32)],
         patterns_per_pair: &[u64],
         blocking: &BlockingReport,
     ) -> TrainedModel {
-        let mut counts: HashMap<u64, u64> = HashMap::new();
-        for &p in patterns_per_pair {
-            *counts.entry(p).or_default() += 1;
+        let masks = self.blocked_comparisons(run, pairs);
+        let mut counts: HashMap<(u64, u16), u64> = HashMap::new();
+        for (&p, &mask) in patterns_per_pair.iter().zip(&masks) {
+            *counts.entry((p, mask)).or_default() += 1;
         }
-        let mut patterns: Vec<(u64, u64)> = counts.into_iter().collect();
+        let mut masked: Vec<(u64, u16, u64)> =
+            counts.into_iter().map(|((p, k), n)| (p, k, n)).collect();
+        masked.sort_unstable();
+        let mut by_pattern: HashMap<u64, u64> = HashMap::new();
+        for &(p, _, n) in &masked {
+            *by_pattern.entry(p).or_default() += n;
+        }
+        let mut patterns: Vec<(u64, u64)> = by_pattern.into_iter().collect();
         patterns.sort_unstable();
         let (mut u, exact_counts) = self.estimate_u(run);
         let samples = self.same_name_pairs(run);
         self.condition_u(run, &samples, &mut u, None);
-        let (m, prior, iterations) = self.train(&patterns, &u);
+        let (m, prior, iterations) = self.train(&masked, &u);
         let model = self.model_of(&m, &u, prior, iterations, blocking);
         // Pairs of one person's records agree as matches do, yet were counted among all
         // pairs: negligible in a large file, not in a small one. One round removes the
-        // matches the first model expects from the exact-level counts, and (same-name pairs
+        // likely matches among the candidates from the exact-level counts, and (same-name pairs
         // include the duplicates of people with rare names) weights each same-name pair by
         // the first model's chance that it is not a match; then training runs again.
-        let expected_matches = prior * blocking.candidate_pairs as f64;
+        // The pairs to take out are the candidate pairs at the exact level, each weighed by
+        // the first model's probability that it is a match (from its pattern: term
+        // frequencies aside). A subtraction of expected counts instead (matches times m) is
+        // the difference of two large numbers, and in a million records it left u near zero.
+        let tables = Tables::new(&model);
+        let posterior: Vec<f64> = patterns
+            .iter()
+            .map(|&(p, _)| {
+                let w = (0..self.config.comparisons.len()).fold(tables.prior, |w, c| {
+                    w + tables
+                        .weights
+                        .get(c)
+                        .and_then(|row| row.get(level_of(p, c)))
+                        .copied()
+                        .unwrap_or(0.0)
+                });
+                probability(w)
+            })
+            .collect();
         for (c, counted) in exact_counts.iter().enumerate() {
             if let Some((same, total)) = *counted {
-                // The expected matches among the pairs where both values are present.
-                let share = if blocking.all_pairs > 0 {
-                    total / blocking.all_pairs as f64
-                } else {
-                    1.0
-                };
-                let e = (expected_matches * share).clamp(0.0, total);
+                let agreeing_matches: f64 = patterns
+                    .iter()
+                    .zip(&posterior)
+                    .filter(|((p, _), _)| level_of(*p, c) == 1)
+                    .map(|((_, n), q)| *n as f64 * q)
+                    .sum();
                 let k = (u[c].len() - 1) as f64;
-                let exact = ((same - e * m[c][1]).max(0.0) + 1.0) / (total - e + k);
+                let exact = ((same - agreeing_matches).max(0.0) + 1.0) / (total + k);
                 set_exact(&mut u[c], exact);
             }
         }
         self.condition_u(run, &samples, &mut u, Some(&model));
-        let (m, prior, iterations) = self.train(&patterns, &u);
+        let (m, prior, iterations) = self.train(&masked, &u);
         self.model_of(&m, &u, prior, iterations, blocking)
     }
 

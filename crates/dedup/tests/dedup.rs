@@ -593,6 +593,20 @@ proptest! {
     }
 
     #[test]
+    fn damerau_levenshtein_equals_strsim(a in "[a-e0-3 ]{0,12}", b in "[a-e0-3 ]{0,12}", c in "\\PC{0,8}") {
+        prop_assert_eq!(similarity::damerau_levenshtein(&a, &b), strsim::damerau_levenshtein(&a, &b));
+        prop_assert_eq!(similarity::damerau_levenshtein(&a, &c), strsim::damerau_levenshtein(&a, &c));
+        let long = a.repeat(6);
+        prop_assert_eq!(similarity::damerau_levenshtein(&long, &b), strsim::damerau_levenshtein(&long, &b));
+    }
+
+    #[test]
+    fn jaro_winkler_bound_is_a_bound(a in "[a-f]{0,10}", b in "[a-f]{0,10}") {
+        let bound = similarity::jaro_winkler_bound(a.as_bytes(), b.as_bytes());
+        prop_assert!(similarity::jaro_winkler(a.as_bytes(), b.as_bytes()) <= bound + 1e-12);
+    }
+
+    #[test]
     fn jaro_winkler_equals_strsim_and_is_symmetric(a in "\\PC{0,20}", b in "\\PC{0,20}") {
         let x: Vec<char> = a.chars().collect();
         let y: Vec<char> = b.chars().collect();
@@ -683,6 +697,20 @@ fn explore_quality() {
             s.f1,
             t.elapsed()
         );
+        if std::env::var_os("MERGETAG_EXPLORE_MODEL").is_some() {
+            eprintln!(
+                "  prior {:.3e} candidate prior {:.4}",
+                r.model.prior, r.model.candidate_prior
+            );
+            for c in &r.model.comparisons {
+                let levels: Vec<String> = c
+                    .levels
+                    .iter()
+                    .map(|l| format!("{} m={:.4} u={:.2e} w={:+.1}", l.name, l.m, l.u, l.weight))
+                    .collect();
+                eprintln!("  {:<12} {}", c.field, levels.join(" | "));
+            }
+        }
         if std::env::var_os("MERGETAG_EXPLORE_BLOCKING").is_some() {
             let t = std::time::Instant::now();
             let a = d.analyse(&data.records, &r);

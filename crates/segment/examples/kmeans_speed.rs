@@ -31,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let x = Matrix::new(cols, data)?;
     let start = Instant::now();
-    let fit = KMeans::new(k).n_init(1).seed(0).algorithm(algorithm).fit(&x)?;
+    let fit = KMeans::new(k)
+        .n_init(1)
+        .seed(0)
+        .algorithm(algorithm)
+        .fit(&x)?;
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{{\"algorithm\":\"{algorithm:?}\",\"seconds\":{seconds},\"inertia\":{},\"iterations\":{},\"converged\":{}}}",
