@@ -75,8 +75,8 @@
 //!
 //! Errors ([`Error`]) are for broken configuration only; values that cannot be normalized are
 //! outcomes, never errors. Reference data (USPS Publication 28 tables, nicknames, country
-//! aliases) is embedded from `data/` and parsed once, on first use; [`warm_phone`] loads the
-//! phone metadata ahead of time.
+//! aliases, ISO 3166-1 names) is embedded from `data/` and parsed once, on first use;
+//! [`warm_phone`] loads the phone metadata ahead of time (a few milliseconds).
 //!
 //! The crate depends on [`mergetag-model`](mergetag_model) alone among mergetag's crates, and
 //! re-exports it as [`model`].
