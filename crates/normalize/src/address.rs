@@ -277,7 +277,8 @@ fn push_units(toks: &[&str], out: &mut String) {
             i += 1;
             format!("FL {n}")
         } else if let Some(std) = unit_std(t) {
-            if toks.get(i) == Some(&"#") {
+            // `APT # 4`, `STE ## 4`: the designator says it; the `#`s go.
+            while toks.get(i) == Some(&"#") {
                 i += 1;
             }
             std.to_owned()
@@ -924,6 +925,17 @@ impl Normalizer for PostalCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_designator_drops_every_number_sign_after_it() {
+        // Found by the fuzzer: `SUIT # #` gave `STE #`, then `STE`.
+        let mut once = String::new();
+        us_street("4 # SUIT ## NCRC", &mut once);
+        assert_eq!(once, "4 # STE NCRC");
+        let mut twice = String::new();
+        us_street(&once, &mut twice);
+        assert_eq!(twice, once);
+    }
 
     #[test]
     fn streets() {
