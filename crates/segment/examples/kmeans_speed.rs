@@ -7,6 +7,9 @@
 //!
 //! Prints one JSON object: the algorithm, seconds, inertia, iterations.
 
+// An example talks to the person running it; the print lints are for libraries.
+#![allow(clippy::print_stdout)]
+
 use std::time::Instant;
 
 use mergetag_segment::{KMeans, KMeansAlgorithm, Matrix};

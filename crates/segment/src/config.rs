@@ -222,10 +222,10 @@ impl SegmentConfig {
         let path = path.as_ref();
         let mut c: SegmentConfig = loader::from_path(path)?;
         c.validate()?;
-        if let (Some(m), Some(dir)) = (&c.model, path.parent()) {
-            if m.is_relative() {
-                c.model = Some(dir.join(m));
-            }
+        if let (Some(m), Some(dir)) = (&c.model, path.parent())
+            && m.is_relative()
+        {
+            c.model = Some(dir.join(m));
         }
         Ok(c)
     }
@@ -254,10 +254,10 @@ impl SegmentConfig {
         if self.n_init == 0 || self.n_init > 1000 {
             return Err(Error::invalid("n_init", "must be from 1 to 1000"));
         }
-        if let Some(e) = self.eps {
-            if !(e.is_finite() && e > 0.0) {
-                return Err(Error::invalid("eps", "must be a finite number above 0"));
-            }
+        if let Some(e) = self.eps
+            && !(e.is_finite() && e > 0.0)
+        {
+            return Err(Error::invalid("eps", "must be a finite number above 0"));
         }
         if self.min_samples == 0 {
             return Err(Error::invalid("min_samples", "must be at least 1"));

@@ -71,8 +71,7 @@ pub(crate) fn assign(cost: &[f64], rows: usize, cols: usize) -> Vec<Option<usize
         }
     }
     let mut out = vec![None; rows];
-    for j in 1..=n {
-        let i = p[j];
+    for (j, &i) in p.iter().enumerate().skip(1) {
         if i >= 1 && i - 1 < rows && j - 1 < cols {
             out[i - 1] = Some(j - 1);
         }

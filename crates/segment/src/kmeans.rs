@@ -826,7 +826,7 @@ mod tests {
         assert!(KMeans::new(2).n_init(0).fit(&x).is_err());
         assert!(KMeans::new(2).tol(f64::NAN).fit(&x).is_err());
         // Every point identical: one centre holds them all, no panic.
-        let same = Matrix::from_rows(&vec![[1.0, 1.0]; 10]).unwrap();
+        let same = Matrix::from_rows(&[[1.0, 1.0]; 10]).unwrap();
         let fit = KMeans::new(3).fit(&same).unwrap();
         assert_eq!(fit.inertia, 0.0);
     }

@@ -52,7 +52,7 @@ impl Matrix {
                 "a matrix with values needs at least one column",
             ));
         }
-        if cols != 0 && data.len() % cols != 0 {
+        if cols != 0 && !data.len().is_multiple_of(cols) {
             return Err(Error::invalid(
                 "matrix",
                 format!("{} values do not make rows of {cols} columns", data.len()),

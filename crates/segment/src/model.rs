@@ -451,7 +451,7 @@ mod tests {
     #[test]
     fn readable_numbers() {
         assert_eq!(readable(12.4), "12");
-        assert_eq!(readable(3.14159), "3.1");
+        assert_eq!(readable(3.26), "3.3");
         assert_eq!(readable(0.256), "0.26");
         assert_eq!(readable(-0.001), "-0.00");
     }
