@@ -60,7 +60,8 @@ pub enum Mode {
 /// order_event = "Order Completed"  # the track event of an order (default)
 /// amount = "total"            # its amount property (default)
 /// describe = 3                # highlights per description (default 3)
-/// match_distance = 1.0        # a centre that moved further is a new segment (default 1.0)
+/// match_distance = 0.5        # a centre that moved further than this share of the distance
+///                             # to the nearest other old centre is new (default 0.5)
 /// model = "segments.json"     # where the model is kept (optional; relative to the file)
 /// mode = "retrain"            # retrain (default) or assign (with the saved model)
 /// [names]                     # names by segment id (optional)
@@ -122,7 +123,9 @@ pub struct SegmentConfig {
     /// Highlights per description.
     #[serde(default = "default_describe")]
     pub describe: usize,
-    /// The largest centre movement (scaled units) that keeps a segment's id.
+    /// The largest centre movement that keeps a segment's id, as a share of the distance from
+    /// the old centre to the nearest other old centre (scale-free: a centre found again is
+    /// nearer its old place than halfway to a neighbour's at the default 0.5).
     #[serde(default = "default_match_distance")]
     pub match_distance: f64,
     /// Where the model is kept.
@@ -161,7 +164,7 @@ fn default_describe() -> usize {
     3
 }
 fn default_match_distance() -> f64 {
-    1.0
+    0.5
 }
 
 impl Default for SegmentConfig {
@@ -330,7 +333,8 @@ pub enum SegmentChange {
         /// How far the centre moved.
         distance: f64,
     },
-    /// Found again, but its centre moved by more than a quarter of `match_distance`.
+    /// Found again, but its centre moved by more than a fifth of the largest distance that
+    /// keeps an id.
     Moved {
         /// The id.
         id: u32,
@@ -526,12 +530,18 @@ impl Segmenter {
             let matched = hungarian::assign(&cost, old.len(), clusters);
             for (oi, m) in matched.iter().enumerate() {
                 let s = &prev.segments[oi];
+                // The distance to the nearest other old centre: how far counts as "moved".
+                let separation = (0..old.len())
+                    .filter(|&o| o != oi)
+                    .map(|o| sq_dist(&old[oi], &old[o]).sqrt())
+                    .fold(f64::INFINITY, f64::min);
+                let limit = c.match_distance * separation;
                 match m {
-                    Some(j) if cost[oi * clusters + j] <= c.match_distance => {
+                    Some(j) if cost[oi * clusters + j] <= limit => {
                         let distance = cost[oi * clusters + j];
                         ids[*j] = s.id;
                         names.insert(s.id, s.name.clone());
-                        changes.push(if distance > c.match_distance / 4.0 {
+                        changes.push(if distance > limit / 5.0 {
                             SegmentChange::Moved { id: s.id, distance }
                         } else {
                             SegmentChange::Kept { id: s.id, distance }
