@@ -337,7 +337,7 @@ impl DedupSection {
     /// # Errors
     ///
     /// [`Error::Invalid`] naming the key: a preset and a file together, an unknown preset,
-    /// neither a preset, a file nor both `comparisons` and `blocking`, or a configuration that
+    /// neither a preset, a file nor `comparisons`, or a configuration that
     /// does not validate; [`Error::Read`] when the file cannot be read.
     pub fn resolve(
         &self,
@@ -375,16 +375,18 @@ impl DedupSection {
         let mut config = match base {
             Some(c) => c,
             None => {
-                let (Some(comparisons), Some(blocking)) = (&d.comparisons, &d.blocking) else {
+                let Some(comparisons) = &d.comparisons else {
                     return Err(invalid(
                         "dedup",
-                        "write preset = \"contacts\", a file, or both `comparisons` and `blocking`"
+                        "write preset = \"contacts\", a file, or `comparisons` (with `blocking`, or without to have passes chosen from the data)"
                             .into(),
                     ));
                 };
+                // Comparisons without passes: the run chooses them from the data
+                // (Deduper::choose_blocking) and reports the choice.
                 let mut c = DedupConfig::contacts();
                 c.comparisons = comparisons.clone();
-                c.blocking = blocking.clone();
+                c.blocking = d.blocking.clone().unwrap_or_default();
                 c
             }
         };

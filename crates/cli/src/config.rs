@@ -382,7 +382,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string()
-                .contains("dedup: write preset = \"contacts\", a file, or both"),
+                .contains("dedup: write preset = \"contacts\", a file, or `comparisons`"),
             "{e}"
         );
         // A preset with one key over it.

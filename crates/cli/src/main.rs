@@ -405,6 +405,33 @@ fn run(command: Command) -> Result<u8, Error> {
                     "mergetag dedup: {} records read, bad rows left out: {}, {} pairs, {} clusters",
                     summary.records, summary.skipped, summary.pairs, summary.clusters
                 ));
+                if let Some(chosen) = &summary.chosen_blocking {
+                    let passes: Vec<String> = chosen
+                        .passes
+                        .iter()
+                        .map(|p| {
+                            p.keys
+                                .iter()
+                                .map(|k| {
+                                    let t = serde_json::to_value(k.transform)
+                                        .ok()
+                                        .and_then(|v| v.as_str().map(str::to_owned))
+                                        .unwrap_or_default();
+                                    format!("{}:{t}", k.field)
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" + ")
+                        })
+                        .collect();
+                    say(&format!(
+                        "blocking passes chosen from the data (no [[dedup.blocking]] given): {}; {} candidate pairs, estimated blocking recall {}",
+                        passes.join(", "),
+                        chosen.candidate_pairs,
+                        chosen
+                            .estimated_recall
+                            .map_or_else(|| "unknown".to_owned(), |r| format!("{r:.4}"))
+                    ));
+                }
                 let (q, best) = (&summary.quality.at_threshold, &summary.quality.best);
                 say(&format!(
                     "expected (no labels): precision {:.4}, recall {:.4}, F1 {:.4} among candidate pairs; best threshold {:.4} (expected F1 {:.4})",

@@ -420,6 +420,8 @@ pub struct DedupOutput {
     pub quality: mergetag_dedup::QualityEstimate,
     /// The blocking analysis, when asked for ([`dedup_records_analyzed`]).
     pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
+    /// The blocking passes chosen from the data, when the configuration had none.
+    pub chosen_blocking: Option<mergetag_dedup::ChosenBlocking>,
 }
 
 /// Runs `f` on a pool of `threads` threads, or on the global pool when `None`.
@@ -500,6 +502,7 @@ pub fn dedup_records_analyzed(
         warnings,
         quality: result.quality,
         analysis,
+        chosen_blocking: result.chosen_blocking,
     })
 }
 
@@ -610,6 +613,8 @@ pub struct DedupSummary {
     pub quality: mergetag_dedup::QualityEstimate,
     /// The blocking analysis, when asked for.
     pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
+    /// The blocking passes chosen from the data, when the configuration had none.
+    pub chosen_blocking: Option<mergetag_dedup::ChosenBlocking>,
 }
 
 /// The whole `dedup` command: reads `input_path`, deduplicates, writes both files. Bad rows
@@ -675,6 +680,7 @@ pub fn run_dedup(
         clusters: out.cluster_count,
         quality: out.quality,
         analysis: out.analysis,
+        chosen_blocking: out.chosen_blocking,
     })
 }
 

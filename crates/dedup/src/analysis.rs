@@ -50,6 +50,23 @@ pub struct BlockingAnalysis {
     pub assumed: bool,
     /// Passes that would raise the estimated recall, best gain per pair first (at most five).
     pub suggestions: Vec<PassSuggestion>,
+    /// The agreement bits behind the estimates, for choosing passes.
+    #[serde(skip)]
+    pub(crate) match_bits: Option<MatchBits>,
+}
+
+/// Per found match, which units agree; per configured pass, its units; per unit, its field.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MatchBits {
+    bits: Vec<u64>,
+    pass_masks: Vec<u64>,
+    unit_fields: Vec<String>,
+}
+
+impl MatchBits {
+    fn fields(&self) -> Vec<&str> {
+        self.unit_fields.iter().map(String::as_str).collect()
+    }
 }
 
 /// One pass in the analysis.
@@ -193,6 +210,25 @@ fn transforms_for(kind: ComparisonKind) -> &'static [KeyTransform] {
     }
 }
 
+/// What [`Deduper::choose_blocking`] chose, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChosenBlocking {
+    /// The passes chosen, in the order they run.
+    pub passes: Vec<BlockingPass>,
+    /// The candidate passes tried (single compared fields, and pairs of fields whose single
+    /// passes were too costly), as `field:transform + ...`, with the pairs each makes.
+    pub tried: Vec<(String, u64)>,
+    /// The estimated blocking recall of the chosen passes (`None` when no match was found to
+    /// estimate from; then every affordable pass is kept).
+    pub estimated_recall: Option<f64>,
+    /// The candidate pairs the chosen passes make together.
+    pub candidate_pairs: u64,
+}
+
+/// The recall [`Deduper::choose_blocking`] aims for; passes are dropped while the estimate
+/// stays at or above it.
+pub const CHOSEN_RECALL_TARGET: f64 = 0.9995;
+
 /// The most units (distinct key parts) an analysis tracks: one bit each.
 const MAX_UNITS: usize = 64;
 /// Beyond this many combinations of per-field states, the union estimate treats passes as
@@ -200,6 +236,145 @@ const MAX_UNITS: usize = 64;
 const MAX_COMBINATIONS: usize = 200_000;
 
 impl Deduper {
+    /// Chooses blocking passes from the data, for a configuration with comparisons and no
+    /// passes. The rule, in full:
+    ///
+    /// 1. Candidates: one pass per compared field (names and given names exact, emails by
+    ///    [`KeyTransform::EmailKey`], phones by their digits, dates by day, anything else its
+    ///    folded value; numbers and coordinates are not keys). A pass is affordable when its
+    ///    blocks (those within `max_block_size`) make at most `max(20 n, 100,000)` pairs for
+    ///    `n` records. A field whose single pass is not affordable is tried together with each
+    ///    other candidate field (first and last name, say), and kept when affordable.
+    /// 2. The deduplication runs once with every affordable candidate, and the
+    ///    [blocking analysis](crate::analysis) estimates how each field's keys agree among the
+    ///    matches found.
+    /// 3. Passes are dropped, the one making most pairs first, while the estimated recall of
+    ///    the rest stays at or above [`CHOSEN_RECALL_TARGET`] (0.9995: the estimate leans
+    ///    optimistic when fields change together, as street and postcode do when people move).
+    ///
+    /// The passes chosen (and why) are returned; [`Deduper::run`] calls this by itself when
+    /// the configuration has no passes, and reports the choice in
+    /// [`DedupResult::chosen_blocking`].
+    ///
+    /// ```
+    /// use mergetag_dedup::DedupConfig;
+    /// use mergetag_testkit::Generator;
+    ///
+    /// let data = Generator::new(3).generate(2_000);
+    /// let mut config = DedupConfig::contacts();
+    /// config.blocking.clear();
+    /// let chosen = config.build()?.choose_blocking(&data.records);
+    /// assert!(!chosen.passes.is_empty());
+    /// assert!(chosen.estimated_recall.unwrap() >= 0.9995);
+    /// # Ok::<(), mergetag_dedup::Error>(())
+    /// ```
+    pub fn choose_blocking(&self, records: &[Record]) -> ChosenBlocking {
+        let n = records.len();
+        let budget = (20 * n as u64).max(100_000);
+        let cap = self.config().max_block_size;
+        let mut tried = Vec::new();
+        let mut affordable: Vec<(BlockingPass, u64)> = Vec::new();
+        let mut costly: Vec<KeyPart> = Vec::new();
+        for c in &self.config().comparisons {
+            let Some(&t) = transforms_for(c.kind).first() else {
+                continue;
+            };
+            let part = KeyPart {
+                field: c.field.clone(),
+                transform: t,
+            };
+            if costly.contains(&part) || affordable.iter().any(|(p, _)| p.keys == [part.clone()]) {
+                continue;
+            }
+            let pairs = block_pairs(&Unit::Part(part.clone()).keys(records), cap);
+            tried.push((part_name(&part), pairs));
+            if pairs == 0 {
+                continue;
+            }
+            if pairs <= budget {
+                affordable.push((BlockingPass::on(vec![part]), pairs));
+            } else {
+                costly.push(part);
+            }
+        }
+        // Each costly field with each other field, costly or not (first name with last name,
+        // last name with postcode): narrower blocks that still catch matches whose other
+        // fields all changed.
+        let singles: Vec<KeyPart> = affordable
+            .iter()
+            .filter_map(|(p, _)| p.keys.first().cloned())
+            .collect();
+        let mut combos: Vec<(KeyPart, KeyPart)> = Vec::new();
+        for (i, x) in costly.iter().enumerate() {
+            for y in costly[i + 1..].iter().chain(&singles) {
+                combos.push((x.clone(), y.clone()));
+            }
+        }
+        for (x, y) in combos {
+            {
+                let parts = vec![x, y];
+                let keys: Vec<Vec<u64>> = {
+                    let (mut tmp, mut text) = (String::new(), String::new());
+                    records
+                        .iter()
+                        .map(|r| vec![block_key(r, &parts, &mut tmp, &mut text)])
+                        .collect()
+                };
+                let pairs = block_pairs(&keys, cap);
+                tried.push((
+                    parts.iter().map(part_name).collect::<Vec<_>>().join(" + "),
+                    pairs,
+                ));
+                if pairs > 0 && pairs <= budget {
+                    affordable.push((BlockingPass::on(parts), pairs));
+                }
+            }
+        }
+        let mut config = self.config().clone();
+        config.blocking = affordable.iter().map(|(p, _)| p.clone()).collect();
+        let Ok(full) = crate::dedup::Deduper::new(config.clone()) else {
+            return ChosenBlocking {
+                passes: Vec::new(),
+                tried,
+                estimated_recall: None,
+                candidate_pairs: 0,
+            };
+        };
+        let result = full.run(records);
+        let analysis = full.analyse(records, &result);
+        // Drop passes, the costliest first, while the estimate holds.
+        let mut keep: Vec<usize> = (0..affordable.len()).collect();
+        let mut estimate = analysis.estimated_recall;
+        if let Some(bits) = analysis.match_bits.as_ref() {
+            let mut order: Vec<usize> = keep.clone();
+            order.sort_by_key(|&i| (std::cmp::Reverse(affordable[i].1), i));
+            for drop in order {
+                let rest: Vec<usize> = keep.iter().copied().filter(|&i| i != drop).collect();
+                if rest.is_empty() {
+                    continue;
+                }
+                let masks: Vec<u64> = rest.iter().map(|&i| bits.pass_masks[i]).collect();
+                if let Some((r, _)) = union_recall(&masks, &bits.bits, &bits.fields())
+                    && r >= CHOSEN_RECALL_TARGET
+                {
+                    keep = rest;
+                    estimate = Some(r);
+                }
+            }
+        }
+        let passes: Vec<BlockingPass> = keep.iter().map(|&i| affordable[i].0.clone()).collect();
+        config.blocking = passes.clone();
+        let candidate_pairs = crate::dedup::Deduper::new(config)
+            .map(|d| d.analyze_blocking(records).0.candidate_pairs)
+            .unwrap_or(0);
+        ChosenBlocking {
+            passes,
+            tried,
+            estimated_recall: estimate,
+            candidate_pairs,
+        }
+    }
+
     /// Analyses blocking without labels: runs the deduplication, then reports candidate pairs
     /// per pass, the matches each pass finds, estimates of each pass's and the union's recall
     /// (see [the module docs](crate::analysis)) and up to five single-field passes that would
@@ -365,6 +540,7 @@ impl Deduper {
             });
             suggestions.truncate(5);
         }
+        let all_block_passes = masks.iter().all(Option::is_some);
         BlockingAnalysis {
             report: result.blocking.clone(),
             matches: result.matches.len() as u64,
@@ -372,6 +548,11 @@ impl Deduper {
             estimated_recall,
             assumed,
             suggestions,
+            match_bits: all_block_passes.then(|| MatchBits {
+                pass_masks: masks.iter().flatten().copied().collect(),
+                unit_fields: field_of.iter().map(|f| (*f).to_owned()).collect(),
+                bits,
+            }),
         }
     }
 }

@@ -113,7 +113,9 @@ use crate::error::{Error, Result};
 pub struct DedupConfig {
     /// The compared fields.
     pub comparisons: Vec<ComparisonConfig>,
-    /// The blocking passes.
+    /// The blocking passes. When there are none, a run chooses them from the data
+    /// ([`Deduper::choose_blocking`]) and reports the choice.
+    #[serde(default)]
     pub blocking: Vec<BlockingPass>,
     /// The match probability at or above which a pair is a match (default 0.9).
     #[serde(default = "default_threshold")]
@@ -316,12 +318,6 @@ impl DedupConfig {
             return Err(Error::invalid(
                 "comparisons",
                 "add at least one [[comparisons]] entry",
-            ));
-        }
-        if self.blocking.is_empty() {
-            return Err(Error::invalid(
-                "blocking",
-                "add at least one [[blocking]] pass; without blocking every pair would be compared",
             ));
         }
         if let Some(i) = self.blocking.iter().position(|b| b.keys.is_empty()) {

@@ -217,6 +217,9 @@ pub struct DedupResult {
     pub model: TrainedModel,
     /// The pairwise precision, recall and F1 the model expects, without labels.
     pub quality: QualityEstimate,
+    /// The blocking passes chosen from the data, when the configuration had none
+    /// ([`Deduper::choose_blocking`]).
+    pub chosen_blocking: Option<crate::analysis::ChosenBlocking>,
 }
 
 /// Pairwise quality estimated from the model alone, with no labels: each candidate pair's
@@ -610,9 +613,10 @@ impl Deduper {
     /// two random records share a value with probability `sum c(c - 1) / (N (N - 1))` over the
     /// value counts `c` (`sum cL cR / (NL NR)` when linking), which is exact at any size and
     /// costs a sort. The other levels come from a seeded sample of random pairs, drawn in
-    /// rounds that double (from 20,000) until each level seen at least 100 times moved by less
-    /// than 0.05 bits in the last round, or the sample reaches `4 n` pairs (at least 20,000) or
-    /// `random_pairs`; a level seen less often keeps its add-one smoothed estimate. So a small
+    /// rounds that double (from 20,000) until every level has been seen 400 times, or at
+    /// least 100 times and moved by less than 0.05 bits in the last round, or fewer than 30
+    /// times (a rare level keeps its add-one smoothed estimate); or until the sample reaches
+    /// `4 n` pairs (at least 20,000) or `random_pairs`. So a small
     /// file is not charged a million pairs, and a large one stops once the estimates settle.
     fn estimate_u(&self, run: &Run) -> (Vec<Vec<f64>>, Vec<ExactCounts>) {
         const FIRST_ROUND: u64 = 20_000;
@@ -677,10 +681,16 @@ impl Deduper {
             }
             drawn += take;
             let now = smoothed(&counts);
+            // Settled: every sampled level either moved by less than SETTLED bits in the last
+            // round or has been seen often enough that its estimate is within about that
+            // (400 sightings: a standard error of 0.07 bits), or is too rare yet to matter.
             let settled = before.as_ref().is_some_and(|old| {
                 now.iter().zip(old).zip(&counts).all(|((new, old), seen)| {
-                    (2..new.len())
-                        .all(|l| seen[l] < 100 || (new[l].log2() - old[l].log2()).abs() < SETTLED)
+                    (2..new.len()).all(|l| {
+                        seen[l] < 30
+                            || seen[l] >= 400
+                            || (seen[l] >= 100 && (new[l].log2() - old[l].log2()).abs() < SETTLED)
+                    })
                 })
             });
             if settled {
@@ -926,8 +936,33 @@ impl Deduper {
     /// Runs the whole deduplication of `records`: blocking, training, scoring and clustering.
     ///
     /// The result does not depend on the order of `records` nor on the number of threads.
+    ///
+    /// With no blocking passes configured, they are chosen from the data first
+    /// ([`Deduper::choose_blocking`]) and the choice is in [`DedupResult::chosen_blocking`].
     pub fn run(&self, records: &[Record]) -> DedupResult {
+        if let Some((deduper, chosen)) = self.with_chosen_blocking(records) {
+            let mut result = deduper.run(records);
+            result.chosen_blocking = Some(chosen);
+            return result;
+        }
         self.run_prepared(&self.prepare(records))
+    }
+
+    /// For a configuration without passes: a deduplicator with passes chosen from `records`.
+    fn with_chosen_blocking(
+        &self,
+        records: &[Record],
+    ) -> Option<(Deduper, crate::analysis::ChosenBlocking)> {
+        if !self.config.blocking.is_empty() || records.len() < 2 {
+            return None;
+        }
+        let chosen = self.choose_blocking(records);
+        let mut config = self.config.clone();
+        config.blocking = chosen.passes.clone();
+        if config.blocking.is_empty() {
+            return None;
+        }
+        Deduper::new(config).ok().map(|d| (d, chosen))
     }
 
     /// Runs the deduplication of records prepared by [`Deduper::prepare`]; keep the prepared
@@ -1197,6 +1232,7 @@ impl Deduper {
             blocking,
             model,
             quality,
+            chosen_blocking: None,
         }
     }
 
@@ -1207,6 +1243,9 @@ impl Deduper {
     /// is skipped.
     pub fn link(&self, left: &[Record], right: &[Record], one_to_one: bool) -> LinkResult {
         let all: Vec<Record> = left.iter().chain(right).cloned().collect();
+        if let Some((deduper, _)) = self.with_chosen_blocking(&all) {
+            return deduper.link(left, right, one_to_one);
+        }
         let mut run = self.prepare(&all);
         run.left = Some(run.order.iter().map(|&i| i < left.len()).collect());
         let result = self.run_prepared(&run);

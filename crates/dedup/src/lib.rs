@@ -73,7 +73,9 @@ mod prepare;
 pub mod similarity;
 pub mod survivorship;
 
-pub use crate::analysis::{BlockingAnalysis, PassRecall, PassSuggestion};
+pub use crate::analysis::{
+    BlockingAnalysis, CHOSEN_RECALL_TARGET, ChosenBlocking, PassRecall, PassSuggestion,
+};
 pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;

@@ -214,3 +214,34 @@ fn name_fields_can_be_turned_off_and_are_checked() {
         "same_local_part when names are not checked"
     );
 }
+
+#[test]
+fn passes_are_chosen_from_the_data_when_none_are_configured() {
+    let data = Generator::new(21).generate(8_000);
+    let mut config = DedupConfig::contacts();
+    config.blocking.clear();
+    let d = config.build().unwrap();
+    let r = d.run(&data.records);
+    let chosen = r.chosen_blocking.as_ref().expect("passes chosen");
+    assert!(!chosen.passes.is_empty());
+    assert!(chosen.estimated_recall.unwrap() >= mergetag_dedup::CHOSEN_RECALL_TARGET);
+    // The pairs stay bounded: far fewer than all pairs, within the per-pass budget.
+    let n = data.records.len() as u64;
+    assert!(
+        chosen.candidate_pairs <= 20 * n * chosen.passes.len() as u64,
+        "{chosen:?}"
+    );
+    assert_eq!(r.blocking.candidate_pairs, chosen.candidate_pairs);
+    // Blocking recall against the truth, and quality.
+    let mut with = DedupConfig::contacts();
+    with.blocking = chosen.passes.clone();
+    let (_, candidates) = with.build().unwrap().analyze_blocking(&data.records);
+    let recall = eval::pair_recall(candidates.iter().copied(), &data.entities);
+    assert!(recall >= 0.995, "blocking recall {recall} with {chosen:?}");
+    let s = eval::pairwise(&r.clusters, &data.entities);
+    assert!(s.f1 >= 0.99, "{s:?}");
+    // Deterministic.
+    let again = d.run(&data.records);
+    assert_eq!(again.chosen_blocking, r.chosen_blocking);
+    assert_eq!(again.clusters, r.clusters);
+}

@@ -224,6 +224,12 @@ impl MatchIndex {
     pub fn new(deduper: &Deduper, model: &TrainedModel) -> Result<MatchIndex> {
         let config = deduper.config().clone();
         model.check(&config)?;
+        if config.blocking.is_empty() {
+            return Err(Error::invalid(
+                "blocking",
+                "an index needs blocking passes to find candidates; use the passes a batch run chose (DedupResult::chosen_blocking) or Deduper::choose_blocking",
+            ));
+        }
         if let Some((i, p)) = config
             .blocking
             .iter()
