@@ -285,6 +285,10 @@ fn push_units(toks: &[&str], out: &mut String) {
         } else {
             t.to_owned()
         };
+        // `# NO 4`: one number sign, however many ways it was written.
+        if word == "#" && out.ends_with(" #") {
+            continue;
+        }
         out.push(' ');
         out.push_str(&word);
     }
@@ -933,6 +937,11 @@ mod tests {
         us_street("4 # SUIT ## NCRC", &mut once);
         assert_eq!(once, "4 # STE NCRC");
         let mut twice = String::new();
+        us_street(&once, &mut twice);
+        assert_eq!(twice, once);
+        // And `# NO` is one number sign.
+        us_street("4 # !NC4 # NO CCAC", &mut once);
+        assert_eq!(once, "4 # !NC4 # CCAC");
         us_street(&once, &mut twice);
         assert_eq!(twice, once);
     }
