@@ -31,6 +31,12 @@ fn plain_config() -> DedupConfig {
     for cmp in &mut c.comparisons {
         cmp.term_frequency = false;
     }
+    // The fixtures' namesakes share nothing but a name: without the full-name pass they are
+    // never compared, which is what the bridge and correction tests need.
+    c.blocking.retain(|p| {
+        p.keys.iter().map(|k| k.field.as_str()).collect::<Vec<_>>()
+            != [fields::FIRST_NAME, fields::LAST_NAME]
+    });
     c
 }
 
