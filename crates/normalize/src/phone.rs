@@ -208,7 +208,7 @@ impl Normalizer for Phone {
         // Digits alone that the metadata does not make valid are invalid: the full parser
         // would only load its own copy of the metadata to say the same (or worse, accept a
         // number libphonenumber refuses).
-        if plain.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
+        if plain.bytes().all(|b| b.is_ascii_digit()) {
             return keep(
                 input,
                 out,
