@@ -1015,3 +1015,25 @@ fn bounces_and_unsubscribes_from_events_suppress_through_merges() {
     assert!(!jsonl.contains("ada.lovelace@gmail.com"), "{jsonl}");
     assert!(output.report.profiles.suppressed_email >= 1);
 }
+
+#[test]
+fn rule_segments_and_audiences_select_by_the_segments_found_in_the_data() {
+    let text = std::fs::read_to_string(data().join("segments.toml")).unwrap()
+        + "\n[[segments]]\nname = \"first_cluster\"\nrule = { field = \"traits.segment\", op = \"eq\", value = 1 }\n";
+    let config = PipelineConfig::from_toml_str(&text)
+        .unwrap()
+        .with_base_dir(data());
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    let (mut inside, mut outside) = (0, 0);
+    for (p, t) in output.profiles_with_traits() {
+        let in_rule = t["segments"].to_string().contains("first_cluster");
+        let segment = t.get("segment").and_then(|v| v.as_f64());
+        assert_eq!(in_rule, segment == Some(1.0), "{} {t:?}", p.id);
+        if in_rule {
+            inside += 1;
+        } else {
+            outside += 1;
+        }
+    }
+    assert!(inside > 0 && outside > 0, "{inside} {outside}");
+}

@@ -992,9 +992,8 @@ impl Pipeline {
         if let Some(e) = built.engagement {
             b.engagement(e);
         }
-        if let Some(s) = built.segments {
-            b.profile_stage(SegmentStage::new(s));
-        }
+        // RFM scores first (cluster features may use them), then the segments found in the
+        // data, then rule segments, which may select by any of them (`traits.segment`).
         if let Some(r) = &config.rfm {
             b.profile_stage(RfmStage::new(r.clone()));
         }
@@ -1002,6 +1001,9 @@ impl Pipeline {
             b.profile_stage(ClusterStage::new(
                 c.build().map_err(|e| config.segment_error(e))?,
             ));
+        }
+        if let Some(s) = built.segments {
+            b.profile_stage(SegmentStage::new(s));
         }
         if let Some(now) = built.now {
             b.now(now);
