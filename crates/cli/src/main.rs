@@ -95,11 +95,11 @@ enum Command {
     /// "silhouette", "iterations", "converged", "noise"}. --out may not be the input.
     #[command(after_help = EXIT_CODES)]
     Cluster(ClusterArgs),
-    /// Find the segments of a pipeline's profiles ([clusters] in the pipeline file) and print
-    /// them with their sizes and descriptions.
+    /// Find the segments of a pipeline's profiles (the `[clusters]` table of the pipeline
+    /// file) and print them with their sizes and descriptions.
     ///
     /// Runs the pipeline up to its profile stages; writes nothing but the segment model, when
-    /// [clusters] sets `model` (then segment ids stay the same across runs and the changes
+    /// `[clusters]` sets `model` (then segment ids stay the same across runs and the changes
     /// are printed).
     #[command(after_help = EXIT_CODES)]
     Segment(SegmentArgs),
@@ -107,7 +107,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct SegmentArgs {
-    /// The pipeline file (TOML) with a [clusters] table.
+    /// The pipeline file (TOML) with a `[clusters]` table.
     #[arg(long, value_name = "PIPELINE.toml")]
     config: PathBuf,
     /// Print the model (segments, transform, quality, changes) as one JSON object instead.
