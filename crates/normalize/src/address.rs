@@ -111,10 +111,16 @@ fn address_tokens(input: &str, commas: bool) -> Vec<String> {
             }
             for c in piece.chars() {
                 match c {
+                    // A control character separates words, as a space does: dropped later,
+                    // it would join what the next pass splits (`CR\0` read as a unit id).
                     '.' | ';' | ':' | '"' | '(' | ')' => flush(&mut cur, &mut toks),
+                    c if c.is_control() => flush(&mut cur, &mut toks),
                     '#' => {
                         flush(&mut cur, &mut toks);
-                        toks.push("#".to_owned());
+                        // `##`, `# #`: one number sign, as the output writes it.
+                        if toks.last().map(String::as_str) != Some("#") {
+                            toks.push("#".to_owned());
+                        }
                     }
                     c => cur.push(c),
                 }
