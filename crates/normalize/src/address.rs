@@ -117,8 +117,11 @@ fn address_tokens(input: &str, commas: bool) -> Vec<String> {
                     c if c.is_control() => flush(&mut cur, &mut toks),
                     '#' => {
                         flush(&mut cur, &mut toks);
-                        // `##`, `# #`: one number sign, as the output writes it.
-                        if toks.last().map(String::as_str) != Some("#") {
+                        // `##`, `# #`, `#,#`: one number sign, as the output writes it.
+                        let n = toks.len();
+                        let after_sign = toks.last().map(String::as_str) == Some("#")
+                            || (n >= 2 && toks[n - 1] == "," && toks[n - 2] == "#");
+                        if !after_sign {
                             toks.push("#".to_owned());
                         }
                     }
