@@ -152,7 +152,9 @@ fn is_house_number(t: &str) -> bool {
 fn ordinal(t: &str) -> Option<&str> {
     let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &t[digits.len()..];
+    // Ordinals count from 1 and are written without leading zeros: `0ST` is not one.
     (!digits.is_empty()
+        && !digits.starts_with('0')
         && digits.bytes().all(|b| b.is_ascii_digit())
         && matches!(suffix, "ST" | "ND" | "RD" | "TH"))
     .then_some(digits)
