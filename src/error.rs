@@ -51,6 +51,11 @@ pub enum Error {
     /// Opening a source or loading a column map failed.
     #[error(transparent)]
     Sources(#[from] mergetag_sources::Error),
+    /// A PostgreSQL source or sink failed (connecting, a statement); the message names the
+    /// source and the step.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Postgres(#[from] mergetag_postgres::Error),
     /// A normalization configuration is not valid.
     #[error("normalize: {0}")]
     Normalize(#[from] mergetag_normalize::Error),

@@ -26,6 +26,7 @@
 //! | [`validate`] | `mergetag-validate` | rules, reports, quarantine |
 //! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
+//! | `postgres` | `mergetag-postgres` | PostgreSQL source and sink (feature `postgres`) |
 //!
 //! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
 //! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
@@ -44,6 +45,10 @@ pub use mergetag_dedup as dedup;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;
 pub use mergetag_normalize as normalize;
+/// PostgreSQL: a streaming, incremental table or query source and a golden-profile sink
+/// (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use mergetag_postgres as postgres;
 pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
 pub use mergetag_validate as validate;

@@ -1037,3 +1037,66 @@ fn rule_segments_and_audiences_select_by_the_segments_found_in_the_data() {
     }
     assert!(inside > 0 && outside > 0, "{inside} {outside}");
 }
+
+/// A `kind = "postgres"` source in a pipeline file, read from a real server started here
+/// (skipped, loudly, only when PostgreSQL is not installed), and the profiles written back.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgres_source_in_a_pipeline_file_and_the_profiles_written_back() {
+    use mergetag::postgres::PostgresSink;
+    use mergetag_testkit::postgres::PgServer;
+
+    let Some(pg) = PgServer::shared() else { return };
+    let url = pg.create_database("pipeline");
+    pg.psql(
+        "pipeline",
+        "CREATE TABLE contacts (id bigint PRIMARY KEY, firstname text, lastname text, \
+           email text, hs_email_optout boolean, lastmodifieddate timestamptz, photo bytea);
+         INSERT INTO contacts VALUES
+           (1, 'Robert', 'Smith', 'bob.smith@gmail.com', false, '2026-01-01', NULL),
+           (2, 'Bob', 'Smith', 'BOB.SMITH@gmail.com', false, '2026-01-02', NULL),
+           (3, 'Alice', 'Jones', 'alice@example.com', true, '2026-01-03', NULL),
+           (4, 'Carol', 'White', 'carol@example.org', false, '2026-01-04', '\\x00');",
+    );
+    let toml = format!(
+        r#"
+        [[sources]]
+        name = "crm"
+        kind = "postgres"
+        preset = "hubspot_contacts"
+        key = "id"
+        [sources.settings]
+        url = "{url}"
+        table = "contacts"
+        watermark = "lastmodifieddate"
+
+        [normalize]
+        standard = true
+
+        [dedup]
+        preset = "contacts"
+        "#
+    );
+    let config = PipelineConfig::from_toml_str(&toml).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    let report = &output.report;
+    assert_eq!(report.records_in, 4);
+    assert_eq!(report.quarantined, 1, "the row with a bytea value");
+    assert!(report.adds_up());
+    assert_eq!(output.profiles.len(), 2);
+
+    let mut sink = PostgresSink::connect("dw", &url).unwrap();
+    let first = sink.write(&output.profiles, &output.traits, &[]).unwrap();
+    assert_eq!(first.profiles_written, 2);
+    let again = sink.write(&output.profiles, &output.traits, &[]).unwrap();
+    assert_eq!((again.profiles_written, again.profiles_unchanged), (0, 2));
+
+    // A typo in the settings is caught when the file is loaded, with its key path.
+    let err = PipelineConfig::from_toml_str(&toml.replace("watermark =", "watermarks ="))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0] (crm).settings: unknown field `watermarks`"),
+        "{err}"
+    );
+}

@@ -128,7 +128,7 @@ use mergetag_model::ParseError;
 use mergetag_model::config::{self as loader, Format, LoadError};
 use mergetag_model::redact;
 use mergetag_normalize::{FieldConfig, NormalizeConfig, RecordNormalizer};
-use mergetag_sources::Opened;
+use mergetag_sources::{Opened, SourceKind};
 pub use mergetag_sources::{SourceConfig, SourceFormat};
 use mergetag_validate::config::{Checks, FieldRules};
 use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
@@ -610,6 +610,7 @@ impl PipelineConfig {
     fn check_sources(&self) -> Result<()> {
         for (i, s) in self.sources.iter().enumerate() {
             s.check().map_err(|e| self.source_error(i, e))?;
+            self.check_live(i, s)?;
             if self.sources[..i].iter().any(|o| o.name == s.name) {
                 return Err(self.invalid(
                     self.source_path(i, "name"),
@@ -618,6 +619,43 @@ impl PipelineConfig {
             }
         }
         Ok(())
+    }
+
+    /// Opens source `i`, a live system, through the integration its kind names; without
+    /// that integration's feature, an error saying which feature to enable.
+    fn open_live(&self, i: usize, s: &SourceConfig) -> Result<Opened<'static>> {
+        match s.kind {
+            #[cfg(feature = "postgres")]
+            SourceKind::Postgres => mergetag_postgres::open(s, self.base_dir())
+                .map(|source| Opened::Records(Box::new(source)))
+                .map_err(|e| self.postgres_error(i, e)),
+            _ => s.open(self.base_dir()).map_err(|e| self.source_error(i, e)),
+        }
+    }
+
+    /// Checks the settings of a live source `i`, when its integration is built in.
+    fn check_live(&self, i: usize, s: &SourceConfig) -> Result<()> {
+        match s.kind {
+            #[cfg(feature = "postgres")]
+            SourceKind::Postgres => mergetag_postgres::PostgresSettings::from_source_config(s)
+                .map(drop)
+                .map_err(|e| self.postgres_error(i, e)),
+            _ => {
+                let _ = (i, s);
+                Ok(())
+            }
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn postgres_error(&self, i: usize, e: mergetag_postgres::Error) -> Error {
+        match e {
+            mergetag_postgres::Error::Invalid { path, message } => {
+                self.invalid(self.source_path(i, &path), message)
+            }
+            mergetag_postgres::Error::Sources(e) => self.source_error(i, e),
+            e => Error::Postgres(e),
+        }
     }
 
     fn source_path(&self, i: usize, key: &str) -> String {
@@ -968,10 +1006,13 @@ impl Pipeline {
                 key_as: s.key_as.as_deref().map(Into::into),
                 on_bad_row: s.on_bad_row,
             };
-            match s
-                .open(config.base_dir())
-                .map_err(|e| config.source_error(i, e))?
-            {
+            let opened = match s.kind {
+                SourceKind::File => s
+                    .open(config.base_dir())
+                    .map_err(|e| config.source_error(i, e))?,
+                _ => config.open_live(i, s)?,
+            };
+            match opened {
                 Opened::Records(source) => b.source_boxed(source, options),
                 Opened::Events(events) => b.events_boxed(events),
             };

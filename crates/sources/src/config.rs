@@ -59,6 +59,49 @@ impl fmt::Display for SourceFormat {
     }
 }
 
+/// What kind of system a configured source reads: a file (the default), or a live system
+/// whose reader lives in an integration crate behind a feature of the `mergetag` facade.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SourceKind {
+    /// A file at `path`, read as its `format` says (the default).
+    #[default]
+    File,
+    /// A PostgreSQL table or query (`mergetag-postgres`, feature `postgres`), described by
+    /// the `[sources.settings]` table.
+    Postgres,
+    /// A HubSpot-style contacts API synced over HTTP (`mergetag-sync`, feature `http-sync`),
+    /// described by the `[sources.settings]` table.
+    Hubspot,
+}
+
+impl SourceKind {
+    /// `file`, `postgres` or `hubspot`, as configurations spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::File => "file",
+            SourceKind::Postgres => "postgres",
+            SourceKind::Hubspot => "hubspot",
+        }
+    }
+
+    /// The facade feature and crate that open sources of this kind, for error messages.
+    pub fn feature(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            SourceKind::File => None,
+            SourceKind::Postgres => Some(("postgres", "mergetag-postgres")),
+            SourceKind::Hubspot => Some(("http-sync", "mergetag-sync")),
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One source, as configuration files describe it, shared by the pipeline's `[[sources]]`
 /// entries and the command line's `[input]`, `[left]` and `[right]` tables.
 ///
@@ -112,6 +155,20 @@ impl fmt::Display for SourceFormat {
 /// ```
 ///
 /// The older spellings `id_column` (for `key`) and `bad_rows` (for `on_bad_row`) are accepted.
+///
+/// A live system instead of a file names its `kind` ([`SourceKind`]) and describes itself in
+/// a `settings` table, which the integration crate that opens it reads (and refuses unknown
+/// keys in); the column-map keys and `on_bad_row` apply as for files:
+///
+/// ```toml
+/// [[sources]]
+/// name = "crm"
+/// kind = "postgres"                   # needs the facade's `postgres` feature
+/// preset = "hubspot_contacts"
+/// [sources.settings]
+/// url = "host=127.0.0.1 user=app dbname=crm"
+/// table = "contacts"
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -119,9 +176,15 @@ pub struct SourceConfig {
     /// The source's name, in record ids, reports and errors.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// What the source reads: a file (the default) or a live system.
+    #[serde(default, skip_serializing_if = "is_file")]
+    pub kind: SourceKind,
     /// The file, relative to the base directory given to [`SourceConfig::build`].
     #[serde(default, skip_serializing_if = "is_empty_path")]
     pub path: PathBuf,
+    /// A live system's settings, read by the crate that opens it (empty for files).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
     /// The format (default: from the extension, see [`SourceFormat::from_path`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<SourceFormat>,
@@ -174,6 +237,10 @@ pub struct SourceConfig {
     /// For a pipeline: copy the record key into this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_as: Option<String>,
+}
+
+fn is_file(k: &SourceKind) -> bool {
+    *k == SourceKind::File
 }
 
 fn is_empty_path(p: &Path) -> bool {
@@ -290,6 +357,15 @@ impl SourceConfig {
                 "a source needs a name, without surrounding spaces",
             ));
         }
+        if self.kind != SourceKind::File {
+            return self.check_live();
+        }
+        if !self.settings.is_empty() {
+            return Err(Error::invalid(
+                "settings",
+                "settings are for live sources (kind = \"postgres\" or \"hubspot\"); remove them or set kind",
+            ));
+        }
         if self.path.as_os_str().is_empty() {
             return Err(Error::invalid("path", "the path is empty"));
         }
@@ -324,6 +400,42 @@ impl SourceConfig {
                     ));
                 }
             }
+        }
+        if self.column_map_file.is_some() && self.has_inline_map() {
+            return Err(Error::invalid(
+                "column_map_file",
+                "use either a column-map file or the inline keys (preset, key, columns, ...), not both",
+            ));
+        }
+        if self.column_map_file.is_none() {
+            self.inline_map()?;
+        }
+        Ok(())
+    }
+
+    /// The checks of a live source: no file keys, a settings table, a usable column map.
+    fn check_live(&self) -> Result<()> {
+        let kind = self.kind;
+        for (key, set) in [
+            ("path", !self.path.as_os_str().is_empty()),
+            ("format", self.format.is_some()),
+            ("delimiter", self.delimiter.is_some()),
+            ("max_line_bytes", self.max_line_bytes.is_some()),
+        ] {
+            if set {
+                return Err(Error::invalid(
+                    key,
+                    format!(
+                        "a {kind} source reads no file; remove `{key}` and describe it under [sources.settings]"
+                    ),
+                ));
+            }
+        }
+        if self.settings.is_empty() {
+            return Err(Error::invalid(
+                "settings",
+                format!("a {kind} source needs a settings table saying where to read"),
+            ));
         }
         if self.column_map_file.is_some() && self.has_inline_map() {
             return Err(Error::invalid(
@@ -399,6 +511,15 @@ impl SourceConfig {
     pub fn open(&self, base_dir: impl AsRef<Path>) -> Result<Opened<'static>> {
         let base_dir = base_dir.as_ref();
         self.check()?;
+        if let Some((feature, krate)) = self.kind.feature() {
+            return Err(Error::invalid(
+                "kind",
+                format!(
+                    "a {} source is opened by {krate}: enable the mergetag feature `{feature}` and open it there",
+                    self.kind
+                ),
+            ));
+        }
         let path = self.resolved_path(base_dir);
         let file = std::fs::File::open(&path).map_err(|source| Error::Io { path, source })?;
         self.open_reader(file, base_dir)
@@ -623,5 +744,29 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("nowhere.csv"), "{e}");
+    }
+
+    #[test]
+    fn live_sources_need_settings_and_no_file_keys() {
+        let c = SourceConfig::from_toml_str(
+            "name = \"crm\"\nkind = \"postgres\"\npreset = \"hubspot_contacts\"\n[settings]\ntable = \"contacts\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.kind, SourceKind::Postgres);
+        assert_eq!(c.settings["table"], serde_json::json!("contacts"));
+        let e = c.open(".").err().unwrap();
+        assert!(e.to_string().contains("feature `postgres`"), "{e}");
+        let e = SourceConfig::from_toml_str("name = \"crm\"\nkind = \"hubspot\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("settings: "), "{e}");
+        let e = SourceConfig::from_toml_str(
+            "name = \"crm\"\nkind = \"postgres\"\npath = \"x.csv\"\n[settings]\nurl = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("path: "), "{e}");
+        let e = SourceConfig::from_toml_str(
+            "name = \"f\"\npath = \"x.csv\"\n[settings]\nurl = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("settings: "), "{e}");
     }
 }

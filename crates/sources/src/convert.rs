@@ -63,8 +63,9 @@ impl ColumnType {
         }
     }
 
-    /// Converts a JSON value: numbers and booleans of the right type are taken as they are,
-    /// text goes through [`ColumnType::convert`].
+    /// Converts a typed value (from JSON, a database or an API): numbers, booleans, instants
+    /// and dates of the right type are taken as they are, text goes through
+    /// [`ColumnType::convert`].
     pub(crate) fn convert_value(self, value: Value) -> Result<Value, Value> {
         match (self, value) {
             (ColumnType::Text, v) => Ok(v),
@@ -76,6 +77,12 @@ impl ColumnType {
             (ColumnType::Timestamp, Value::Int(i)) => {
                 epoch(i).map(Value::DateTime).ok_or(Value::Int(i))
             }
+            // Typed sources (a database's `timestamptz` and `date` columns) give instants and
+            // dates; a date is its midnight in UTC.
+            (ColumnType::Timestamp, v @ Value::DateTime(_)) => Ok(v),
+            (ColumnType::Timestamp, Value::Date(d)) => Ok(Value::DateTime(
+                d.and_time(chrono::NaiveTime::MIN).and_utc(),
+            )),
             (ty, Value::Text(s)) => ty.convert(&s).ok_or(Value::Text(s)),
             (_, v) => Err(v),
         }

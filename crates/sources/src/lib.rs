@@ -51,15 +51,17 @@ mod error;
 mod jsonl;
 mod presets;
 mod row;
+mod values;
 
 pub use crate::column_map::{
     ColumnMap, ColumnMapConfig, ColumnRule, ColumnTarget, InvalidValues, Unmapped, one_or_many,
 };
-pub use crate::config::{Opened, SourceConfig, SourceFormat};
+pub use crate::config::{Opened, SourceConfig, SourceFormat, SourceKind};
 pub use crate::convert::ColumnType;
 pub use crate::csv::{CsvSource, CsvSourceBuilder};
 pub use crate::error::{Error, Result};
 pub use crate::jsonl::{
     DEFAULT_MAX_LINE_BYTES, IdentifySource, JsonLinesBuilder, JsonLinesEvents, JsonLinesSource,
 };
+pub use crate::values::{FieldFault, ValueMapper};
 pub use mergetag_model::OnBadRow;

@@ -23,6 +23,7 @@
 //! ```
 
 mod names;
+pub mod postgres;
 mod replay;
 mod rng;
 
