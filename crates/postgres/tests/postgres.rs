@@ -1,6 +1,8 @@
 //! mergetag-postgres against a real PostgreSQL server, started by the tests
 //! ([`PgServer`]); skipped, loudly, only when the PostgreSQL binaries are absent.
 
+mod fuzz;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -426,4 +428,12 @@ fn the_sink_upserts_profiles_traits_and_the_merge_log_idempotently() {
         count("SELECT count(*) FROM mergetag_merge_log WHERE event = 'attached'"),
         "1"
     );
+}
+
+/// Replays the inputs kept in `tests/fuzz/postgres_settings/` (seeds, and crashes the fuzzer
+/// found once fixed) through the fuzz target's checks.
+#[test]
+fn fuzz_postgres_settings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/postgres_settings");
+    mergetag_testkit::replay_fuzz_inputs(dir, fuzz::postgres_settings);
 }

@@ -239,6 +239,38 @@ pub struct SourceConfig {
     pub key_as: Option<String>,
 }
 
+/// Refuses setting values that TOML cannot hold (so that a configuration loaded from JSON
+/// can be written as TOML): nulls, integers beyond 64-bit signed, and TOML dates (which
+/// settings take as strings).
+fn check_setting(path: &str, value: &serde_json::Value) -> Result<()> {
+    use serde_json::Value as Json;
+    match value {
+        Json::Null => Err(Error::invalid(
+            path,
+            "null is not a setting; remove the key",
+        )),
+        Json::Number(n) if !n.is_i64() && !n.is_f64() => Err(Error::invalid(
+            path,
+            "the number is too large; write it as a string",
+        )),
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_setting(&format!("{path}[{i}]"), v)),
+        Json::Object(map) => {
+            if map.keys().any(|k| k.starts_with("$__toml_private")) {
+                return Err(Error::invalid(
+                    path,
+                    "write dates and times in settings as strings (\"2026-01-01T00:00:00Z\")",
+                ));
+            }
+            map.iter()
+                .try_for_each(|(k, v)| check_setting(&format!("{path}.{k}"), v))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn is_file(k: &SourceKind) -> bool {
     *k == SourceKind::File
 }
@@ -437,6 +469,9 @@ impl SourceConfig {
                 format!("a {kind} source needs a settings table saying where to read"),
             ));
         }
+        for (key, value) in &self.settings {
+            check_setting(&format!("settings.{key}"), value)?;
+        }
         if self.column_map_file.is_some() && self.has_inline_map() {
             return Err(Error::invalid(
                 "column_map_file",
@@ -569,6 +604,15 @@ impl SourceConfig {
         reader: R,
         base_dir: impl AsRef<Path>,
     ) -> Result<Opened<'r>> {
+        if let Some((feature, krate)) = self.kind.feature() {
+            return Err(Error::invalid(
+                "kind",
+                format!(
+                    "a {} source is opened by {krate}, not over a stream: enable the mergetag feature `{feature}`",
+                    self.kind
+                ),
+            ));
+        }
         let map = self.column_map(base_dir)?;
         let format = match (self.format, self.path.as_os_str().is_empty()) {
             (None, true) => SourceFormat::Csv,
@@ -768,5 +812,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("settings: "), "{e}");
+        for (json, at) in [
+            (r#"{"a": null}"#, "settings.a: null"),
+            (
+                r#"{"a": [1, {"b": 18446744073709551615}]}"#,
+                "settings.a[1].b: the number",
+            ),
+        ] {
+            let text = format!(r#"{{"name": "crm", "kind": "postgres", "settings": {json}}}"#);
+            let e = SourceConfig::from_json_str(&text).unwrap_err();
+            assert!(e.to_string().starts_with(at), "{e}");
+        }
+        let e = SourceConfig::from_toml_str(
+            "name = \"crm\"\nkind = \"postgres\"\n[settings]\nsince = 2026-01-01T00:00:00Z\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("settings.since: write dates"),
+            "{e}"
+        );
     }
 }
