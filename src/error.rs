@@ -56,6 +56,10 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] mergetag_postgres::Error),
+    /// An API sync source could not be set up.
+    #[cfg(feature = "http-sync")]
+    #[error(transparent)]
+    Sync(#[from] mergetag_sync::Error),
     /// A normalization configuration is not valid.
     #[error("normalize: {0}")]
     Normalize(#[from] mergetag_normalize::Error),

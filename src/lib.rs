@@ -27,6 +27,7 @@
 //! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
 //! | `postgres` | `mergetag-postgres` | PostgreSQL source and sink (feature `postgres`) |
+//! | `sync` | `mergetag-sync` | paged HTTP API sync, HubSpot contacts (feature `http-sync`) |
 //!
 //! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
 //! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
@@ -51,6 +52,10 @@ pub use mergetag_normalize as normalize;
 pub use mergetag_postgres as postgres;
 pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
+/// API sync: paged HTTP sources with rate limits and backoff, and a HubSpot-style contacts
+/// source (feature `http-sync`).
+#[cfg(feature = "http-sync")]
+pub use mergetag_sync as sync;
 pub use mergetag_validate as validate;
 
 pub use mergetag_model::{

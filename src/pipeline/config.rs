@@ -629,6 +629,10 @@ impl PipelineConfig {
             SourceKind::Postgres => mergetag_postgres::open(s, self.base_dir())
                 .map(|source| Opened::Records(Box::new(source)))
                 .map_err(|e| self.postgres_error(i, e)),
+            #[cfg(feature = "http-sync")]
+            SourceKind::Hubspot => mergetag_sync::open(s, self.base_dir())
+                .map(|source| Opened::Records(Box::new(source)))
+                .map_err(|e| self.sync_error(i, e)),
             _ => s.open(self.base_dir()).map_err(|e| self.source_error(i, e)),
         }
     }
@@ -640,6 +644,10 @@ impl PipelineConfig {
             SourceKind::Postgres => mergetag_postgres::PostgresSettings::from_source_config(s)
                 .map(drop)
                 .map_err(|e| self.postgres_error(i, e)),
+            #[cfg(feature = "http-sync")]
+            SourceKind::Hubspot => mergetag_sync::HubspotSettings::from_source_config(s)
+                .map(drop)
+                .map_err(|e| self.sync_error(i, e)),
             _ => {
                 let _ = (i, s);
                 Ok(())
@@ -655,6 +663,17 @@ impl PipelineConfig {
             }
             mergetag_postgres::Error::Sources(e) => self.source_error(i, e),
             e => Error::Postgres(e),
+        }
+    }
+
+    #[cfg(feature = "http-sync")]
+    fn sync_error(&self, i: usize, e: mergetag_sync::Error) -> Error {
+        match e {
+            mergetag_sync::Error::Invalid { path, message } => {
+                self.invalid(self.source_path(i, &path), message)
+            }
+            mergetag_sync::Error::Sources(e) => self.source_error(i, e),
+            e => Error::Sync(e),
         }
     }
 

@@ -22,6 +22,7 @@
 //! assert!(data.records.iter().any(|r| r.text(fields::FIRST_NAME).is_some()));
 //! ```
 
+pub mod http;
 mod names;
 pub mod postgres;
 mod replay;
