@@ -1100,3 +1100,58 @@ fn a_postgres_source_in_a_pipeline_file_and_the_profiles_written_back() {
         "{err}"
     );
 }
+
+/// A `kind = "hubspot"` source in a pipeline file, synced from a real HTTP server on
+/// 127.0.0.1 that refuses the first request with a 429.
+#[cfg(feature = "http-sync")]
+#[test]
+fn a_hubspot_source_in_a_pipeline_file() {
+    use mergetag_testkit::http::{Response, TestServer};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let calls = AtomicU64::new(0);
+    let server = TestServer::start(move |req| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Response::status(429).header("retry-after", "0");
+        }
+        let page = if req.query("after").is_none() {
+            r#"{"results": [
+                {"id": "1", "properties": {"firstname": "Robert", "lastname": "Smith", "email": "bob.smith@gmail.com"}},
+                {"id": "2", "properties": {"firstname": "Bob", "lastname": "Smith", "email": "BOB.SMITH@gmail.com"}}
+              ], "paging": {"next": {"after": "2"}}}"#
+        } else {
+            r#"{"results": [{"id": "3", "properties": {"firstname": "Alice", "lastname": "Jones", "email": "alice@example.com", "hs_email_optout": "maybe"}}]}"#
+        };
+        Response::json(page)
+    });
+    let toml = format!(
+        r#"
+        [[sources]]
+        name = "hubspot"
+        kind = "hubspot"
+        [sources.settings]
+        base_url = "{}"
+        min_delay_ms = 10
+
+        [dedup]
+        preset = "contacts"
+        "#,
+        server.url()
+    );
+    let config = PipelineConfig::from_toml_str(&toml).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert_eq!(output.report.records_in, 3);
+    assert_eq!(
+        output.report.quarantined, 1,
+        "the contact whose opt-out is not a boolean"
+    );
+    assert!(output.report.adds_up());
+
+    let err = PipelineConfig::from_toml_str(&toml.replace("min_delay_ms", "min_delay"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0] (hubspot).settings: unknown field `min_delay`"),
+        "{err}"
+    );
+}

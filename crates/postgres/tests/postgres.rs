@@ -437,3 +437,23 @@ fn fuzz_postgres_settings() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/postgres_settings");
     mergetag_testkit::replay_fuzz_inputs(dir, fuzz::postgres_settings);
 }
+
+/// The contract every source keeps (`mergetag_sources::conformance`), for a table with a row
+/// that is quarantined.
+#[test]
+fn the_source_conforms() {
+    let Some(pg) = PgServer::shared() else { return };
+    let url = pg.create_database("conformance");
+    pg.psql("conformance", CONTACTS);
+    let open = || {
+        PostgresSource::builder()
+            .table("contacts")
+            .column_map(contacts_map())
+            .batch_rows(1)
+            .connect("crm", &url)
+            .unwrap()
+    };
+    let summary = mergetag_sources::conformance::check(open).unwrap();
+    assert_eq!((summary.records, summary.rejects.len()), (1, 1));
+    assert!(summary.errors.is_empty());
+}

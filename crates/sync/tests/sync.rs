@@ -409,6 +409,25 @@ fn sync_throughput() {
     );
 }
 
+/// The contract every source keeps (`mergetag_sources::conformance`), with quarantined
+/// items and retried pages.
+#[test]
+fn the_source_conforms() {
+    let mut api = Api::new(230);
+    api.contacts[5]["properties"]["hs_email_optout"] = json!("maybe");
+    let (server, _api) = serve(api.fault("100", &[Fault::Status(503), Fault::Status(503)]));
+    let open = || {
+        source(
+            &server,
+            HubspotContacts::new(&server.url()),
+            &quick_policy(),
+        )
+    };
+    let summary = mergetag_sources::conformance::check(open).unwrap();
+    assert_eq!((summary.records, summary.rejects.len()), (229, 1));
+    assert!(summary.errors.is_empty());
+}
+
 /// Replays the inputs kept in `tests/fuzz/sync_settings/` through the fuzz target's checks.
 #[test]
 fn fuzz_sync_settings() {
