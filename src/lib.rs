@@ -28,6 +28,7 @@
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
 //! | `postgres` | `mergetag-postgres` | PostgreSQL source and sink (feature `postgres`) |
 //! | `sync` | `mergetag-sync` | paged HTTP API sync, HubSpot contacts (feature `http-sync`) |
+//! | `intake` | `mergetag-intake` | Segment-compatible HTTP event intake (feature `http-intake`) |
 //!
 //! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
 //! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
@@ -43,6 +44,10 @@ pub use pipeline::{
 };
 
 pub use mergetag_dedup as dedup;
+/// A Segment-compatible HTTP event intake that resolves identities live (feature
+/// `http-intake`).
+#[cfg(feature = "http-intake")]
+pub use mergetag_intake as intake;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;
 pub use mergetag_normalize as normalize;

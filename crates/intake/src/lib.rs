@@ -1,0 +1,35 @@
+//! A Segment-compatible HTTP event intake for mergetag: [`IntakeServer`] accepts
+//! `identify`, `track`, `page` and `batch` calls as Segment's HTTP tracking API does (HTTP
+//! Basic auth with a write key, 32 KB per event, 500 KB per batch, `messageId`
+//! deduplication), writes each accepted event to an append-only spool and syncs it before
+//! answering `200`, and applies events live: an identify call goes through the incremental
+//! [`MatchIndex`](mergetag_dedup::index::MatchIndex), so a sign-up resolves to a profile
+//! within milliseconds and the merge log records it; track and page calls update engagement.
+//! A full queue answers `429` with `Retry-After`.
+//!
+//! The spool is JSON Lines in Segment's format, so a pipeline reads it back as an `events`
+//! source.
+//!
+//! ```no_run
+//! use mergetag_dedup::DedupConfig;
+//! use mergetag_dedup::index::MatchIndex;
+//! use mergetag_intake::{IntakeConfig, IntakeServer};
+//!
+//! # let (deduper, model) = { let d = DedupConfig::contacts().build()?; let m = d.run(&[]).model; (d, m) };
+//! let index = MatchIndex::new(&deduper, &model)?; // or one built from existing profiles
+//! let config = IntakeConfig::new("127.0.0.1:8088".parse()?, vec!["wk_live_1".into()], "spool/events.jsonl");
+//! let server = IntakeServer::start(config, index)?;
+//! // curl -u wk_live_1: -d '{"userId":"u1","traits":{"email":"ada@example.com"}}' http://127.0.0.1:8088/v1/identify
+//! let profile = server.with_live(|live| live.profile_of("u1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod config;
+mod error;
+mod live;
+mod server;
+
+pub use crate::config::{IntakeConfig, MAX_BATCH_BYTES, MAX_EVENT_BYTES};
+pub use crate::error::{Error, Result};
+pub use crate::live::{Engagement, Live, SOURCE_NAME};
+pub use crate::server::{IntakeServer, IntakeStats};

@@ -1,0 +1,472 @@
+//! mergetag-intake over real HTTP on 127.0.0.1: Segment's calls, auth, limits,
+//! deduplication, live identity resolution, backpressure, restart from the spool, a load test
+//! and a crash test (SIGKILL under load, then every acknowledged event is in the spool once).
+
+mod fuzz;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mergetag_dedup::DedupConfig;
+use mergetag_dedup::index::MatchIndex;
+use mergetag_intake::{IntakeConfig, IntakeServer};
+use mergetag_model::{Record, RecordId, fields};
+use reqwest::blocking::Client;
+use serde_json::{Value as Json, json};
+
+const KEY: &str = "wk_test";
+
+fn index() -> MatchIndex {
+    let person = |id: &str, first: &str, last: &str, email: &str| {
+        let mut r = Record::new(RecordId::id("crm", id));
+        r.set(fields::FIRST_NAME, first);
+        r.set(fields::LAST_NAME, last);
+        r.set(fields::EMAIL, email);
+        r
+    };
+    let existing = vec![
+        person("1", "Robert", "Smith", "bob.smith@gmail.com"),
+        person("2", "Bob", "Smith", "bob.smith@gmail.com"),
+        person("3", "Alice", "Jones", "alice@example.com"),
+        person("4", "Carol", "White", "carol@example.org"),
+    ];
+    let deduper = DedupConfig::contacts().build().unwrap();
+    let model = deduper.run(&existing).model;
+    MatchIndex::build(&deduper, &model, existing).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mergetag-intake-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config(spool: &Path) -> IntakeConfig {
+    IntakeConfig::new("127.0.0.1:0".parse().unwrap(), vec![KEY.into()], spool)
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn post(c: &Client, server: &str, path: &str, body: &Json) -> (u16, Json) {
+    let r = c
+        .post(format!("{server}{path}"))
+        .basic_auth(KEY, Some(""))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.bytes().map(|b| b.to_vec()).unwrap_or_default();
+    (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
+}
+
+fn spool_ids(spool: &Path) -> Vec<String> {
+    std::fs::read_to_string(spool)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter_map(|e| e["messageId"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn segment_calls_resolve_identities_live_and_are_deduplicated() {
+    let dir = temp_dir("calls");
+    let spool = dir.join("events.jsonl");
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    let url = server.url();
+    let c = client();
+
+    // A sign-up that matches Robert Smith resolves to his profile within milliseconds.
+    let robert = server
+        .with_live(|l| l.index().profile_of(&RecordId::id("crm", "1")))
+        .unwrap();
+    let start = Instant::now();
+    let signup = json!({"userId": "u-rob", "messageId": "m1", "timestamp": "2026-03-01T10:00:00Z",
+        "traits": {"firstName": "Rob", "lastName": "Smith", "email": "bob.smith@gmail.com"}});
+    assert_eq!(
+        post(&c, &url, "/v1/identify", &signup),
+        (200, json!({"success": true}))
+    );
+    let resolved = loop {
+        if let Some(p) = server.with_live(|l| l.profile_of("u-rob")) {
+            break p;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "not resolved");
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    let took = start.elapsed();
+    assert_eq!(resolved, robert);
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert!(server.with_live(|l| l.merge_log().iter().any(|e| {
+        serde_json::to_value(e).unwrap()["record"]["record"]
+            == json!({"source": "intake", "key": {"id": "u-rob"}})
+            || serde_json::to_string(e).unwrap().contains("u-rob")
+    })));
+
+    // The same messageId again is acknowledged, not applied or spooled twice.
+    assert_eq!(post(&c, &url, "/v1/identify", &signup).0, 200);
+    // Track and page calls update engagement; a batch shares its context.
+    let track = json!({"userId": "u-rob", "event": "Order Completed", "messageId": "m2",
+        "timestamp": "2026-03-02T10:00:00Z", "properties": {"revenue": 12.5}});
+    assert_eq!(post(&c, &url, "/v1/track", &track).0, 200);
+    let batch = json!({"context": {"library": {"name": "test"}}, "batch": [
+        {"type": "page", "userId": "u-rob", "name": "Pricing", "messageId": "m3", "timestamp": "2026-03-03T10:00:00Z"},
+        {"type": "track", "anonymousId": "anon-9", "event": "Viewed", "messageId": "m4"},
+        {"type": "track", "userId": "u-rob", "event": "Order Completed", "messageId": "m2"}
+    ]});
+    assert_eq!(post(&c, &url, "/v1/batch", &batch).0, 200);
+    std::thread::sleep(Duration::from_millis(100));
+    let e = server
+        .with_live(|l| l.engagement("u-rob").cloned())
+        .unwrap();
+    assert_eq!(
+        (e.tracks, e.pages, e.last_event.as_deref()),
+        (1, 1, Some("Pricing"))
+    );
+    let stats = server.stats();
+    assert_eq!((stats.accepted, stats.duplicates), (4, 2));
+    assert_eq!(spool_ids(&spool), ["m1", "m2", "m3", "m4"]);
+    let lines = std::fs::read_to_string(&spool).unwrap();
+    assert!(
+        lines.lines().nth(3).unwrap().contains("\"library\""),
+        "batch context copied"
+    );
+
+    // Refusals: no key, a wrong key, too large, malformed, no user, unknown endpoint.
+    let status = |r: reqwest::blocking::Response| r.status().as_u16();
+    assert_eq!(
+        status(c.post(format!("{url}/v1/track")).body("{}").send().unwrap()),
+        401
+    );
+    assert_eq!(
+        status(
+            c.post(format!("{url}/v1/track"))
+                .basic_auth("nope", Some(""))
+                .body("{}")
+                .send()
+                .unwrap()
+        ),
+        401
+    );
+    let big = json!({"userId": "u", "traits": {"blob": "x".repeat(33 * 1024)}});
+    assert_eq!(post(&c, &url, "/v1/identify", &big).0, 400);
+    let events: Vec<Json> = (0..20)
+        .map(|i| json!({"type": "identify", "userId": format!("b{i}"), "traits": {"blob": "x".repeat(30 * 1024)}}))
+        .collect();
+    assert_eq!(
+        post(&c, &url, "/v1/batch", &json!({"batch": events})).0,
+        400,
+        "over 500 KB"
+    );
+    let (s, body) = post(&c, &url, "/v1/identify", &json!({"traits": {}}));
+    assert_eq!(s, 400);
+    assert_eq!(
+        body["message"],
+        "event 0 has neither userId nor anonymousId"
+    );
+    assert_eq!(
+        status(
+            c.post(format!("{url}/v1/identify"))
+                .basic_auth(KEY, Some(""))
+                .body("{\"userId\": ")
+                .send()
+                .unwrap()
+        ),
+        400
+    );
+    assert_eq!(
+        post(&c, &url, "/v1/nothing", &json!({"userId": "u"})).0,
+        404
+    );
+    assert_eq!(server.stats().unauthorized, 2);
+    assert_eq!(spool_ids(&spool).len(), 4, "nothing refused was spooled");
+    drop(server);
+
+    // Restarted, the intake reads its spool back (a line cut short by a crash is dropped)
+    // and still knows every messageId.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&spool)
+        .unwrap()
+        .write_all(b"{\"type\": \"identify\", \"userId\": \"half")
+        .unwrap();
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    assert_eq!(server.stats().recovered, 4);
+    assert_eq!(server.with_live(|l| l.profile_of("u-rob")), Some(robert));
+    assert_eq!(post(&c, &server.url(), "/v1/batch", &batch).0, 200);
+    assert_eq!(server.stats().duplicates, 3);
+    let track2 = json!({"userId": "u-rob", "event": "Opened", "messageId": "m5"});
+    assert_eq!(post(&c, &server.url(), "/v1/track", &track2).0, 200);
+    assert_eq!(spool_ids(&spool), ["m1", "m2", "m3", "m4", "m5"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+use std::io::Write as _;
+
+#[test]
+fn a_full_queue_answers_429_with_retry_after() {
+    let dir = temp_dir("queue");
+    let mut cfg = config(&dir.join("events.jsonl"));
+    cfg.queue = 2;
+    let server = IntakeServer::start(cfg, index()).unwrap();
+    let url = server.url();
+    let c = client();
+    let blocked = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Hold the live state: the worker cannot apply, the queue fills.
+        s.spawn(|| {
+            server.with_live(|_| {
+                blocked.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(800));
+            })
+        });
+        while !blocked.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let mut statuses = Vec::new();
+        for i in 0..5 {
+            let e = json!({"userId": format!("q{i}"), "event": "E", "messageId": format!("q{i}")});
+            let r = c
+                .post(format!("{url}/v1/track"))
+                .basic_auth(KEY, Some(""))
+                .body(e.to_string())
+                .send()
+                .unwrap();
+            if r.status().as_u16() == 429 {
+                assert_eq!(r.headers()["retry-after"], "1");
+            }
+            statuses.push(r.status().as_u16());
+        }
+        // One event is with the blocked worker, two wait in the queue.
+        assert_eq!(
+            statuses.iter().filter(|&&s| s == 200).count(),
+            3,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|&&s| s == 429).count(),
+            2,
+            "{statuses:?}"
+        );
+    });
+    assert_eq!(server.stats().throttled, 2);
+    assert_eq!(
+        spool_ids(&dir.join("events.jsonl")).len(),
+        3,
+        "a refused event is not spooled"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the measured figures are for the person running the tests
+fn load_test() {
+    let dir = temp_dir("load");
+    let server = IntakeServer::start(config(&dir.join("events.jsonl")), index()).unwrap();
+    let url = server.url();
+    let (threads, per_thread) = (4, 400);
+    let latencies = Mutex::new(Vec::new());
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (url, latencies) = (&url, &latencies);
+            s.spawn(move || {
+                let c = client();
+                let mut mine = Vec::with_capacity(per_thread);
+                for i in 0..per_thread {
+                    let e = json!({"userId": format!("u{t}-{i}"), "messageId": format!("{t}-{i}"),
+                        "traits": {"email": format!("user{t}.{i}@example.com"), "firstName": "Load"}});
+                    let at = Instant::now();
+                    assert_eq!(post(&c, url, "/v1/identify", &e).0, 200);
+                    mine.push(at.elapsed());
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let mut l = latencies.into_inner().unwrap();
+    l.sort();
+    let n = l.len();
+    assert_eq!(n, threads * per_thread);
+    assert!(secs < 60.0, "{secs}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.with_live(|l| l.applied()) < n as u64 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.with_live(|l| l.applied()), n as u64);
+    eprintln!(
+        "intake load: {n} identify calls from {threads} clients in {secs:.2} s = {:.0} events/s; \
+         latency p50 {:?}, p99 {:?} (each synced to disk before its 200)",
+        n as f64 / secs,
+        percentile(&l, 0.5),
+        percentile(&l, 0.99)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Not a test of its own: the intake process of [`sigkill_under_load`], started as a child
+/// of the test binary when `MERGETAG_INTAKE_CHILD` names a spool.
+#[test]
+#[ignore = "the child process of sigkill_under_load"]
+fn child_intake() {
+    let Ok(spool) = std::env::var("MERGETAG_INTAKE_CHILD") else {
+        return;
+    };
+    let server = IntakeServer::start(config(Path::new(&spool)), index()).unwrap();
+    let port_file = format!("{spool}.addr");
+    std::fs::write(format!("{port_file}.tmp"), server.url()).unwrap();
+    std::fs::rename(format!("{port_file}.tmp"), &port_file).unwrap();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[allow(clippy::zombie_processes)] // returned to the caller, which kills and waits for it
+fn spawn_child(spool: &Path) -> (std::process::Child, String) {
+    let addr_file = PathBuf::from(format!("{}.addr", spool.display()));
+    let _ = std::fs::remove_file(&addr_file);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_intake",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env("MERGETAG_INTAKE_CHILD", spool)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(url) = std::fs::read_to_string(&addr_file) {
+            return (child, url);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child intake did not start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_event() {
+    let dir = temp_dir("crash");
+    let spool = dir.join("events.jsonl");
+    let (mut child, url) = spawn_child(&spool);
+    let acked = Mutex::new(Vec::<String>::new());
+    let sent = Mutex::new(Vec::<Json>::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (url, acked, sent, stop) = (&url, &acked, &sent, &stop);
+            s.spawn(move || {
+                let c = Client::builder()
+                    .timeout(Duration::from_secs(2))
+                    .build()
+                    .unwrap();
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) || i > 5000 {
+                        break;
+                    }
+                    let e = json!({"type": "track", "userId": format!("u{t}"), "event": "E",
+                        "messageId": format!("c{t}-{i}")});
+                    sent.lock().unwrap().push(e.clone());
+                    let ok = c
+                        .post(format!("{url}/v1/track"))
+                        .basic_auth(KEY, Some(""))
+                        .body(e.to_string())
+                        .send()
+                        .is_ok_and(|r| r.status().as_u16() == 200);
+                    if ok {
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(e["messageId"].as_str().unwrap().to_owned());
+                    } else {
+                        break; // the server is gone
+                    }
+                }
+            });
+        }
+        // Kill the intake outright once it has acknowledged some events, mid-stream.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while acked.lock().unwrap().len() < 200 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        stop.store(true, Ordering::SeqCst);
+    });
+    let acked = acked.into_inner().unwrap();
+    let sent = sent.into_inner().unwrap();
+    assert!(
+        acked.len() >= 200,
+        "{} acknowledged before the kill",
+        acked.len()
+    );
+
+    // Restarted, it takes every event again (clients retry what got no answer, and some
+    // what did): each is in the spool once.
+    let (mut child, url) = spawn_child(&spool);
+    let c = client();
+    for e in &sent {
+        let r = c
+            .post(format!("{url}/v1/track"))
+            .basic_auth(KEY, Some(""))
+            .body(e.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let ids = spool_ids(&spool);
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &ids {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
+    for id in &acked {
+        assert_eq!(count.get(id.as_str()), Some(&1), "acknowledged event {id}");
+    }
+    assert!(count.values().all(|&n| n == 1), "no event twice");
+    let all: HashSet<&str> = sent
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        all.len(),
+        ids.len(),
+        "every event sent is in the spool once"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Replays the inputs kept in `tests/fuzz/intake_config/` through the fuzz target's checks.
+#[test]
+fn fuzz_intake_config() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/intake_config");
+    mergetag_testkit::replay_fuzz_inputs(dir, fuzz::intake_config);
+}
