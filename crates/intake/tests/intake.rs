@@ -209,6 +209,17 @@ fn segment_calls_resolve_identities_live_and_are_deduplicated() {
     assert_eq!(post(&c, &server.url(), "/v1/track", &track2).0, 200);
     assert_eq!(spool_ids(&spool), ["m1", "m2", "m3", "m4", "m5"]);
     drop(server);
+
+    // The spool is Segment-format JSON Lines: a pipeline reads it back as an events source.
+    let mut events = mergetag_sources::JsonLinesBuilder::new()
+        .events_from_path("intake", &spool)
+        .unwrap();
+    let mut n = 0;
+    while let Some(e) = mergetag_model::EventSource::read_event(&mut events).unwrap() {
+        assert!(e.user_id.is_some() || e.anonymous_id.is_some());
+        n += 1;
+    }
+    assert_eq!(n, 5);
     let _ = std::fs::remove_dir_all(dir);
 }
 
