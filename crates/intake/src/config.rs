@@ -51,6 +51,10 @@ pub struct IntakeConfig {
     /// `messageId`s remembered for deduplication (default 1000000; the oldest are forgotten).
     #[serde(default = "default_dedup")]
     pub dedup_window: usize,
+    /// SendGrid's event-webhook verification key (base64 DER, as SendGrid shows it): with
+    /// it, `POST /webhooks/sendgrid` accepts events whose ECDSA signature checks out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sendgrid_public_key: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -81,6 +85,7 @@ impl IntakeConfig {
             max_event_bytes: default_event(),
             max_batch_bytes: default_batch(),
             dedup_window: default_dedup(),
+            sendgrid_public_key: None,
         }
     }
 
@@ -137,6 +142,14 @@ impl IntakeConfig {
             return Err(Error::invalid(
                 "max_batch_bytes",
                 "a batch must be able to hold at least one event of max_event_bytes",
+            ));
+        }
+        if let Some(key) = &self.sendgrid_public_key
+            && crate::webhook::verifying_key(key).is_none()
+        {
+            return Err(Error::invalid(
+                "sendgrid_public_key",
+                "not a base64 DER P-256 public key; copy the verification key from SendGrid's event webhook settings",
             ));
         }
         if self.max_batch_bytes > 64 << 20 {

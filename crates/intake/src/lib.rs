@@ -5,7 +5,9 @@
 //! answering `200`, and applies events live: an identify call goes through the incremental
 //! [`MatchIndex`](mergetag_dedup::index::MatchIndex), so a sign-up resolves to a profile
 //! within milliseconds and the merge log records it; track and page calls update engagement.
-//! A full queue answers `429` with `Retry-After`.
+//! A full queue answers `429` with `Retry-After`. SendGrid's signed event webhook
+//! (`POST /webhooks/sendgrid`, its ECDSA signature checked) turns unsubscribes, bounces and spam
+//! reports into suppressions.
 //!
 //! The spool is JSON Lines in Segment's format, so a pipeline reads it back as an `events`
 //! source.
@@ -28,8 +30,10 @@ mod config;
 mod error;
 mod live;
 mod server;
+mod webhook;
 
 pub use crate::config::{IntakeConfig, MAX_BATCH_BYTES, MAX_EVENT_BYTES};
 pub use crate::error::{Error, Result};
 pub use crate::live::{Engagement, Live, SOURCE_NAME};
 pub use crate::server::{IntakeServer, IntakeStats};
+pub use crate::webhook::{SENDGRID_SIGNATURE, SENDGRID_TIMESTAMP, SuppressionKind};

@@ -9,6 +9,8 @@ use mergetag_model::{ProfileId, Record, RecordId, Value};
 use mergetag_sources::{ColumnMap, ValueMapper};
 use serde_json::Value as Json;
 
+use crate::webhook::SuppressionKind;
+
 /// The name identify records carry in their ids (`intake:<userId>`).
 pub const SOURCE_NAME: &str = "intake";
 
@@ -32,6 +34,7 @@ pub struct Live {
     index: MatchIndex,
     mapper: ValueMapper,
     engagement: HashMap<String, Engagement>,
+    suppressions: HashMap<String, SuppressionKind>,
     applied: u64,
     cells: Vec<(String, Value)>,
 }
@@ -42,6 +45,7 @@ impl Live {
             index,
             mapper: ValueMapper::new(ColumnMap::segment_identify()),
             engagement: HashMap::new(),
+            suppressions: HashMap::new(),
             applied: 0,
             cells: Vec::new(),
         }
@@ -67,6 +71,12 @@ impl Live {
         self.engagement.get(user)
     }
 
+    /// Why `email` must not be emailed, when an ESP's webhook said so (unsubscribed,
+    /// bounced, complained); matched case-insensitively.
+    pub fn suppression(&self, email: &str) -> Option<SuppressionKind> {
+        self.suppressions.get(&email.trim().to_lowercase()).copied()
+    }
+
     /// Events applied so far.
     pub fn applied(&self) -> u64 {
         self.applied
@@ -75,6 +85,18 @@ impl Live {
     /// Applies one accepted event (already checked: an object with a type and a user).
     pub(crate) fn apply(&mut self, event: &Json) {
         self.applied += 1;
+        if event.get("type").and_then(Json::as_str) == Some("suppression") {
+            let kind = match event.get("reason").and_then(Json::as_str) {
+                Some("unsubscribed") => SuppressionKind::Unsubscribed,
+                Some("bounced") => SuppressionKind::Bounced,
+                Some("complained") => SuppressionKind::Complained,
+                _ => return,
+            };
+            if let Some(email) = event.get("email").and_then(Json::as_str) {
+                self.suppressions.insert(email.trim().to_lowercase(), kind);
+            }
+            return;
+        }
         let Some(user) = user_of(event) else { return };
         let at = event
             .get("timestamp")

@@ -82,6 +82,7 @@ struct Journal {
 
 struct Shared {
     config: IntakeConfig,
+    sendgrid: Option<p256::ecdsa::VerifyingKey>,
     /// `Basic base64(key:)` for each write key.
     auth: Vec<String>,
     journal: Mutex<Journal>,
@@ -137,8 +138,13 @@ impl IntakeServer {
             .iter()
             .map(|k| format!("Basic {}", base64(format!("{k}:").as_bytes())))
             .collect();
+        let sendgrid_key = config
+            .sendgrid_public_key
+            .as_deref()
+            .and_then(crate::webhook::verifying_key);
         let shared = Arc::new(Shared {
             config: config.clone(),
+            sendgrid: sendgrid_key,
             auth,
             journal: Mutex::new(journal),
             queue: tx,
@@ -174,6 +180,7 @@ impl IntakeServer {
         let limit = config.max_batch_bytes.max(config.max_event_bytes) * 2;
         let app = Router::new()
             .route("/v1/{kind}", post(handle))
+            .route("/webhooks/sendgrid", post(sendgrid))
             .layer(DefaultBodyLimit::max(limit))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -350,6 +357,83 @@ async fn handle(
     };
     let shared2 = shared.clone();
     // Spooling syncs to disk: off the async threads.
+    tokio::task::block_in_place(move || accept(&shared2, events))
+}
+
+/// SendGrid's event webhook: a signed array of events; unsubscribes, bounces and spam
+/// reports become suppressions, spooled and applied like events.
+async fn sendgrid(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    use crate::webhook::{SENDGRID_SIGNATURE, SENDGRID_TIMESTAMP, SuppressionKind, verify};
+    let c = &shared.counters;
+    let Some(key) = &shared.sendgrid else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            "no sendgrid_public_key is configured",
+        );
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = match (header(SENDGRID_SIGNATURE), header(SENDGRID_TIMESTAMP)) {
+        (Some(sig), Some(ts)) => verify(key, sig, ts, &body),
+        _ => false,
+    };
+    if !signed {
+        c.unauthorized.fetch_add(1, Ordering::Relaxed);
+        return reply(StatusCode::UNAUTHORIZED, "the signature does not check out");
+    }
+    if body.len() > shared.config.max_batch_bytes * 4 {
+        c.rejected.fetch_add(1, Ordering::Relaxed);
+        return reply(StatusCode::BAD_REQUEST, "the call is too large");
+    }
+    let parsed = serde_json::from_slice::<Json>(&body).ok();
+    let Some(items) = parsed
+        .as_ref()
+        .and_then(crate::webhook::sendgrid_suppressions)
+    else {
+        c.rejected.fetch_add(1, Ordering::Relaxed);
+        return reply(
+            StatusCode::BAD_REQUEST,
+            "the body is not an array of events",
+        );
+    };
+    let ids: Vec<Option<String>> = parsed
+        .as_ref()
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|e| {
+                    matches!(
+                        e.get("event").and_then(Json::as_str),
+                        Some("unsubscribe" | "group_unsubscribe" | "bounce" | "spamreport")
+                    ) && e
+                        .get("email")
+                        .and_then(Json::as_str)
+                        .is_some_and(|m| !m.trim().is_empty())
+                })
+                .map(|e| {
+                    e.get("sg_event_id")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let events: Vec<Json> = items
+        .into_iter()
+        .zip(ids)
+        .map(|((email, kind), id)| {
+            let reason = match kind {
+                SuppressionKind::Unsubscribed => "unsubscribed",
+                SuppressionKind::Bounced => "bounced",
+                SuppressionKind::Complained => "complained",
+            };
+            let mut e = json!({"type": "suppression", "source": "sendgrid", "email": email, "reason": reason});
+            if let Some(id) = id {
+                e["messageId"] = Json::String(format!("sendgrid-{id}"));
+            }
+            e
+        })
+        .collect();
+    let shared2 = shared.clone();
     tokio::task::block_in_place(move || accept(&shared2, events))
 }
 

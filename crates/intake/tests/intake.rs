@@ -475,6 +475,107 @@ fn sigkill_under_load_loses_no_acknowledged_event() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+fn b64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn signed_sendgrid_events_become_suppressions_and_forged_ones_are_refused() {
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::{Signature, SigningKey};
+
+    let signing = SigningKey::from_slice(&[7u8; 32]).unwrap();
+    // The DER SubjectPublicKeyInfo SendGrid shows: a fixed P-256 prefix, then the point.
+    let mut public: Vec<u8> = [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ]
+    .to_vec();
+    public.extend_from_slice(signing.verifying_key().to_encoded_point(false).as_bytes());
+    let dir = temp_dir("sendgrid");
+    let spool = dir.join("events.jsonl");
+    let mut cfg = config(&spool);
+    cfg.sendgrid_public_key = Some(b64(&public));
+    let server = IntakeServer::start(cfg, index()).unwrap();
+    let url = format!("{}/webhooks/sendgrid", server.url());
+    let body = json!([
+        {"email": "Ada@Example.com", "event": "unsubscribe", "sg_event_id": "e1", "timestamp": 1700000000},
+        {"email": "bob@example.com", "event": "bounce", "sg_event_id": "e2"},
+        {"email": "cy@example.com", "event": "spamreport", "sg_event_id": "e3"},
+        {"email": "dee@example.com", "event": "delivered", "sg_event_id": "e4"}
+    ])
+    .to_string();
+    let timestamp = "1700000000";
+    let sign = |ts: &str, body: &str| {
+        let mut payload = ts.as_bytes().to_vec();
+        payload.extend_from_slice(body.as_bytes());
+        let sig: Signature = signing.sign(&payload);
+        b64(sig.to_der().as_bytes())
+    };
+    let c = client();
+    let send = |sig: &str, ts: &str, body: &str| {
+        c.post(&url)
+            .header(mergetag_intake::SENDGRID_SIGNATURE, sig)
+            .header(mergetag_intake::SENDGRID_TIMESTAMP, ts)
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // A body changed after signing, another timestamp, no signature: refused.
+    let good = sign(timestamp, &body);
+    assert_eq!(send(&good, timestamp, &body.replace("bounce", "open")), 401);
+    assert_eq!(send(&good, "1700000001", &body), 401);
+    assert_eq!(send("", timestamp, &body), 401);
+    assert_eq!(send(&good, timestamp, &body), 200);
+    assert_eq!(
+        send(&good, timestamp, &body),
+        200,
+        "a repeated delivery is deduplicated"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    use mergetag_intake::SuppressionKind as K;
+    server.with_live(|l| {
+        assert_eq!(l.suppression("ada@example.com"), Some(K::Unsubscribed));
+        assert_eq!(l.suppression("BOB@example.com"), Some(K::Bounced));
+        assert_eq!(l.suppression("cy@example.com"), Some(K::Complained));
+        assert_eq!(l.suppression("dee@example.com"), None);
+    });
+    assert_eq!(
+        spool_ids(&spool),
+        ["sendgrid-e1", "sendgrid-e2", "sendgrid-e3"]
+    );
+    drop(server);
+    // Suppressions survive a restart: they are in the spool.
+    let mut cfg = config(&spool);
+    cfg.sendgrid_public_key = Some(b64(&public));
+    let server = IntakeServer::start(cfg, index()).unwrap();
+    assert_eq!(
+        server.with_live(|l| l.suppression("ada@example.com")),
+        Some(K::Unsubscribed)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Replays the inputs kept in `tests/fuzz/intake_config/` through the fuzz target's checks.
 #[test]
 fn fuzz_intake_config() {
