@@ -508,7 +508,7 @@ fn signed_sendgrid_events_become_suppressions_and_forged_ones_are_refused() {
         0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
     ]
     .to_vec();
-    public.extend_from_slice(signing.verifying_key().to_encoded_point(false).as_bytes());
+    public.extend_from_slice(signing.verifying_key().to_sec1_point(false).as_bytes());
     let dir = temp_dir("sendgrid");
     let spool = dir.join("events.jsonl");
     let mut cfg = config(&spool);
