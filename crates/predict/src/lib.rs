@@ -28,6 +28,7 @@ mod optimize;
 mod pareto;
 pub mod special;
 mod summary;
+mod transactions;
 
 pub use crate::bgnbd::BgNbd;
 pub use crate::error::{Error, Result};
@@ -36,3 +37,4 @@ pub use crate::gamma_gamma::GammaGamma;
 pub use crate::optimize::{Convergence, FitOptions};
 pub use crate::pareto::ParetoNbd;
 pub use crate::summary::{Period, Rfm, Summary, Transaction};
+pub use crate::transactions::{TransactionColumns, parse_date};
