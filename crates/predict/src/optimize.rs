@@ -81,27 +81,6 @@ impl<F: Fn(&[f64], &mut [f64]) -> f64> Objective for F {
     }
 }
 
-/// Central-difference gradient of `f` at `x`, for objectives without an analytic one; the
-/// `2 n` evaluations run in parallel.
-pub(crate) fn numeric_gradient(f: &(dyn Fn(&[f64]) -> f64 + Sync), x: &[f64], grad: &mut [f64]) {
-    use rayon::prelude::*;
-    let n = x.len();
-    let values: Vec<f64> = (0..2 * n)
-        .into_par_iter()
-        .map(|k| {
-            let i = k / 2;
-            let h = 1e-6 * x[i].abs().max(1.0);
-            let mut y = x.to_vec();
-            y[i] += if k % 2 == 0 { h } else { -h };
-            f(&y)
-        })
-        .collect();
-    for i in 0..n {
-        let h = 1e-6 * x[i].abs().max(1.0);
-        grad[i] = (values[2 * i] - values[2 * i + 1]) / (2.0 * h);
-    }
-}
-
 /// The end of a minimization: the point and how it got there.
 #[derive(Debug, Clone)]
 pub(crate) struct Minimum {
