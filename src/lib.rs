@@ -26,6 +26,8 @@
 //! | [`validate`] | `mergetag-validate` | rules, reports, quarantine |
 //! | [`dedup`] | `mergetag-dedup` | blocking, matching, clustering, golden profiles |
 //! | [`mapping`] | `mergetag-mapping` | traits, template variables, platform output |
+//! | [`segment`] | `mergetag-segment` | customer segments (K-Means, DBSCAN) |
+//! | [`predict`] | `mergetag-predict` | CLV, churn risk and next product (BG/NBD, Pareto/NBD, Gamma-Gamma) |
 //!
 //! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
 //! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
@@ -44,6 +46,7 @@ pub use mergetag_dedup as dedup;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;
 pub use mergetag_normalize as normalize;
+pub use mergetag_predict as predict;
 pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
 pub use mergetag_validate as validate;

@@ -65,6 +65,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn fit(model: &'static str, message: impl Into<String>) -> Error {
         Error::Fit {
             model,
