@@ -126,7 +126,11 @@ pub(crate) fn bfgs(
     let mut gn = vec![0.0; n];
     let mut iterations = 0;
     let mut fresh = true;
-    while iterations < max_iterations && inf_norm(&g) > tolerance {
+    // Iterations in a row that lowered the objective by less than 1e-12 of it: a fit creeping
+    // toward a boundary of the parameter space (a parameter tending to 0 or infinity) stops
+    // after 20 of them, unconverged, instead of spending every iteration.
+    let mut stalled = 0;
+    while iterations < max_iterations && inf_norm(&g) > tolerance && stalled < 20 {
         iterations += 1;
         for i in 0..n {
             d[i] = -(0..n).map(|j| h[i * n + j] * g[j]).sum::<f64>();
@@ -145,7 +149,7 @@ pub(crate) fn bfgs(
             1.0
         };
         let mut accepted = false;
-        for _ in 0..60 {
+        for _ in 0..40 {
             for i in 0..n {
                 xn[i] = x[i] + step * d[i];
             }
@@ -179,6 +183,11 @@ pub(crate) fn bfgs(
                                 + (rho * rho * yhy + rho) * s[i] * s[j];
                         }
                     }
+                }
+                if fx - fnew < 1e-12 * fx.abs().max(1.0) {
+                    stalled += 1;
+                } else {
+                    stalled = 0;
                 }
                 x.copy_from_slice(&xn);
                 g.copy_from_slice(&gn);

@@ -91,15 +91,26 @@ pub fn digamma(x: f64) -> f64 {
     acc + x.ln() - 0.5 * inv - series
 }
 
-/// The most terms [`ln_hyp2f1`] sums before giving up.
-pub const HYP2F1_MAX_TERMS: usize = 200_000;
+/// The most terms [`ln_hyp2f1`] sums before giving up, plus 50 per unit of `|a| + |b|`
+/// (the terms of large arguments peak late).
+pub const HYP2F1_MAX_TERMS: usize = 20_000;
+
+fn max_terms(a: f64, b: f64) -> usize {
+    let extra = (a.abs() + b.abs()) * 50.0;
+    HYP2F1_MAX_TERMS
+        + if extra < 1e7 {
+            extra as usize
+        } else {
+            10_000_000
+        }
+}
 
 /// The logarithm of the Gauss hypergeometric function `2F1(a, b; c; z)` for `0 <= z < 1`,
 /// with its sign: `Some((ln |F|, sign))`. Summed as a power series whose running sum is
 /// rescaled as it grows, so that arguments in the thousands (customers with hundreds of
 /// purchases) neither overflow nor lose the result. `None` when `c` is zero or a negative
 /// integer, `z` is outside `[0, 1)`, an argument is not finite, or the series has not
-/// converged after [`HYP2F1_MAX_TERMS`] terms.
+/// converged after [`HYP2F1_MAX_TERMS`] terms (more for large `a` and `b`).
 ///
 /// ```
 /// use mergetag_predict::special::ln_hyp2f1;
@@ -128,7 +139,7 @@ pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
     let done = |sum: f64, shift: f64| {
         (sum != 0.0 && sum.is_finite()).then(|| (sum.abs().ln() + shift, sum.signum()))
     };
-    for _ in 0..HYP2F1_MAX_TERMS {
+    for _ in 0..max_terms(a, b) {
         let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
         term *= ratio;
         k += 1.0;
@@ -169,7 +180,7 @@ pub(crate) fn ln_hyp2f1_a1_with_gradient(a: f64, b: f64, z: f64) -> Option<[f64;
     let mut shift = 0.0f64;
     let mut cum_b = 0.0f64;
     let mut k = 0.0f64;
-    for _ in 0..HYP2F1_MAX_TERMS {
+    for _ in 0..max_terms(a, b) {
         term *= (a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)) * z;
         cum_b += 1.0 / (b + k);
         k += 1.0;

@@ -1,5 +1,7 @@
 //! The published CDNOW fits reproduced, and the crate's invariants.
 
+mod fuzz;
+
 use chrono::NaiveDate;
 use mergetag_predict::{
     BgNbd, FitOptions, GammaGamma, ParetoNbd, Period, Rfm, Summary, Transaction,
@@ -85,4 +87,28 @@ fn gamma_gamma_reproduces_the_published_cdnow_fit() {
     close("p", fit.model.p, 6.25, 5e-3);
     close("q", fit.model.q, 3.74, 5e-3);
     close("v", fit.model.v, 15.44, 5e-3);
+}
+
+/// Replays the inputs kept in `tests/fuzz/<target>/` (seeds and any crash the fuzzer found)
+/// through the checks the fuzz targets run.
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: no inputs", dir.display());
+    for f in files {
+        run(&std::fs::read(&f).unwrap());
+    }
+}
+
+#[test]
+fn fuzz_inputs_replay() {
+    replay("predict_summary", fuzz::predict_summary);
+    replay("predict_transactions", fuzz::predict_transactions);
+    replay("predict_config", fuzz::predict_config);
 }
