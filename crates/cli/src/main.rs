@@ -128,6 +128,40 @@ enum PredictCommand {
     /// T = calibration end minus first, monetary_value = mean value of the repeat periods.
     #[command(after_help = EXIT_CODES)]
     Summary(PredictSummaryArgs),
+    /// Score a customer summary with a model saved by `predict fit --save`: one JSON object
+    /// per customer (id, p_alive, churn_risk, expected_purchases, expected_spend).
+    #[command(after_help = EXIT_CODES)]
+    Score(PredictScoreArgs),
+    /// Compare fresh customers with those a saved model was trained on: the population
+    /// stability index of frequency, recency, T and P(alive), and whether to retrain.
+    #[command(after_help = EXIT_CODES)]
+    Drift(PredictDriftArgs),
+}
+
+#[derive(Debug, Args)]
+struct PredictScoreArgs {
+    /// The model (from `predict fit --save`).
+    #[arg(long, value_name = "MODEL.json")]
+    model_file: PathBuf,
+    /// The customers to score.
+    #[arg(value_name = "SUMMARY.csv")]
+    input: PathBuf,
+    /// The horizon of expected_purchases, in days.
+    #[arg(long, value_name = "N", default_value_t = 90.0)]
+    horizon_days: f64,
+}
+
+#[derive(Debug, Args)]
+struct PredictDriftArgs {
+    /// The model (from `predict fit --save`).
+    #[arg(long, value_name = "MODEL.json")]
+    model_file: PathBuf,
+    /// The summary the model was trained on.
+    #[arg(long, value_name = "TRAINED.csv")]
+    baseline: PathBuf,
+    /// The fresh summary.
+    #[arg(value_name = "SUMMARY.csv")]
+    input: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -154,6 +188,16 @@ struct PredictFitArgs {
     /// The L2 penalty on the parameters (the Python reference's penalizer_coef).
     #[arg(long, value_name = "X", default_value_t = 0.0)]
     penalizer: f64,
+    /// Also save the model (parameters, training window, convergence) for score and drift;
+    /// needs --calibration-end.
+    #[arg(long, value_name = "MODEL.json", requires = "calibration_end")]
+    save: Option<PathBuf>,
+    /// With --save: the end of the training window (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    calibration_end: Option<String>,
+    /// With --save: the time unit of the summary.
+    #[arg(long, value_enum, default_value_t = FreqArg::Week)]
+    freq: FreqArg,
 }
 
 #[derive(Debug, Args)]
@@ -619,6 +663,17 @@ fn predict(command: PredictCommand) -> Result<u8, Error> {
                 ModelArg::GammaGamma => Model::GammaGamma,
             };
             let json = fit_file(&a.input, model, a.penalizer)?;
+            if let (Some(path), Some(end)) = (&a.save, &a.calibration_end) {
+                let summary = mergetag_predict::Summary::from_path(&a.input)?;
+                mergetag_cli::predict::save_model(
+                    &summary,
+                    model,
+                    a.penalizer,
+                    end,
+                    period_of(a.freq),
+                    path,
+                )?;
+            }
             serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
         }
@@ -626,16 +681,36 @@ fn predict(command: PredictCommand) -> Result<u8, Error> {
             let mut columns =
                 mergetag_predict::TransactionColumns::new(&a.customer_column, &a.date_column);
             columns.value = a.value_column.clone();
-            let period = match a.freq {
-                FreqArg::Day => mergetag_predict::Period::Day,
-                FreqArg::Week => mergetag_predict::Period::Week,
-            };
-            let summary = summarize_file(&a.input, &columns, &a.calibration_end, period)?;
+            let summary =
+                summarize_file(&a.input, &columns, &a.calibration_end, period_of(a.freq))?;
             summary.write_csv(&mut out)?;
+        }
+        PredictCommand::Score(a) => {
+            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
+            let summary = mergetag_predict::Summary::from_path(&a.input)?;
+            for line in mergetag_cli::predict::score(&model, &summary, a.horizon_days) {
+                serde_json::to_writer(&mut out, &line).map_err(|e| io(e.into()))?;
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+        PredictCommand::Drift(a) => {
+            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
+            let trained = mergetag_predict::Summary::from_path(&a.baseline)?;
+            let fresh = mergetag_predict::Summary::from_path(&a.input)?;
+            let json = mergetag_cli::predict::drift_json(&model, &trained, &fresh);
+            serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
         }
     }
     out.flush().map_err(io)?;
     Ok(exit::OK)
+}
+
+fn period_of(freq: FreqArg) -> mergetag_predict::Period {
+    match freq {
+        FreqArg::Day => mergetag_predict::Period::Day,
+        FreqArg::Week => mergetag_predict::Period::Week,
+    }
 }
 
 fn check_templates(a: &CheckTemplateArgs) -> Result<u8, Error> {

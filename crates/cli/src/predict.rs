@@ -13,6 +13,16 @@
 //!   CSV (`id,frequency,recency,T[,monetary_value]`) to stdout, as the Python reference's
 //!   `summary_data_from_transaction_data` makes it.
 //!
+//! - `mergetag predict fit ... --save MODEL.json --calibration-end YYYY-MM-DD [--freq
+//!   day|week]`: also writes the model (parameters, training window, convergence) for
+//!   `score` and `drift`.
+//! - `mergetag predict score --model-file MODEL.json SUMMARY.csv [--horizon-days N]`: one JSON
+//!   object per customer: `id`, `p_alive`, `churn_risk`, `expected_purchases` (in the next N
+//!   days, default 90) and `expected_spend` when the model has a spend part.
+//! - `mergetag predict drift --model-file MODEL.json --baseline TRAINED.csv SUMMARY.csv`: the
+//!   population stability index of frequency, recency, T and P(alive) between the customers
+//!   the model was trained on and fresh ones, and `retrain` (any above 0.25).
+//!
 //! ```
 //! use mergetag_cli::predict::{Model, fit_json};
 //! use mergetag_predict::{Rfm, Summary};
@@ -33,7 +43,8 @@
 use std::path::Path;
 
 use mergetag_predict::{
-    BgNbd, FitOptions, GammaGamma, ParetoNbd, Period, Summary, TransactionColumns, parse_date,
+    BgNbd, FitOptions, GammaGamma, ParetoNbd, Period, PredictModel, Summary, TransactionColumns,
+    TransactionModel, drift, parse_date,
 };
 use serde_json::{Value, json};
 
@@ -138,4 +149,76 @@ pub fn summarize_file(
     })?;
     let log = columns.read_path(path)?;
     Ok(Summary::from_transactions(&log, end, period))
+}
+
+/// Fits the transaction model (and Gamma-Gamma when the summary has monetary values) and
+/// saves it with its training window: `calibration_end` back to the oldest customer's first
+/// purchase.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for gamma-gamma (not a transaction model) or a calibration end that is
+/// not a date; [`Error::Predict`] when the fit fails or the file cannot be written.
+pub fn save_model(
+    summary: &Summary,
+    model: Model,
+    penalizer: f64,
+    calibration_end: &str,
+    period: Period,
+    path: &Path,
+) -> Result<()> {
+    let kind = match model {
+        Model::Bgnbd => TransactionModel::Bgnbd,
+        Model::ParetoNbd => TransactionModel::ParetoNbd,
+        Model::GammaGamma => {
+            return Err(Error::Usage(
+                "--save needs a transaction model (--model bgnbd or pareto-nbd)".to_owned(),
+            ));
+        }
+    };
+    let end = parse_date(calibration_end).ok_or_else(|| {
+        Error::Usage(format!(
+            "--calibration-end: `{calibration_end}` is not a date; write YYYY-MM-DD"
+        ))
+    })?;
+    let oldest = summary.customers.iter().map(|c| c.t).fold(0.0f64, f64::max);
+    let start = end - chrono::Duration::days((oldest * period.days()).round() as i64);
+    let options = FitOptions::default().penalizer(penalizer);
+    let m = PredictModel::fit(&summary.customers, kind, &options, (start, end), period)?;
+    m.save(path)?;
+    Ok(())
+}
+
+/// Scores every customer of `summary` with a saved model: one JSON object per customer.
+pub fn score(model: &PredictModel, summary: &Summary, horizon_days: f64) -> Vec<Value> {
+    let horizon = horizon_days / model.period.days();
+    summary
+        .ids
+        .iter()
+        .zip(&summary.customers)
+        .map(|(id, c)| {
+            let p = model.transaction.p_alive(c);
+            let mut o = json!({
+                "id": id,
+                "p_alive": p,
+                "churn_risk": 1.0 - p,
+                "expected_purchases": model.transaction.expected_purchases(horizon, c),
+            });
+            if let (Some(gg), Value::Object(map)) = (&model.spend, &mut o) {
+                map.insert("expected_spend".into(), json!(gg.expected_spend(c)));
+            }
+            o
+        })
+        .collect()
+}
+
+/// The drift report of `fresh` against `trained` under `model`, as JSON.
+pub fn drift_json(model: &PredictModel, trained: &Summary, fresh: &Summary) -> Value {
+    let d = drift(&model.transaction, &trained.customers, &fresh.customers);
+    json!({
+        "trained_from": model.trained_from,
+        "trained_to": model.trained_to,
+        "stability": d.stability,
+        "retrain": d.retrain,
+    })
 }

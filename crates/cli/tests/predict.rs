@@ -230,3 +230,91 @@ fn a_bad_row_exits_2_naming_its_line() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+#[test]
+fn fit_save_then_score_and_drift() {
+    let model = std::env::temp_dir().join(format!(
+        "mergetag-predict-{}-model.json",
+        std::process::id()
+    ));
+    let summary = data("cdnow_customers_summary.csv");
+    let o = run(&[
+        "predict",
+        "fit",
+        "--model",
+        "bgnbd",
+        &summary,
+        "--save",
+        model.to_str().unwrap(),
+        "--calibration-end",
+        "1997-09-30",
+    ]);
+    ok_json(&o);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["trained_to"], "1997-09-30");
+    assert_eq!(saved["trained_from"], "1997-01-01");
+    assert_eq!(saved["transaction"]["model"], "bgnbd");
+    let o = run(&[
+        "predict",
+        "score",
+        "--model-file",
+        model.to_str().unwrap(),
+        &summary,
+        "--horizon-days",
+        "273",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2357);
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    // Customer 1 (x=2, t_x=30.43, T=38.86): 1.226 purchases in the next 39 weeks.
+    assert_eq!(first["id"], "1");
+    close(&first, "expected_purchases", 1.226, 1e-3);
+    let p = first["p_alive"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    // The same customers: no drift.
+    let o = run(&[
+        "predict",
+        "drift",
+        "--model-file",
+        model.to_str().unwrap(),
+        "--baseline",
+        &summary,
+        &summary,
+    ]);
+    let j = ok_json(&o);
+    assert_eq!(j["retrain"], false);
+    assert!(
+        j["stability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["psi"].as_f64().unwrap() < 1e-9)
+    );
+    // Customers who all stopped buying: retrain.
+    let lapsed = temp_file(
+        "lapsed.csv",
+        &std::iter::once("id,frequency,recency,T".to_owned())
+            .chain((0..500).map(|i| format!("{i},0,0,{}", 60 + i % 10)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let o = run(&[
+        "predict",
+        "drift",
+        "--model-file",
+        model.to_str().unwrap(),
+        "--baseline",
+        &summary,
+        lapsed.to_str().unwrap(),
+    ]);
+    assert_eq!(ok_json(&o)["retrain"], true);
+    for p in [model, lapsed] {
+        let _ = std::fs::remove_file(p);
+    }
+}

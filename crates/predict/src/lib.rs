@@ -37,6 +37,7 @@
 //! Pareto/NBD on the million 6.3 s.
 
 mod bgnbd;
+mod drift;
 mod error;
 mod fit;
 mod gamma_gamma;
@@ -50,6 +51,7 @@ mod summary;
 mod transactions;
 
 pub use crate::bgnbd::BgNbd;
+pub use crate::drift::{Drift, Stability, drift, psi};
 pub use crate::error::{Error, Result};
 pub use crate::fit::Fit;
 pub use crate::gamma_gamma::GammaGamma;

@@ -285,6 +285,102 @@ pub struct PredictModel {
     pub customers: usize,
 }
 
+impl PredictModel {
+    /// The model as JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when a parameter is not finite (JSON has no NaN).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::invalid("model", e.to_string()))
+    }
+
+    /// Reads a model written by [`PredictModel::to_json`]; `origin` names it in errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with the line and column of what does not parse.
+    pub fn from_json_str(text: &str, origin: &str) -> Result<PredictModel> {
+        Ok(load(text, origin, Format::Json)?)
+    }
+
+    /// Writes the model as JSON to `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()?).map_err(|source| Error::Io {
+            origin: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads the model at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read; [`Error::Parse`] as above.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<PredictModel> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            origin: origin.clone(),
+            source,
+        })?;
+        PredictModel::from_json_str(&text, &origin)
+    }
+
+    /// Fits a model to a customer summary (in `period` units) observed from `trained_from`
+    /// to `trained_to`: the transaction model, and Gamma-Gamma when the summary has monetary
+    /// values.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fit`] when the transaction model cannot be fitted.
+    pub fn fit(
+        customers: &[Rfm],
+        model: TransactionModel,
+        options: &FitOptions,
+        window: (NaiveDate, NaiveDate),
+        period: Period,
+    ) -> Result<PredictModel> {
+        let (transaction, log_likelihood, convergence) = match model {
+            TransactionModel::Bgnbd => {
+                let f = BgNbd::fit(customers, options)?;
+                (
+                    TransactionFit::Bgnbd(f.model),
+                    f.log_likelihood,
+                    f.convergence,
+                )
+            }
+            TransactionModel::ParetoNbd => {
+                let f = ParetoNbd::fit(customers, options)?;
+                (
+                    TransactionFit::ParetoNbd(f.model),
+                    f.log_likelihood,
+                    f.convergence,
+                )
+            }
+        };
+        let spend = GammaGamma::fit(customers, options)
+            .ok()
+            .filter(|f| f.convergence.converged && f.model.q > 1.0)
+            .map(|f| f.model);
+        Ok(PredictModel {
+            trained_from: window.0,
+            trained_to: window.1,
+            period,
+            transaction,
+            log_likelihood,
+            convergence,
+            spend,
+            customers: customers.len(),
+        })
+    }
+}
+
 /// One frequency bucket of the holdout report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldoutBucket {
