@@ -203,6 +203,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     );
                 }
             }
+            if let Some(h) = &p.holdout {
+                let s = &h.send_time;
+                println!(
+                    "  send time on {} held-out opens and clicks: within an hour of each person's best_send_hour {:.2}, of the fixed population hour {:.2}",
+                    s.events, s.personal, s.fixed
+                );
+            }
             for note in &p.notes {
                 println!("  note: {note}");
             }

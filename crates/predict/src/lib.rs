@@ -45,6 +45,7 @@ mod optimize;
 mod pareto;
 mod predictor;
 mod recommend;
+mod sendtime;
 mod simulate;
 pub mod special;
 mod summary;
@@ -62,6 +63,9 @@ pub use crate::predictor::{
     TransactionFit, TransactionModel,
 };
 pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
+pub use crate::sendtime::{
+    SendTimeCheck, SendTimes, WEEK_HOURS, check_send_times, hour_of_week, trending,
+};
 pub use crate::simulate::simulate_bgnbd;
 pub use crate::summary::{Period, Rfm, Summary, Transaction};
 pub use crate::transactions::{TransactionColumns, parse_date};

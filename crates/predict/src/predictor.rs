@@ -16,6 +16,7 @@ use crate::gamma_gamma::GammaGamma;
 use crate::optimize::{Convergence, FitOptions};
 use crate::pareto::ParetoNbd;
 use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
+use crate::sendtime::{SendTimeCheck, SendTimes, check_send_times, trending};
 use crate::summary::{Period, Rfm, Summary, Transaction};
 
 /// The transaction model behind expected purchases and P(alive).
@@ -110,6 +111,18 @@ pub struct PredictConfig {
     pub recommend: u32,
     /// Products people buy again: recommended even to those who bought them.
     pub repeat_products: Vec<String>,
+    /// The track events whose times give `best_send_hour` (default `Email Opened` and
+    /// `Email Link Clicked`; an event with `sg_machine_open = true` is left out).
+    pub engagement_events: Vec<String>,
+    /// How many events' weight the population's pattern has in `best_send_hour` (default 5).
+    pub send_time_prior: f64,
+    /// The track event of a product view, counted with orders for `trending_product`
+    /// (default `Product Viewed`, its `product_id` property).
+    pub view_event: String,
+    /// The recent window of `trending_product`, in days (default 14).
+    pub trending_days: u32,
+    /// The baseline window before it, in days (default 90).
+    pub trending_baseline_days: u32,
 }
 
 impl Default for PredictConfig {
@@ -128,6 +141,11 @@ impl Default for PredictConfig {
             holdout_days: None,
             recommend: 1,
             repeat_products: Vec::new(),
+            engagement_events: vec!["Email Opened".to_owned(), "Email Link Clicked".to_owned()],
+            send_time_prior: 5.0,
+            view_event: "Product Viewed".to_owned(),
+            trending_days: 14,
+            trending_baseline_days: 90,
         }
     }
 }
@@ -211,6 +229,15 @@ impl PredictConfig {
         }
         if self.holdout_days == Some(0) {
             return bad("holdout_days", "must be at least 1 (or left out)");
+        }
+        if !self.send_time_prior.is_finite() || self.send_time_prior < 0.0 {
+            return bad("send_time_prior", "must be a finite number at least 0");
+        }
+        if self.trending_days == 0 || self.trending_baseline_days == 0 {
+            return bad(
+                "trending_days",
+                "trending_days and trending_baseline_days must be at least 1",
+            );
         }
         if self.recommend > 100 {
             return bad("recommend", "must be at most 100");
@@ -411,6 +438,9 @@ pub struct Holdout {
     pub total_actual: f64,
     /// The next-product hit rate on the same split (when recommendations are on).
     pub hit_rate: Option<HitRate>,
+    /// Each person's send hour against the population's fixed best hour, on the held-out
+    /// opens and clicks.
+    pub send_time: SendTimeCheck,
 }
 
 /// What [`Predictor::predict`] returns: traits per profile and the report.
@@ -495,6 +525,21 @@ impl Predictor {
             .collect();
         orders.sort_by(|a, b| a.time.cmp(&b.time).then(a.products.cmp(&b.products)));
         orders
+    }
+
+    /// The times of a person's opens and clicks, machine opens left out.
+    fn engagement(&self, events: &[&Event]) -> Vec<DateTime<Utc>> {
+        events
+            .iter()
+            .filter(|e| {
+                e.kind == EventKind::Track
+                    && e.name
+                        .as_deref()
+                        .is_some_and(|n| self.config.engagement_events.iter().any(|x| x == n))
+                    && !matches!(e.property("sg_machine_open"), Some(Value::Bool(true)))
+            })
+            .map(|e| e.timestamp)
+            .collect()
     }
 
     fn summarize(&self, orders: &[Vec<Order>], end: NaiveDate) -> Vec<Option<Rfm>> {
@@ -603,6 +648,7 @@ impl Predictor {
     pub fn predict(&self, events: &[&[&Event]], now: DateTime<Utc>) -> Result<Predictions> {
         let c = &self.config;
         let orders: Vec<Vec<Order>> = events.iter().map(|e| self.orders(e)).collect();
+        let engaged: Vec<Vec<DateTime<Utc>>> = events.iter().map(|e| self.engagement(e)).collect();
         let today = now.date_naive();
         let from = orders
             .iter()
@@ -682,6 +728,17 @@ impl Predictor {
                 total_predicted: tp,
                 total_actual: ta,
                 hit_rate: hit,
+                send_time: {
+                    let (b, a): (Vec<_>, Vec<_>) = engaged
+                        .iter()
+                        .map(|ts| {
+                            ts.iter()
+                                .copied()
+                                .partition::<Vec<DateTime<Utc>>, _>(|t| *t <= split)
+                        })
+                        .unzip();
+                    check_send_times(&b, &a, c.send_time_prior)
+                },
             })
         });
 
@@ -691,12 +748,34 @@ impl Predictor {
             let people: Vec<Vec<Basket>> = orders.iter().map(|os| baskets(os, &|_| true)).collect();
             CoOccurrence::fit(&people, &c.repeat_products)
         });
+        let send_times = engaged
+            .iter()
+            .any(|e| !e.is_empty())
+            .then(|| SendTimes::fit(&engaged, c.send_time_prior));
+        let mut activity: Vec<(String, DateTime<Utc>)> = Vec::new();
+        for (os, es) in orders.iter().zip(events) {
+            for o in os {
+                activity.extend(o.products.iter().map(|p| (p.clone(), o.time)));
+            }
+            for e in es
+                .iter()
+                .filter(|e| e.kind == EventKind::Track && e.name.as_deref() == Some(&c.view_event))
+            {
+                if let Some(Value::Text(p)) = e.property("product_id") {
+                    activity.push((p.to_string(), e.timestamp));
+                }
+            }
+        }
+        let hot = trending(&activity, now, c.trending_days, c.trending_baseline_days, 3);
+        let repeat: std::collections::BTreeSet<&str> =
+            c.repeat_products.iter().map(String::as_str).collect();
         let horizon = f64::from(c.horizon_days) / unit;
         let (horizon_name, clv_name) = (self.horizon_trait(), self.clv_trait());
         let traits = summary
             .iter()
             .zip(&orders)
-            .map(|(rfm, os)| {
+            .zip(&engaged)
+            .map(|((rfm, os), own)| {
                 let mut t = BTreeMap::new();
                 let fin = |v: f64| {
                     if v.is_finite() {
@@ -736,6 +815,23 @@ impl Predictor {
                 t.insert(
                     "recommended_product".to_owned(),
                     rec.map_or(Value::Null, Value::from),
+                );
+                t.insert(
+                    "best_send_hour".to_owned(),
+                    send_times
+                        .as_ref()
+                        .map_or(Value::Null, |s| Value::Int(s.best(own) as i64)),
+                );
+                let bought: std::collections::BTreeSet<&str> = os
+                    .iter()
+                    .flat_map(|o| o.products.iter().map(String::as_str))
+                    .collect();
+                let trend = hot
+                    .iter()
+                    .find(|(p, _)| !bought.contains(p.as_str()) || repeat.contains(p.as_str()));
+                t.insert(
+                    "trending_product".to_owned(),
+                    trend.map_or(Value::Null, |(p, _)| Value::from(p.as_str())),
                 );
                 t
             })
