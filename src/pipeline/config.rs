@@ -81,7 +81,8 @@
 //!
 //! [predict]                               # predictions (PredictConfig): traits
 //! holdout_days = 90                       # expected_purchases_90d, p_alive, churn_risk,
-//! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product
+//! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product,
+//!                                         # best_send_hour, trending_product
 //!
 //! [mapping]                               # mergetag_mapping::MappingConfig
 //! [[mapping.variables]]
@@ -209,7 +210,8 @@ pub struct PipelineConfig {
     pub clusters: Option<mergetag_segment::SegmentConfig>,
     /// Predictions from order events (BG/NBD or Pareto/NBD with Gamma-Gamma, next product),
     /// as traits `expected_purchases_90d`, `p_alive`, `churn_risk`, `churn_risk_band`,
-    /// `clv_12m`, `recommended_product` ([`PredictStage`]; skipped when absent).
+    /// `clv_12m`, `recommended_product`, `best_send_hour`, `trending_product`
+    /// ([`PredictStage`]; skipped when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predict: Option<mergetag_predict::PredictConfig>,
     /// The mapping document.

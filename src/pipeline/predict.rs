@@ -1,9 +1,10 @@
 //! Predictions ([`mergetag_predict`]) as a [`ProfileStage`]: `[predict]` in a pipeline file,
 //! or [`PredictStage`] in code. Fits BG/NBD (or Pareto/NBD) and Gamma-Gamma on the golden
 //! profiles' order events and adds the traits `expected_purchases_90d`, `p_alive`,
-//! `churn_risk`, `churn_risk_band` (`low`, `medium`, `high`), `clv_12m` and
-//! `recommended_product` (null where a profile has no order or no model could be fitted),
-//! which mapping variables then use like any other trait, with their fallbacks.
+//! `churn_risk`, `churn_risk_band` (`low`, `medium`, `high`), `clv_12m`, `recommended_product`,
+//! `best_send_hour` (hour of the week, 0 = Monday 00:00 UTC) and `trending_product` (null
+//! where a profile has no order or no model could be fitted), which mapping variables then
+//! use like any other trait, with their fallbacks.
 
 use std::sync::{Arc, Mutex};
 
