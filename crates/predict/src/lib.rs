@@ -37,6 +37,7 @@
 //! Pareto/NBD on the million 6.3 s.
 
 mod bgnbd;
+mod churn;
 mod drift;
 mod error;
 mod fit;
@@ -52,6 +53,7 @@ mod summary;
 mod transactions;
 
 pub use crate::bgnbd::BgNbd;
+pub use crate::churn::{Logistic, Scores, cross_validate, scores};
 pub use crate::drift::{Drift, Stability, drift, psi};
 pub use crate::error::{Error, Result};
 pub use crate::fit::Fit;
