@@ -20,6 +20,10 @@
 //! - `audit.json` / `audit.txt`: the data-quality audit (completeness and validity per field);
 //! - `report.json` / `report.txt`: the run report.
 //!
+//! Then the predictions (`examples/data/predict.toml`, a `[predict]` table): expected
+//! purchases in 90 days, P(alive), churn risk, 12-month CLV and the next product, as mapping
+//! variables with fallbacks, with the holdout report.
+//!
 //! Last, the segments found in the data (`examples/data/segments.toml`, a `[clusters]` table):
 //! each with its size and what sets it apart.
 
@@ -30,7 +34,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use mergetag::dedup::eval;
-use mergetag::pipeline::{ClusterStage, Pipeline, PipelineConfig, Step};
+use mergetag::pipeline::{ClusterStage, Pipeline, PipelineConfig, PredictStage, Step};
 use mergetag::validate::QuarantineEntry;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -152,6 +156,75 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     names.sort();
     println!("  {}", names.join(", "));
+
+    // Predictions: `examples/data/predict.toml` adds a [predict] table: BG/NBD and
+    // Gamma-Gamma fitted on the golden profiles' orders give each profile the traits
+    // expected_purchases_90d, p_alive, churn_risk (+ churn_risk_band), clv_12m and
+    // recommended_product, which its mapping turns into variables with fallbacks.
+    let config = PipelineConfig::load(data.join("predict.toml"))?;
+    if let Some(predictor) = config.predictor()? {
+        let mut rest = config.clone();
+        rest.predict = None;
+        let stage = PredictStage::new(predictor);
+        let handle = stage.handle();
+        let output = Pipeline::builder_from_config(&rest)?
+            .profile_stage(stage)
+            .build()?
+            .run(|_| {})?;
+        if let Some(p) = handle.result() {
+            println!();
+            if let Some(m) = &p.model {
+                println!(
+                    "predictions: {:?} on {} customers ({} to {}), converged {} in {} iterations; spend {:?}",
+                    m.transaction,
+                    m.customers,
+                    m.trained_from,
+                    m.trained_to,
+                    m.convergence.converged,
+                    m.convergence.iterations,
+                    m.spend
+                );
+            }
+            if let Some(h) = &p.holdout {
+                println!(
+                    "holdout after {}: {:.1} purchases predicted, {:.0} made (mean absolute error {:.2} per customer)",
+                    h.calibration_end, h.total_predicted, h.total_actual, h.mean_absolute_error
+                );
+                for b in &h.buckets {
+                    println!(
+                        "  {:>2} repeat purchases: {:>3} customers, predicted {:.2}, actual {:.2}",
+                        b.frequency, b.customers, b.predicted, b.actual
+                    );
+                }
+                if let Some(r) = &h.hit_rate {
+                    println!(
+                        "  next product, hit rate at {} on {} people: co-occurrence {:.2}, popularity {:.2}",
+                        r.k, r.people, r.co_occurrence, r.popularity
+                    );
+                }
+            }
+            if let Some(h) = &p.holdout {
+                let s = &h.send_time;
+                println!(
+                    "  send time on {} held-out opens and clicks: within an hour of each person's best_send_hour {:.2}, of the fixed population hour {:.2}",
+                    s.events, s.personal, s.fixed
+                );
+            }
+            for note in &p.notes {
+                println!("  note: {note}");
+            }
+        }
+        let vars = output
+            .audiences
+            .iter()
+            .find(|a| a.platform.as_str() == "jsonl")
+            .into_iter()
+            .flat_map(|a| &a.payloads)
+            .find(|v| v.to_string().contains("\"churn_risk\":\"high\""));
+        if let Some(v) = vars {
+            println!("a recipient's prediction variables: {v}");
+        }
+    }
 
     // Segments found in the data: `examples/data/segments.toml` adds a [clusters] table
     // (K-Means over recency, frequency, spend, tenure, age, engagement and the categories

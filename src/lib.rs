@@ -29,6 +29,8 @@
 //! | `postgres` | `mergetag-postgres` | PostgreSQL source and sink (feature `postgres`) |
 //! | `sync` | `mergetag-sync` | paged HTTP API sync, HubSpot contacts (feature `http-sync`) |
 //! | `intake` | `mergetag-intake` | Segment-compatible HTTP event intake (feature `http-intake`) |
+//! | [`segment`] | `mergetag-segment` | customer segments (K-Means, DBSCAN) |
+//! | [`predict`] | `mergetag-predict` | CLV, churn risk and next product (BG/NBD, Pareto/NBD, Gamma-Gamma) |
 //!
 //! The [`pipeline`] module wires them together: a [`Pipeline`] built in code or from one TOML
 //! file ([`PipelineConfig`]), run with a progress callback into a [`RunOutput`] holding the
@@ -55,6 +57,7 @@ pub use mergetag_normalize as normalize;
 /// (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use mergetag_postgres as postgres;
+pub use mergetag_predict as predict;
 pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
 /// API sync: paged HTTP sources with rate limits and backoff, and a HubSpot-style contacts

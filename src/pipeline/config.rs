@@ -79,6 +79,11 @@
 //! [[clusters.features]]
 //! kind = "recency"
 //!
+//! [predict]                               # predictions (PredictConfig): traits
+//! holdout_days = 90                       # expected_purchases_90d, p_alive, churn_risk,
+//! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product,
+//!                                         # best_send_hour, trending_product
+//!
 //! [mapping]                               # mergetag_mapping::MappingConfig
 //! [[mapping.variables]]
 //! name = "first_name"
@@ -135,8 +140,8 @@ use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClusterStage, ConsentRule, Pipeline, PipelineBuilder, RfmConfig, RfmStage, SegmentStage,
-    SourceOptions,
+    ClusterStage, ConsentRule, Pipeline, PipelineBuilder, PredictStage, RfmConfig, RfmStage,
+    SegmentStage, SourceOptions,
 };
 use crate::error::{Error, Result};
 
@@ -203,6 +208,12 @@ pub struct PipelineConfig {
     /// A relative `model` path is resolved against the file's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clusters: Option<mergetag_segment::SegmentConfig>,
+    /// Predictions from order events (BG/NBD or Pareto/NBD with Gamma-Gamma, next product),
+    /// as traits `expected_purchases_90d`, `p_alive`, `churn_risk`, `churn_risk_band`,
+    /// `clv_12m`, `recommended_product`, `best_send_hour`, `trending_product`
+    /// ([`PredictStage`]; skipped when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict: Option<mergetag_predict::PredictConfig>,
     /// The mapping document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<MappingSection>,
@@ -581,6 +592,23 @@ impl PipelineConfig {
         Ok(Some(c))
     }
 
+    /// The `[predict]` table checked and built; `None` when absent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the key under `predict`.
+    pub fn predictor(&self) -> Result<Option<mergetag_predict::Predictor>> {
+        let Some(c) = &self.predict else {
+            return Ok(None);
+        };
+        c.build().map(Some).map_err(|e| match e {
+            mergetag_predict::Error::Invalid { path, message } => {
+                self.invalid(format!("predict.{path}"), message)
+            }
+            e => self.invalid("predict", e.to_string()),
+        })
+    }
+
     fn segment_error(&self, e: mergetag_segment::Error) -> Error {
         match e {
             mergetag_segment::Error::Invalid { path, message } => {
@@ -602,6 +630,7 @@ impl PipelineConfig {
         config.check_sources()?;
         config.build_parts(false)?;
         config.clusters_config()?;
+        config.predictor()?;
         Ok(config)
     }
 
@@ -1061,6 +1090,11 @@ impl Pipeline {
             b.profile_stage(ClusterStage::new(
                 c.build().map_err(|e| config.segment_error(e))?,
             ));
+        }
+        // Predictions before rule segments, which may select by them
+        // (`traits.churn_risk_band`).
+        if let Some(p) = config.predictor()? {
+            b.profile_stage(PredictStage::new(p));
         }
         if let Some(s) = built.segments {
             b.profile_stage(SegmentStage::new(s));

@@ -106,6 +106,7 @@ mod clusters;
 pub mod config;
 mod consent;
 mod output;
+mod predict;
 mod report;
 mod run;
 mod segments;
@@ -117,6 +118,7 @@ pub use config::PipelineConfig;
 pub use consent::ConsentRule;
 pub use mergetag_model::EventSource;
 pub use output::{RunOutput, files};
+pub use predict::{PredictHandle, PredictStage};
 pub use report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
     StageTime,

@@ -37,6 +37,10 @@ pub enum Error {
     /// error, naming the file and position.
     #[error(transparent)]
     Pipeline(mergetag::Error),
+    /// `mergetag predict`: a summary or transaction log with a bad row (naming its line and
+    /// column), or data that cannot be fitted.
+    #[error(transparent)]
+    Predict(#[from] mergetag_predict::Error),
     /// The command line asks for something that cannot be done (an unknown `--region`, an
     /// option that does not apply to the chosen kind).
     #[error("{0}")]

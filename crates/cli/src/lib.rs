@@ -36,6 +36,7 @@
 //! | `mergetag dedup --config dedup.toml INPUT.csv --out-pairs PAIRS.csv --out-clusters CLUSTERS.csv [--threads N]` | [`matching`], [`config::DedupFile`] |
 //! | `mergetag link --config link.toml LEFT.csv RIGHT.csv --out-pairs PAIRS.csv [--one-to-one]` | [`matching`], [`config::LinkFile`] |
 //! | `mergetag run --config pipeline.toml` | [`run`], [`mergetag::pipeline`] |
+//! | `mergetag predict fit --model bgnbd\|pareto-nbd\|gamma-gamma SUMMARY.csv`, `mergetag predict summary TRANSACTIONS.csv ...` | [`predict`] |
 //! | `mergetag cluster --algorithm kmeans\|dbscan FEATURES.csv --out LABELS.csv [--k N] [--eps E] ...` | [`cluster`] |
 //!
 //! # Exit codes
@@ -58,6 +59,7 @@ mod error;
 mod lines;
 pub mod matching;
 pub mod normalize;
+pub mod predict;
 mod progress;
 pub mod run;
 pub mod template;

@@ -103,6 +103,123 @@ enum Command {
     /// are printed).
     #[command(after_help = EXIT_CODES)]
     Segment(SegmentArgs),
+    /// Customer lifetime models: fit BG/NBD, Pareto/NBD or Gamma-Gamma to a customer summary,
+    /// or make that summary from a transaction log.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Predict(PredictCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PredictCommand {
+    /// Fit a model to SUMMARY.csv and print one JSON object with its parameters.
+    ///
+    /// SUMMARY.csv: a header naming frequency, recency and T (and monetary_value for
+    /// gamma-gamma; another column is the id, kept but not used). A bad row: exit 2 with its
+    /// line. Prints {"model", the parameters ("r", "alpha", "a", "b"; "r", "alpha", "s",
+    /// "beta"; "p", "q", "v"), "log_likelihood", "iterations", "converged", "gradient_norm",
+    /// "penalizer", "customers", "distinct_rows"}.
+    #[command(after_help = EXIT_CODES)]
+    Fit(PredictFitArgs),
+    /// Turn a transaction log into a customer summary (CSV on stdout).
+    ///
+    /// As the Python reference's summary_data_from_transaction_data: purchases after the
+    /// calibration end are left out, purchases in one period (day or week) count once;
+    /// frequency = periods with a purchase after the first, recency = last minus first,
+    /// T = calibration end minus first, monetary_value = mean value of the repeat periods.
+    #[command(after_help = EXIT_CODES)]
+    Summary(PredictSummaryArgs),
+    /// Score a customer summary with a model saved by `predict fit --save`: one JSON object
+    /// per customer (id, p_alive, churn_risk, expected_purchases, expected_spend).
+    #[command(after_help = EXIT_CODES)]
+    Score(PredictScoreArgs),
+    /// Compare fresh customers with those a saved model was trained on: the population
+    /// stability index of frequency, recency, T and P(alive), and whether to retrain.
+    #[command(after_help = EXIT_CODES)]
+    Drift(PredictDriftArgs),
+}
+
+#[derive(Debug, Args)]
+struct PredictScoreArgs {
+    /// The model (from `predict fit --save`).
+    #[arg(long, value_name = "MODEL.json")]
+    model_file: PathBuf,
+    /// The customers to score.
+    #[arg(value_name = "SUMMARY.csv")]
+    input: PathBuf,
+    /// The horizon of expected_purchases, in days.
+    #[arg(long, value_name = "N", default_value_t = 90.0)]
+    horizon_days: f64,
+}
+
+#[derive(Debug, Args)]
+struct PredictDriftArgs {
+    /// The model (from `predict fit --save`).
+    #[arg(long, value_name = "MODEL.json")]
+    model_file: PathBuf,
+    /// The summary the model was trained on.
+    #[arg(long, value_name = "TRAINED.csv")]
+    baseline: PathBuf,
+    /// The fresh summary.
+    #[arg(value_name = "SUMMARY.csv")]
+    input: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModelArg {
+    Bgnbd,
+    ParetoNbd,
+    GammaGamma,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FreqArg {
+    Day,
+    Week,
+}
+
+#[derive(Debug, Args)]
+struct PredictFitArgs {
+    /// The model.
+    #[arg(long, value_enum)]
+    model: ModelArg,
+    /// The customer summary.
+    #[arg(value_name = "SUMMARY.csv")]
+    input: PathBuf,
+    /// The L2 penalty on the parameters (the Python reference's penalizer_coef).
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    penalizer: f64,
+    /// Also save the model (parameters, training window, convergence) for score and drift;
+    /// needs --calibration-end.
+    #[arg(long, value_name = "MODEL.json", requires = "calibration_end")]
+    save: Option<PathBuf>,
+    /// With --save: the end of the training window (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    calibration_end: Option<String>,
+    /// With --save: the time unit of the summary.
+    #[arg(long, value_enum, default_value_t = FreqArg::Week)]
+    freq: FreqArg,
+}
+
+#[derive(Debug, Args)]
+struct PredictSummaryArgs {
+    /// The transaction log (CSV with a header).
+    #[arg(value_name = "TRANSACTIONS.csv")]
+    input: PathBuf,
+    /// The column with the customer id.
+    #[arg(long, value_name = "C")]
+    customer_column: String,
+    /// The column with the date (YYYY-MM-DD, YYYYMMDD or an RFC 3339 time).
+    #[arg(long, value_name = "D")]
+    date_column: String,
+    /// The column with the transaction's value (gives monetary_value).
+    #[arg(long, value_name = "V")]
+    value_column: Option<String>,
+    /// The last day of the calibration period (YYYY-MM-DD); later purchases are left out.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    calibration_end: String,
+    /// The period purchases are counted in, and the unit of recency and T.
+    #[arg(long, value_enum, default_value_t = FreqArg::Day)]
+    freq: FreqArg,
 }
 
 #[derive(Debug, Args)]
@@ -364,6 +481,7 @@ fn run(command: Command) -> Result<u8, Error> {
         }
         Command::CheckTemplate(a) => check_templates(&a),
         Command::Cluster(a) => cluster(&a),
+        Command::Predict(c) => predict(c),
         Command::Segment(a) => {
             let result = mergetag_cli::cluster::run_segment(&a.config)?;
             let mut out = BufWriter::new(std::io::stdout().lock());
@@ -528,6 +646,71 @@ fn cluster(a: &ClusterArgs) -> Result<u8, Error> {
     out.write_all(b"\n").map_err(io)?;
     out.flush().map_err(io)?;
     Ok(exit::OK)
+}
+
+fn predict(command: PredictCommand) -> Result<u8, Error> {
+    use mergetag_cli::predict::{Model, fit_file, summarize_file};
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let io = |e: std::io::Error| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    };
+    match command {
+        PredictCommand::Fit(a) => {
+            let model = match a.model {
+                ModelArg::Bgnbd => Model::Bgnbd,
+                ModelArg::ParetoNbd => Model::ParetoNbd,
+                ModelArg::GammaGamma => Model::GammaGamma,
+            };
+            let json = fit_file(&a.input, model, a.penalizer)?;
+            if let (Some(path), Some(end)) = (&a.save, &a.calibration_end) {
+                let summary = mergetag_predict::Summary::from_path(&a.input)?;
+                mergetag_cli::predict::save_model(
+                    &summary,
+                    model,
+                    a.penalizer,
+                    end,
+                    period_of(a.freq),
+                    path,
+                )?;
+            }
+            serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+        PredictCommand::Summary(a) => {
+            let mut columns =
+                mergetag_predict::TransactionColumns::new(&a.customer_column, &a.date_column);
+            columns.value = a.value_column.clone();
+            let summary =
+                summarize_file(&a.input, &columns, &a.calibration_end, period_of(a.freq))?;
+            summary.write_csv(&mut out)?;
+        }
+        PredictCommand::Score(a) => {
+            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
+            let summary = mergetag_predict::Summary::from_path(&a.input)?;
+            for line in mergetag_cli::predict::score(&model, &summary, a.horizon_days) {
+                serde_json::to_writer(&mut out, &line).map_err(|e| io(e.into()))?;
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+        PredictCommand::Drift(a) => {
+            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
+            let trained = mergetag_predict::Summary::from_path(&a.baseline)?;
+            let fresh = mergetag_predict::Summary::from_path(&a.input)?;
+            let json = mergetag_cli::predict::drift_json(&model, &trained, &fresh);
+            serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(exit::OK)
+}
+
+fn period_of(freq: FreqArg) -> mergetag_predict::Period {
+    match freq {
+        FreqArg::Day => mergetag_predict::Period::Day,
+        FreqArg::Week => mergetag_predict::Period::Week,
+    }
 }
 
 fn check_templates(a: &CheckTemplateArgs) -> Result<u8, Error> {

@@ -1,0 +1,82 @@
+//! What every fit returns, and the deterministic parallel sum the likelihoods use.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::optimize::Convergence;
+
+/// A fitted model with its likelihood and how the fit converged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fit<M> {
+    /// The fitted parameters.
+    pub model: M,
+    /// The log-likelihood of the data at the fitted parameters, summed over customers
+    /// (without the penalty).
+    pub log_likelihood: f64,
+    /// How the optimizer ended: `converged` is false when it stopped before the gradient
+    /// vanished, and the parameters are then only the best found.
+    pub convergence: Convergence,
+    /// The customers fitted.
+    pub customers: usize,
+    /// The distinct customer rows the likelihood was evaluated on (customers with the same
+    /// row count once, weighted).
+    pub distinct_rows: usize,
+}
+
+/// Rows per chunk of a parallel likelihood pass.
+const CHUNK: usize = 2048;
+
+/// Sums `row(i, &mut acc)` over `0..n` into `N` accumulators, in chunks of a fixed size whose
+/// partial sums are added in order, so that the result is the same on any number of threads.
+pub(crate) fn chunked_sum<const N: usize>(
+    n: usize,
+    row: impl Fn(usize, &mut [f64; N]) + Sync,
+) -> [f64; N] {
+    let chunk = |c: usize| {
+        let mut acc = [0.0; N];
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            row(i, &mut acc);
+        }
+        acc
+    };
+    let chunks = n.div_ceil(CHUNK);
+    let partial: Vec<[f64; N]> = if chunks <= 1 {
+        (0..chunks).map(chunk).collect()
+    } else {
+        (0..chunks).into_par_iter().map(chunk).collect()
+    };
+    let mut total = [0.0; N];
+    for p in partial {
+        for k in 0..N {
+            total[k] += p[k];
+        }
+    }
+    total
+}
+
+/// `ln Γ(θ + k) - ln Γ(θ)` and `ψ(θ + k) - ψ(θ)` for k = 0..=max, by their recurrences:
+/// exact for the whole-number frequencies the models see, and a table instead of a log-gamma
+/// per customer.
+pub(crate) fn rising(theta: f64, max: usize, ln: &mut Vec<f64>, psi: &mut Vec<f64>) {
+    ln.clear();
+    psi.clear();
+    ln.push(0.0);
+    psi.push(0.0);
+    let (mut l, mut p) = (0.0, 0.0);
+    for k in 0..max {
+        let v = theta + k as f64;
+        l += v.ln();
+        p += 1.0 / v;
+        ln.push(l);
+        psi.push(p);
+    }
+}
+
+/// `ln(e^a + e^b)` without overflow.
+pub(crate) fn log_add_exp(a: f64, b: f64) -> f64 {
+    let m = a.max(b);
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    m + ((a - m).exp() + (b - m).exp()).ln()
+}

@@ -1,0 +1,73 @@
+//! Predictions as merge variables: buy-till-you-die models (BG/NBD, Pareto/NBD) and the
+//! Gamma-Gamma spend model fitted natively by maximum likelihood, giving each customer's
+//! expected purchases, probability of being active, churn risk and lifetime value.
+//!
+//! ```
+//! use mergetag_predict::{BgNbd, FitOptions, Rfm};
+//!
+//! // frequency (repeat purchases), recency (age at the last one) and T (age now), in weeks.
+//! let customers: Vec<Rfm> = (0..200)
+//!     .map(|i| {
+//!         let x = (i % 5) as f64;
+//!         Rfm::new(x, if x > 0.0 { 4.0 * x + (i % 3) as f64 } else { 0.0 }, 30.0)
+//!     })
+//!     .collect();
+//! let fit = BgNbd::fit(&customers, &FitOptions::default())?;
+//! assert!(fit.convergence.converged);
+//! let m = fit.model;
+//! let p = m.p_alive(&Rfm::new(3.0, 13.0, 30.0));
+//! assert!((0.0..=1.0).contains(&p));
+//! # Ok::<(), mergetag_predict::Error>(())
+//! ```
+//!
+//! # Accuracy and speed
+//!
+//! On the CDNOW sample (`tests/data`, tested in `tests/predict.rs`): BG/NBD r 0.242593,
+//! alpha 4.413532, a 0.792886, b 2.425754 (log-likelihood -9582.43, the published maximum);
+//! Pareto/NBD r 0.55328, alpha 10.57761, s 0.60621, beta 11.66791 (log-likelihood
+//! -9594.973930, higher than at the published beta 11.669: the likelihood is flat along s
+//! and beta); Gamma-Gamma on the 946 repeat buyers p 6.2496, q 3.7442, v 15.4435 (published
+//! 6.25, 3.74, 15.44). Every fit reports `converged`, `iterations` and the gradient norm.
+//!
+//! `cargo bench --bench predict` (2 shared cores, one run, baseline beside ours): CDNOW BG/NBD
+//! 2.3 ms (Nelder-Mead over the per-customer likelihood: 170 ms; the Python reference: 0.24
+//! s), Pareto/NBD 26 ms (Nelder-Mead: 887 ms; Python: 1.7 s); 1,000,000 simulated customers
+//! in days, BG/NBD 455 ms (customers with the same row counted once: the summary compresses
+//! to a few thousand rows); with every customer distinct (recency to the second) 2.1 s, and
+//! Pareto/NBD on the million 6.3 s.
+
+mod bgnbd;
+mod churn;
+mod drift;
+mod error;
+mod fit;
+mod gamma_gamma;
+mod optimize;
+mod pareto;
+mod predictor;
+mod recommend;
+mod sendtime;
+mod simulate;
+pub mod special;
+mod summary;
+mod transactions;
+
+pub use crate::bgnbd::BgNbd;
+pub use crate::churn::{Logistic, Scores, cross_validate, scores};
+pub use crate::drift::{Drift, Stability, drift, psi};
+pub use crate::error::{Error, Result};
+pub use crate::fit::Fit;
+pub use crate::gamma_gamma::GammaGamma;
+pub use crate::optimize::{Convergence, FitOptions};
+pub use crate::pareto::ParetoNbd;
+pub use crate::predictor::{
+    ChurnBands, Holdout, HoldoutBucket, PredictConfig, PredictModel, Predictions, Predictor,
+    TransactionFit, TransactionModel,
+};
+pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
+pub use crate::sendtime::{
+    SendTimeCheck, SendTimes, WEEK_HOURS, check_send_times, hour_of_week, trending,
+};
+pub use crate::simulate::simulate_bgnbd;
+pub use crate::summary::{Period, Rfm, Summary, Transaction};
+pub use crate::transactions::{TransactionColumns, parse_date};

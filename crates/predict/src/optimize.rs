@@ -1,0 +1,243 @@
+//! A small quasi-Newton minimizer (BFGS with a backtracking line search) over the logarithms
+//! of positive parameters, with its convergence reported rather than assumed.
+
+use serde::{Deserialize, Serialize};
+
+/// How a fit ended: reported with every fit, so that a failed convergence is never silent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Convergence {
+    /// Whether the gradient's largest component (with respect to the logarithms of the
+    /// parameters) fell below the tolerance.
+    pub converged: bool,
+    /// Quasi-Newton iterations taken.
+    pub iterations: usize,
+    /// Objective evaluations (each a pass over the distinct customers).
+    pub evaluations: usize,
+    /// The gradient's largest absolute component at the end.
+    pub gradient_norm: f64,
+}
+
+/// Options of a maximum-likelihood fit.
+///
+/// ```
+/// use mergetag_predict::FitOptions;
+///
+/// let o = FitOptions::default().penalizer(0.01);
+/// assert_eq!(o.penalizer, 0.01);
+/// assert_eq!(o.max_iterations, 500);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitOptions {
+    /// The L2 penalty on the parameters, added to the mean negative log-likelihood as
+    /// `penalizer * Σ θ²` (the Python reference's `penalizer_coef`); 0 (the default) for none.
+    pub penalizer: f64,
+    /// The most quasi-Newton iterations (default 500).
+    pub max_iterations: usize,
+    /// Converged when every component of the gradient of the mean negative log-likelihood
+    /// with respect to the logarithms of the parameters is at most this (default 1e-9).
+    pub tolerance: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> FitOptions {
+        FitOptions {
+            penalizer: 0.0,
+            max_iterations: 500,
+            tolerance: 1e-9,
+        }
+    }
+}
+
+impl FitOptions {
+    /// Sets [`FitOptions::penalizer`].
+    pub fn penalizer(mut self, penalizer: f64) -> FitOptions {
+        self.penalizer = penalizer;
+        self
+    }
+
+    /// Sets [`FitOptions::max_iterations`].
+    pub fn max_iterations(mut self, max_iterations: usize) -> FitOptions {
+        self.max_iterations = max_iterations;
+        self
+    }
+
+    /// Sets [`FitOptions::tolerance`].
+    pub fn tolerance(mut self, tolerance: f64) -> FitOptions {
+        self.tolerance = tolerance;
+        self
+    }
+}
+
+/// An objective: its value and gradient at `x` (the gradient written into `grad`). A value
+/// that is not finite marks `x` as outside the domain; the line search steps back.
+pub(crate) trait Objective {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64;
+}
+
+impl<F: Fn(&[f64], &mut [f64]) -> f64> Objective for F {
+    fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        self(x, grad)
+    }
+}
+
+/// The end of a minimization: the point and how it got there.
+#[derive(Debug, Clone)]
+pub(crate) struct Minimum {
+    pub x: Vec<f64>,
+    pub convergence: Convergence,
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, g| m.max(g.abs()))
+}
+
+/// The largest step in any coordinate of the log-parameters: e^4 ≈ 55 times per step at
+/// most, so that a line search never jumps to parameters that overflow.
+const MAX_STEP: f64 = 4.0;
+
+/// Minimizes `f` from `x0` with BFGS (inverse-Hessian update, Armijo backtracking, a reset to
+/// steepest descent when the direction is not one of descent). `None` when `f` is not
+/// finite at `x0`.
+pub(crate) fn bfgs(
+    f: &dyn Objective,
+    x0: &[f64],
+    max_iterations: usize,
+    tolerance: f64,
+) -> Option<Minimum> {
+    let n = x0.len();
+    let mut x = x0.to_vec();
+    let mut g = vec![0.0; n];
+    let mut fx = f.eval(&x, &mut g);
+    let mut evaluations = 1;
+    if !fx.is_finite() || g.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let identity = |h: &mut Vec<f64>| {
+        h.iter_mut().for_each(|v| *v = 0.0);
+        for i in 0..n {
+            h[i * n + i] = 1.0;
+        }
+    };
+    let mut h = vec![0.0; n * n];
+    identity(&mut h);
+    let mut d = vec![0.0; n];
+    let mut xn = vec![0.0; n];
+    let mut gn = vec![0.0; n];
+    let mut iterations = 0;
+    let mut fresh = true;
+    // Iterations in a row that lowered the objective by less than 1e-12 of it: a fit creeping
+    // toward a boundary of the parameter space (a parameter tending to 0 or infinity) stops
+    // after 20 of them, unconverged, instead of spending every iteration.
+    let mut stalled = 0;
+    while iterations < max_iterations && inf_norm(&g) > tolerance && stalled < 20 {
+        iterations += 1;
+        for i in 0..n {
+            d[i] = -(0..n).map(|j| h[i * n + j] * g[j]).sum::<f64>();
+        }
+        let mut slope: f64 = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+        if slope >= 0.0 || !slope.is_finite() {
+            identity(&mut h);
+            fresh = true;
+            d.iter_mut().zip(&g).for_each(|(d, g)| *d = -g);
+            slope = -g.iter().map(|v| v * v).sum::<f64>();
+        }
+        let biggest = inf_norm(&d);
+        let mut step = if biggest > MAX_STEP {
+            MAX_STEP / biggest
+        } else {
+            1.0
+        };
+        let mut accepted = false;
+        for _ in 0..40 {
+            for i in 0..n {
+                xn[i] = x[i] + step * d[i];
+            }
+            let fnew = f.eval(&xn, &mut gn);
+            evaluations += 1;
+            if fnew.is_finite()
+                && gn.iter().all(|v| v.is_finite())
+                && fnew <= fx + 1e-4 * step * slope
+            {
+                accepted = true;
+                // BFGS update of the inverse Hessian with s = xn - x, y = gn - g.
+                let s: Vec<f64> = (0..n).map(|i| xn[i] - x[i]).collect();
+                let y: Vec<f64> = (0..n).map(|i| gn[i] - g[i]).collect();
+                let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
+                if sy > 1e-300 {
+                    if fresh {
+                        // Scale the first inverse Hessian to the curvature seen.
+                        let yy: f64 = y.iter().map(|v| v * v).sum();
+                        let scale = sy / yy;
+                        h.iter_mut().for_each(|v| *v *= scale);
+                        fresh = false;
+                    }
+                    let hy: Vec<f64> = (0..n)
+                        .map(|i| (0..n).map(|j| h[i * n + j] * y[j]).sum())
+                        .collect();
+                    let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
+                    let rho = 1.0 / sy;
+                    for i in 0..n {
+                        for j in 0..n {
+                            h[i * n + j] += -rho * (hy[i] * s[j] + s[i] * hy[j])
+                                + (rho * rho * yhy + rho) * s[i] * s[j];
+                        }
+                    }
+                }
+                if fx - fnew < 1e-12 * fx.abs().max(1.0) {
+                    stalled += 1;
+                } else {
+                    stalled = 0;
+                }
+                x.copy_from_slice(&xn);
+                g.copy_from_slice(&gn);
+                fx = fnew;
+                break;
+            }
+            step *= 0.5;
+        }
+        if !accepted {
+            if fresh {
+                // Not even a tiny steepest-descent step lowers the objective: as far as
+                // floating point goes.
+                break;
+            }
+            identity(&mut h);
+            fresh = true;
+        }
+    }
+    let gradient_norm = inf_norm(&g);
+    Some(Minimum {
+        x,
+        convergence: Convergence {
+            converged: gradient_norm <= tolerance,
+            iterations,
+            evaluations,
+            gradient_norm,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimizes_rosenbrock() {
+        let f = |x: &[f64], g: &mut [f64]| {
+            let (a, b) = (x[0], x[1]);
+            g[0] = -2.0 * (1.0 - a) - 400.0 * a * (b - a * a);
+            g[1] = 200.0 * (b - a * a);
+            (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)
+        };
+        let m = bfgs(&f, &[-1.2, 1.0], 500, 1e-10).unwrap();
+        assert!(m.convergence.converged, "{:?}", m.convergence);
+        assert!((m.x[0] - 1.0).abs() < 1e-8 && (m.x[1] - 1.0).abs() < 1e-8);
+    }
+
+    #[test]
+    fn reports_a_start_outside_the_domain() {
+        let f = |_: &[f64], _: &mut [f64]| f64::NAN;
+        assert!(bfgs(&f, &[0.0], 10, 1e-9).is_none());
+    }
+}

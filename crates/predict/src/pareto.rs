@@ -1,0 +1,306 @@
+//! The Pareto/NBD model (Schmittlein, Morrison and Colombo, 1987): purchases at a
+//! gamma-mixed Poisson rate until an exponential lifetime with a gamma-mixed rate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bgnbd::check_options;
+use crate::error::{Error, Result};
+use crate::fit::{Fit, chunked_sum, log_add_exp, rising};
+use crate::optimize::{FitOptions, bfgs};
+use crate::special::{ln_gamma, ln_hyp2f1, ln_hyp2f1_a1_with_gradient};
+use crate::summary::{Distinct, Rfm, check_all};
+
+const MODEL: &str = "pareto-nbd";
+
+/// Pareto/NBD parameters: the purchase rate is gamma(`r`, `alpha`), the dropout rate
+/// gamma(`s`, `beta`).
+///
+/// ```
+/// use mergetag_predict::{ParetoNbd, Rfm};
+///
+/// let m = ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
+/// let c = Rfm::new(2.0, 30.43, 38.86);
+/// let p = m.p_alive(&c);
+/// assert!(p > 0.0 && p < 1.0);
+/// assert!(m.expected_purchases(39.0, &c) > 0.5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParetoNbd {
+    /// Shape of the purchase-rate gamma.
+    pub r: f64,
+    /// Scale of the purchase-rate gamma.
+    pub alpha: f64,
+    /// Shape of the dropout-rate gamma.
+    pub s: f64,
+    /// Scale of the dropout-rate gamma.
+    pub beta: f64,
+}
+
+impl ParetoNbd {
+    /// Fits the model by maximum likelihood: BFGS on the logarithms of the parameters with a
+    /// analytic gradient (the hypergeometric series differentiated term by term), from r = α = s = β = 1, over the distinct rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fit`] when there are no customers, a customer fails [`Rfm::check`], or the
+    /// options are not finite and positive.
+    pub fn fit(customers: &[Rfm], options: &FitOptions) -> Result<Fit<ParetoNbd>> {
+        check_options(MODEL, options)?;
+        check_all(MODEL, customers)?;
+        let d = Distinct::new(customers);
+        let pen = options.penalizer;
+        let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
+            let m = ParetoNbd::from_log(lp);
+            let (ll, g) = m.ll_and_gradient(&d);
+            let p = [m.r, m.alpha, m.s, m.beta];
+            let mut value = -ll / d.total;
+            for k in 0..4 {
+                value += pen * p[k] * p[k];
+                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
+            }
+            value
+        };
+        let min = bfgs(
+            &objective,
+            &[0.0; 4],
+            options.max_iterations,
+            options.tolerance,
+        )
+        .ok_or_else(|| Error::fit(MODEL, "the likelihood is not finite at the start"))?;
+        let model = ParetoNbd::from_log(&min.x);
+        Ok(Fit {
+            model,
+            log_likelihood: model.ll_and_gradient(&d).0,
+            convergence: min.convergence,
+            customers: customers.len(),
+            distinct_rows: d.len(),
+        })
+    }
+
+    fn from_log(lp: &[f64]) -> ParetoNbd {
+        ParetoNbd {
+            r: lp[0].exp(),
+            alpha: lp[1].exp(),
+            s: lp[2].exp(),
+            beta: lp[3].exp(),
+        }
+    }
+
+    /// The summed log-likelihood over distinct rows and its gradient in (r, α, s, β); NaN
+    /// when a hypergeometric series does not converge (the line search then steps back).
+    fn ll_and_gradient(&self, d: &Distinct) -> (f64, [f64; 4]) {
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        let (mut lr, mut pr) = (Vec::new(), Vec::new());
+        rising(r, d.max_x, &mut lr, &mut pr);
+        let (ln_alpha, ln_beta, ln_s) = (alpha.ln(), beta.ln(), s.ln());
+        let alpha_low = alpha < beta;
+        let (lo, hi) = if alpha_low {
+            (alpha, beta)
+        } else {
+            (beta, alpha)
+        };
+        let total = chunked_sum::<5>(d.len(), |i, acc| {
+            let (x, tx, t, w) = (d.x[i], d.tx[i], d.t[i], d.w[i]);
+            let k = x as usize;
+            let rho = r + s + x;
+            let b2 = if alpha_low { r + x } else { s + 1.0 };
+            // Per branch i (recency, T): l_i = ln F(z_i) - ρ ln q_i and its gradient.
+            let mut l = [0.0; 2];
+            let mut dl = [[0.0; 4]; 2];
+            for (j, age) in [tx, t].into_iter().enumerate() {
+                let q = hi + age;
+                let z = (hi - lo) / q;
+                let Some([lf, fa, fb, fz]) = ln_hyp2f1_a1_with_gradient(rho, b2, z) else {
+                    acc[0] = f64::NAN;
+                    return;
+                };
+                let ln_q = q.ln();
+                l[j] = lf - rho * ln_q;
+                // dz/dθ and dq/dθ for θ = (r, α, s, β).
+                let (dz, dq) = if alpha_low {
+                    (
+                        [0.0, -1.0 / q, 0.0, (alpha + age) / (q * q)],
+                        [0.0, 0.0, 0.0, 1.0],
+                    )
+                } else {
+                    (
+                        [0.0, (beta + age) / (q * q), 0.0, -1.0 / q],
+                        [0.0, 1.0, 0.0, 0.0],
+                    )
+                };
+                let drho = [1.0, 0.0, 1.0, 0.0];
+                let db2 = if alpha_low {
+                    [1.0, 0.0, 0.0, 0.0]
+                } else {
+                    [0.0, 0.0, 1.0, 0.0]
+                };
+                for p in 0..4 {
+                    dl[j][p] =
+                        fa * drho[p] + fb * db2[p] + fz * dz[p] - ln_q * drho[p] - rho * dq[p] / q;
+                }
+            }
+            // ln A_0 = l_0 + ln(1 - e^(l_1 - l_0)); l_0 >= l_1 as recency <= T.
+            let e = (l[1] - l[0]).exp();
+            let ln_a0 = if e < 1.0 {
+                l[0] + (-e).ln_1p()
+            } else {
+                f64::NEG_INFINITY
+            };
+            let a1 = lr[k] + r * ln_alpha + s * ln_beta;
+            let b = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
+            let c = ln_s + ln_a0 - rho.ln();
+            let m = b.max(c);
+            let (eb, ec) = ((b - m).exp(), (c - m).exp());
+            let (wb, wc) = (eb / (eb + ec), ec / (eb + ec));
+            acc[0] += w * (a1 + m + (eb + ec).ln());
+            let da1 = [pr[k] + ln_alpha, r / alpha, ln_beta, s / beta];
+            let db = [
+                -(alpha + t).ln(),
+                -(r + x) / (alpha + t),
+                -(beta + t).ln(),
+                -s / (beta + t),
+            ];
+            for p in 0..4 {
+                let dln_a0 = if e < 1.0 {
+                    (dl[0][p] - e * dl[1][p]) / (1.0 - e)
+                } else {
+                    0.0
+                };
+                let dc = dln_a0 - if p == 0 || p == 2 { 1.0 / rho } else { 0.0 }
+                    + if p == 2 { 1.0 / s } else { 0.0 };
+                let g = da1[p] + wb * db[p] + if wc > 0.0 { wc * dc } else { 0.0 };
+                acc[p + 1] += w * g;
+            }
+        });
+        (total[0], [total[1], total[2], total[3], total[4]])
+    }
+
+    /// `ln A_0` of the likelihood (the integral over the unobserved dropout time), in log
+    /// space; NaN when the hypergeometric series does not converge.
+    fn ln_a0(&self, x: f64, tx: f64, t: f64) -> f64 {
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        let (lo, hi, second) = if alpha < beta {
+            (alpha, beta, r + x)
+        } else {
+            (beta, alpha, s + 1.0)
+        };
+        let rsf = r + s + x;
+        let (q1, q2) = (hi + tx, hi + t);
+        let f = |q: f64| ln_hyp2f1(rsf, second, rsf + 1.0, (hi - lo) / q);
+        let (Some((p1, _)), Some((p2, _))) = (f(q1), f(q2)) else {
+            return f64::NAN;
+        };
+        // ln(F(q1) q2^-rsf... ) written as ln(p1 q2^rsf - p2 q1^rsf) - rsf ln(q1 q2).
+        let u = p1 + rsf * q2.ln();
+        let v = p2 + rsf * q1.ln();
+        let diff = if v < u {
+            u + (-(v - u).exp()).ln_1p()
+        } else {
+            f64::NEG_INFINITY
+        };
+        diff - rsf * (q1 * q2).ln()
+    }
+
+    /// The log-likelihood of `c`, given `ln Γ(r + x) - ln Γ(r)`.
+    fn ll_with(&self, c: &Rfm, ln_rising: f64) -> f64 {
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        let (x, tx, t) = (c.frequency, c.recency, c.t);
+        let a1 = ln_rising + r * alpha.ln() + s * beta.ln();
+        let a0 = self.ln_a0(x, tx, t);
+        let a2 = log_add_exp(
+            -(r + x) * (alpha + t).ln() - s * (beta + t).ln(),
+            s.ln() + a0 - (r + s + x).ln(),
+        );
+        a1 + a2
+    }
+
+    /// The log-likelihood of one customer.
+    pub fn log_likelihood(&self, c: &Rfm) -> f64 {
+        self.ll_with(c, ln_gamma(self.r + c.frequency) - ln_gamma(self.r))
+    }
+
+    /// The probability that the customer is still active at the end of the observation, in
+    /// `[0, 1]` (NaN only when the hypergeometric series does not converge).
+    pub fn p_alive(&self, c: &Rfm) -> f64 {
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        let (x, t) = (c.frequency, c.t);
+        let a0 = self.ln_a0(x, c.recency, t);
+        let z = s.ln() - (r + s + x).ln() + (r + x) * (alpha + t).ln() + s * (beta + t).ln() + a0;
+        1.0 / (1.0 + z.exp())
+    }
+
+    /// The expected number of purchases in the next `t` time units of a customer with this
+    /// history.
+    pub fn expected_purchases(&self, t: f64, c: &Rfm) -> f64 {
+        if t <= 0.0 || t.is_nan() {
+            return 0.0;
+        }
+        let ParetoNbd { r, alpha, s, beta } = *self;
+        let (x, big_t) = (c.frequency, c.t);
+        let ll = self.log_likelihood(c);
+        let first = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln()
+            - (r + x) * (alpha + big_t).ln()
+            - s * (beta + big_t).ln();
+        let second = (r + x).ln() + (beta + big_t).ln() - (alpha + big_t).ln();
+        let q = (beta + big_t) / (beta + big_t + t);
+        // (1 - q^(s-1)) / (s - 1), which tends to -ln q as s tends to 1.
+        let third = if (s - 1.0).abs() < 1e-9 {
+            -q.ln()
+        } else {
+            -((s - 1.0) * q.ln()).exp_m1() / (s - 1.0)
+        };
+        (first + second + third.ln() - ll).exp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let cs = [
+            Rfm::new(0.0, 0.0, 30.0),
+            Rfm::new(2.0, 20.0, 30.0),
+            Rfm::new(7.0, 29.0, 35.0),
+            Rfm::new(1.0, 35.0, 35.0),
+        ];
+        let d = Distinct::new(&cs);
+        for p in [[0.7, 3.0, 0.9, 5.2], [0.5, 12.0, 1.3, 4.0]] {
+            let m = ParetoNbd {
+                r: p[0],
+                alpha: p[1],
+                s: p[2],
+                beta: p[3],
+            };
+            let (ll, g) = m.ll_and_gradient(&d);
+            let direct: f64 = cs.iter().map(|c| m.log_likelihood(c)).sum();
+            assert!((ll - direct).abs() < 1e-9, "{ll} {direct}");
+            for k in 0..4 {
+                let mut q = p;
+                let h = 1e-6;
+                q[k] += h;
+                let up = ParetoNbd {
+                    r: q[0],
+                    alpha: q[1],
+                    s: q[2],
+                    beta: q[3],
+                }
+                .ll_and_gradient(&d)
+                .0;
+                q[k] -= 2.0 * h;
+                let down = ParetoNbd {
+                    r: q[0],
+                    alpha: q[1],
+                    s: q[2],
+                    beta: q[3],
+                }
+                .ll_and_gradient(&d)
+                .0;
+                let num = (up - down) / (2.0 * h);
+                assert!((num - g[k]).abs() < 1e-5, "{p:?} {k}: {num} {}", g[k]);
+            }
+        }
+    }
+}
