@@ -384,6 +384,9 @@ struct DedupArgs {
     /// and passes that would raise the recall with what they cost.
     #[arg(long)]
     analyze_blocking: bool,
+    /// Print how long each step took on stderr (reading, the deduplicator's phases, writing).
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Debug, Args)]
@@ -554,6 +557,20 @@ fn run(command: Command) -> Result<u8, Error> {
                 say(&format!(
                     "expected (no labels): precision {:.4}, recall {:.4}, F1 {:.4} among candidate pairs; best threshold {:.4} (expected F1 {:.4})",
                     q.precision, q.recall, q.f1, best.threshold, best.f1
+                ));
+            }
+            if a.timings {
+                let steps: Vec<String> = summary
+                    .timings
+                    .iter()
+                    .filter(|(_, t)| !t.is_zero())
+                    .map(|(step, t)| format!("{step} {:.1} ms", t.as_secs_f64() * 1e3))
+                    .collect();
+                let total: std::time::Duration = summary.timings.iter().map(|(_, t)| *t).sum();
+                say(&format!(
+                    "timings: {} (total {:.1} ms)",
+                    steps.join(", "),
+                    total.as_secs_f64() * 1e3
                 ));
             }
             if let Some(analysis) = &summary.analysis {

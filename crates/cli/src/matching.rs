@@ -422,6 +422,8 @@ pub struct DedupOutput {
     pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
     /// The blocking passes chosen from the data, when the configuration had none.
     pub chosen_blocking: Option<mergetag_dedup::ChosenBlocking>,
+    /// How long the deduplicator's phases took.
+    pub timings: mergetag_dedup::DedupTimings,
 }
 
 /// Runs `f` on a pool of `threads` threads, or on the global pool when `None`.
@@ -503,6 +505,7 @@ pub fn dedup_records_analyzed(
         quality: result.quality,
         analysis,
         chosen_blocking: result.chosen_blocking,
+        timings: result.timings,
     })
 }
 
@@ -615,6 +618,9 @@ pub struct DedupSummary {
     pub analysis: Option<mergetag_dedup::BlockingAnalysis>,
     /// The blocking passes chosen from the data, when the configuration had none.
     pub chosen_blocking: Option<mergetag_dedup::ChosenBlocking>,
+    /// Wall-clock time per step, in order: reading, each phase of the deduplicator (see
+    /// [`mergetag_dedup::DedupTimings`]), the checks of the result, writing.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// The whole `dedup` command: reads `input_path`, deduplicates, writes both files. Bad rows
@@ -649,6 +655,7 @@ pub fn run_dedup(
             ("--out-clusters", clusters_path),
         ],
     )?;
+    let clock = std::time::Instant::now();
     let normalizer = build_normalizer(origin, config.normalize.as_ref())?;
     let input = read_file(
         input_path,
@@ -658,10 +665,12 @@ pub fn run_dedup(
         normalizer.as_ref(),
         progress,
     )?;
+    let read = clock.elapsed();
     if let Some(m) = input.skipped_report(&input_path.display().to_string()) {
         progress.suspend(|| warn(&m));
     }
     let out = dedup_records_analyzed(config, &input, threads, progress, analyze)?;
+    let deduplicated = clock.elapsed();
     for w in &out.warnings {
         progress.suspend(|| warn(&format!("warning: {w}")));
     }
@@ -673,7 +682,23 @@ pub fn run_dedup(
     })?;
     staged.commit()?;
     progress.finish();
+    let t = out.timings;
+    let timings = vec![
+        ("read", read),
+        ("choose blocking", t.choose_blocking),
+        ("prepare", t.prepare),
+        ("blocking", t.blocking),
+        ("comparing", t.comparing),
+        ("training", t.training),
+        ("scoring", t.scoring),
+        (
+            "checks",
+            deduplicated.saturating_sub(read).saturating_sub(t.total()),
+        ),
+        ("writing", clock.elapsed().saturating_sub(deduplicated)),
+    ];
     Ok(DedupSummary {
+        timings,
         records: input.records.len(),
         skipped: input.skipped.len(),
         pairs: out.pairs.len(),

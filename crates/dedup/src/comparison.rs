@@ -503,6 +503,14 @@ impl Prepared {
                 if a == b {
                     return 1;
                 }
+                // Counts of i16: strings longer than that are compared in full.
+                if a.is_ascii()
+                    && b.is_ascii()
+                    && a.len().max(b.len()) < i16::MAX as usize
+                    && crate::similarity::bag_distance(a.as_bytes(), b.as_bytes()) > 2
+                {
+                    return 4;
+                }
                 let d = if self.kind == ComparisonKind::Levenshtein {
                     crate::similarity::levenshtein(a, b)
                 } else {

@@ -1,6 +1,7 @@
 //! The dedup run: prepare, block, train, score, cluster.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use mergetag_model::config::Format;
 use mergetag_model::{Record, RecordId};
@@ -220,6 +221,35 @@ pub struct DedupResult {
     /// The blocking passes chosen from the data, when the configuration had none
     /// ([`Deduper::choose_blocking`]).
     pub chosen_blocking: Option<crate::analysis::ChosenBlocking>,
+    /// How long each phase took. Wall-clock times are not data: they are left out when the
+    /// result is serialized, so the same input still gives the same output.
+    #[serde(skip)]
+    pub timings: DedupTimings,
+}
+
+/// Wall-clock time of each phase of a [`Deduper`] run, to see where the time goes
+/// (`mergetag dedup --timings` prints them).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DedupTimings {
+    /// Choosing blocking passes from the data, when the configuration had none.
+    pub choose_blocking: Duration,
+    /// Preparing the records: folding, phonetic codes and blocking keys per field.
+    pub prepare: Duration,
+    /// Generating the candidate pairs of every blocking pass.
+    pub blocking: Duration,
+    /// Comparing the candidate pairs field by field (their level patterns).
+    pub comparing: Duration,
+    /// Estimating u and training m by EM.
+    pub training: Duration,
+    /// Scoring the pairs and clustering the matches.
+    pub scoring: Duration,
+}
+
+impl DedupTimings {
+    /// The sum of the phases.
+    pub fn total(&self) -> Duration {
+        self.choose_blocking + self.prepare + self.blocking + self.comparing + self.training + self.scoring
+    }
 }
 
 /// Pairwise quality estimated from the model alone, with no labels: each candidate pair's
@@ -940,12 +970,19 @@ impl Deduper {
     /// With no blocking passes configured, they are chosen from the data first
     /// ([`Deduper::choose_blocking`]) and the choice is in [`DedupResult::chosen_blocking`].
     pub fn run(&self, records: &[Record]) -> DedupResult {
+        let start = Instant::now();
         if let Some((deduper, chosen)) = self.with_chosen_blocking(records) {
+            let choose_blocking = start.elapsed();
             let mut result = deduper.run(records);
             result.chosen_blocking = Some(chosen);
+            result.timings.choose_blocking = choose_blocking;
             return result;
         }
-        self.run_prepared(&self.prepare(records))
+        let prepared = self.prepare(records);
+        let prepare = start.elapsed();
+        let mut result = self.run_prepared(&prepared);
+        result.timings.prepare = prepare;
+        result
     }
 
     /// For a configuration without passes: a deduplicator with passes chosen from `records`.
@@ -968,13 +1005,31 @@ impl Deduper {
     /// Runs the deduplication of records prepared by [`Deduper::prepare`]; keep the prepared
     /// records to [explain](Deduper::explain) pairs afterwards.
     pub fn run_prepared(&self, run: &PreparedRecords) -> DedupResult {
+        let mut clock = Instant::now();
+        let mut lap = || {
+            let now = Instant::now();
+            let took = now - clock;
+            clock = now;
+            took
+        };
         let (pairs, blocking) = self.block(run);
+        let blocking_time = lap();
         let patterns_per_pair: Vec<u64> = pairs
             .par_iter()
             .map(|&(a, b)| run.levels(a as usize, b as usize))
             .collect();
+        let comparing = lap();
         let model = self.train_on(run, &pairs, &patterns_per_pair, &blocking);
-        self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model)
+        let training = lap();
+        let mut result = self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model);
+        result.timings = DedupTimings {
+            blocking: blocking_time,
+            comparing,
+            training,
+            scoring: lap(),
+            ..DedupTimings::default()
+        };
+        result
     }
 
     /// Runs the deduplication with a model trained earlier (or weights written by hand) instead
@@ -1233,6 +1288,7 @@ impl Deduper {
             model,
             quality,
             chosen_blocking: None,
+            timings: DedupTimings::default(),
         }
     }
 

@@ -80,7 +80,7 @@ pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;
 pub use crate::dedup::{
-    BlockingReport, ComparisonModel, DedupResult, Deduper, Explanation, FieldEvidence, LevelModel,
+    BlockingReport, ComparisonModel, DedupResult, DedupTimings, Deduper, Explanation, FieldEvidence, LevelModel,
     Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, QualityEstimate, ScoredPair,
     ThresholdEstimate, TrainedModel, clusters_by_id,
 };

@@ -185,15 +185,33 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
     if !(a.is_ascii() && b.is_ascii() && a.len() <= MAX && b.len() <= MAX) {
         return strsim::damerau_levenshtein(a, b);
     }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (n, m) = (a.len(), b.len());
-    if n == 0 || m == 0 {
-        return n.max(m);
+    // A common prefix and suffix change no distance (rapidfuzz strips them too), and what is
+    // left of two near-equal identifiers is a byte or two: most tables are tiny.
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    if a.is_empty() || b.is_empty() {
+        return a.len().max(b.len());
     }
-    // Lowrance-Wagner, as strsim computes it, with the row of each byte's last position in a
-    // fixed array instead of a hash map. d[i + 1][j + 1] is the distance of a[..i], b[..j].
+    // The table is zeroed on every call: one sized to short strings costs a sixteenth of the
+    // large one's.
+    if a.len() <= 14 && b.len() <= 14 {
+        lowrance_wagner::<16>(a, b)
+    } else {
+        lowrance_wagner::<{ MAX + 2 }>(a, b)
+    }
+}
+
+/// The unrestricted Damerau-Levenshtein distance of two non-empty ASCII strings of at most
+/// `S - 2` bytes each (Lowrance-Wagner, as strsim computes it, with the row of each byte's
+/// last position in a fixed array instead of a hash map).
+fn lowrance_wagner<const S: usize>(a: &[u8], b: &[u8]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    // d[i + 1][j + 1] is the distance of a[..i], b[..j].
     let inf = (n + m) as u8;
-    let mut d = [[0u8; MAX + 2]; MAX + 2];
+    let mut d = [[0u8; S]; S];
     d[0][0] = inf;
     for i in 0..=n {
         d[i + 1][0] = inf;
@@ -250,17 +268,100 @@ pub fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
 /// Token-set similarity of two multi-word strings: the Jaccard index of their sets of
 /// whitespace-separated words, in `[0, 1]` (1 for two empty strings).
 pub fn token_set(a: &str, b: &str) -> f64 {
-    let mut x: Vec<&str> = a.split_whitespace().collect();
-    let mut y: Vec<&str> = b.split_whitespace().collect();
-    x.sort_unstable();
-    x.dedup();
-    y.sort_unstable();
-    y.dedup();
-    if x.is_empty() && y.is_empty() {
+    // Up to 16 words a side (any address line) on the stack: this runs for every pair of
+    // texts that are not close by Jaro-Winkler, most of the random pairs that estimate u.
+    const ON_STACK: usize = 16;
+    let (mut x, mut y) = ([""; ON_STACK], [""; ON_STACK]);
+    match (words_into(a, &mut x), words_into(b, &mut y)) {
+        (Some(nx), Some(ny)) => jaccard_of_words(&mut x[..nx], &mut y[..ny]),
+        _ => {
+            let mut x: Vec<&str> = a.split_whitespace().collect();
+            let mut y: Vec<&str> = b.split_whitespace().collect();
+            jaccard_of_words(&mut x, &mut y)
+        }
+    }
+}
+
+/// The words of `text` into `out`; `None` when there are more than `out` holds.
+fn words_into<'a>(text: &'a str, out: &mut [&'a str]) -> Option<usize> {
+    let mut n = 0;
+    if text.is_ascii() {
+        // The same words as `split_whitespace` (whose ASCII whitespace includes the vertical
+        // tab), without its Unicode table lookups.
+        let separator = |c: char| c.is_ascii_whitespace() || c == '\x0B';
+        for word in text.split(separator).filter(|w| !w.is_empty()) {
+            *out.get_mut(n)? = word;
+            n += 1;
+        }
+    } else {
+        for word in text.split_whitespace() {
+            *out.get_mut(n)? = word;
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// A lower bound of the edit distance (Levenshtein or Damerau-Levenshtein) of two ASCII
+/// strings: the larger count of bytes one has that the other lacks, as multisets. Each
+/// insertion, deletion or substitution changes it by at most one and a transposition not at
+/// all. Two identifiers that share few digits are told apart without the table.
+///
+/// ```
+/// use mergetag_dedup::similarity::bag_distance;
+///
+/// assert_eq!(bag_distance(b"7364009", b"7346009"), 0);
+/// assert_eq!(bag_distance(b"1234", b"5678"), 4);
+/// ```
+pub fn bag_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut count = [0i16; 256];
+    for &x in a {
+        count[x as usize] += 1;
+    }
+    for &y in b {
+        count[y as usize] -= 1;
+    }
+    let (mut extra_a, mut extra_b) = (0usize, 0usize);
+    for c in count {
+        if c > 0 {
+            extra_a += c as usize;
+        } else {
+            extra_b += c.unsigned_abs() as usize;
+        }
+    }
+    extra_a.max(extra_b)
+}
+
+/// The Jaccard index of two lists of words as sets (1 when both are empty); sorts them.
+fn jaccard_of_words(x: &mut [&str], y: &mut [&str]) -> f64 {
+    fn distinct(v: &mut [&str]) -> usize {
+        v.sort_unstable();
+        let mut kept = 0;
+        for r in 0..v.len() {
+            if kept == 0 || v[r] != v[kept - 1] {
+                v[kept] = v[r];
+                kept += 1;
+            }
+        }
+        kept
+    }
+    let (nx, ny) = (distinct(x), distinct(y));
+    if nx == 0 && ny == 0 {
         return 1.0;
     }
-    let common = x.iter().filter(|t| y.binary_search(t).is_ok()).count();
-    common as f64 / (x.len() + y.len() - common) as f64
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < nx && j < ny {
+        match x[i].cmp(y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (nx + ny - common) as f64
 }
 
 #[cfg(test)]
