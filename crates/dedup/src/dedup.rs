@@ -248,7 +248,12 @@ pub struct DedupTimings {
 impl DedupTimings {
     /// The sum of the phases.
     pub fn total(&self) -> Duration {
-        self.choose_blocking + self.prepare + self.blocking + self.comparing + self.training + self.scoring
+        self.choose_blocking
+            + self.prepare
+            + self.blocking
+            + self.comparing
+            + self.training
+            + self.scoring
     }
 }
 

@@ -80,9 +80,9 @@ pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;
 pub use crate::dedup::{
-    BlockingReport, ComparisonModel, DedupResult, DedupTimings, Deduper, Explanation, FieldEvidence, LevelModel,
-    Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords, QualityEstimate, ScoredPair,
-    ThresholdEstimate, TrainedModel, clusters_by_id,
+    BlockingReport, ComparisonModel, DedupResult, DedupTimings, Deduper, Explanation,
+    FieldEvidence, LevelModel, Link, LinkResult, MAX_COMPARISONS, PassReport, PreparedRecords,
+    QualityEstimate, ScoredPair, ThresholdEstimate, TrainedModel, clusters_by_id,
 };
 pub use crate::diagnose::{DedupWarning, NO_PAIRS_WARNING_RECORDS};
 pub use crate::error::{Error, Result};
