@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fit::{Fit, chunked_sum, log_add_exp, rising};
-use crate::optimize::{FitOptions, bfgs};
+use crate::fit::{Fit, chunked_sum, fit_positive, log_add_exp, rising};
+use crate::optimize::FitOptions;
 use crate::special::{ln_beta, ln_gamma, ln_hyp2f1};
 use crate::summary::{Distinct, Rfm, check_all};
 
@@ -48,35 +48,15 @@ impl BgNbd {
         check_options(MODEL, options)?;
         check_all(MODEL, customers)?;
         let d = Distinct::new(customers);
-        let pen = options.penalizer;
-        let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
-            let m = BgNbd::from_log(lp);
-            let (ll, g) = m.ll_and_gradient(&d);
-            let p = [m.r, m.alpha, m.a, m.b];
-            let mut value = -ll / d.total;
-            for k in 0..4 {
-                value += pen * p[k] * p[k];
-                // d/d ln θ = θ d/dθ.
-                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
-            }
-            value
-        };
-        let min = bfgs(
-            &objective,
-            &[0.0; 4],
-            options.max_iterations,
-            options.tolerance,
+        fit_positive(
+            MODEL,
+            &d,
+            customers.len(),
+            options,
+            BgNbd::from_log,
+            |m| [m.r, m.alpha, m.a, m.b],
+            BgNbd::ll_and_gradient,
         )
-        .ok_or_else(|| Error::fit(MODEL, "the likelihood is not finite at the start"))?;
-        let model = BgNbd::from_log(&min.x);
-        let (log_likelihood, _) = model.ll_and_gradient(&d);
-        Ok(Fit {
-            model,
-            log_likelihood,
-            convergence: min.convergence,
-            customers: customers.len(),
-            distinct_rows: d.len(),
-        })
     }
 
     fn from_log(lp: &[f64]) -> BgNbd {

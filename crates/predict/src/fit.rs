@@ -3,7 +3,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::optimize::Convergence;
+use crate::error::{Error, Result};
+use crate::optimize::{Convergence, FitOptions, bfgs};
+use crate::summary::Distinct;
 
 /// A fitted model with its likelihood and how the fit converged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +23,52 @@ pub struct Fit<M> {
     /// The distinct customer rows the likelihood was evaluated on (customers with the same
     /// row count once, weighted).
     pub distinct_rows: usize,
+}
+
+/// Fits a model of `N` positive parameters to the distinct rows `d` by maximum likelihood:
+/// BFGS on the logarithms of the parameters from all ones, minimising the mean negative
+/// log-likelihood plus the penalizer times the sum of the squared parameters (the Python
+/// reference's L2 penalty). `from_log` builds the model from the logarithms, `params` reads
+/// its parameters back, and `ll_and_gradient` gives the summed log-likelihood and its gradient
+/// in the parameters; `customers` is what the fit reports it fitted. Shared by every
+/// buy-till-you-die model, so they penalize, start and report alike.
+pub(crate) fn fit_positive<M: Copy, const N: usize>(
+    model_name: &'static str,
+    d: &Distinct,
+    customers: usize,
+    options: &FitOptions,
+    from_log: fn(&[f64]) -> M,
+    params: fn(&M) -> [f64; N],
+    ll_and_gradient: fn(&M, &Distinct) -> (f64, [f64; N]),
+) -> Result<Fit<M>> {
+    let pen = options.penalizer;
+    let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
+        let m = from_log(lp);
+        let (ll, g) = ll_and_gradient(&m, d);
+        let p = params(&m);
+        let mut value = -ll / d.total;
+        for k in 0..N {
+            value += pen * p[k] * p[k];
+            // d/d ln θ = θ d/dθ.
+            grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
+        }
+        value
+    };
+    let min = bfgs(
+        &objective,
+        &[0.0; N],
+        options.max_iterations,
+        options.tolerance,
+    )
+    .ok_or_else(|| Error::fit(model_name, "the likelihood is not finite at the start"))?;
+    let model = from_log(&min.x);
+    Ok(Fit {
+        model,
+        log_likelihood: ll_and_gradient(&model, d).0,
+        convergence: min.convergence,
+        customers,
+        distinct_rows: d.len(),
+    })
 }
 
 /// Rows per chunk of a parallel likelihood pass.

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bgnbd::{BgNbd, check_options};
 use crate::error::{Error, Result};
-use crate::fit::{Fit, chunked_sum};
-use crate::optimize::{FitOptions, bfgs};
+use crate::fit::{Fit, chunked_sum, fit_positive};
+use crate::optimize::FitOptions;
 use crate::special::{digamma, ln_gamma};
 use crate::summary::{Distinct, Rfm, check_all};
 
@@ -67,33 +67,15 @@ impl GammaGamma {
             ));
         }
         let d = Distinct::new(repeat.iter().copied());
-        let pen = options.penalizer;
-        let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
-            let m = GammaGamma::from_log(lp);
-            let (ll, g) = m.ll_and_gradient(&d);
-            let p = [m.p, m.q, m.v];
-            let mut value = -ll / d.total;
-            for k in 0..3 {
-                value += pen * p[k] * p[k];
-                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
-            }
-            value
-        };
-        let min = bfgs(
-            &objective,
-            &[0.0; 3],
-            options.max_iterations,
-            options.tolerance,
+        fit_positive(
+            MODEL,
+            &d,
+            repeat.len(),
+            options,
+            GammaGamma::from_log,
+            |m| [m.p, m.q, m.v],
+            GammaGamma::ll_and_gradient,
         )
-        .ok_or_else(|| Error::fit(MODEL, "the likelihood is not finite at the start"))?;
-        let model = GammaGamma::from_log(&min.x);
-        Ok(Fit {
-            model,
-            log_likelihood: model.ll_and_gradient(&d).0,
-            convergence: min.convergence,
-            customers: repeat.len(),
-            distinct_rows: d.len(),
-        })
     }
 
     fn from_log(lp: &[f64]) -> GammaGamma {

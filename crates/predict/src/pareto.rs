@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bgnbd::check_options;
-use crate::error::{Error, Result};
-use crate::fit::{Fit, chunked_sum, log_add_exp, rising};
-use crate::optimize::{FitOptions, bfgs};
+use crate::error::Result;
+use crate::fit::{Fit, chunked_sum, fit_positive, log_add_exp, rising};
+use crate::optimize::FitOptions;
 use crate::special::{ln_gamma, ln_hyp2f1, ln_hyp2f1_a1_with_gradient};
 use crate::summary::{Distinct, Rfm, check_all};
 
@@ -43,39 +43,21 @@ impl ParetoNbd {
     ///
     /// # Errors
     ///
-    /// [`Error::Fit`] when there are no customers, a customer fails [`Rfm::check`], or the
+    /// [`Error::Fit`](crate::Error::Fit) when there are no customers, a customer fails [`Rfm::check`], or the
     /// options are not finite and positive.
     pub fn fit(customers: &[Rfm], options: &FitOptions) -> Result<Fit<ParetoNbd>> {
         check_options(MODEL, options)?;
         check_all(MODEL, customers)?;
         let d = Distinct::new(customers);
-        let pen = options.penalizer;
-        let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
-            let m = ParetoNbd::from_log(lp);
-            let (ll, g) = m.ll_and_gradient(&d);
-            let p = [m.r, m.alpha, m.s, m.beta];
-            let mut value = -ll / d.total;
-            for k in 0..4 {
-                value += pen * p[k] * p[k];
-                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
-            }
-            value
-        };
-        let min = bfgs(
-            &objective,
-            &[0.0; 4],
-            options.max_iterations,
-            options.tolerance,
+        fit_positive(
+            MODEL,
+            &d,
+            customers.len(),
+            options,
+            ParetoNbd::from_log,
+            |m| [m.r, m.alpha, m.s, m.beta],
+            ParetoNbd::ll_and_gradient,
         )
-        .ok_or_else(|| Error::fit(MODEL, "the likelihood is not finite at the start"))?;
-        let model = ParetoNbd::from_log(&min.x);
-        Ok(Fit {
-            model,
-            log_likelihood: model.ll_and_gradient(&d).0,
-            convergence: min.convergence,
-            customers: customers.len(),
-            distinct_rows: d.len(),
-        })
     }
 
     fn from_log(lp: &[f64]) -> ParetoNbd {
