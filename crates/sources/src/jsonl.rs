@@ -274,25 +274,16 @@ impl ObjectMapper {
         value: Value,
         key: &str,
     ) -> Result<(), RowError> {
-        match record.get_mut(name.as_str()) {
-            None => {
-                record.push_unchecked(name, value);
-                Ok(())
-            }
-            Some(existing) if existing.is_null() => {
-                *existing = value;
-                Ok(())
-            }
-            Some(existing) if value.is_null() || *existing == value => Ok(()),
-            Some(_) => Err(RowError::new(
+        crate::values::put_field(record, name, value).map_err(|name| {
+            RowError::new(
                 SourceErrorKind::Other {
                     message: format!(
                         "two keys give different values for field `{name}`; map one of them elsewhere or ignore it"
                     ),
                 },
                 Some(FieldName::new(key)),
-            )),
-        }
+            )
+        })
     }
 }
 

@@ -182,27 +182,40 @@ impl ValueMapper {
                         ));
                     }
                 };
-                match record.get_mut(name.as_str()) {
-                    None => {
-                        record.push_unchecked(name, value);
-                        Ok(())
-                    }
-                    Some(existing) if existing.is_null() => {
-                        *existing = value;
-                        Ok(())
-                    }
-                    Some(existing) if value.is_null() || *existing == value => Ok(()),
-                    Some(_) => Err(FieldFault::new(
+                put_field(record, name, value).map_err(|name| {
+                    FieldFault::new(
                         SourceErrorKind::Other {
                             message: format!(
                                 "two columns give different values for field `{name}`; map one of them elsewhere or ignore it"
                             ),
                         },
                         Some(FieldName::new(k)),
-                    )),
-                }
+                    )
+                })
             }
         }
+    }
+}
+
+/// Sets field `name` of `record` to `value` unless another column or key already gave it a
+/// different one: a null fills and is filled, an equal value is no conflict. On a conflict the
+/// record is unchanged and the name comes back for the caller's error.
+pub(crate) fn put_field(
+    record: &mut Record,
+    name: FieldName,
+    value: Value,
+) -> Result<(), FieldName> {
+    match record.get_mut(name.as_str()) {
+        None => {
+            record.push_unchecked(name, value);
+            Ok(())
+        }
+        Some(existing) if existing.is_null() => {
+            *existing = value;
+            Ok(())
+        }
+        Some(existing) if value.is_null() || *existing == value => Ok(()),
+        Some(_) => Err(name),
     }
 }
 
