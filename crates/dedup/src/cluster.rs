@@ -1,16 +1,23 @@
 //! Clustering: connected components over matches, with a guard against chaining.
 
 /// Union-find over `u32` nodes, with the members of each root kept for the bridge guard.
+///
+/// The members are a ring per component (`next`), so a join splices two rings in constant
+/// time and nothing is allocated per node: on a million records, one `Vec` per node cost more
+/// in the allocator than the whole union-find.
 struct Components {
     parent: Vec<u32>,
-    members: Vec<Vec<u32>>,
+    size: Vec<u32>,
+    /// The next member of the same component (a ring).
+    next: Vec<u32>,
 }
 
 impl Components {
     fn new(n: usize) -> Components {
         Components {
             parent: (0..n as u32).collect(),
-            members: (0..n as u32).map(|i| vec![i]).collect(),
+            size: vec![1; n],
+            next: (0..n as u32).collect(),
         }
     }
 
@@ -27,8 +34,66 @@ impl Components {
     fn join(&mut self, ra: u32, rb: u32) {
         let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.parent[gone as usize] = keep;
-        let moved = std::mem::take(&mut self.members[gone as usize]);
-        self.members[keep as usize].extend(moved);
+        self.size[keep as usize] += self.size[gone as usize];
+        self.next.swap(keep as usize, gone as usize);
+    }
+
+    /// The members of the component of root `r`.
+    fn members(&self, r: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut at = Some(r);
+        std::iter::from_fn(move || {
+            let x = at?;
+            let n = self.next[x as usize];
+            at = (n != r).then_some(n);
+            Some(x)
+        })
+    }
+}
+
+/// Every scored pair by node, matched or not (the evidence the bridge guard weighs), in one
+/// flat array: node `x`'s neighbours are `nodes[start[x]..start[x + 1]]`.
+struct Adjacency {
+    start: Vec<usize>,
+    nodes: Vec<u32>,
+    /// Bit `k`: whether the pair of slot `k` is a match.
+    matched: Vec<u64>,
+}
+
+impl Adjacency {
+    fn new(n: usize, count: usize, edge: &impl Fn(usize) -> Edge) -> Adjacency {
+        let mut start = vec![0usize; n + 1];
+        for e in (0..count).map(edge) {
+            start[e.a as usize + 1] += 1;
+            start[e.b as usize + 1] += 1;
+        }
+        for x in 0..n {
+            start[x + 1] += start[x];
+        }
+        let mut fill = start.clone();
+        let mut nodes = vec![0u32; start[n]];
+        let mut matched = vec![0u64; start[n].div_ceil(64)];
+        for e in (0..count).map(edge) {
+            for (x, y) in [(e.a, e.b), (e.b, e.a)] {
+                let k = fill[x as usize];
+                fill[x as usize] += 1;
+                nodes[k] = y;
+                if e.matched {
+                    matched[k / 64] |= 1 << (k % 64);
+                }
+            }
+        }
+        Adjacency {
+            start,
+            nodes,
+            matched,
+        }
+    }
+
+    /// The neighbours of `x`, each with whether its pair is a match.
+    fn of(&self, x: u32) -> impl Iterator<Item = (u32, bool)> + '_ {
+        let x = x as usize;
+        (self.start[x]..self.start[x + 1])
+            .map(|k| (self.nodes[k], self.matched[k / 64] & (1 << (k % 64)) != 0))
     }
 }
 
@@ -59,46 +124,51 @@ pub(crate) fn refuse_bridge(between: impl IntoIterator<Item = bool>) -> bool {
 ///
 /// Deterministic: edges are taken by weight, ties by node order.
 pub(crate) fn cluster(n: usize, edges: &[Edge], guard_bridges: bool) -> (Vec<u32>, u64) {
+    cluster_by(n, edges.len(), |k| edges[k], guard_bridges)
+}
+
+/// [`cluster`] over `count` edges given by `edge` (a batch run's pairs, weights and threshold,
+/// without an array of edges beside them).
+pub(crate) fn cluster_by(
+    n: usize,
+    count: usize,
+    edge: impl Fn(usize) -> Edge,
+    guard_bridges: bool,
+) -> (Vec<u32>, u64) {
     let mut comps = Components::new(n);
-    let mut order: Vec<usize> = (0..edges.len()).filter(|&i| edges[i].matched).collect();
+    let mut order: Vec<usize> = (0..count).filter(|&i| edge(i).matched).collect();
     order.sort_by(|&x, &y| {
-        let (ex, ey) = (&edges[x], &edges[y]);
+        let (ex, ey) = (edge(x), edge(y));
         ey.weight
             .total_cmp(&ex.weight)
             .then((ex.a, ex.b).cmp(&(ey.a, ey.b)))
     });
-    // Every scored pair, matched or not, by node: the evidence the guard weighs.
-    let mut adjacency: Vec<Vec<(u32, bool)>> = Vec::new();
-    if guard_bridges {
-        adjacency = vec![Vec::new(); n];
-        for e in edges {
-            adjacency[e.a as usize].push((e.b, e.matched));
-            adjacency[e.b as usize].push((e.a, e.matched));
-        }
-    }
+    let adjacency = guard_bridges.then(|| Adjacency::new(n, count, &edge));
     let mut refused = 0;
+    let mut between = Vec::new();
     for i in order {
-        let e = edges[i];
+        let e = edge(i);
         let (ra, rb) = (comps.find(e.a), comps.find(e.b));
         if ra == rb {
             continue;
         }
-        let (sa, sb) = (
-            comps.members[ra as usize].len(),
-            comps.members[rb as usize].len(),
-        );
-        if guard_bridges && sa >= 2 && sb >= 2 {
+        let (sa, sb) = (comps.size[ra as usize], comps.size[rb as usize]);
+        if let Some(adjacency) = &adjacency
+            && sa >= 2
+            && sb >= 2
+        {
             let (small, other) = if sa <= sb { (ra, rb) } else { (rb, ra) };
-            let small_members = comps.members[small as usize].clone();
-            let mut between = Vec::new();
-            for x in small_members {
-                for &(y, matched) in &adjacency[x as usize] {
+            between.clear();
+            let mut members = Vec::with_capacity(sa.min(sb) as usize);
+            members.extend(comps.members(small));
+            for x in members {
+                for (y, matched) in adjacency.of(x) {
                     if comps.find(y) == other {
                         between.push(matched);
                     }
                 }
             }
-            if refuse_bridge(between) {
+            if refuse_bridge(between.iter().copied()) {
                 refused += 1;
                 continue;
             }

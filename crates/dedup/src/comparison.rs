@@ -376,6 +376,44 @@ impl Prepared {
         }
     }
 
+    /// Loads the per-record entries comparing record `i` reads (offsets, nickname groups, term
+    /// frequency, name-derived flag, features), returning a value that depends on them so the
+    /// loads are not optimised away. With [`Prepared::touch_text`], the first of two passes
+    /// that bring a batch of records into cache before they are compared.
+    #[inline]
+    pub(crate) fn touch_offsets(&self, i: usize) -> u32 {
+        let mut t = self.main.touch_offset(i);
+        if let Some(col) = &self.swap {
+            t ^= col.touch_offset(i);
+        }
+        t ^= self.groups.get(i).map_or(0, |g| g.len() as u32);
+        t ^= self.tf.get(i).map_or(0, |f| f.to_bits());
+        t ^= u32::from(self.derived.get(i).copied().unwrap_or(false));
+        match &self.extra {
+            Extra::None => {}
+            Extra::Codes(metaphone, soundex) => {
+                t ^= metaphone.touch_offset(i) ^ soundex.touch_offset(i);
+            }
+            Extra::Numbers { values, .. } => t ^= values.get(i).map_or(0, |v| v.to_bits() as u32),
+            Extra::Points(points) => t ^= points.get(i).map_or(0, |p| p.0.to_bits() as u32),
+        }
+        t
+    }
+
+    /// Loads the text comparing record `i` reads (the second pass, see
+    /// [`Prepared::touch_offsets`]).
+    #[inline]
+    pub(crate) fn touch_text(&self, i: usize) -> u32 {
+        let mut t = u32::from(self.main.touch_text(i));
+        if let Some(col) = &self.swap {
+            t ^= u32::from(col.touch_text(i));
+        }
+        if let Extra::Codes(metaphone, soundex) = &self.extra {
+            t ^= u32::from(metaphone.touch_text(i) ^ soundex.touch_text(i));
+        }
+        t
+    }
+
     /// The folded value of record `i`.
     pub(crate) fn value(&self, i: usize) -> &str {
         self.main.get(i)

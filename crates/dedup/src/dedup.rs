@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{PassKeys, pass_specs};
-use crate::cluster::{Edge, cluster};
+use crate::cluster::{Edge, cluster_by};
 use crate::comparison::{ComparisonKind, Prepared, derive_from_names, name_sources};
 use crate::config::DedupConfig;
 use crate::error::{Error, Result};
@@ -294,21 +294,33 @@ impl QualityEstimate {
     /// The estimates for candidate pairs with these match probabilities (any order) and the
     /// configured threshold.
     pub fn from_probabilities(probabilities: &[f64], threshold: f64) -> QualityEstimate {
-        let mut p: Vec<f64> = probabilities
+        let p = probabilities
             .iter()
             .copied()
             .filter(|x| x.is_finite())
             .collect();
-        p.sort_unstable_by(|a, b| b.total_cmp(a));
+        QualityEstimate::from_values(p, threshold)
+    }
+
+    /// The estimates for candidate pairs with these match weights.
+    pub(crate) fn from_weights(weights: &[f64], threshold: f64) -> QualityEstimate {
+        let p = weights
+            .par_iter()
+            .map(|&w| probability(w))
+            .filter(|x| x.is_finite())
+            .collect();
+        QualityEstimate::from_values(p, threshold)
+    }
+
+    /// The estimates from finite probabilities, sorted here in place: one scan from the
+    /// highest down keeps the running sum, so no second array of prefix sums is needed (on a
+    /// million records, each such array is 40 MB).
+    fn from_values(mut p: Vec<f64>, threshold: f64) -> QualityEstimate {
+        const CURVE: [f64; 7] = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999];
+        // Equal keys are equal bits, so any sort gives the same array.
+        p.par_sort_unstable_by(|a, b| b.total_cmp(a));
         let expected: f64 = p.iter().sum();
-        // prefix[k]: the sum of the k largest.
-        let mut prefix = Vec::with_capacity(p.len() + 1);
-        prefix.push(0.0);
-        for x in &p {
-            prefix.push(prefix.last().copied().unwrap_or(0.0) + x);
-        }
-        let at_count = |k: usize, t: f64| {
-            let tp = prefix[k];
+        let estimate = |k: usize, tp: f64, t: f64| {
             let precision = if k == 0 { 1.0 } else { tp / k as f64 };
             let recall = if expected > 0.0 { tp / expected } else { 1.0 };
             let f1 = if precision + recall > 0.0 {
@@ -324,28 +336,58 @@ impl QualityEstimate {
                 f1,
             }
         };
-        let at = |t: f64| at_count(p.partition_point(|&x| x >= t), t);
-        let mut best = at(threshold);
-        let mut k = 0;
+        // The thresholds asked for (the configured one first, then the curve), each with the
+        // number of pairs at or above it: always the end of a run of equal probabilities.
+        let thresholds: Vec<f64> = std::iter::once(threshold).chain(CURVE).collect();
+        let counts: Vec<usize> = thresholds
+            .iter()
+            .map(|&t| p.partition_point(|&x| x >= t))
+            .collect();
+        let mut wanted: Vec<(usize, usize)> =
+            counts.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+        wanted.sort_unstable();
+        let mut sums = vec![0.0; thresholds.len()];
+        let mut next = 0;
+        let mut take = |k: usize, sum: f64| {
+            while let Some(&(at, i)) = wanted.get(next)
+                && at == k
+            {
+                sums[i] = sum;
+                next += 1;
+            }
+        };
+        take(0, 0.0);
+        // The best run end: the first that reaches the highest expected F1.
+        let mut best: Option<ThresholdEstimate> = None;
+        let (mut k, mut sum) = (0, 0.0);
         while k < p.len() {
             // All pairs tied at this probability go together.
             let t = p[k];
             while k < p.len() && p[k] >= t {
+                sum += p[k];
                 k += 1;
             }
-            let e = at_count(k, t);
-            if e.f1 > best.f1 {
-                best = e;
+            take(k, sum);
+            let e = estimate(k, sum, t);
+            if best.is_none_or(|b| e.f1 > b.f1) {
+                best = Some(e);
             }
         }
+        let at: Vec<ThresholdEstimate> = thresholds
+            .iter()
+            .zip(&counts)
+            .zip(&sums)
+            .map(|((&t, &k), &tp)| estimate(k, tp, t))
+            .collect();
+        let at_threshold = at[0];
         QualityEstimate {
             expected_matches: expected,
-            at_threshold: at(threshold),
-            best,
-            curve: [0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999]
-                .into_iter()
-                .map(at)
-                .collect(),
+            at_threshold,
+            best: match best {
+                Some(b) if b.f1 > at_threshold.f1 => b,
+                _ => at_threshold,
+            },
+            curve: at[1..].to_vec(),
         }
     }
 }
@@ -462,6 +504,52 @@ impl PreparedRecords {
     }
 }
 
+impl PreparedRecords {
+    /// The level patterns of many pairs of sorted positions, in their order, computed in
+    /// parallel.
+    ///
+    /// Comparing two records reads a dozen places in memory (each column's offsets, then its
+    /// text), and in a large file the second record of a candidate pair (or both, for a random
+    /// pair) is nowhere near the cache: measured on a million records, nine tenths of
+    /// [`PreparedRecords::levels`]' time was waiting on those loads, one after another, since
+    /// each comparison's branches depend on the text it loaded. So each batch of pairs is
+    /// compared in three passes: the first loads every offset and per-record entry of every
+    /// pair, the second the text they point to, the third compares. The loads of the first two
+    /// passes depend on nothing but the pair, so the processor keeps many in flight at once.
+    pub(crate) fn levels_of<P: Copy + Send + Sync>(
+        &self,
+        pairs: &[P],
+        at: impl Fn(P) -> (usize, usize) + Send + Sync,
+    ) -> Vec<u64> {
+        const BATCH: usize = 32;
+        let mut out = vec![0u64; pairs.len()];
+        out.par_chunks_mut(BATCH)
+            .zip(pairs.par_chunks(BATCH))
+            .with_min_len(64)
+            .for_each(|(out, pairs)| {
+                let mut warm = 0u32;
+                for &p in pairs {
+                    let (i, j) = at(p);
+                    for prep in &self.prepared {
+                        warm ^= prep.touch_offsets(i) ^ prep.touch_offsets(j);
+                    }
+                }
+                for &p in pairs {
+                    let (i, j) = at(p);
+                    for prep in &self.prepared {
+                        warm ^= prep.touch_text(i) ^ prep.touch_text(j);
+                    }
+                }
+                std::hint::black_box(warm);
+                for (o, &p) in out.iter_mut().zip(pairs) {
+                    let (i, j) = at(p);
+                    *o = self.levels(i, j);
+                }
+            });
+        out
+    }
+}
+
 pub(crate) fn level_of(pattern: u64, c: usize) -> usize {
     ((pattern >> (4 * c)) & 0xF) as usize
 }
@@ -491,26 +579,16 @@ impl Deduper {
         order.par_sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
         let specs = column_specs(&self.config);
         let passes = pass_specs(&self.config);
-        let (columns, keys) = extract(records, &specs, &passes);
+        // Extracted in sorted order: the columns and keys need no reordering (a copy of each)
+        // afterwards.
+        let sorted: Vec<&Record> = order.iter().map(|&i| &records[i]).collect();
+        let (columns, keys) = extract(&sorted, &specs, &passes);
+        drop(sorted);
         let mut prepared: Vec<Prepared> = per_comparison(&self.config, columns)
             .into_iter()
-            .map(|(c, main, swap)| {
-                let main = main.map(|col| col.permute(&order)).unwrap_or_default();
-                Prepared::new(c, main, swap.map(|col| col.permute(&order)))
-            })
+            .map(|(c, main, swap)| Prepared::new(c, main.unwrap_or_default(), swap))
             .collect();
         derive_from_names(&mut prepared, &name_sources(&self.config.comparisons));
-        let keys = keys
-            .into_iter()
-            .map(|k| PassKeys {
-                hashed: k
-                    .hashed
-                    .iter()
-                    .map(|v| order.iter().map(|&i| v[i]).collect())
-                    .collect(),
-                sort: k.sort.map(|c| c.permute(&order)),
-            })
-            .collect();
         let mut position = vec![0u32; order.len()];
         for (pos, &i) in order.iter().enumerate() {
             position[i] = pos as u32;
@@ -626,6 +704,8 @@ impl Deduper {
         // the few repeats they make go here.
         pairs.par_sort_unstable();
         pairs.dedup();
+        // Growing by doubling can leave almost as much again unused: give it back.
+        pairs.shrink_to_fit();
         let all_pairs = match &run.left {
             Some(left) => {
                 let l = left.iter().filter(|&&x| x).count() as u64;
@@ -708,7 +788,7 @@ impl Deduper {
                     },
                 })
                 .collect();
-            let patterns: Vec<u64> = pairs.par_iter().map(|&(a, b)| run.levels(a, b)).collect();
+            let patterns = run.levels_of(&pairs, |p| p);
             for p in patterns {
                 for (c, row) in counts.iter_mut().enumerate() {
                     row[level_of(p, c)] += 1;
@@ -1019,14 +1099,11 @@ impl Deduper {
         };
         let (pairs, blocking) = self.block(run);
         let blocking_time = lap();
-        let patterns_per_pair: Vec<u64> = pairs
-            .par_iter()
-            .map(|&(a, b)| run.levels(a as usize, b as usize))
-            .collect();
+        let patterns_per_pair = run.levels_of(&pairs, |(a, b)| (a as usize, b as usize));
         let comparing = lap();
         let model = self.train_on(run, &pairs, &patterns_per_pair, &blocking);
         let training = lap();
-        let mut result = self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model);
+        let mut result = self.score_and_cluster(run, pairs, patterns_per_pair, blocking, model);
         result.timings = DedupTimings {
             blocking: blocking_time,
             comparing,
@@ -1083,15 +1160,12 @@ impl Deduper {
     ) -> Result<DedupResult> {
         model.check(&self.config)?;
         let (pairs, blocking) = self.block(run);
-        let patterns_per_pair: Vec<u64> = pairs
-            .par_iter()
-            .map(|&(a, b)| run.levels(a as usize, b as usize))
-            .collect();
+        let patterns_per_pair = run.levels_of(&pairs, |(a, b)| (a as usize, b as usize));
         let mut model = model.clone();
         if rescale_prior {
             model.prior = global_prior(model.candidate_prior, &blocking);
         }
-        Ok(self.score_and_cluster(run, pairs, &patterns_per_pair, blocking, model))
+        Ok(self.score_and_cluster(run, pairs, patterns_per_pair, blocking, model))
     }
 
     /// For each candidate pair, the comparisons (a bit each) whose fields every pass that finds
@@ -1241,30 +1315,31 @@ impl Deduper {
         &self,
         run: &PreparedRecords,
         pairs: Vec<(u32, u32)>,
-        patterns_per_pair: &[u64],
+        patterns_per_pair: Vec<u64>,
         blocking: BlockingReport,
         model: TrainedModel,
     ) -> DedupResult {
         let tables = Tables::new(&model);
         let threshold = self.config.threshold;
-        let edges: Vec<Edge> = pairs
+        let weights: Vec<f64> = pairs
             .par_iter()
-            .zip(patterns_per_pair)
-            .map(|(&(a, b), &pattern)| {
-                let weight = run.weight(&tables, a as usize, b as usize, pattern);
-                let probability = 1.0 / (1.0 + (-weight).exp2());
-                Edge {
-                    a,
-                    b,
-                    weight,
-                    matched: probability >= threshold,
-                }
-            })
+            .zip(&patterns_per_pair)
+            .map(|(&(a, b), &pattern)| run.weight(&tables, a as usize, b as usize, pattern))
             .collect();
+        drop(patterns_per_pair);
+        let edge = |k: usize| {
+            let (a, b) = pairs[k];
+            let weight = weights[k];
+            Edge {
+                a,
+                b,
+                weight,
+                matched: probability(weight) >= threshold,
+            }
+        };
         let n = run.order.len();
-        let probabilities: Vec<f64> = edges.iter().map(|e| probability(e.weight)).collect();
-        let quality = QualityEstimate::from_probabilities(&probabilities, threshold);
-        let (roots, refused_bridges) = cluster(n, &edges, self.config.guard_bridges);
+        let quality = QualityEstimate::from_weights(&weights, threshold);
+        let (roots, refused_bridges) = cluster_by(n, pairs.len(), edge, self.config.guard_bridges);
         // Cluster ids in record-id order of their first member, so they do not depend on input
         // order; then everything is mapped back to input indices.
         let mut cluster_of_root: HashMap<u32, u32> = HashMap::new();
@@ -1274,8 +1349,8 @@ impl Deduper {
             let id = *cluster_of_root.entry(root).or_insert(next);
             clusters[run.order[pos]] = id;
         }
-        let matches: Vec<ScoredPair> = edges
-            .iter()
+        let matches: Vec<ScoredPair> = (0..pairs.len())
+            .map(edge)
             .filter(|e| e.matched)
             .map(|e| ScoredPair {
                 a: run.order[e.a as usize],

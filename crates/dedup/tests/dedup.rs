@@ -666,6 +666,18 @@ proptest! {
     }
 }
 
+/// A line of `/proc/self/status` in KiB (0 where there is none: not Linux).
+fn memory_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::to_owned))
+        })
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 #[ignore = "exploration: cargo test --release -p mergetag-dedup --test dedup -- --ignored --nocapture"]
 fn explore_quality() {
@@ -682,6 +694,23 @@ fn explore_quality() {
             t0.elapsed()
         );
         let d = deduper();
+        if std::env::var_os("MERGETAG_EXPLORE_RUN_ONLY").is_some() {
+            // What a run costs alone: time, and peak memory beside the records' own.
+            let before = memory_kib("VmRSS");
+            let t = std::time::Instant::now();
+            let r = d.run(&data.records);
+            let took = t.elapsed();
+            let s = eval::pairwise(&r.clusters, &data.entities);
+            eprintln!(
+                "n={n} records={} run {took:?} {:?} F1={:.4}; memory: records {} MiB, peak {} MiB",
+                data.records.len(),
+                r.timings,
+                s.f1,
+                before / 1024,
+                memory_kib("VmHWM") / 1024
+            );
+            continue;
+        }
         let t = std::time::Instant::now();
         let (report, candidates) = d.analyze_blocking(&data.records);
         let recall = eval::pair_recall(candidates.iter().copied(), &data.entities);

@@ -348,7 +348,7 @@ impl MatchIndex {
         // Folded columns and blocking keys, a chunk of records unpacked at a time.
         let specs = column_specs(&index.config);
         let passes = pass_specs(&index.config);
-        let mut extracted = extract(&[], &specs, &passes);
+        let mut extracted = extract::<Record>(&[], &specs, &passes);
         for chunk in records.chunks(1 << 16) {
             let unpacked: Vec<Record> = chunk
                 .par_iter()
