@@ -735,6 +735,7 @@ impl Deduper {
     /// file is not charged a million pairs, and a large one stops once the estimates settle.
     fn estimate_u(&self, run: &Run) -> (Vec<Vec<f64>>, Vec<ExactCounts>) {
         const FIRST_ROUND: u64 = 20_000;
+        const SAMPLE_RUN: u64 = 64;
         const SETTLED: f64 = 0.05;
         let n = run.order.len() as u64;
         let mut counts: Vec<Vec<u64>> = self
@@ -773,21 +774,34 @@ impl Deduper {
         let mut before: Option<Vec<Vec<f64>>> = None;
         while drawn < cap && round > 0 {
             let take = round.min(cap - drawn);
-            let pairs: Vec<(usize, usize)> = (0..take)
-                .map(|_| match &sides {
-                    Some((l, r)) => (
-                        l[rng.below(l.len() as u64) as usize],
-                        r[rng.below(r.len() as u64) as usize],
-                    ),
-                    None => loop {
+            // Pairs come in runs: a random record on each side, then the next ones on both
+            // (wrapping), `(a + k, b + k)`. Every pair is still uniform over all pairs (each
+            // side's start is), but a run reads its records one after another instead of from
+            // anywhere in memory: on a million records this sample cost more than comparing all
+            // the candidate pairs, nearly all of it waiting on memory.
+            let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(take as usize);
+            while (pairs.len() as u64) < take {
+                let left = take - pairs.len() as u64;
+                match &sides {
+                    Some((l, r)) => {
+                        let (nl, nr) = (l.len() as u64, r.len() as u64);
+                        let (x, y) = (rng.below(nl), rng.below(nr));
+                        for k in 0..SAMPLE_RUN.min(nl).min(nr).min(left) {
+                            pairs.push((l[((x + k) % nl) as usize], r[((y + k) % nr) as usize]));
+                        }
+                    }
+                    None => {
                         let a = rng.below(n);
                         let b = rng.below(n);
-                        if a != b {
-                            break (a as usize, b as usize);
+                        if a == b {
+                            continue;
                         }
-                    },
-                })
-                .collect();
+                        for k in 0..SAMPLE_RUN.min(n).min(left) {
+                            pairs.push((((a + k) % n) as usize, ((b + k) % n) as usize));
+                        }
+                    }
+                }
+            }
             let patterns = run.levels_of(&pairs, |p| p);
             for p in patterns {
                 for (c, row) in counts.iter_mut().enumerate() {

@@ -694,6 +694,15 @@ fn explore_quality() {
             t0.elapsed()
         );
         let d = deduper();
+        if std::env::var_os("MERGETAG_EXPLORE_PREPARE").is_some() {
+            // Preparation alone, three times (for a profiler).
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                let p = d.prepare(&data.records);
+                eprintln!("prep {:?} {}", t.elapsed(), p.len());
+            }
+            continue;
+        }
         if std::env::var_os("MERGETAG_EXPLORE_RUN_ONLY").is_some() {
             // What a run costs alone: time, and peak memory beside the records' own.
             let before = memory_kib("VmRSS");
