@@ -98,9 +98,9 @@ pub(crate) fn part_text(record: &Record, part: &KeyPart, tmp: &mut String, text:
             let cut = tmp.char_indices().nth(3).map_or(tmp.len(), |(i, _)| i);
             tmp.truncate(cut);
         }
-        KeyTransform::Soundex => *tmp = phonetic::soundex(s),
-        KeyTransform::Nysiis => *tmp = phonetic::nysiis(s),
-        KeyTransform::Metaphone => *tmp = phonetic::double_metaphone(s),
+        KeyTransform::Soundex => tmp.push_str(&phonetic::soundex(s)),
+        KeyTransform::Nysiis => tmp.push_str(&phonetic::nysiis(s)),
+        KeyTransform::Metaphone => tmp.push_str(&phonetic::double_metaphone(s)),
         KeyTransform::EmailKey => fold::email(s, tmp),
         KeyTransform::PhoneDigits => {
             fold::phone(s, tmp);

@@ -3,6 +3,7 @@
 //! and level function that score a pair. A new kind is a variant with its levels here, a
 //! folder, its features in [`Extra`] and its arm in [`Prepared::level_between`].
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::prepare::Column;
@@ -724,7 +725,8 @@ pub(crate) fn derive_from_names(
         let from = prepared.get(c).map_or(0, |p| p.derived.len());
         let n = prepared.get(c).map_or(0, Prepared::value_count);
         let flags: Vec<bool> = (from..n)
-            .map(|i| {
+            .into_par_iter()
+            .map_init(NameLetters::default, |scratch, i| {
                 let name = |k: Option<usize>| {
                     k.and_then(|k| prepared.get(k))
                         .filter(|p| i < p.value_count())
@@ -732,59 +734,79 @@ pub(crate) fn derive_from_names(
                 };
                 let email = prepared[c].value(i);
                 let local = email.rsplit_once('@').map_or(email, |(l, _)| l);
-                local_from_names(local, name(given), name(family))
+                scratch.local_from_names(local, name(given), name(family))
             })
             .collect();
         prepared[c].derived.extend(flags);
     }
 }
 
-/// Whether an address's local part is built from a person's names, as people build them: the
-/// letters of the local part (separators and digits dropped: `mark.davis85` -> `markdavis`) are
-/// given + family name in either order, with either one cut to its initial and at most one
-/// letter (a middle initial) between; or one name alone when it has at least three letters;
-/// and its digits, if any, a year or at most two digits. `given` and `family` are folded
-/// names (see [`crate::fold::name`]).
-///
-/// ```text
-/// mark.davis  markdavis  mdavis  davism  mark_davis85  markjdavis  davis.mark  davis1985
-/// ```
-pub(crate) fn local_from_names(local: &str, given: &str, family: &str) -> bool {
-    let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphabetic()).collect() };
-    let l = letters(local);
-    let (g, f) = (letters(given), letters(family));
-    // Digits other than a year (`85`, `1985`) or a one- or two-digit counter make a handle
-    // specific to its holder (`markdavis4471`): that is evidence of its own.
-    let digits: String = local.chars().filter(char::is_ascii_digit).collect();
-    let year_like = digits.len() <= 2
-        || (digits.len() == 4 && (digits.starts_with("19") || digits.starts_with("20")));
-    if l.is_empty() || !year_like {
-        return false;
+/// The letters of a local part and two names, in buffers kept from one record to the next
+/// (six strings allocated per record cost more than the test itself on a million records).
+#[derive(Debug, Default)]
+pub(crate) struct NameLetters {
+    local: String,
+    given: String,
+    family: String,
+}
+
+impl NameLetters {
+    /// Whether an address's local part is built from a person's names, as people build them: the
+    /// letters of the local part (separators and digits dropped: `mark.davis85` -> `markdavis`) are
+    /// given + family name in either order, with either one cut to its initial and at most one
+    /// letter (a middle initial) between; or one name alone when it has at least three letters;
+    /// and its digits, if any, a year or at most two digits. `given` and `family` are folded
+    /// names (see [`crate::fold::name`]).
+    ///
+    /// ```text
+    /// mark.davis  markdavis  mdavis  davism  mark_davis85  markjdavis  davis.mark  davis1985
+    /// ```
+    pub(crate) fn local_from_names(&mut self, local: &str, given: &str, family: &str) -> bool {
+        let letters = |s: &str, out: &mut String| {
+            out.clear();
+            out.extend(s.chars().filter(|c| c.is_alphabetic()));
+        };
+        letters(local, &mut self.local);
+        letters(given, &mut self.given);
+        letters(family, &mut self.family);
+        let (l, g, f) = (&self.local, self.given.as_str(), self.family.as_str());
+        // Digits other than a year (`85`, `1985`) or a one- or two-digit counter make a handle
+        // specific to its holder (`markdavis4471`): that is evidence of its own.
+        let mut digits = local.bytes().filter(u8::is_ascii_digit);
+        let first_two = (digits.next(), digits.next());
+        let count = usize::from(first_two.0.is_some())
+            + usize::from(first_two.1.is_some())
+            + digits.count();
+        let year_like = count <= 2
+            || (count == 4
+                && matches!(
+                    first_two,
+                    (Some(b'1'), Some(b'9')) | (Some(b'2'), Some(b'0'))
+                ));
+        if l.is_empty() || !year_like {
+            return false;
+        }
+        let alone = |name: &str| name.chars().count() >= 3 && l == name;
+        if alone(g) || alone(f) {
+            return true;
+        }
+        if g.is_empty() || f.is_empty() {
+            return false;
+        }
+        fn initial(s: &str) -> &str {
+            &s[..s.chars().next().map_or(0, char::len_utf8)]
+        }
+        let (gi, fi) = (initial(g), initial(f));
+        // first part, last part: the local part starts with one and ends with the other, with
+        // at most one letter between.
+        let joins = |first: &str, last: &str| {
+            l.len() >= first.len() + last.len()
+                && l.len() <= first.len() + last.len() + 1
+                && l.starts_with(first)
+                && l.ends_with(last)
+        };
+        [(g, f), (f, g), (gi, f), (f, gi), (g, fi)]
+            .iter()
+            .any(|&(first, last)| first.len() + last.len() >= 3 && joins(first, last))
     }
-    let alone = |name: &str| name.chars().count() >= 3 && l == name;
-    if alone(&g) || alone(&f) {
-        return true;
-    }
-    if g.is_empty() || f.is_empty() {
-        return false;
-    }
-    let initial = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
-    let (gi, fi) = (initial(&g), initial(&f));
-    // first part, last part: the local part starts with one and ends with the other, with at
-    // most one letter between.
-    let joins = |first: &str, last: &str| {
-        l.len() >= first.len() + last.len()
-            && l.len() <= first.len() + last.len() + 1
-            && l.starts_with(first)
-            && l.ends_with(last)
-    };
-    [
-        (g.as_str(), f.as_str()),
-        (f.as_str(), g.as_str()),
-        (gi.as_str(), f.as_str()),
-        (f.as_str(), gi.as_str()),
-        (g.as_str(), fi.as_str()),
-    ]
-    .iter()
-    .any(|&(first, last)| first.len() + last.len() >= 3 && joins(first, last))
 }

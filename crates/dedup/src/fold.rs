@@ -10,6 +10,7 @@ pub fn text(input: &str, out: &mut String) {
     out.clear();
     if input.is_ascii() {
         // Most values: no decomposition needed (NFKD leaves ASCII alone), a tenth of the cost.
+        out.reserve(input.len());
         let mut space = false;
         for b in input.bytes() {
             if b.is_ascii_alphanumeric() {
@@ -57,9 +58,10 @@ pub fn phone(input: &str, out: &mut String) {
     out.clear();
     // An extension is not part of the number.
     let number = input.split(['x', 'X', ';', '#']).next().unwrap_or("");
-    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
-    let start = digits.len().saturating_sub(10);
-    out.extend(&digits[start..]);
+    out.extend(number.chars().filter(char::is_ascii_digit));
+    // ASCII digits only, so any byte index is a character boundary.
+    let extra = out.len().saturating_sub(10);
+    out.drain(..extra);
 }
 
 /// The dedup key of an email address: trimmed and lower-cased; the `+tag` of the local part

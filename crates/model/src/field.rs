@@ -62,7 +62,12 @@ impl FieldName {
     #[inline]
     pub(crate) fn eq_str(&self, other: &str) -> bool {
         let s = self.as_str();
-        std::ptr::eq(s, other) || s == other
+        // Lengths and first bytes settle most misses of a record's field scan without a call
+        // to `memcmp` (names like `first_name` and `birth_date` share a length).
+        std::ptr::eq(s, other)
+            || (s.len() == other.len()
+                && s.as_bytes().first() == other.as_bytes().first()
+                && s == other)
     }
 }
 
