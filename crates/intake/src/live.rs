@@ -1,11 +1,12 @@
 //! What accepted events do: identify calls go through the incremental match index, track and
 //! page calls update per-person engagement traits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use mergetag_dedup::index::{LogEntry, MatchIndex};
-use mergetag_model::{ProfileId, Record, RecordId, Value};
+use mergetag_mapping::{Scope, Signal, SuppressionRules, SuppressionRulesConfig, from_json};
+use mergetag_model::{Event, ProfileId, Record, RecordId, Value, mailbox};
 use mergetag_sources::{ColumnMap, ValueMapper};
 use serde_json::Value as Json;
 
@@ -28,24 +29,48 @@ pub struct Engagement {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// The live state: the match index (with its merge log) and engagement by person.
+/// An address an ESP's webhook suppressed, and how far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Suppressed {
+    /// Why.
+    pub kind: SuppressionKind,
+    /// What it attaches to: the mailbox (a hard bounce, or soft bounces up to the
+    /// threshold) or the person (a complaint or an unsubscribe), as
+    /// [`SuppressionRules`](mergetag_mapping::SuppressionRules) decides.
+    pub scope: Scope,
+    /// The platform's event name that decided it (`cleaned`, `hard_bounce`, ...).
+    pub event: String,
+}
+
+/// The live state: the match index (with its merge log), engagement by person, and the
+/// addresses ESP webhooks suppressed.
 #[derive(Debug)]
 pub struct Live {
     index: MatchIndex,
     mapper: ValueMapper,
     engagement: HashMap<String, Engagement>,
-    suppressions: HashMap<String, SuppressionKind>,
+    rules: SuppressionRules,
+    soft_threshold: u32,
+    suppressions: HashMap<String, Suppressed>,
+    /// Soft bounces by mailbox: the message ids counted (deliveries of one message count
+    /// once) and the count.
+    soft: HashMap<String, (BTreeSet<String>, u32)>,
     applied: u64,
     cells: Vec<(String, Value)>,
 }
 
 impl Live {
     pub(crate) fn new(index: MatchIndex) -> Live {
+        let config = SuppressionRulesConfig::default();
         Live {
             index,
             mapper: ValueMapper::new(ColumnMap::segment_identify()),
             engagement: HashMap::new(),
+            rules: config.build().unwrap_or_default(),
+            soft_threshold: config.soft_bounce_threshold,
             suppressions: HashMap::new(),
+            soft: HashMap::new(),
             applied: 0,
             cells: Vec::new(),
         }
@@ -72,9 +97,68 @@ impl Live {
     }
 
     /// Why `email` must not be emailed, when an ESP's webhook said so (unsubscribed,
-    /// bounced, complained); matched case-insensitively.
+    /// bounced, complained); matched as a mailbox (case, Gmail dots and `+tags` do not
+    /// matter).
     pub fn suppression(&self, email: &str) -> Option<SuppressionKind> {
-        self.suppressions.get(&email.trim().to_lowercase()).copied()
+        self.suppressed(email).map(|s| s.kind)
+    }
+
+    /// The suppression of `email` with its scope and the event that decided it.
+    pub fn suppressed(&self, email: &str) -> Option<&Suppressed> {
+        self.suppressions.get(&mailbox::key(email)?)
+    }
+
+    /// The soft bounces counted for `email` (distinct messages), whether or not they reached
+    /// the threshold (3) that suppresses the mailbox.
+    pub fn soft_bounces(&self, email: &str) -> u32 {
+        mailbox::key(email)
+            .and_then(|k| self.soft.get(&k))
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn suppress(&mut self, event: &Json) {
+        let Some((signal, e)) = classify(&self.rules, event) else {
+            return;
+        };
+        let Some(key) = self.rules.address(&e).and_then(mailbox::key) else {
+            return;
+        };
+        let (kind, scope) = match signal {
+            Signal::HardBounce => (SuppressionKind::Bounced, Scope::Mailbox),
+            Signal::SoftBounce => {
+                let (ids, n) = self.soft.entry(key.clone()).or_default();
+                // The same message soft-bouncing again (a retried delivery) counts once.
+                let counted = match &e.message_id {
+                    Some(id) => {
+                        let message = e.property("msg._id").and_then(Value::as_str).unwrap_or(id);
+                        ids.insert(message.to_owned())
+                    }
+                    None => true,
+                };
+                if counted {
+                    *n += 1;
+                }
+                if self.soft_threshold == 0 || *n < self.soft_threshold {
+                    return;
+                }
+                (SuppressionKind::Bounced, Scope::Mailbox)
+            }
+            Signal::Complaint => (SuppressionKind::Complained, Scope::Person),
+            Signal::Unsubscribe => (SuppressionKind::Unsubscribed, Scope::Person),
+            _ => return,
+        };
+        let new = Suppressed {
+            kind,
+            scope,
+            event: e.name.clone().unwrap_or_default(),
+        };
+        match self.suppressions.get(&key) {
+            // The first reason stays, unless a person-wide one follows a mailbox one.
+            Some(old) if !(old.scope == Scope::Mailbox && scope == Scope::Person) => {}
+            _ => {
+                self.suppressions.insert(key, new);
+            }
+        }
     }
 
     /// Events applied so far.
@@ -92,11 +176,25 @@ impl Live {
                 Some("complained") => SuppressionKind::Complained,
                 _ => return,
             };
-            if let Some(email) = event.get("email").and_then(Json::as_str) {
-                self.suppressions.insert(email.trim().to_lowercase(), kind);
+            // A line spooled before webhooks were spooled as track events.
+            let scope = match kind {
+                SuppressionKind::Bounced => Scope::Mailbox,
+                _ => Scope::Person,
+            };
+            if let Some(key) = event
+                .get("email")
+                .and_then(Json::as_str)
+                .and_then(mailbox::key)
+            {
+                self.suppressions.entry(key).or_insert(Suppressed {
+                    kind,
+                    scope,
+                    event: "suppression".to_owned(),
+                });
             }
             return;
         }
+        self.suppress(event);
         let Some(user) = user_of(event) else { return };
         let at = event
             .get("timestamp")
@@ -145,6 +243,39 @@ impl Live {
             _ => {}
         }
     }
+}
+
+/// What `event` (a spooled event, Segment-shaped) says about suppression, by the
+/// built-in rules of `mergetag_mapping`; `None` for anything else.
+pub(crate) fn classify(rules: &SuppressionRules, event: &Json) -> Option<(Signal, Event)> {
+    if event.get("type").and_then(Json::as_str) != Some("track") {
+        return None;
+    }
+    let name = event.get("event")?.as_str()?;
+    let at = event
+        .get("timestamp")
+        .or_else(|| event.get("receivedAt"))
+        .and_then(Json::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc));
+    let mut e = Event::track(name, at);
+    if let Some(Json::Object(props)) = event.get("properties") {
+        for (k, v) in props {
+            e.properties.insert(k.clone(), from_json(v));
+        }
+    }
+    e.email = event
+        .get("context")
+        .and_then(|c| c.get("traits"))
+        .and_then(|t| t.get("email"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    e.message_id = event
+        .get("messageId")
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let signal = rules.signal(&e)?;
+    Some((signal, e))
 }
 
 /// The person an event is about: `userId`, else `anonymousId` (strings or numbers).
