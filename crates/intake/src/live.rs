@@ -1,7 +1,7 @@
 //! What accepted events do: identify calls go through the incremental match index, track and
 //! page calls update per-person engagement traits.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use mergetag_dedup::index::{LogEntry, MatchIndex};
@@ -56,6 +56,11 @@ pub struct Live {
     /// Soft bounces by mailbox: the message ids counted (deliveries of one message count
     /// once) and the count.
     soft: HashMap<String, (BTreeSet<String>, u32)>,
+    /// Group traits by person, then by `groupId`.
+    groups: HashMap<String, BTreeMap<String, BTreeMap<String, Value>>>,
+    /// The people each person was aliased with, so a later identify (which replaces the
+    /// person's record in the index) links them again.
+    aliases: HashMap<String, BTreeSet<String>>,
     applied: u64,
     cells: Vec<(String, Value)>,
 }
@@ -71,6 +76,8 @@ impl Live {
             soft_threshold: config.soft_bounce_threshold,
             suppressions: HashMap::new(),
             soft: HashMap::new(),
+            groups: HashMap::new(),
+            aliases: HashMap::new(),
             applied: 0,
             cells: Vec::new(),
         }
@@ -161,6 +168,59 @@ impl Live {
         }
     }
 
+    /// The groups `user` belongs to (`group` calls), each with its traits, by `groupId`.
+    pub fn groups(&self, user: &str) -> Option<&BTreeMap<String, BTreeMap<String, Value>>> {
+        self.groups.get(user)
+    }
+
+    /// The group traits of a profile: those of every person (an intake record) in it, by
+    /// `groupId`; for a group named by several members, the member with the larger record
+    /// id wins a trait they disagree on (deterministic).
+    pub fn profile_groups(&self, profile: ProfileId) -> BTreeMap<String, BTreeMap<String, Value>> {
+        let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        let mut users: Vec<String> = self
+            .index
+            .profiles()
+            .filter(|(p, _)| *p == profile)
+            .flat_map(|(_, ids)| ids.into_iter().cloned().collect::<Vec<_>>())
+            .filter(|id| id.source.as_str() == SOURCE_NAME)
+            .filter_map(|id| match id.key {
+                mergetag_model::RecordKey::Id(k) => Some(k),
+                mergetag_model::RecordKey::Row(_) => None,
+            })
+            .collect();
+        users.sort();
+        for user in users {
+            for (group, traits) in self.groups.get(&user).into_iter().flatten() {
+                let g = out.entry(group.clone()).or_default();
+                for (k, v) in traits {
+                    g.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Makes sure `user` has a record in the index (an alias may name a person never
+    /// identified: an empty record stands for them).
+    fn ensure_person(&mut self, user: &str, at: Option<DateTime<Utc>>) -> RecordId {
+        let id = RecordId::id(SOURCE_NAME, user);
+        if self.index.profile_of(&id).is_none() {
+            let mut record = Record::new(id.clone());
+            record.observed_at = at;
+            self.index.add(record);
+        }
+        id
+    }
+
+    fn link(&mut self, previous: &str, user: &str, at: Option<DateTime<Utc>>) {
+        let a = self.ensure_person(previous, at);
+        let b = self.ensure_person(user, at);
+        let _ = self
+            .index
+            .link(&a, &b, &format!("alias: {previous} -> {user}"));
+    }
+
     /// Events applied so far.
     pub fn applied(&self) -> u64 {
         self.applied
@@ -224,6 +284,52 @@ impl Live {
                 record.id = RecordId::id(SOURCE_NAME, user);
                 record.observed_at = at;
                 self.index.add(record);
+                // A new version of the record left its alias links behind: link again.
+                let others: Vec<String> = self
+                    .aliases
+                    .get(user)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default();
+                for other in others {
+                    self.link(&other, user, at);
+                }
+            }
+            Some("alias") => {
+                let Some(previous) = event
+                    .get("previousId")
+                    .and_then(Json::as_str)
+                    .filter(|p| !p.trim().is_empty())
+                else {
+                    return;
+                };
+                if previous == user {
+                    return;
+                }
+                self.aliases
+                    .entry(user.to_owned())
+                    .or_default()
+                    .insert(previous.to_owned());
+                self.aliases
+                    .entry(previous.to_owned())
+                    .or_default()
+                    .insert(user.to_owned());
+                self.link(previous, user, at);
+            }
+            Some("group") => {
+                let Some(group) = event.get("groupId").and_then(id_of) else {
+                    return;
+                };
+                let traits = self
+                    .groups
+                    .entry(user.to_owned())
+                    .or_default()
+                    .entry(group)
+                    .or_default();
+                if let Some(Json::Object(t)) = event.get("traits") {
+                    for (k, v) in t {
+                        traits.insert(k.clone(), json_value(v.clone()));
+                    }
+                }
             }
             Some(kind @ ("track" | "page" | "screen")) => {
                 let e = self.engagement.entry(user.to_owned()).or_default();
@@ -276,6 +382,15 @@ pub(crate) fn classify(rules: &SuppressionRules, event: &Json) -> Option<(Signal
         .map(str::to_owned);
     let signal = rules.signal(&e)?;
     Some((signal, e))
+}
+
+/// An id given as a string or a number, trimmed; `None` when empty or of another type.
+pub(crate) fn id_of(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// The person an event is about: `userId`, else `anonymousId` (strings or numbers).

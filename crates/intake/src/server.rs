@@ -606,12 +606,30 @@ fn parse(
         if user_of(e).is_none() {
             return bad(&format!("event {i} has neither userId nor anonymousId"));
         }
-        if e.get("type").and_then(Json::as_str) == Some("track")
-            && !e.get("event").is_some_and(Json::is_string)
-        {
-            return bad(&format!(
-                "event {i} is a track call without an `event` name"
-            ));
+        match e.get("type").and_then(Json::as_str) {
+            Some("track") if !e.get("event").is_some_and(Json::is_string) => {
+                return bad(&format!(
+                    "event {i} is a track call without an `event` name"
+                ));
+            }
+            Some("group") if e.get("groupId").and_then(crate::live::id_of).is_none() => {
+                return bad(&format!("event {i} is a group call without a `groupId`"));
+            }
+            Some("alias")
+                if !e
+                    .get("previousId")
+                    .and_then(Json::as_str)
+                    .is_some_and(|p| !p.trim().is_empty())
+                    || !e
+                        .get("userId")
+                        .and_then(Json::as_str)
+                        .is_some_and(|u| !u.trim().is_empty()) =>
+            {
+                return bad(&format!(
+                    "event {i} is an alias call without both `previousId` and `userId`"
+                ));
+            }
+            _ => {}
         }
     }
     Ok(events)

@@ -970,3 +970,119 @@ fn fuzz_intake_webhooks() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/intake_webhooks");
     mergetag_testkit::replay_fuzz_inputs(dir, fuzz::intake_webhooks);
 }
+
+#[test]
+fn alias_links_identities_and_group_records_group_traits() {
+    use mergetag_dedup::index::LogEvent;
+    let dir = temp_dir("alias");
+    let spool = dir.join("events.jsonl");
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    let (url, c) = (server.url(), client());
+    let ok =
+        |path: &str, body: Json| assert_eq!(post(&c, &url, path, &body).0, 200, "{path} {body}");
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-ada", "traits": {"firstName": "Alice", "lastName": "Jones", "email": "alice@example.com"}}),
+    );
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-zed", "traits": {"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.net"}}),
+    );
+    wait_applied(&server, 2);
+    let (ada, zed) = server.with_live(|l| {
+        (
+            l.profile_of("u-ada").unwrap(),
+            l.profile_of("u-zed").unwrap(),
+        )
+    });
+    assert_ne!(ada, zed, "the model keeps them apart");
+    // An alias ties u-zed's old id to u-ada: the profiles merge, and the log says why.
+    ok(
+        "/v1/alias",
+        json!({"previousId": "u-zed", "userId": "u-ada", "messageId": "al1"}),
+    );
+    // In a batch: an anonymous visitor never identified is aliased to u-ada too.
+    ok(
+        "/v1/batch",
+        json!({"batch": [
+            {"type": "alias", "previousId": "anon-7", "userId": "u-ada", "messageId": "al2"},
+            {"type": "group", "userId": "u-ada", "groupId": "acme", "messageId": "g1",
+             "traits": {"name": "Acme Inc", "plan": "enterprise"}},
+            {"type": "group", "userId": "u-zed", "groupId": 42, "messageId": "g2",
+             "traits": {"name": "Forty Two", "employees": 120}}
+        ]}),
+    );
+    wait_applied(&server, 6);
+    server.with_live(|l| {
+        let p = l.profile_of("u-ada").unwrap();
+        assert_eq!(p, ada.min(zed));
+        assert_eq!(l.profile_of("u-zed"), Some(p));
+        assert_eq!(l.profile_of("anon-7"), Some(p));
+        let linked: Vec<_> = l
+            .merge_log()
+            .iter()
+            .filter_map(|e| match &e.event {
+                LogEvent::Linked {
+                    absorbed, reason, ..
+                } => Some((*absorbed, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            linked[0],
+            (Some(ada.max(zed)), "alias: u-zed -> u-ada".to_owned())
+        );
+        assert_eq!(linked[1].1, "alias: anon-7 -> u-ada");
+        let groups = l.profile_groups(p);
+        assert_eq!(
+            groups.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["42", "acme"]
+        );
+        assert_eq!(
+            groups["acme"]["plan"],
+            mergetag_model::Value::from("enterprise")
+        );
+        assert_eq!(groups["42"]["employees"], mergetag_model::Value::Int(120));
+        assert_eq!(l.groups("u-ada").unwrap().len(), 1);
+    });
+    // u-zed identifies again (a new version of the record): the alias still holds.
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-zed", "traits": {"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.net", "city": "Oslo"}}),
+    );
+    wait_applied(&server, 7);
+    assert_eq!(
+        server.with_live(|l| (l.profile_of("u-zed"), l.profile_of("u-ada"))),
+        server.with_live(|l| (l.profile_of("u-ada"), l.profile_of("u-ada")))
+    );
+    // Malformed: an alias without previousId, a group without groupId.
+    let (s, body) = post(&c, &url, "/v1/alias", &json!({"userId": "u-ada"}));
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (
+            400,
+            Some("event 0 is an alias call without both `previousId` and `userId`")
+        )
+    );
+    let (s, body) = post(
+        &c,
+        &url,
+        "/v1/group",
+        &json!({"userId": "u-ada", "traits": {}}),
+    );
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (400, Some("event 0 is a group call without a `groupId`"))
+    );
+    drop(server);
+    // Replayed from the spool, the links and group traits come back.
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    server.with_live(|l| {
+        let p = l.profile_of("u-ada").unwrap();
+        assert_eq!(l.profile_of("u-zed"), Some(p));
+        assert_eq!(l.profile_of("anon-7"), Some(p));
+        assert_eq!(l.profile_groups(p).len(), 2);
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
