@@ -14,6 +14,13 @@
 //! rules: a hard bounce suppresses the mailbox, a complaint or an unsubscribe the person, and
 //! soft bounces are counted until the threshold ([`Live::suppressed`], [`Live::soft_bounces`]).
 //!
+//! Limits, exactly: a call (or an event of a batch) of 32 KB (32768 bytes) is accepted and one
+//! byte more is `400`; a batch of 500 KB (512000 bytes) is accepted and one byte more is
+//! `400`; each with a JSON body `{"success": false, "message": "the call is larger than 32768
+//! bytes"}`. A body far over the limits (over twice `max_batch_bytes`, 1000 KB by default, or
+//! `max_webhook_bytes` if larger) is not read past that point, whatever its `Content-Length`
+//! says: `413` with a JSON message, so a huge body costs at most that much memory.
+//!
 //! The spool is JSON Lines in Segment's format, so a pipeline reads it back as an `events`
 //! source.
 //!

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -353,7 +354,7 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     UrlPath(kind): UrlPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let c = &shared.counters;
     let authorized = headers
@@ -372,6 +373,10 @@ async fn handle(
         );
         return r;
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return too_large(&shared, &e),
+    };
     let events = match parse(&shared.config, &kind, &body) {
         Ok(events) => events,
         Err((status, message)) => {
@@ -382,6 +387,26 @@ async fn handle(
     let shared2 = shared.clone();
     // Spooling syncs to disk: off the async threads.
     tokio::task::block_in_place(move || accept(&shared2, events))
+}
+
+/// A body the server would not read to its end: over the body-limit layer's limit (twice
+/// `max_batch_bytes`, or `max_webhook_bytes` if larger), whatever its `Content-Length` says;
+/// reading stops at the limit, so a huge body costs no more memory than that. `413` with a
+/// JSON message (or the status of another failure to read the body).
+fn too_large(shared: &Shared, e: &BytesRejection) -> Response {
+    shared.counters.rejected.fetch_add(1, Ordering::Relaxed);
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        reply(
+            status,
+            &format!(
+                "the call is far larger than the limits ({} bytes per event, {} per batch); it was not read",
+                shared.config.max_event_bytes, shared.config.max_batch_bytes
+            ),
+        )
+    } else {
+        reply(status, "the body could not be read")
+    }
 }
 
 /// Answers the `GET` or `HEAD` an ESP sends to check that a webhook URL exists (Mailchimp,
@@ -474,9 +499,13 @@ async fn webhook(
     UrlPath(platform): UrlPath<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let c = &shared.counters;
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return too_large(&shared, &e),
+    };
     let Some(esp) = esp_named(&platform) else {
         return reply(
             StatusCode::NOT_FOUND,

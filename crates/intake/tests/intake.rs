@@ -1086,3 +1086,121 @@ fn alias_links_identities_and_group_records_group_traits() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A call of exactly `len` bytes: `{"userId":"<user>","traits":{"blob":"xxx..."}}`.
+fn call_of_len(user: &str, len: usize) -> String {
+    let empty = json!({"userId": user, "traits": {"blob": ""}}).to_string();
+    let body =
+        json!({"userId": user, "traits": {"blob": "x".repeat(len - empty.len())}}).to_string();
+    assert_eq!(body.len(), len);
+    body
+}
+
+fn vm_hwm_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the measured figure is for the person running the tests
+fn limits_are_exact_and_a_huge_body_is_not_read() {
+    let dir = temp_dir("limits");
+    let spool = dir.join("events.jsonl");
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    let (url, c) = (server.url(), client());
+    let raw = |path: &str, body: String| {
+        let r = c
+            .post(format!("{url}{path}"))
+            .basic_auth(KEY, Some(""))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let json: Json = serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Json::Null);
+        (
+            status,
+            json["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    // One call: 32 KB (32768 bytes) is accepted, a byte more is 400 with a JSON message.
+    assert_eq!(raw("/v1/identify", call_of_len("a", 32 * 1024)).0, 200);
+    assert_eq!(
+        raw("/v1/identify", call_of_len("b", 32 * 1024 + 1)),
+        (400, "the call is larger than 32768 bytes".to_owned())
+    );
+    // A batch: 500 KB (512000 bytes) is accepted, a byte more is 400.
+    let batch_of_len = |len: usize, tag: &str| {
+        let event = |i: usize, blob: usize| json!({"type": "identify", "userId": format!("{tag}{i}"), "traits": {"blob": "y".repeat(blob)}});
+        let mut events: Vec<Json> = (0..17).map(|i| event(i, 30_000)).collect();
+        let size = |e: &Vec<Json>| json!({"batch": e}).to_string().len();
+        let last = len - size(&events) - event(17, 0).to_string().len() - 1;
+        events.push(event(17, last));
+        let body = json!({"batch": events}).to_string();
+        assert_eq!(body.len(), len);
+        body
+    };
+    assert_eq!(raw("/v1/batch", batch_of_len(500 * 1024, "ok")).0, 200);
+    assert_eq!(
+        raw("/v1/batch", batch_of_len(500 * 1024 + 1, "no")),
+        (400, "the call is larger than 512000 bytes".to_owned())
+    );
+    // An event over 32 KB inside a batch under 500 KB.
+    let inner = json!({"batch": [json!({"type": "identify", "userId": "z", "traits": {"blob": "z".repeat(33 * 1024)}})]});
+    assert_eq!(
+        raw("/v1/batch", inner.to_string()),
+        (400, "batch[0] is larger than 32768 bytes".to_owned())
+    );
+    // Far over the limits (over twice max_batch_bytes): 413, the body is not read. A
+    // 256 MiB body streamed without a length, and one whose Content-Length says so.
+    let before = vm_hwm_kib();
+    let huge = std::io::repeat(b'x').take(256 << 20);
+    let r = c
+        .post(format!("{url}/v1/batch"))
+        .basic_auth(KEY, Some(""))
+        .body(reqwest::blocking::Body::new(huge))
+        .send();
+    // The server answers 413 and closes; the client may see the answer or a reset while
+    // still sending.
+    if let Ok(r) = r {
+        assert_eq!(r.status().as_u16(), 413);
+        let body: Json = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("the call is far larger")
+        );
+    }
+    let (s, m) = raw("/v1/identify", "x".repeat(1024 * 1024 + 1));
+    assert_eq!(s, 413);
+    assert!(m.contains("it was not read"), "{m}");
+    if let (Some(b), Some(a)) = (before, vm_hwm_kib()) {
+        // The peak resident memory did not grow by anything like the body.
+        assert!(a - b < 64 * 1024, "peak RSS grew {} KiB", a - b);
+        eprintln!("peak RSS growth during the 256 MiB body: {} KiB", a - b);
+    }
+    // Still serving; nothing refused was spooled.
+    assert_eq!(
+        post(
+            &c,
+            &url,
+            "/v1/track",
+            &json!({"userId": "a", "event": "Still here"})
+        )
+        .0,
+        200
+    );
+    wait_applied(&server, 20);
+    assert_eq!(spool_ids(&spool).len(), 20);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+use std::io::Read as _;
