@@ -424,6 +424,7 @@ mod tests {
                 rejected: 1,
                 quarantined: 1,
                 accepted: 8,
+                counters: BTreeMap::new(),
             }],
             quarantined_by_reason: [
                 ("source.ragged_row".to_owned(), 1),

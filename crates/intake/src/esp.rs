@@ -309,7 +309,9 @@ fn insert_nested(root: &mut Map<String, Json>, key: &str, value: &str) {
         path = vec![key];
     }
     let mut node = root;
-    let (last, parents) = path.split_last().expect("a path has at least the key");
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     for p in parents {
         let entry = node
             .entry((*p).to_owned())

@@ -645,14 +645,11 @@ fn parse(
                 return bad(&format!("event {i} is a group call without a `groupId`"));
             }
             Some("alias")
-                if !e
-                    .get("previousId")
-                    .and_then(Json::as_str)
-                    .is_some_and(|p| !p.trim().is_empty())
-                    || !e
-                        .get("userId")
+                if ["previousId", "userId"].iter().any(|k| {
+                    e.get(*k)
                         .and_then(Json::as_str)
-                        .is_some_and(|u| !u.trim().is_empty()) =>
+                        .is_none_or(|v| v.trim().is_empty())
+                }) =>
             {
                 return bad(&format!(
                     "event {i} is an alias call without both `previousId` and `userId`"
