@@ -203,10 +203,18 @@ fn json_events(
         .collect())
 }
 
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Mailchimp: one form-encoded event; `data[merges][EMAIL]` nests as
 /// `{"data": {"merges": {"EMAIL": ...}}}`. The address is `data[email]`, or `data[new_email]`
 /// for an address change (`upemail`). Mailchimp sends no event id: the `messageId` is made of
-/// the type, the list, the address and `fired_at`, so a repeated delivery is deduplicated.
+/// the type, the list, a hash of the address and `fired_at`, so a repeated delivery is
+/// deduplicated.
 fn mailchimp(body: &[u8]) -> Result<Option<Json>, WebhookError> {
     let platform = Esp::Mailchimp;
     let pairs = form_pairs(body);
@@ -230,9 +238,10 @@ fn mailchimp(body: &[u8]) -> Result<Option<Json>, WebhookError> {
         .and_then(|t| NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").ok())
         .map(|t| t.and_utc());
     let list = data.and_then(|d| text(d, "list_id")).unwrap_or_default();
+    // The address enters the id only as a hash: ids show up in logs.
     let id = format!(
-        "{name}-{list}-{}-{}",
-        email.trim().to_lowercase(),
+        "{name}-{list}-{:016x}-{}",
+        fnv1a(email.trim().to_lowercase().as_bytes()),
         fired_at.unwrap_or_default()
     );
     Ok(Spooled {

@@ -722,7 +722,13 @@ fn mailchimp_form_webhooks_become_suppressions() {
         ),
         (3, 1, 2, 2)
     );
-    assert_eq!(spool_ids(&spool).len(), 3);
+    let ids = spool_ids(&spool);
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("mailchimp-") && !id.contains('@')),
+        "{ids:?}"
+    );
     drop(server);
     // The spool reads back as events the pipeline's suppression rules classify the same way.
     let mut events = mergetag_sources::JsonLinesBuilder::new()
