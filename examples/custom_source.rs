@@ -178,6 +178,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{} contacts read: {} accepted, {} quarantined",
         report.records_in, report.accepted, report.quarantined
     );
+    // The run report carries the source's own counters too: the same retries and waits,
+    // per source, in whatever the pipeline writes (report.json).
+    let counters = &report.sources[0].counters;
+    println!(
+        "run report, source {}: {} requests, {} retries, {} ms backing off, {} ms pacing",
+        report.sources[0].name,
+        counters["requests"],
+        counters["retries"],
+        counters["backoff_wait_ms"],
+        counters["throttle_wait_ms"]
+    );
+    assert_eq!(counters["retries"], sync.retries);
+    assert_eq!(counters["requests"], sync.requests);
     for entry in &output.quarantine {
         if let QuarantineEntry::Reject { reject, .. } = entry {
             // Source, position and field; never the row's data.

@@ -133,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             LogEvent::RefusedBridge { .. } => "refused bridge",
             LogEvent::Removed { .. } => "removed",
             LogEvent::Split { .. } => "split",
+            LogEvent::Linked { .. } => "linked",
             LogEvent::Erased { .. } => "erased",
         };
         *kinds.entry(kind).or_default() += 1;

@@ -1146,6 +1146,20 @@ fn a_hubspot_source_in_a_pipeline_file() {
         "the contact whose opt-out is not a boolean"
     );
     assert!(output.report.adds_up());
+    // The run report counts the sync's requests, retries and waits for the source.
+    let counters = &output.report.sources[0].counters;
+    assert_eq!(
+        (
+            counters["requests"],
+            counters["retries"],
+            counters["rate_limited"],
+            counters["pages"]
+        ),
+        (3, 1, 1, 2)
+    );
+    assert!(counters.contains_key("backoff_wait_ms") && counters.contains_key("throttle_wait_ms"));
+    let json = serde_json::to_value(&output.report).unwrap();
+    assert_eq!(json["sources"][0]["counters"]["retries"], 1);
 
     let err = PipelineConfig::from_toml_str(&toml.replace("min_delay_ms", "min_delay"))
         .unwrap_err()

@@ -106,6 +106,12 @@ pub struct SourceReport {
     pub quarantined: u64,
     /// Records accepted.
     pub accepted: u64,
+    /// The source's own counters ([`Source::counters`](mergetag_model::Source::counters)):
+    /// for an API source, `requests`, `retries` (with `rate_limited`, `server_errors`,
+    /// `transport_errors`, `bad_bodies`), `backoff_wait_ms`, `throttle_wait_ms`. Empty for
+    /// files.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// What deduplication did.
@@ -418,6 +424,7 @@ mod tests {
                 rejected: 1,
                 quarantined: 1,
                 accepted: 8,
+                counters: BTreeMap::new(),
             }],
             quarantined_by_reason: [
                 ("source.ragged_row".to_owned(), 1),

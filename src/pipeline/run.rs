@@ -297,6 +297,7 @@ impl Pipeline {
             }
         }
         state.finished(Step::Read, Some(&name), sr.read);
+        sr.counters = slot.source.counters();
         if sr.read == 0 {
             state.warnings.push(RunWarning::new(
                 format!("read.{name}"),

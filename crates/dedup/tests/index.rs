@@ -701,3 +701,49 @@ fn erasing_part_of_a_profile_keeps_the_rest_under_its_id() {
     // Erasure is idempotent; a second request finds nothing.
     assert_eq!(index.erase(&gone).records, 0);
 }
+
+#[test]
+fn a_link_merges_profiles_the_model_keeps_apart_and_holds() {
+    let records = vec![
+        person("1", "Robert", "Smith", "bob.smith@gmail.com", ""),
+        person("2", "Bob", "Smith", "bob.smith@gmail.com", ""),
+        person("3", "Alice", "Jones", "alice@example.com", ""),
+        person("4", "Carol", "White", "carol@example.org", ""),
+    ];
+    let (d, model) = trained(plain_config(), &records);
+    let mut index = MatchIndex::build(&d, &model, records).unwrap();
+    let id = |k: &str| RecordId::id("crm", k);
+    let (alice, carol) = (
+        index.profile_of(&id("3")).unwrap(),
+        index.profile_of(&id("4")).unwrap(),
+    );
+    assert_ne!(alice, carol);
+    let linked = index.link(&id("4"), &id("3"), "alias: 4 -> 3").unwrap();
+    assert_eq!(linked.profile, alice.min(carol));
+    assert_eq!(linked.absorbed, Some(alice.max(carol)));
+    assert_eq!(index.profile_of(&id("3")), index.profile_of(&id("4")));
+    assert!(matches!(
+        &index.log().last().unwrap().event,
+        LogEvent::Linked { absorbed: Some(_), reason, records, .. }
+            if reason == "alias: 4 -> 3" && records[0] == RecordRef::Record(id("4"))
+    ));
+    // Linking again changes nothing but the log; an unknown record is an error.
+    assert_eq!(
+        index.link(&id("3"), &id("4"), "again").unwrap().absorbed,
+        None
+    );
+    assert!(matches!(
+        index.link(&id("3"), &id("9"), "x"),
+        Err(Error::UnknownRecord(_))
+    ));
+    // The link is kept as a match: a third member joining and leaving does not split them.
+    index.add(person("5", "Alice", "Jones", "alice@example.com", ""));
+    index.remove(&id("5")).unwrap();
+    assert_eq!(index.profile_of(&id("3")), index.profile_of(&id("4")));
+    // And it survives the file format.
+    let mut bytes = Vec::new();
+    index.save(&mut bytes).unwrap();
+    let loaded = MatchIndex::load(&bytes[..]).unwrap();
+    assert_eq!(partition_of(&loaded), partition_of(&index));
+    assert_eq!(loaded.log(), index.log());
+}

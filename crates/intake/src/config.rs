@@ -55,6 +55,30 @@ pub struct IntakeConfig {
     /// it, `POST /webhooks/sendgrid` accepts events whose ECDSA signature checks out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sendgrid_public_key: Option<String>,
+    /// The secret Mailchimp's webhook URL carries as its `secret` query parameter
+    /// (`https://.../webhooks/mailchimp?secret=...`): Mailchimp signs nothing, so an
+    /// unguessable URL is its authentication. With it, `POST /webhooks/mailchimp` is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailchimp_secret: Option<String>,
+    /// Mailchimp Transactional's (Mandrill's) webhook key: with it and `mandrill_url`,
+    /// `POST /webhooks/mandrill` accepts events whose `X-Mandrill-Signature` checks out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandrill_webhook_key: Option<String>,
+    /// The webhook URL exactly as entered in Mandrill (it is part of what Mandrill signs, and
+    /// behind a proxy the intake cannot know it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandrill_url: Option<String>,
+    /// The secret Braze Currents' endpoint URL carries as its `secret` query parameter; with
+    /// it, `POST /webhooks/braze` is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub braze_secret: Option<String>,
+    /// Klaviyo's webhook secret: with it, `POST /webhooks/klaviyo` accepts events whose
+    /// `Klaviyo-Signature` checks out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub klaviyo_secret: Option<String>,
+    /// The largest ESP webhook call, in bytes (default 1 MiB): larger calls get `413`.
+    #[serde(default = "default_webhook")]
+    pub max_webhook_bytes: usize,
 }
 
 fn default_listen() -> SocketAddr {
@@ -68,6 +92,9 @@ fn default_event() -> usize {
 }
 fn default_batch() -> usize {
     MAX_BATCH_BYTES
+}
+fn default_webhook() -> usize {
+    1 << 20
 }
 fn default_dedup() -> usize {
     1_000_000
@@ -86,6 +113,12 @@ impl IntakeConfig {
             max_batch_bytes: default_batch(),
             dedup_window: default_dedup(),
             sendgrid_public_key: None,
+            mailchimp_secret: None,
+            mandrill_webhook_key: None,
+            mandrill_url: None,
+            braze_secret: None,
+            klaviyo_secret: None,
+            max_webhook_bytes: default_webhook(),
         }
     }
 
@@ -150,6 +183,31 @@ impl IntakeConfig {
             return Err(Error::invalid(
                 "sendgrid_public_key",
                 "not a base64 DER P-256 public key; copy the verification key from SendGrid's event webhook settings",
+            ));
+        }
+        for (key, value) in [
+            ("mailchimp_secret", &self.mailchimp_secret),
+            ("mandrill_webhook_key", &self.mandrill_webhook_key),
+            ("braze_secret", &self.braze_secret),
+            ("klaviyo_secret", &self.klaviyo_secret),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().len() < 16) {
+                return Err(Error::invalid(
+                    key,
+                    "a webhook secret has at least 16 characters; generate a long random one",
+                ));
+            }
+        }
+        if self.mandrill_webhook_key.is_some() != self.mandrill_url.is_some() {
+            return Err(Error::invalid(
+                "mandrill_url",
+                "set mandrill_webhook_key and mandrill_url together: Mandrill signs the URL as entered in its settings",
+            ));
+        }
+        if self.max_webhook_bytes == 0 || self.max_webhook_bytes > 64 << 20 {
+            return Err(Error::invalid(
+                "max_webhook_bytes",
+                "between 1 byte and 64 MiB",
             ));
         }
         if self.max_batch_bytes > 64 << 20 {

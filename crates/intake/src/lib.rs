@@ -5,9 +5,21 @@
 //! answering `200`, and applies events live: an identify call goes through the incremental
 //! [`MatchIndex`](mergetag_dedup::index::MatchIndex), so a sign-up resolves to a profile
 //! within milliseconds and the merge log records it; track and page calls update engagement.
-//! A full queue answers `429` with `Retry-After`. SendGrid's signed event webhook
-//! (`POST /webhooks/sendgrid`, its ECDSA signature checked) turns unsubscribes, bounces and spam
-//! reports into suppressions.
+//! A full queue answers `429` with `Retry-After`. ESP webhooks turn bounces, complaints and
+//! unsubscribes into suppressions (`POST /webhooks/<platform>`): SendGrid (ECDSA signature),
+//! Mailchimp (form-encoded, a secret in the URL), Mailchimp Transactional / Mandrill
+//! (`mandrill_events`, HMAC-SHA1 signature), Braze Currents (a secret in the URL) and Klaviyo
+//! system webhooks (HMAC-SHA256 signature); a request that fails its check gets `401` and
+//! records nothing. Each platform event is classified by `mergetag_mapping`'s suppression
+//! rules: a hard bounce suppresses the mailbox, a complaint or an unsubscribe the person, and
+//! soft bounces are counted until the threshold ([`Live::suppressed`], [`Live::soft_bounces`]).
+//!
+//! Limits, exactly: a call (or an event of a batch) of 32 KB (32768 bytes) is accepted and one
+//! byte more is `400`; a batch of 500 KB (512000 bytes) is accepted and one byte more is
+//! `400`; each with a JSON body `{"success": false, "message": "the call is larger than 32768
+//! bytes"}`. A body far over the limits (over twice `max_batch_bytes`, 1000 KB by default, or
+//! `max_webhook_bytes` if larger) is not read past that point, whatever its `Content-Length`
+//! says: `413` with a JSON message, so a huge body costs at most that much memory.
 //!
 //! The spool is JSON Lines in Segment's format, so a pipeline reads it back as an `events`
 //! source.
@@ -28,12 +40,18 @@
 
 mod config;
 mod error;
+mod esp;
 mod live;
 mod server;
 mod webhook;
 
 pub use crate::config::{IntakeConfig, MAX_BATCH_BYTES, MAX_EVENT_BYTES};
 pub use crate::error::{Error, Result};
-pub use crate::live::{Engagement, Live, SOURCE_NAME};
+pub use crate::esp::{
+    Esp, KLAVIYO_SIGNATURE, KLAVIYO_TIMESTAMP, KLAVIYO_WEBHOOK_ID, MANDRILL_SIGNATURE,
+    WebhookError, klaviyo_signature, mandrill_signature, read_webhook,
+};
+pub use crate::live::{Engagement, Live, SOURCE_NAME, Suppressed};
 pub use crate::server::{IntakeServer, IntakeStats};
 pub use crate::webhook::{SENDGRID_SIGNATURE, SENDGRID_TIMESTAMP, SuppressionKind};
+pub use mergetag_mapping::Scope;

@@ -11,7 +11,8 @@ use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,7 +22,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::IntakeConfig;
 use crate::error::{Error, Result};
+use crate::esp::{
+    Esp, KLAVIYO_SIGNATURE, KLAVIYO_TIMESTAMP, KLAVIYO_WEBHOOK_ID, MANDRILL_SIGNATURE,
+    klaviyo_signature, mandrill_signature, read_webhook, same_secret,
+};
 use crate::live::{Live, user_of};
+use crate::webhook::{SENDGRID_SIGNATURE, SENDGRID_TIMESTAMP};
 
 /// Counts of what the intake did since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +45,9 @@ pub struct IntakeStats {
     pub throttled: u64,
     /// Events read back from the spool at start.
     pub recovered: u64,
+    /// ESP webhook events acknowledged but not recorded: they say nothing about suppression
+    /// (deliveries, opens, profile updates) or name no address.
+    pub ignored: u64,
 }
 
 #[derive(Default)]
@@ -49,6 +58,7 @@ struct Counters {
     unauthorized: AtomicU64,
     throttled: AtomicU64,
     recovered: AtomicU64,
+    ignored: AtomicU64,
 }
 
 /// `messageId`s seen, the oldest forgotten first.
@@ -83,6 +93,7 @@ struct Journal {
 struct Shared {
     config: IntakeConfig,
     sendgrid: Option<p256::ecdsa::VerifyingKey>,
+    rules: mergetag_mapping::SuppressionRules,
     /// `Basic base64(key:)` for each write key.
     auth: Vec<String>,
     journal: Mutex<Journal>,
@@ -136,7 +147,12 @@ impl IntakeServer {
         let auth = config
             .write_keys
             .iter()
-            .map(|k| format!("Basic {}", base64(format!("{k}:").as_bytes())))
+            .map(|k| {
+                format!(
+                    "Basic {}",
+                    crate::webhook::base64_encode(format!("{k}:").as_bytes())
+                )
+            })
             .collect();
         let sendgrid_key = config
             .sendgrid_public_key
@@ -145,6 +161,7 @@ impl IntakeServer {
         let shared = Arc::new(Shared {
             config: config.clone(),
             sendgrid: sendgrid_key,
+            rules: mergetag_mapping::SuppressionRules::default(),
             auth,
             journal: Mutex::new(journal),
             queue: tx,
@@ -177,10 +194,17 @@ impl IntakeServer {
             .enable_all()
             .build()
             .map_err(|source| Error::Listen { addr, source })?;
-        let limit = config.max_batch_bytes.max(config.max_event_bytes) * 2;
+        // The body-limit layer: no body is read past this, whatever its Content-Length says
+        // (a body over it gets `413`); calls under it are checked against the exact limits
+        // (a batch over max_batch_bytes: `400`).
+        let limit =
+            (config.max_batch_bytes.max(config.max_event_bytes) * 2).max(config.max_webhook_bytes);
         let app = Router::new()
             .route("/v1/{kind}", post(handle))
-            .route("/webhooks/sendgrid", post(sendgrid))
+            .route(
+                "/webhooks/{platform}",
+                post(webhook).get(webhook_check).head(webhook_check),
+            )
             .layer(DefaultBodyLimit::max(limit))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -225,6 +249,7 @@ impl IntakeServer {
             unauthorized: c.unauthorized.load(Ordering::Relaxed),
             throttled: c.throttled.load(Ordering::Relaxed),
             recovered: c.recovered.load(Ordering::Relaxed),
+            ignored: c.ignored.load(Ordering::Relaxed),
         }
     }
 
@@ -329,7 +354,7 @@ async fn handle(
     State(shared): State<Arc<Shared>>,
     UrlPath(kind): UrlPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let c = &shared.counters;
     let authorized = headers
@@ -348,6 +373,10 @@ async fn handle(
         );
         return r;
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return too_large(&shared, &e),
+    };
     let events = match parse(&shared.config, &kind, &body) {
         Ok(events) => events,
         Err((status, message)) => {
@@ -360,81 +389,186 @@ async fn handle(
     tokio::task::block_in_place(move || accept(&shared2, events))
 }
 
-/// SendGrid's event webhook: a signed array of events; unsubscribes, bounces and spam
-/// reports become suppressions, spooled and applied like events.
-async fn sendgrid(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    use crate::webhook::{SENDGRID_SIGNATURE, SENDGRID_TIMESTAMP, SuppressionKind, verify};
+/// A body the server would not read to its end: over the body-limit layer's limit (twice
+/// `max_batch_bytes`, or `max_webhook_bytes` if larger), whatever its `Content-Length` says;
+/// reading stops at the limit, so a huge body costs no more memory than that. `413` with a
+/// JSON message (or the status of another failure to read the body).
+fn too_large(shared: &Shared, e: &BytesRejection) -> Response {
+    shared.counters.rejected.fetch_add(1, Ordering::Relaxed);
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        reply(
+            status,
+            &format!(
+                "the call is far larger than the limits ({} bytes per event, {} per batch); it was not read",
+                shared.config.max_event_bytes, shared.config.max_batch_bytes
+            ),
+        )
+    } else {
+        reply(status, "the body could not be read")
+    }
+}
+
+/// Answers the `GET` or `HEAD` an ESP sends to check that a webhook URL exists (Mailchimp,
+/// Mandrill) with `200`; nothing is recorded.
+async fn webhook_check(UrlPath(platform): UrlPath<String>) -> Response {
+    match esp_named(&platform) {
+        Some(_) => reply(StatusCode::OK, ""),
+        None => reply(
+            StatusCode::NOT_FOUND,
+            &format!("no webhook /webhooks/{platform}"),
+        ),
+    }
+}
+
+fn esp_named(name: &str) -> Option<Esp> {
+    [
+        Esp::SendGrid,
+        Esp::Mailchimp,
+        Esp::Mandrill,
+        Esp::Braze,
+        Esp::Klaviyo,
+    ]
+    .into_iter()
+    .find(|e| e.name() == name)
+}
+
+/// Whether the request is the platform's: its signature checks out (SendGrid, Mandrill,
+/// Klaviyo) or it carries the configured secret as the `secret` query parameter (Mailchimp,
+/// Braze, which sign nothing). `None` when the platform is not configured.
+fn authentic(
+    shared: &Shared,
+    platform: Esp,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<bool> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let config = &shared.config;
+    let query_secret = || {
+        query.and_then(|q| {
+            crate::esp::form_pairs(q.as_bytes())
+                .into_iter()
+                .find(|(k, _)| k == "secret")
+                .map(|(_, v)| v)
+        })
+    };
+    Some(match platform {
+        Esp::SendGrid => {
+            let key = shared.sendgrid.as_ref()?;
+            match (header(SENDGRID_SIGNATURE), header(SENDGRID_TIMESTAMP)) {
+                (Some(sig), Some(ts)) => crate::webhook::verify(key, sig, ts, body),
+                _ => false,
+            }
+        }
+        Esp::Mailchimp | Esp::Braze => {
+            let secret = if platform == Esp::Mailchimp {
+                config.mailchimp_secret.as_deref()?
+            } else {
+                config.braze_secret.as_deref()?
+            };
+            query_secret().is_some_and(|q| same_secret(&q, secret))
+        }
+        Esp::Mandrill => {
+            let key = config.mandrill_webhook_key.as_deref()?;
+            let url = config.mandrill_url.as_deref()?;
+            let params = crate::esp::form_pairs(body);
+            header(MANDRILL_SIGNATURE)
+                .is_some_and(|sig| same_secret(sig.trim(), &mandrill_signature(key, url, &params)))
+        }
+        Esp::Klaviyo => {
+            let secret = config.klaviyo_secret.as_deref()?;
+            match (header(KLAVIYO_SIGNATURE), header(KLAVIYO_TIMESTAMP)) {
+                (Some(sig), Some(ts)) => same_secret(
+                    &sig.trim().to_ascii_lowercase(),
+                    &klaviyo_signature(secret, body, ts),
+                ),
+                _ => false,
+            }
+        }
+    })
+}
+
+/// An ESP's webhook (`POST /webhooks/{sendgrid,mailchimp,mandrill,braze,klaviyo}`): the
+/// request is authenticated (a failure is `401` and records nothing), its events read into
+/// Segment-shaped track events, and those the suppression rules classify (bounces,
+/// complaints, unsubscribes) are spooled and applied like any event; the others are counted
+/// as ignored.
+async fn webhook(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(platform): UrlPath<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let c = &shared.counters;
-    let Some(key) = &shared.sendgrid else {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return too_large(&shared, &e),
+    };
+    let Some(esp) = esp_named(&platform) else {
         return reply(
             StatusCode::NOT_FOUND,
-            "no sendgrid_public_key is configured",
+            &format!("no webhook /webhooks/{platform}"),
         );
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signed = match (header(SENDGRID_SIGNATURE), header(SENDGRID_TIMESTAMP)) {
-        (Some(sig), Some(ts)) => verify(key, sig, ts, &body),
-        _ => false,
-    };
-    if !signed {
-        c.unauthorized.fetch_add(1, Ordering::Relaxed);
-        return reply(StatusCode::UNAUTHORIZED, "the signature does not check out");
+    match authentic(&shared, esp, &headers, query.as_deref(), &body) {
+        None => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                &format!("the {} webhook is not configured", esp.name()),
+            );
+        }
+        Some(false) => {
+            c.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return reply(StatusCode::UNAUTHORIZED, "the signature does not check out");
+        }
+        Some(true) => {}
     }
-    if body.len() > shared.config.max_batch_bytes * 4 {
-        c.rejected.fetch_add(1, Ordering::Relaxed);
-        return reply(StatusCode::BAD_REQUEST, "the call is too large");
-    }
-    let parsed = serde_json::from_slice::<Json>(&body).ok();
-    let Some(items) = parsed
-        .as_ref()
-        .and_then(crate::webhook::sendgrid_suppressions)
-    else {
+    if body.len() > shared.config.max_webhook_bytes {
         c.rejected.fetch_add(1, Ordering::Relaxed);
         return reply(
-            StatusCode::BAD_REQUEST,
-            "the body is not an array of events",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the call is larger than {} bytes",
+                shared.config.max_webhook_bytes
+            ),
         );
+    }
+    if esp == Esp::Klaviyo {
+        // The body names the webhook too; a mismatch with the header is refused.
+        let named = serde_json::from_slice::<Json>(&body).ok().and_then(|b| {
+            b.get("meta")?
+                .get("klaviyo_webhook_id")?
+                .as_str()
+                .map(str::to_owned)
+        });
+        let header = headers
+            .get(KLAVIYO_WEBHOOK_ID)
+            .and_then(|v| v.to_str().ok());
+        if let (Some(named), Some(header)) = (named, header)
+            && named != header.trim()
+        {
+            c.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                "Klaviyo-Webhook-Id does not match meta.klaviyo_webhook_id",
+            );
+        }
+    }
+    let events = match read_webhook(esp, &body) {
+        Ok(events) => events,
+        Err(e) => {
+            c.rejected.fetch_add(1, Ordering::Relaxed);
+            return reply(StatusCode::BAD_REQUEST, &e.to_string());
+        }
     };
-    let ids: Vec<Option<String>> = parsed
-        .as_ref()
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter(|e| {
-                    matches!(
-                        e.get("event").and_then(Json::as_str),
-                        Some("unsubscribe" | "group_unsubscribe" | "bounce" | "spamreport")
-                    ) && e
-                        .get("email")
-                        .and_then(Json::as_str)
-                        .is_some_and(|m| !m.trim().is_empty())
-                })
-                .map(|e| {
-                    e.get("sg_event_id")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let events: Vec<Json> = items
+    let (kept, ignored): (Vec<Json>, Vec<Json>) = events
         .into_iter()
-        .zip(ids)
-        .map(|((email, kind), id)| {
-            let reason = match kind {
-                SuppressionKind::Unsubscribed => "unsubscribed",
-                SuppressionKind::Bounced => "bounced",
-                SuppressionKind::Complained => "complained",
-            };
-            let mut e = json!({"type": "suppression", "source": "sendgrid", "email": email, "reason": reason});
-            if let Some(id) = id {
-                e["messageId"] = Json::String(format!("sendgrid-{id}"));
-            }
-            e
-        })
-        .collect();
+        .partition(|e| crate::live::classify(&shared.rules, e).is_some());
+    c.ignored.fetch_add(ignored.len() as u64, Ordering::Relaxed);
     let shared2 = shared.clone();
-    tokio::task::block_in_place(move || accept(&shared2, events))
+    tokio::task::block_in_place(move || accept(&shared2, kept))
 }
 
 /// Checks the call's size and shape; its events, each an object with a type and a user.
@@ -501,12 +635,27 @@ fn parse(
         if user_of(e).is_none() {
             return bad(&format!("event {i} has neither userId nor anonymousId"));
         }
-        if e.get("type").and_then(Json::as_str) == Some("track")
-            && !e.get("event").is_some_and(Json::is_string)
-        {
-            return bad(&format!(
-                "event {i} is a track call without an `event` name"
-            ));
+        match e.get("type").and_then(Json::as_str) {
+            Some("track") if !e.get("event").is_some_and(Json::is_string) => {
+                return bad(&format!(
+                    "event {i} is a track call without an `event` name"
+                ));
+            }
+            Some("group") if e.get("groupId").and_then(crate::live::id_of).is_none() => {
+                return bad(&format!("event {i} is a group call without a `groupId`"));
+            }
+            Some("alias")
+                if ["previousId", "userId"].iter().any(|k| {
+                    e.get(*k)
+                        .and_then(Json::as_str)
+                        .is_none_or(|v| v.trim().is_empty())
+                }) =>
+            {
+                return bad(&format!(
+                    "event {i} is an alias call without both `previousId` and `userId`"
+                ));
+            }
+            _ => {}
         }
     }
     Ok(events)
@@ -572,31 +721,9 @@ fn accept(shared: &Shared, mut events: Vec<Json>) -> Response {
     reply(StatusCode::OK, "")
 }
 
-/// Standard base64 with padding.
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::webhook::base64_encode as base64;
 
     #[test]
     fn base64_encodes() {

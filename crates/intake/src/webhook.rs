@@ -1,10 +1,8 @@
-//! ESP webhooks turned into suppressions: SendGrid's event webhook, its ECDSA signature
-//! checked.
+//! SendGrid's ECDSA signature check, the kinds of suppression, and base64.
 
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
-use serde_json::Value as Json;
 
 /// The header holding SendGrid's signature (base64 DER ECDSA over timestamp + body).
 pub const SENDGRID_SIGNATURE: &str = "x-twilio-email-event-webhook-signature";
@@ -42,24 +40,26 @@ pub(crate) fn verify(key: &VerifyingKey, signature: &str, timestamp: &str, body:
     key.verify(&payload, &sig).is_ok()
 }
 
-/// The suppressions in a SendGrid event batch (an array of events): email and why.
-pub(crate) fn sendgrid_suppressions(events: &Json) -> Option<Vec<(String, SuppressionKind)>> {
-    let items = events.as_array()?;
-    Some(
-        items
-            .iter()
-            .filter_map(|e| {
-                let email = e.get("email")?.as_str()?.trim().to_lowercase();
-                let kind = match e.get("event")?.as_str()? {
-                    "unsubscribe" | "group_unsubscribe" => SuppressionKind::Unsubscribed,
-                    "bounce" => SuppressionKind::Bounced,
-                    "spamreport" => SuppressionKind::Complained,
-                    _ => return None,
-                };
-                (!email.is_empty()).then_some((email, kind))
-            })
-            .collect(),
-    )
+/// Standard base64 with padding.
+pub(crate) fn base64_encode(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Standard base64 (padding optional); `None` for anything else.

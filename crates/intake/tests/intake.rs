@@ -582,3 +582,631 @@ fn fuzz_intake_config() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/intake_config");
     mergetag_testkit::replay_fuzz_inputs(dir, fuzz::intake_config);
 }
+
+/// The intake with every ESP webhook configured.
+fn esp_server(dir: &Path) -> (IntakeServer, PathBuf) {
+    let spool = dir.join("events.jsonl");
+    let mut cfg = config(&spool);
+    cfg.mailchimp_secret = Some(MAILCHIMP_SECRET.into());
+    cfg.mandrill_webhook_key = Some(MANDRILL_KEY.into());
+    cfg.mandrill_url = Some("https://hooks.example.com/webhooks/mandrill".into());
+    cfg.braze_secret = Some(BRAZE_SECRET.into());
+    cfg.klaviyo_secret = Some(KLAVIYO_SECRET.into());
+    (IntakeServer::start(cfg, index()).unwrap(), spool)
+}
+
+const MAILCHIMP_SECRET: &str = "mc-0123456789abcdef";
+const MANDRILL_KEY: &str = "KfFuThPttL_KoUyDndHW3A";
+const BRAZE_SECRET: &str = "bz-0123456789abcdef";
+const KLAVIYO_SECRET: &str = "kl-0123456789abcdef";
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn wait_applied(server: &IntakeServer, n: u64) {
+    let start = Instant::now();
+    while server.with_live(|l| l.applied()) < n {
+        assert!(start.elapsed() < Duration::from_secs(5), "not applied");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn mailchimp_form_webhooks_become_suppressions() {
+    use mergetag_intake::{Scope, SuppressionKind as K};
+    let dir = temp_dir("mailchimp");
+    let (server, spool) = esp_server(&dir);
+    let c = client();
+    let url = format!("{}/webhooks/mailchimp", server.url());
+    let send = |query: &str, body: String| {
+        c.post(format!("{url}{query}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Mailchimp checks the URL with a GET when the webhook is saved.
+    assert_eq!(c.get(&url).send().unwrap().status().as_u16(), 200);
+    let unsubscribe = form(&[
+        ("type", "unsubscribe"),
+        ("fired_at", "2009-03-26 21:40:57"),
+        ("data[action]", "unsub"),
+        ("data[reason]", "manual"),
+        ("data[id]", "8a25ff1d98"),
+        ("data[list_id]", "a6b5da1054"),
+        ("data[email]", "Ada.Lovelace@example.com"),
+        ("data[email_type]", "html"),
+        ("data[merges][EMAIL]", "Ada.Lovelace@example.com"),
+        ("data[merges][FNAME]", "Ada"),
+        ("data[ip_opt]", "10.20.10.30"),
+        ("data[campaign_id]", "cb398d21d2"),
+    ]);
+    let cleaned_hard = form(&[
+        ("type", "cleaned"),
+        ("fired_at", "2009-03-26 22:01:00"),
+        ("data[list_id]", "a6b5da1054"),
+        ("data[campaign_id]", "4fjk2ma9xd"),
+        ("data[reason]", "hard"),
+        ("data[email]", "gone@example.com"),
+    ]);
+    let cleaned_abuse = form(&[
+        ("type", "cleaned"),
+        ("fired_at", "2009-03-26 22:02:00"),
+        ("data[list_id]", "a6b5da1054"),
+        ("data[reason]", "abuse"),
+        ("data[email]", "angry@example.com"),
+    ]);
+    let profile = form(&[
+        ("type", "profile"),
+        ("fired_at", "2009-03-26 22:03:00"),
+        ("data[id]", "8a25ff1d98"),
+        ("data[list_id]", "a6b5da1054"),
+        ("data[email]", "carol@example.org"),
+        ("data[merges][FNAME]", "Carol"),
+    ]);
+    let upemail = form(&[
+        ("type", "upemail"),
+        ("fired_at", "2009-03-26 22:04:00"),
+        ("data[list_id]", "a6b5da1054"),
+        ("data[new_id]", "51da8c3259"),
+        ("data[new_email]", "carol.new@example.org"),
+        ("data[old_email]", "carol@example.org"),
+    ]);
+    // No secret, a wrong one: 401, nothing recorded.
+    assert_eq!(send("", unsubscribe.clone()), 401);
+    assert_eq!(
+        send("?secret=mc-wrong-wrong-wrong", unsubscribe.clone()),
+        401
+    );
+    let ok = format!("?secret={MAILCHIMP_SECRET}");
+    for body in [
+        &unsubscribe,
+        &cleaned_hard,
+        &cleaned_abuse,
+        &profile,
+        &upemail,
+    ] {
+        assert_eq!(send(&ok, body.clone()), 200);
+    }
+    assert_eq!(send(&ok, unsubscribe.clone()), 200, "a repeated delivery");
+    assert_eq!(
+        send(&ok, "type=".into()),
+        400,
+        "no address, no type: malformed"
+    );
+    wait_applied(&server, 3);
+    server.with_live(|l| {
+        let s = l.suppressed("ada.lovelace@example.com").unwrap();
+        assert_eq!((s.kind, s.scope), (K::Unsubscribed, Scope::Person));
+        let s = l.suppressed("gone@example.com").unwrap();
+        assert_eq!((s.kind, s.scope), (K::Bounced, Scope::Mailbox));
+        let s = l.suppressed("angry@example.com").unwrap();
+        assert_eq!((s.kind, s.scope), (K::Complained, Scope::Person));
+        assert_eq!(l.suppression("carol@example.org"), None);
+        assert_eq!(l.suppression("carol.new@example.org"), None);
+    });
+    let stats = server.stats();
+    assert_eq!(
+        (
+            stats.accepted,
+            stats.duplicates,
+            stats.ignored,
+            stats.unauthorized
+        ),
+        (3, 1, 2, 2)
+    );
+    let ids = spool_ids(&spool);
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("mailchimp-") && !id.contains('@')),
+        "{ids:?}"
+    );
+    drop(server);
+    // The spool reads back as events the pipeline's suppression rules classify the same way.
+    let mut events = mergetag_sources::JsonLinesBuilder::new()
+        .events_from_path("intake", &spool)
+        .unwrap();
+    let mut read = Vec::new();
+    while let Some(e) = mergetag_model::EventSource::read_event(&mut events).unwrap() {
+        read.push(e);
+    }
+    let rules = mergetag_mapping::SuppressionRules::default();
+    let addresses = rules.addresses(&read);
+    assert!(addresses.blocks("gone@example.com", Scope::Mailbox));
+    assert!(addresses.blocks("ada.lovelace@example.com", Scope::Person));
+    assert!(addresses.blocks("angry@example.com", Scope::Person));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn mandrill_events_are_checked_by_their_hmac_sha1_signature() {
+    use mergetag_intake::{Scope, SuppressionKind as K};
+    let dir = temp_dir("mandrill");
+    let (server, _spool) = esp_server(&dir);
+    let c = client();
+    let url = format!("{}/webhooks/mandrill", server.url());
+    let event = |id: &str, name: &str, email: &str, msg: &str| {
+        json!({"event": name, "_id": id, "ts": 1384954004,
+            "msg": {"ts": 1365109999, "subject": "This an example webhook message",
+                "email": email, "sender": "example.sender@mandrillapp.com",
+                "tags": ["webhook-example"], "state": "bounced", "metadata": {"user_id": 111},
+                "_id": msg, "_version": "exampleaaaaaaaaaaaaaaa",
+                "bounce_description": "bad_mailbox", "bgtools_code": 10,
+                "diag": "smtp;550 5.1.1 The email account that you tried to reach does not exist."}})
+    };
+    let events = json!([
+        event("id1", "hard_bounce", "hard@example.com", "m1"),
+        event("id2", "soft_bounce", "soft@example.com", "m2"),
+        event("id3", "soft_bounce", "soft@example.com", "m2"),
+        event("id4", "soft_bounce", "soft@example.com", "m3"),
+        event("id5", "spam", "spam@example.com", "m4"),
+        event("id6", "unsub", "unsub@example.com", "m5"),
+        event("id7", "reject", "rejected@example.com", "m6"),
+        event("id8", "send", "fine@example.com", "m7"),
+        // A sync event: no message, no address of a message; ignored.
+        {"type": "blacklist", "action": "add", "reject": {"reason": "hard-bounce", "email": "x@example.com"}}
+    ])
+    .to_string();
+    let params = vec![("mandrill_events".to_owned(), events.clone())];
+    let signature = mergetag_intake::mandrill_signature(
+        MANDRILL_KEY,
+        "https://hooks.example.com/webhooks/mandrill",
+        &params,
+    );
+    let body = form(&[("mandrill_events", &events)]);
+    let send = |sig: &str, body: &str| {
+        c.post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(mergetag_intake::MANDRILL_SIGNATURE, sig)
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // A signature over another URL, a changed body, none at all: 401.
+    let other = mergetag_intake::mandrill_signature(
+        MANDRILL_KEY,
+        "https://elsewhere.example.com/webhooks/mandrill",
+        &params,
+    );
+    assert_eq!(send(&other, &body), 401);
+    assert_eq!(send(&signature, &body.replace("hard_bounce", "send")), 401);
+    assert_eq!(send("", &body), 401);
+    assert_eq!(server.stats().accepted, 0, "nothing recorded");
+    // Mandrill checks the URL with a HEAD when the webhook is added.
+    assert_eq!(c.head(&url).send().unwrap().status().as_u16(), 200);
+    assert_eq!(send(&signature, &body), 200);
+    wait_applied(&server, 7);
+    server.with_live(|l| {
+        let s = l.suppressed("hard@example.com").unwrap();
+        assert_eq!(
+            (s.kind, s.scope, s.event.as_str()),
+            (K::Bounced, Scope::Mailbox, "hard_bounce")
+        );
+        // Two distinct messages soft-bounced (m2 twice counts once): counted, not suppressed.
+        assert_eq!(l.soft_bounces("soft@example.com"), 2);
+        assert_eq!(l.suppression("soft@example.com"), None);
+        assert_eq!(l.suppression("spam@example.com"), Some(K::Complained));
+        assert_eq!(
+            l.suppressed("unsub@example.com").unwrap().scope,
+            Scope::Person
+        );
+        assert_eq!(l.suppression("rejected@example.com"), Some(K::Bounced));
+        assert_eq!(l.suppression("fine@example.com"), None);
+    });
+    // A third message soft-bounces: the mailbox reaches the threshold (3).
+    let third = json!([event("id9", "soft_bounce", "soft@example.com", "m8")]).to_string();
+    let sig = mergetag_intake::mandrill_signature(
+        MANDRILL_KEY,
+        "https://hooks.example.com/webhooks/mandrill",
+        &[("mandrill_events".to_owned(), third.clone())],
+    );
+    assert_eq!(send(&sig, &form(&[("mandrill_events", &third)])), 200);
+    wait_applied(&server, 8);
+    server.with_live(|l| {
+        assert_eq!(l.soft_bounces("soft@example.com"), 3);
+        assert_eq!(
+            l.suppressed("soft@example.com").unwrap().scope,
+            Scope::Mailbox
+        );
+    });
+    // Signed, but not Mandrill's shape.
+    let junk = form(&[("other", "1")]);
+    let sig = mergetag_intake::mandrill_signature(
+        MANDRILL_KEY,
+        "https://hooks.example.com/webhooks/mandrill",
+        &[("other".to_owned(), "1".to_owned())],
+    );
+    assert_eq!(send(&sig, &junk), 400);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn braze_currents_events_become_suppressions() {
+    use mergetag_intake::{Scope, SuppressionKind as K};
+    let dir = temp_dir("braze");
+    let (server, _spool) = esp_server(&dir);
+    let c = client();
+    let event = |id: &str, kind: &str, email: &str| {
+        json!({"event_type": kind, "id": id, "user_id": "5e3c1c5d9a", "external_user_id": "u-rob",
+            "app_group_id": "g1", "time": 1749772800, "timezone": "Europe/Oslo",
+            "campaign_id": "c1", "campaign_name": "June", "message_variation_id": "v1",
+            "send_id": "s1", "dispatch_id": "d1", "email_address": email,
+            "bounce_reason": "550 5.1.1 user unknown"})
+    };
+    let body = json!([
+        event("b1", "users.messages.email.Bounce", "bounced@example.com"),
+        event("b2", "users.messages.email.SoftBounce", "soft@example.com"),
+        event("b3", "users.messages.email.MarkAsSpam", "spam@example.com"),
+        event(
+            "b4",
+            "users.messages.email.Unsubscribe",
+            "unsub@example.com"
+        ),
+        event("b5", "users.messages.email.Delivery", "fine@example.com")
+    ])
+    .to_string();
+    let url = format!("{}/webhooks/braze", server.url());
+    let send = |query: &str| {
+        c.post(format!("{url}{query}"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(send(""), 401);
+    assert_eq!(send("?secret=bz-0123456789abcdeX"), 401);
+    assert_eq!(send(&format!("?secret={BRAZE_SECRET}")), 200);
+    wait_applied(&server, 4);
+    server.with_live(|l| {
+        assert_eq!(
+            l.suppressed("bounced@example.com").unwrap().scope,
+            Scope::Mailbox
+        );
+        assert_eq!(l.soft_bounces("soft@example.com"), 1);
+        assert_eq!(l.suppression("spam@example.com"), Some(K::Complained));
+        assert_eq!(l.suppression("unsub@example.com"), Some(K::Unsubscribed));
+        assert_eq!(l.suppression("fine@example.com"), None);
+    });
+    assert_eq!(server.stats().ignored, 1);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn klaviyo_system_webhooks_are_checked_by_their_hmac_sha256_signature() {
+    use mergetag_intake::{Scope, SuppressionKind as K};
+    let dir = temp_dir("klaviyo");
+    let (server, _spool) = esp_server(&dir);
+    let c = client();
+    let item = |id: &str, topic: &str, email: &str, props: Json| {
+        json!({"topic": topic, "external_id": id, "payload": {
+            "data": {"type": "event", "id": id, "attributes": {
+                "timestamp": 1749772800, "datetime": "2025-06-13T00:00:00+00:00", "uuid": id,
+                "event_properties": props},
+                "relationships": {"profile": {"data": {"type": "profile", "id": "01PROFILE"}},
+                    "metric": {"data": {"type": "metric", "id": "METRIC"}}}},
+            "included": [{"type": "profile", "id": "01PROFILE",
+                "attributes": {"email": email, "first_name": "Kim"}}]}})
+    };
+    let body = json!({"data": [
+        item("k1", "event:klaviyo.bounced_email", "hard@example.com", json!({"Bounce Type": "Hard Bounce"})),
+        item("k2", "event:klaviyo.bounced_email", "soft@example.com", json!({"Bounce Type": "Soft Bounce"})),
+        item("k3", "event:klaviyo.marked_email_as_spam", "spam@example.com", json!({"Campaign Name": "June"})),
+        item("k4", "event:klaviyo.unsubscribed_from_email_marketing", "unsub@example.com", json!({})),
+        item("k5", "event:klaviyo.opened_email", "fine@example.com", json!({}))
+    ], "meta": {"klaviyo_account_id": "ACCT", "klaviyo_webhook_id": "wh_1",
+        "timestamp": "2025-06-13T00:00:05+00:00"}})
+    .to_string();
+    let ts = "2025-06-13T00:00:05+00:00";
+    let url = format!("{}/webhooks/klaviyo", server.url());
+    let send = |sig: &str, ts: &str, id: &str, body: &str| {
+        c.post(&url)
+            .header("content-type", "application/json")
+            .header(mergetag_intake::KLAVIYO_SIGNATURE, sig)
+            .header(mergetag_intake::KLAVIYO_TIMESTAMP, ts)
+            .header(mergetag_intake::KLAVIYO_WEBHOOK_ID, id)
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let good = mergetag_intake::klaviyo_signature(KLAVIYO_SECRET, body.as_bytes(), ts);
+    assert_eq!(good.len(), 64);
+    assert_eq!(send(&good, "2025-06-13T00:00:06+00:00", "wh_1", &body), 401);
+    assert_eq!(
+        send(&good, ts, "wh_1", &body.replace("hard@", "else@")),
+        401
+    );
+    assert_eq!(send(&good, ts, "wh_2", &body), 401, "webhook id mismatch");
+    assert_eq!(server.stats().accepted, 0);
+    assert_eq!(send(&good, ts, "wh_1", &body), 200);
+    wait_applied(&server, 4);
+    server.with_live(|l| {
+        assert_eq!(
+            l.suppressed("hard@example.com").unwrap().scope,
+            Scope::Mailbox
+        );
+        assert_eq!(l.suppression("soft@example.com"), None);
+        assert_eq!(l.soft_bounces("soft@example.com"), 1);
+        assert_eq!(l.suppression("spam@example.com"), Some(K::Complained));
+        assert_eq!(l.suppression("unsub@example.com"), Some(K::Unsubscribed));
+        assert_eq!(l.suppression("fine@example.com"), None);
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Replays the inputs kept in `tests/fuzz/intake_webhooks/` through the fuzz target's checks.
+#[test]
+fn fuzz_intake_webhooks() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/intake_webhooks");
+    mergetag_testkit::replay_fuzz_inputs(dir, fuzz::intake_webhooks);
+}
+
+#[test]
+fn alias_links_identities_and_group_records_group_traits() {
+    use mergetag_dedup::index::LogEvent;
+    let dir = temp_dir("alias");
+    let spool = dir.join("events.jsonl");
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    let (url, c) = (server.url(), client());
+    let ok =
+        |path: &str, body: Json| assert_eq!(post(&c, &url, path, &body).0, 200, "{path} {body}");
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-ada", "traits": {"firstName": "Alice", "lastName": "Jones", "email": "alice@example.com"}}),
+    );
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-zed", "traits": {"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.net"}}),
+    );
+    wait_applied(&server, 2);
+    let (ada, zed) = server.with_live(|l| {
+        (
+            l.profile_of("u-ada").unwrap(),
+            l.profile_of("u-zed").unwrap(),
+        )
+    });
+    assert_ne!(ada, zed, "the model keeps them apart");
+    // An alias ties u-zed's old id to u-ada: the profiles merge, and the log says why.
+    ok(
+        "/v1/alias",
+        json!({"previousId": "u-zed", "userId": "u-ada", "messageId": "al1"}),
+    );
+    // In a batch: an anonymous visitor never identified is aliased to u-ada too.
+    ok(
+        "/v1/batch",
+        json!({"batch": [
+            {"type": "alias", "previousId": "anon-7", "userId": "u-ada", "messageId": "al2"},
+            {"type": "group", "userId": "u-ada", "groupId": "acme", "messageId": "g1",
+             "traits": {"name": "Acme Inc", "plan": "enterprise"}},
+            {"type": "group", "userId": "u-zed", "groupId": 42, "messageId": "g2",
+             "traits": {"name": "Forty Two", "employees": 120}}
+        ]}),
+    );
+    wait_applied(&server, 6);
+    server.with_live(|l| {
+        let p = l.profile_of("u-ada").unwrap();
+        assert_eq!(p, ada.min(zed));
+        assert_eq!(l.profile_of("u-zed"), Some(p));
+        assert_eq!(l.profile_of("anon-7"), Some(p));
+        let linked: Vec<_> = l
+            .merge_log()
+            .iter()
+            .filter_map(|e| match &e.event {
+                LogEvent::Linked {
+                    absorbed, reason, ..
+                } => Some((*absorbed, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            linked[0],
+            (Some(ada.max(zed)), "alias: u-zed -> u-ada".to_owned())
+        );
+        assert_eq!(linked[1].1, "alias: anon-7 -> u-ada");
+        let groups = l.profile_groups(p);
+        assert_eq!(
+            groups.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["42", "acme"]
+        );
+        assert_eq!(
+            groups["acme"]["plan"],
+            mergetag_model::Value::from("enterprise")
+        );
+        assert_eq!(groups["42"]["employees"], mergetag_model::Value::Int(120));
+        assert_eq!(l.groups("u-ada").unwrap().len(), 1);
+    });
+    // u-zed identifies again (a new version of the record): the alias still holds.
+    ok(
+        "/v1/identify",
+        json!({"userId": "u-zed", "traits": {"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.net", "city": "Oslo"}}),
+    );
+    wait_applied(&server, 7);
+    assert_eq!(
+        server.with_live(|l| (l.profile_of("u-zed"), l.profile_of("u-ada"))),
+        server.with_live(|l| (l.profile_of("u-ada"), l.profile_of("u-ada")))
+    );
+    // Malformed: an alias without previousId, a group without groupId.
+    let (s, body) = post(&c, &url, "/v1/alias", &json!({"userId": "u-ada"}));
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (
+            400,
+            Some("event 0 is an alias call without both `previousId` and `userId`")
+        )
+    );
+    let (s, body) = post(
+        &c,
+        &url,
+        "/v1/group",
+        &json!({"userId": "u-ada", "traits": {}}),
+    );
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (400, Some("event 0 is a group call without a `groupId`"))
+    );
+    drop(server);
+    // Replayed from the spool, the links and group traits come back.
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    server.with_live(|l| {
+        let p = l.profile_of("u-ada").unwrap();
+        assert_eq!(l.profile_of("u-zed"), Some(p));
+        assert_eq!(l.profile_of("anon-7"), Some(p));
+        assert_eq!(l.profile_groups(p).len(), 2);
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A call of exactly `len` bytes: `{"userId":"<user>","traits":{"blob":"xxx..."}}`.
+fn call_of_len(user: &str, len: usize) -> String {
+    let empty = json!({"userId": user, "traits": {"blob": ""}}).to_string();
+    let body =
+        json!({"userId": user, "traits": {"blob": "x".repeat(len - empty.len())}}).to_string();
+    assert_eq!(body.len(), len);
+    body
+}
+
+fn vm_hwm_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the measured figure is for the person running the tests
+fn limits_are_exact_and_a_huge_body_is_not_read() {
+    let dir = temp_dir("limits");
+    let spool = dir.join("events.jsonl");
+    let server = IntakeServer::start(config(&spool), index()).unwrap();
+    let (url, c) = (server.url(), client());
+    let raw = |path: &str, body: String| {
+        let r = c
+            .post(format!("{url}{path}"))
+            .basic_auth(KEY, Some(""))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let json: Json = serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(Json::Null);
+        (
+            status,
+            json["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    // One call: 32 KB (32768 bytes) is accepted, a byte more is 400 with a JSON message.
+    assert_eq!(raw("/v1/identify", call_of_len("a", 32 * 1024)).0, 200);
+    assert_eq!(
+        raw("/v1/identify", call_of_len("b", 32 * 1024 + 1)),
+        (400, "the call is larger than 32768 bytes".to_owned())
+    );
+    // A batch: 500 KB (512000 bytes) is accepted, a byte more is 400.
+    let batch_of_len = |len: usize, tag: &str| {
+        let event = |i: usize, blob: usize| json!({"type": "identify", "userId": format!("{tag}{i}"), "traits": {"blob": "y".repeat(blob)}});
+        let mut events: Vec<Json> = (0..17).map(|i| event(i, 30_000)).collect();
+        let size = |e: &Vec<Json>| json!({"batch": e}).to_string().len();
+        let last = len - size(&events) - event(17, 0).to_string().len() - 1;
+        events.push(event(17, last));
+        let body = json!({"batch": events}).to_string();
+        assert_eq!(body.len(), len);
+        body
+    };
+    assert_eq!(raw("/v1/batch", batch_of_len(500 * 1024, "ok")).0, 200);
+    assert_eq!(
+        raw("/v1/batch", batch_of_len(500 * 1024 + 1, "no")),
+        (400, "the call is larger than 512000 bytes".to_owned())
+    );
+    // An event over 32 KB inside a batch under 500 KB.
+    let inner = json!({"batch": [json!({"type": "identify", "userId": "z", "traits": {"blob": "z".repeat(33 * 1024)}})]});
+    assert_eq!(
+        raw("/v1/batch", inner.to_string()),
+        (400, "batch[0] is larger than 32768 bytes".to_owned())
+    );
+    // Far over the limits (over twice max_batch_bytes): 413, the body is not read. A
+    // 256 MiB body streamed without a length, and one whose Content-Length says so.
+    let before = vm_hwm_kib();
+    let huge = std::io::repeat(b'x').take(256 << 20);
+    let r = c
+        .post(format!("{url}/v1/batch"))
+        .basic_auth(KEY, Some(""))
+        .body(reqwest::blocking::Body::new(huge))
+        .send();
+    // The server answers 413 and closes; the client may see the answer or a reset while
+    // still sending.
+    if let Ok(r) = r {
+        assert_eq!(r.status().as_u16(), 413);
+        let body: Json = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("the call is far larger")
+        );
+    }
+    let (s, m) = raw("/v1/identify", "x".repeat(1024 * 1024 + 1));
+    assert_eq!(s, 413);
+    assert!(m.contains("it was not read"), "{m}");
+    if let (Some(b), Some(a)) = (before, vm_hwm_kib()) {
+        // The peak resident memory did not grow by anything like the body.
+        assert!(a - b < 64 * 1024, "peak RSS grew {} KiB", a - b);
+        eprintln!("peak RSS growth during the 256 MiB body: {} KiB", a - b);
+    }
+    // Still serving; nothing refused was spooled.
+    assert_eq!(
+        post(
+            &c,
+            &url,
+            "/v1/track",
+            &json!({"userId": "a", "event": "Still here"})
+        )
+        .0,
+        200
+    );
+    wait_applied(&server, 20);
+    assert_eq!(spool_ids(&spool).len(), 20);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+use std::io::Read as _;

@@ -162,6 +162,9 @@ impl SignalRule {
 /// - Mailchimp webhooks (`type` as the name, `data` as the properties, or nested under
 ///   `data`): `cleaned` is a complaint with `reason = "abuse"`, a hard bounce otherwise;
 ///   `unsubscribe` is an unsubscribe.
+/// - Mailchimp Transactional (Mandrill) message events: `hard_bounce`, `soft_bounce`, `spam`
+///   (a complaint), `unsub`, and `reject` (Mandrill refused to send to an address on its
+///   rejection list: the mailbox is suppressed like a hard bounce).
 /// - Braze Currents: `users.messages.email.Bounce` (hard), `users.messages.email.SoftBounce`,
 ///   `users.messages.email.MarkAsSpam`, `users.messages.email.Unsubscribe`.
 /// - Klaviyo metrics: `Bounced Email` (soft when `Bounce Type` or `bounce_type` says soft,
@@ -207,6 +210,12 @@ pub fn builtin_rules() -> Vec<SignalRule> {
         SignalRule::new("cleaned", Some("reason"), &["abuse"], Complaint),
         SignalRule::new("cleaned", Some("data.reason"), &["abuse"], Complaint),
         SignalRule::new("cleaned", None, &[], HardBounce),
+        // Mailchimp Transactional (Mandrill)
+        SignalRule::new("hard_bounce", None, &[], HardBounce),
+        SignalRule::new("soft_bounce", None, &[], SoftBounce),
+        SignalRule::new("spam", None, &[], Complaint),
+        SignalRule::new("unsub", None, &[], Unsubscribe),
+        SignalRule::new("reject", None, &[], HardBounce),
         // Braze Currents
         SignalRule::new("users.messages.email.Bounce", None, &[], HardBounce),
         SignalRule::new("users.messages.email.SoftBounce", None, &[], SoftBounce),

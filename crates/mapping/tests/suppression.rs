@@ -264,6 +264,53 @@ fn braze_currents_events() {
 }
 
 #[test]
+fn mandrill_message_events() {
+    // Elements of Mailchimp Transactional's `mandrill_events` array: the address is the
+    // message's (`msg.email`), so the rules read it from that property.
+    let m = |line, name: &str, email: &str| {
+        let body = json!({"event": name, "_id": format!("ev{line}"), "ts": 1749772800,
+            "msg": {"ts": 1749772000, "email": email, "state": "bounced", "_id": format!("m{line}"),
+                "bounce_description": "bad_mailbox"}});
+        webhook("mandrill", line, name, at(5), body).with_email(email)
+    };
+    let events = vec![
+        m(1, "hard_bounce", "h@example.com"),
+        m(2, "soft_bounce", "s@example.com"),
+        m(3, "spam", "c@example.com"),
+        m(4, "unsub", "u@example.com"),
+        m(5, "reject", "r@example.com"),
+        m(6, "send", "ok@example.com"),
+    ];
+    use Signal::*;
+    assert_eq!(
+        signals(&events),
+        [
+            Some(HardBounce),
+            Some(SoftBounce),
+            Some(Complaint),
+            Some(Unsubscribe),
+            Some(HardBounce),
+            None
+        ]
+    );
+    let a = rules().addresses(&events);
+    assert_eq!(
+        mailbox_of(&a, Scope::Mailbox),
+        [
+            ("h@example.com".to_owned(), SuppressionReason::Bounced),
+            ("r@example.com".to_owned(), SuppressionReason::Bounced)
+        ]
+    );
+    assert_eq!(
+        mailbox_of(&a, Scope::Person),
+        [
+            ("c@example.com".to_owned(), SuppressionReason::Complaint),
+            ("u@example.com".to_owned(), SuppressionReason::OptOut)
+        ]
+    );
+}
+
+#[test]
 fn klaviyo_metrics() {
     let k = |line, name: &str, props: Json| {
         webhook("klaviyo", line, name, at(4), props).with_email("k@example.com")

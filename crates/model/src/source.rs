@@ -317,6 +317,13 @@ pub trait Source {
         &[]
     }
 
+    /// Counters the source keeps about how it read, by name, for a run report: an API
+    /// source's requests, retries and waits (in milliseconds, names ending `_ms`). Empty for
+    /// sources that keep none (the default).
+    fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        std::collections::BTreeMap::new()
+    }
+
     /// An iterator over the records, each a new [`Record`]. It ends after the last record or
     /// after an error that is not recoverable.
     ///
@@ -346,6 +353,9 @@ impl<S: Source + ?Sized> Source for &mut S {
     fn columns(&self) -> &[FieldName] {
         (**self).columns()
     }
+    fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        (**self).counters()
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -360,6 +370,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn columns(&self) -> &[FieldName] {
         (**self).columns()
+    }
+    fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        (**self).counters()
     }
 }
 

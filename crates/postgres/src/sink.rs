@@ -29,19 +29,31 @@ pub struct SinkReport {
     pub traits_removed: u64,
     /// Merge-log entries inserted (entries already stored are left as they are).
     pub log_written: u64,
+    /// Stored profiles deleted (with their traits) because every member record they had
+    /// now belongs to another profile: merged away.
+    pub profiles_removed: u64,
 }
 
 /// Writes golden profiles, their traits and the merge log to PostgreSQL.
 ///
-/// Three tables, named with a prefix (default `mergetag_`) and created when missing:
+/// Four tables, named with a prefix (default `mergetag_`) and created when missing:
 /// `<prefix>profiles` (`profile_id bigint` primary key, `members`, `fields` and
 /// `suppressions` as `jsonb`, `updated_at`), `<prefix>traits` (`profile_id`, `name`, `value
-/// jsonb`) and `<prefix>merge_log` (`seq bigint` primary key, `event`, `entry jsonb`).
+/// jsonb`), `<prefix>merge_log` (`seq bigint` primary key, `event`, `entry jsonb`) and
+/// `<prefix>members` (`record jsonb` primary key, `profile_id`: which profile holds each
+/// record; filled from the profiles already stored when it is created).
 ///
 /// Each batch of profiles, with their traits and a slice of the merge log, is upserted in one
 /// transaction: a failure leaves every earlier batch written and nothing of its own. Rows
 /// that are already as they would be written are not touched, so repeating a run is
 /// idempotent and reports nothing written.
+///
+/// When a run merges profiles, the profiles merged away are deleted in the same transaction
+/// as the profile that took their records: a stored profile whose every member record now
+/// belongs to a profile written under another id is gone, with its traits
+/// ([`SinkReport::profiles_removed`]), so a repeated run leaves no stale rows. (A profile
+/// whose records were all removed from the index, not merged, is not written again and stays;
+/// delete it by id.) The merge log keeps the history.
 ///
 /// ```no_run
 /// use std::collections::BTreeMap;
@@ -122,11 +134,17 @@ impl PostgresSink {
     ///
     /// [`Error::Sql`] when the server refuses.
     pub fn create_tables(&mut self) -> Result<()> {
-        let (p, t, l) = (
+        let (p, t, l, m) = (
             self.table("profiles"),
             self.table("traits"),
             self.table("merge_log"),
+            self.table("members"),
         );
+        let had_members: bool = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&m])
+            .map_err(|e| Error::sql(&self.name, "creating the tables", e))?
+            .get(0);
         let ddl = format!(
             "CREATE TABLE IF NOT EXISTS {p} (profile_id bigint PRIMARY KEY, members jsonb NOT NULL, \
                fields jsonb NOT NULL, suppressions jsonb NOT NULL, \
@@ -134,11 +152,32 @@ impl PostgresSink {
              CREATE TABLE IF NOT EXISTS {t} (profile_id bigint NOT NULL, name text NOT NULL, \
                value jsonb NOT NULL, PRIMARY KEY (profile_id, name));
              CREATE TABLE IF NOT EXISTS {l} (seq bigint PRIMARY KEY, event text NOT NULL, \
-               entry jsonb NOT NULL);"
+               entry jsonb NOT NULL);
+             CREATE TABLE IF NOT EXISTS {m} (record jsonb PRIMARY KEY, \
+               profile_id bigint NOT NULL);
+             CREATE INDEX IF NOT EXISTS {members_index} ON {m} (profile_id);",
+            members_index = quote_ident(&format!(
+                "{}members_profile_idx",
+                self.prefix.rsplit('.').next().unwrap_or_default()
+            ))
         );
         self.client
             .batch_execute(&ddl)
             .map_err(|e| Error::sql(&self.name, "creating the tables", e))?;
+        if !had_members {
+            // Profiles written before the members table existed: their records, so that a
+            // merge in the next run finds them.
+            self.client
+                .execute(
+                    &format!(
+                        "INSERT INTO {m} (record, profile_id) \
+                         SELECT r, p.profile_id FROM {p} AS p, jsonb_array_elements(p.members) AS r \
+                         ON CONFLICT (record) DO NOTHING"
+                    ),
+                    &[],
+                )
+                .map_err(|e| Error::sql(&self.name, "filling the members table", e))?;
+        }
         self.created = true;
         Ok(())
     }
@@ -203,9 +242,14 @@ impl PostgresSink {
         let mut ids = Vec::with_capacity(profiles.len());
         let (mut members, mut fields, mut suppressions) = (Vec::new(), Vec::new(), Vec::new());
         let (mut t_ids, mut t_names, mut t_values) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut m_records, mut m_ids) = (Vec::new(), Vec::new());
         for (p, t) in profiles.iter().zip(traits) {
             let id = big("profile id", p.id.0)?;
             ids.push(id);
+            for r in &p.members {
+                m_records.push(json(r));
+                m_ids.push(id);
+            }
             members.push(json(&p.members));
             fields.push(json(&p.fields));
             suppressions.push(json(&p.suppressions));
@@ -228,10 +272,11 @@ impl PostgresSink {
             );
             entries.push(entry);
         }
-        let (p, t, l) = (
+        let (p, t, l, m) = (
             self.table("profiles"),
             self.table("traits"),
             self.table("merge_log"),
+            self.table("members"),
         );
         let mut tx = self
             .client
@@ -273,6 +318,56 @@ impl PostgresSink {
                 &[&ids, &t_ids, &t_names],
             )
             .map_err(sql_err)?;
+        // Which profile holds each record now: records that moved name the profiles they left;
+        // records a written profile no longer has are let go.
+        let left: Vec<i64> = tx
+            .query(
+                &format!(
+                    "WITH n AS (SELECT * FROM unnest($1::jsonb[], $2::bigint[]) AS n(record, profile_id)), \
+                     moved AS (SELECT DISTINCT m.profile_id FROM {m} AS m JOIN n ON m.record = n.record \
+                       WHERE m.profile_id <> n.profile_id), \
+                     dropped AS (DELETE FROM {m} AS m WHERE m.profile_id = ANY($3) AND NOT EXISTS \
+                       (SELECT 1 FROM n WHERE n.record = m.record AND n.profile_id = m.profile_id) \
+                       RETURNING m.profile_id) \
+                     SELECT profile_id FROM moved"
+                ),
+                &[&m_records, &m_ids, &ids],
+            )
+            .map_err(sql_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO {m} AS m (record, profile_id) \
+                 SELECT * FROM unnest($1::jsonb[], $2::bigint[]) \
+                 ON CONFLICT (record) DO UPDATE SET profile_id = excluded.profile_id \
+                 WHERE m.profile_id <> excluded.profile_id"
+            ),
+            &[&m_records, &m_ids],
+        )
+        .map_err(sql_err)?;
+        // A profile all of whose records are now another's was merged away.
+        let gone: Vec<i64> = tx
+            .query(
+                &format!(
+                    "DELETE FROM {p} AS p WHERE p.profile_id = ANY($1) AND NOT (p.profile_id = ANY($2)) \
+                     AND NOT EXISTS (SELECT 1 FROM {m} AS m WHERE m.profile_id = p.profile_id) \
+                     RETURNING p.profile_id"
+                ),
+                &[&left, &ids],
+            )
+            .map_err(sql_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !gone.is_empty() {
+            tx.execute(
+                &format!("DELETE FROM {t} WHERE profile_id = ANY($1)"),
+                &[&gone],
+            )
+            .map_err(sql_err)?;
+        }
         let log_written = tx
             .execute(
                 &format!(
@@ -290,6 +385,7 @@ impl PostgresSink {
         report.traits_written += traits_written;
         report.traits_removed += traits_removed;
         report.log_written += log_written;
+        report.profiles_removed += gone.len() as u64;
         Ok(())
     }
 }

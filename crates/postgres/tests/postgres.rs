@@ -430,6 +430,110 @@ fn the_sink_upserts_profiles_traits_and_the_merge_log_idempotently() {
     );
 }
 
+#[test]
+fn profiles_merged_away_are_deleted_in_the_same_transaction() {
+    let Some(pg) = PgServer::shared() else { return };
+    let url = pg.create_database("merged");
+    let person = |id: &str, first: &str, last: &str, email: &str| {
+        let mut r = Record::new(RecordId::id("crm", id));
+        r.set(fields::FIRST_NAME, first);
+        r.set(fields::LAST_NAME, last);
+        r.set(fields::EMAIL, email);
+        r
+    };
+    let existing = vec![
+        person("1", "Robert", "Smith", "bob.smith@gmail.com"),
+        person("2", "Bob", "Smith", "bob.smith@gmail.com"),
+        person("3", "Alice", "Jones", "alice@example.com"),
+        person("4", "Carol", "White", "carol@example.org"),
+        person("5", "Dan", "Brown", "dan@example.net"),
+    ];
+    let deduper = DedupConfig::contacts().build().unwrap();
+    let model = deduper.run(&existing).model;
+    let mut index = MatchIndex::build(&deduper, &model, existing).unwrap();
+    let traits_of = |profiles: &[mergetag_model::Profile]| -> Vec<BTreeMap<String, Value>> {
+        profiles
+            .iter()
+            .map(|p| BTreeMap::from([("size".to_owned(), Value::Int(p.members.len() as i64))]))
+            .collect()
+    };
+    let mut sink = PostgresSink::connect("dw", &url).unwrap();
+    sink.batch_profiles(1);
+    let profiles = index.golden_profiles(&SurvivorshipConfig::default());
+    let first = sink
+        .write(&profiles, &traits_of(&profiles), index.log())
+        .unwrap();
+    assert_eq!((first.profiles_written, first.profiles_removed), (4, 0));
+    let q = |sql: &str| pg.psql("merged", sql);
+    assert_eq!(q("SELECT count(*) FROM mergetag_members"), "5");
+
+    // Two profiles merge (an alias says Alice and Carol are one person; so do the records of
+    // Dan and Robert): the profiles merged away go, with their traits, in the transaction of
+    // the profile that took their records.
+    let id = |k: &str| RecordId::id("crm", k);
+    let alice_carol = index.link(&id("4"), &id("3"), "alias").unwrap();
+    let robert_dan = index.link(&id("5"), &id("1"), "alias").unwrap();
+    let gone = [alice_carol.absorbed.unwrap(), robert_dan.absorbed.unwrap()];
+    let profiles = index.golden_profiles(&SurvivorshipConfig::default());
+    assert_eq!(profiles.len(), 2);
+    let second = sink
+        .write(&profiles, &traits_of(&profiles), index.log())
+        .unwrap();
+    assert_eq!((second.profiles_written, second.profiles_removed), (2, 2));
+    assert_eq!(q("SELECT count(*) FROM mergetag_profiles"), "2");
+    assert_eq!(
+        q(&format!(
+            "SELECT count(*) FROM mergetag_traits WHERE profile_id IN ({}, {})",
+            gone[0].0, gone[1].0
+        )),
+        "0"
+    );
+    assert_eq!(q("SELECT count(*) FROM mergetag_traits"), "2");
+    assert_eq!(
+        q(
+            "SELECT string_agg(profile_id::text || ':' || jsonb_array_length(members)::text, ',' ORDER BY profile_id) FROM mergetag_profiles"
+        ),
+        profiles
+            .iter()
+            .map(|p| format!("{}:{}", p.id.0, p.members.len()))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    // Repeated, the run leaves everything as it is.
+    let again = sink
+        .write(&profiles, &traits_of(&profiles), index.log())
+        .unwrap();
+    assert_eq!(
+        (
+            again.profiles_written,
+            again.profiles_unchanged,
+            again.profiles_removed,
+            again.traits_written
+        ),
+        (0, 2, 0, 0)
+    );
+
+    // Tables written before the members table existed: it is filled from the profiles when
+    // created, and a merge is still found.
+    q("DROP TABLE mergetag_members");
+    let mut sink = PostgresSink::connect("dw", &url).unwrap();
+    let alice = index.profile_of(&id("3")).unwrap();
+    let robert = index.profile_of(&id("1")).unwrap();
+    let last = index.link(&id("3"), &id("1"), "alias").unwrap();
+    assert_eq!(last.profile, alice.min(robert));
+    let profiles = index.golden_profiles(&SurvivorshipConfig::default());
+    let third = sink
+        .write(&profiles, &traits_of(&profiles), index.log())
+        .unwrap();
+    assert_eq!((third.profiles_written, third.profiles_removed), (1, 1));
+    assert_eq!(q("SELECT count(*) FROM mergetag_profiles"), "1");
+    assert_eq!(q("SELECT count(*) FROM mergetag_members"), "5");
+    assert_eq!(
+        q("SELECT count(*) FROM mergetag_merge_log WHERE event = 'linked'"),
+        "3"
+    );
+}
+
 /// Replays the inputs kept in `tests/fuzz/postgres_settings/` (seeds, and crashes the fuzzer
 /// found once fixed) through the fuzz target's checks.
 #[test]

@@ -1,6 +1,8 @@
 //! A HubSpot-style contacts source: the CRM v3 objects API, cursor paging, and incremental
 //! sync by `lastmodifieddate` through the search API.
 
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -37,18 +39,66 @@ pub const DEFAULT_PROPERTIES: &[&str] = &[
     "lastmodifieddate",
 ];
 
+/// The most results HubSpot's search API pages through for one query.
+pub const SEARCH_CAP: u64 = 10_000;
+
 /// The paging of HubSpot's contacts: `GET /crm/v3/objects/contacts?limit=&properties=&after=`
 /// for a full sync, `POST /crm/v3/objects/contacts/search` filtered on `lastmodifieddate`
 /// (ascending) for an incremental one; both answer `{"results": [...], "paging": {"next":
 /// {"after": "..."}}}`. Each contact becomes the columns `hs_object_id` (its `id`), its
 /// properties by name, `updatedAt` and `archived`, which the `hubspot_contacts` preset maps.
+///
+/// # Incremental sync: the watermark
+///
+/// The search asks for `lastmodifieddate > since` (strictly: a contact modified exactly at
+/// the watermark is not read again). So that no contact is skipped when several share a
+/// modification time, the [watermark](HubspotContacts::watermark) only moves past a time once
+/// every contact modified then has been read: after a complete run it is the latest
+/// `updatedAt` read; after a run cut short (a spent budget, an error) it is the latest time
+/// *before* the last one read, so the next run reads the contacts of that last time again (at
+/// most those; a pipeline deduplicates them by id).
+///
+/// # The search cap
+///
+/// HubSpot's search pages through at most 10,000 results per query ([`SEARCH_CAP`]). When
+/// the next page would pass it, the pager starts a new query from the last modification time
+/// read (`lastmodifieddate >= t`, ascending), leaving out the contacts already read at `t`
+/// (by id), so a sync of any size reads each contact once. More than 10,000 contacts modified
+/// in the same millisecond cannot be paged through and end the run with an error.
 #[derive(Debug, Clone)]
 pub struct HubspotContacts {
     base: String,
     properties: Vec<String>,
     page_size: u32,
     since: Option<DateTime<Utc>>,
-    watermark: Option<DateTime<Utc>>,
+    search_cap: u64,
+    /// The latest `updatedAt` read.
+    max_seen: Option<DateTime<Utc>>,
+    /// Search (ascending): the time of the last contact read, the ids read at that time, and
+    /// the latest time before it (every contact up to it has been read).
+    last_seen: Option<DateTime<Utc>>,
+    at_last: BTreeSet<String>,
+    complete: Option<DateTime<Utc>>,
+    /// The current query's lower bound when it was restarted at the cap (`>=`, millis).
+    window: Cell<Option<i64>>,
+    /// Results the current query has given.
+    window_read: Cell<u64>,
+    /// Whether the last page has been fetched.
+    finished: Cell<bool>,
+}
+
+/// A cursor that starts (`restart:<millis>:`) or goes on with (`restart:<millis>:<after>`) a
+/// query restarted at the search cap.
+const RESTART: &str = "restart:";
+
+fn parse_cursor(cursor: Option<&str>) -> (Option<i64>, Option<&str>) {
+    match cursor.and_then(|c| c.strip_prefix(RESTART)) {
+        Some(rest) => {
+            let (millis, after) = rest.split_once(':').unwrap_or((rest, ""));
+            (millis.parse().ok(), Some(after).filter(|a| !a.is_empty()))
+        }
+        None => (None, cursor),
+    }
 }
 
 impl HubspotContacts {
@@ -60,8 +110,22 @@ impl HubspotContacts {
             properties: DEFAULT_PROPERTIES.iter().map(|p| (*p).to_owned()).collect(),
             page_size: 100,
             since: None,
-            watermark: None,
+            search_cap: SEARCH_CAP,
+            max_seen: None,
+            last_seen: None,
+            at_last: BTreeSet::new(),
+            complete: None,
+            window: Cell::new(None),
+            window_read: Cell::new(0),
+            finished: Cell::new(false),
         }
+    }
+
+    /// The most results one search query pages through (default [`SEARCH_CAP`], HubSpot's;
+    /// at least one page).
+    pub fn search_cap(mut self, n: u64) -> HubspotContacts {
+        self.search_cap = n.max(u64::from(self.page_size));
+        self
     }
 
     /// The properties to ask for.
@@ -82,9 +146,19 @@ impl HubspotContacts {
         self
     }
 
-    /// The latest `updatedAt` read: pass it to [`HubspotContacts::since`] next time.
+    /// Where the next incremental run starts: pass it to [`HubspotContacts::since`]. After a
+    /// complete run, the latest `updatedAt` read; after a run cut short, the latest time all
+    /// of whose contacts were read (see [the type's docs](HubspotContacts)); the `since`
+    /// given when nothing more is known.
     pub fn watermark(&self) -> Option<DateTime<Utc>> {
-        self.watermark.or(self.since)
+        if self.finished.get() {
+            self.max_seen.or(self.since)
+        } else if self.since.is_some() {
+            self.complete.or(self.since)
+        } else {
+            // A full sync reads in id order: only a complete run says anything.
+            None
+        }
     }
 }
 
@@ -108,6 +182,11 @@ struct Next {
 
 impl Pager for HubspotContacts {
     fn request(&self, cursor: Option<&str>) -> PageRequest {
+        let (restart, cursor) = parse_cursor(cursor);
+        self.window.set(restart);
+        if cursor.is_none() {
+            self.window_read.set(0);
+        }
         match self.since {
             None => {
                 let mut url = format!(
@@ -123,11 +202,15 @@ impl Pager for HubspotContacts {
                 PageRequest::get(url)
             }
             Some(since) => {
+                let (operator, from) = match restart {
+                    Some(millis) => ("GTE", millis),
+                    None => ("GT", since.timestamp_millis()),
+                };
                 let mut body = json!({
                     "filterGroups": [{"filters": [{
                         "propertyName": "lastmodifieddate",
-                        "operator": "GT",
-                        "value": since.timestamp_millis().to_string(),
+                        "operator": operator,
+                        "value": from.to_string(),
                     }]}],
                     "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
                     "properties": self.properties,
@@ -162,13 +245,61 @@ impl Pager for HubspotContacts {
             Json::Number(n) => Some(n.to_string()),
             _ => None,
         });
-        Ok(Page {
-            items: b.results,
-            next,
-        })
+        let mut items = b.results;
+        if self.since.is_none() {
+            self.finished.set(next.is_none());
+            return Ok(Page { items, next });
+        }
+        self.window_read
+            .set(self.window_read.get() + items.len() as u64);
+        // A restarted query repeats the contacts already read at its first time: leave
+        // them out.
+        let window = self.window.get();
+        if let Some(from) = window {
+            items.retain(|item| {
+                !(updated_at(item).is_some_and(|t| t.timestamp_millis() == from)
+                    && item
+                        .get("id")
+                        .and_then(id_text)
+                        .is_some_and(|id| self.at_last.contains(&id)))
+            });
+        }
+        let next = match next {
+            Some(after) if self.window_read.get() + u64::from(self.page_size) > self.search_cap => {
+                // The next page would pass the cap: a new query from the last time read.
+                let last = items
+                    .iter()
+                    .filter_map(updated_at)
+                    .max()
+                    .into_iter()
+                    .chain(self.last_seen)
+                    .max();
+                let Some(last) = last else {
+                    return Err("a search page at the cap holds no updatedAt".to_owned());
+                };
+                let from = last.timestamp_millis();
+                if window == Some(from) {
+                    let _ = after;
+                    return Err(format!(
+                        "more than {} contacts were modified at {}: the search cannot page past them",
+                        self.search_cap,
+                        last.to_rfc3339()
+                    ));
+                }
+                Some(format!("{RESTART}{from}:"))
+            }
+            Some(after) => Some(match window {
+                Some(from) => format!("{RESTART}{from}:{after}"),
+                None => after,
+            }),
+            None => None,
+        };
+        self.finished.set(next.is_none());
+        Ok(Page { items, next })
     }
 
     fn row(&mut self, item: serde_json::Map<String, Json>, out: &mut Vec<(String, Value)>) {
+        let id = item.get("id").and_then(id_text);
         for (k, v) in item {
             match (k.as_str(), v) {
                 ("id", v) => out.push(("hs_object_id".to_owned(), json_value(v))),
@@ -183,8 +314,19 @@ impl Pager for HubspotContacts {
                 ("updatedAt", Json::String(s)) => {
                     if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
                         let t = t.with_timezone(&Utc);
-                        if self.watermark.is_none_or(|w| t > w) {
-                            self.watermark = Some(t);
+                        if self.max_seen.is_none_or(|w| t > w) {
+                            self.max_seen = Some(t);
+                        }
+                        // Ascending (search): a later time completes the one before it.
+                        if self.last_seen.is_none_or(|l| t > l) {
+                            self.complete = self.last_seen.or(self.complete);
+                            self.last_seen = Some(t);
+                            self.at_last.clear();
+                        }
+                        if self.last_seen == Some(t)
+                            && let Some(id) = &id
+                        {
+                            self.at_last.insert(id.clone());
                         }
                     }
                     out.push((k, Value::Text(s)));
@@ -192,6 +334,21 @@ impl Pager for HubspotContacts {
                 (_, v) => out.push((k, json_value(v))),
             }
         }
+    }
+}
+
+fn updated_at(item: &Json) -> Option<DateTime<Utc>> {
+    item.get("updatedAt")
+        .and_then(Json::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn id_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

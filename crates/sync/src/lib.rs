@@ -3,7 +3,10 @@
 //! a budget), retrying `429` and 5xx answers and failures below HTTP with exponential backoff
 //! and jitter while honouring `Retry-After` and rate-limit headers, and counting every retry
 //! and wait in a [`SyncReport`]; [`HubspotSource`] is a HubSpot-style contacts source on it,
-//! with cursor paging and incremental sync by modification time.
+//! with cursor paging and incremental sync by modification time (strictly after a
+//! watermark that only passes a time once all its contacts are read; queries restarted at
+//! HubSpot's 10,000-result search cap). Used as a pipeline source, its report is in the run
+//! report's `sources[].counters` ([`SyncReport::counters`]).
 //!
 //! Syncing the contacts modified since the last run (this needs a server, hence `no_run`;
 //! the crate's tests and the `custom_source` example start one on 127.0.0.1):
@@ -39,7 +42,8 @@ mod report;
 pub use crate::error::{Error, Result};
 pub use crate::fetch::{FetchError, FetchPolicy, Fetcher, MAX_BODY_BYTES, Method, PageRequest};
 pub use crate::hubspot::{
-    DEFAULT_PROPERTIES, HUBSPOT_API, HubspotContacts, HubspotSettings, HubspotSource, open,
+    DEFAULT_PROPERTIES, HUBSPOT_API, HubspotContacts, HubspotSettings, HubspotSource, SEARCH_CAP,
+    open,
 };
 pub use crate::paged::{Page, PagedSource, Pager};
 pub use crate::report::{ReportHandle, SyncReport};

@@ -246,6 +246,11 @@ impl<P: Pager> Source for PagedSource<P> {
         &self.name
     }
 
+    /// The [`SyncReport`](crate::SyncReport) so far, by name (waits in milliseconds).
+    fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        self.report().counters()
+    }
+
     fn read_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
         loop {
             let Some(item) = self.buffer.pop_front() else {

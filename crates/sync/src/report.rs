@@ -1,5 +1,6 @@
 //! [`SyncReport`]: what a sync run did, for the run report and monitoring.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +35,31 @@ pub struct SyncReport {
     pub throttle_wait: Duration,
     /// Whether the run stopped because its request budget was spent.
     pub budget_spent: bool,
+}
+
+impl SyncReport {
+    /// The report as named counters, the form a pipeline's run report keeps for each source
+    /// (`Source::counters`): every count by its field name, the waits as `backoff_wait_ms`
+    /// and `throttle_wait_ms`, and `budget_spent` as 0 or 1.
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        [
+            ("requests", self.requests),
+            ("pages", self.pages),
+            ("items", self.items),
+            ("retries", self.retries),
+            ("rate_limited", self.rate_limited),
+            ("server_errors", self.server_errors),
+            ("transport_errors", self.transport_errors),
+            ("bad_bodies", self.bad_bodies),
+            ("backoff_wait_ms", ms(self.backoff_wait)),
+            ("throttle_wait_ms", ms(self.throttle_wait)),
+            ("budget_spent", u64::from(self.budget_spent)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
 }
 
 /// A [`SyncReport`] shared between a source and whoever reads it after the source has been

@@ -57,6 +57,10 @@ struct Api {
     requests: AtomicU64,
     /// Always answer this status (a broken API).
     always: Option<u16>,
+    /// HubSpot's search cap: a search page past this many results is a 400.
+    cap: Option<usize>,
+    /// Searches asked for, as (operator, value).
+    searches: Mutex<Vec<(String, i64)>>,
 }
 
 impl Api {
@@ -80,12 +84,21 @@ impl Api {
         if let Some(status) = self.always {
             return Response::status(status);
         }
+        let mut inclusive = false;
         let (after, limit, since, search) = if req.method == "POST" {
             let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();
-            let since: i64 = body["filterGroups"][0]["filters"][0]["value"]
+            let filter = &body["filterGroups"][0]["filters"][0];
+            let since: i64 = filter["value"]
                 .as_str()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
+            inclusive = filter["operator"] == "GTE";
+            if body["after"].is_null() {
+                self.searches.lock().unwrap().push((
+                    filter["operator"].as_str().unwrap_or_default().to_owned(),
+                    since,
+                ));
+            }
             (
                 body["after"].as_str().map(str::to_owned),
                 body["limit"].as_u64().unwrap_or(100),
@@ -120,10 +133,21 @@ impl Api {
                     let at = c["updatedAt"]
                         .as_str()
                         .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-                    at.is_none_or(|at| at.timestamp_millis() > s)
+                    at.is_none_or(|at| {
+                        at.timestamp_millis() > s || (inclusive && at.timestamp_millis() == s)
+                    })
                 })
             })
             .collect();
+        if search
+            && let Some(cap) = self.cap
+            && start + limit as usize > cap
+        {
+            return Response::status(400).body(
+                format!("{{\"status\":\"error\",\"message\":\"paging past {cap} results\"}}")
+                    .into_bytes(),
+            );
+        }
         let end = (start + limit as usize).min(matching.len());
         let mut body = json!({"results": matching[start.min(end)..end]});
         if end < matching.len() {
@@ -367,6 +391,104 @@ fn incremental_sync_by_modification_time_and_bad_items_quarantined() {
         s.pager().watermark(),
         Some("2026-01-01T05:00:00Z".parse().unwrap())
     );
+}
+
+/// Contacts modified in groups of 7 sharing a time (ties), one second apart.
+fn tied_contacts(n: u64) -> Vec<Json> {
+    (1..=n)
+        .map(|i| {
+            let mut c = contact(i);
+            let at = ("2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+                + chrono::Duration::seconds((i / 7) as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            c["updatedAt"] = json!(at);
+            c["properties"]["lastmodifieddate"] = json!(at);
+            c
+        })
+        .collect()
+}
+
+#[test]
+fn a_search_past_hubspots_10000_cap_restarts_from_the_last_time_read() {
+    let n = 23_456;
+    let api = Api {
+        contacts: tied_contacts(n),
+        cap: Some(mergetag_sync::SEARCH_CAP as usize),
+        ..Api::default()
+    };
+    let (server, api) = serve(api);
+    let since: DateTime<Utc> = "2025-12-31T00:00:00Z".parse().unwrap();
+    let pager = HubspotContacts::new(&server.url()).since(since);
+    let mut s = source(&server, pager, &quick_policy());
+    let records: Vec<Record> = s.records().collect::<Result<_, _>>().unwrap();
+    // Every contact exactly once, in order, though three queries were needed.
+    assert_eq!(ids(&records), (1..=n).collect::<Vec<_>>());
+    let searches = api.searches.lock().unwrap().clone();
+    assert_eq!(searches.len(), 3, "{searches:?}");
+    assert_eq!(searches[0], ("GT".to_owned(), since.timestamp_millis()));
+    assert!(searches[1..].iter().all(|(op, _)| op == "GTE"));
+    // Each restart starts at the time of the last contact read (10000 is 1428 s in, a tie).
+    let t = |i: u64| {
+        tied_contacts(i).last().unwrap()["updatedAt"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert_eq!(searches[1].1, t(10_000));
+    assert_eq!(s.report().retries, 0, "no page past the cap was asked for");
+    assert_eq!(
+        s.pager().watermark(),
+        Some(t(n) / 1000).map(|secs| DateTime::from_timestamp(secs, 0).unwrap())
+    );
+}
+
+#[test]
+fn the_watermark_is_strict_and_never_skips_contacts_sharing_a_time() {
+    let api = Api {
+        contacts: tied_contacts(100),
+        ..Api::default()
+    };
+    let (server, _api) = serve(api);
+    let since: DateTime<Utc> = "2025-12-31T00:00:00Z".parse().unwrap();
+    // A run cut short by its budget after two pages of 10: 20 contacts read; the 20th's
+    // time (2 s) is shared by contacts 14 to 20 and 21 unread, so the watermark stays at 1 s.
+    let mut policy = quick_policy();
+    policy.max_requests = Some(2);
+    let pager = HubspotContacts::new(&server.url())
+        .page_size(10)
+        .since(since);
+    let mut s = source(&server, pager, &policy);
+    let first: Vec<Record> = s.records().filter_map(Result::ok).collect();
+    assert_eq!(ids(&first), (1..=20).collect::<Vec<_>>());
+    assert!(s.report().budget_spent);
+    let mark = s.pager().watermark().unwrap();
+    assert_eq!(
+        mark,
+        "2026-01-01T00:00:01Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    // The next run asks for `> mark`: it reads the contacts at 2 s again (14 to 20, the only
+    // ones read twice) and everything after; none is skipped.
+    let pager = HubspotContacts::new(&server.url())
+        .page_size(10)
+        .since(mark);
+    let mut s = source(&server, pager, &quick_policy());
+    let second: Vec<Record> = s.records().collect::<Result<_, _>>().unwrap();
+    assert_eq!(ids(&second), (14..=100).collect::<Vec<_>>());
+    // Complete: the watermark is the last time read, and a contact exactly at it is not read
+    // again (strict `>`).
+    let mark = s.pager().watermark().unwrap();
+    assert_eq!(
+        mark,
+        "2026-01-01T00:00:14Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let pager = HubspotContacts::new(&server.url())
+        .page_size(10)
+        .since(mark);
+    let mut s = source(&server, pager, &quick_policy());
+    assert_eq!(s.records().count(), 0);
+    assert_eq!(s.pager().watermark(), Some(mark));
 }
 
 #[test]

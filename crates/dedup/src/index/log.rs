@@ -120,6 +120,18 @@ pub enum LogEvent {
         /// Why it left.
         cause: SplitCause,
     },
+    /// Two records were linked as one person on an outside assertion (an alias call), their
+    /// profiles merged whatever the model says.
+    Linked {
+        /// The surviving profile.
+        profile: ProfileId,
+        /// The profile merged into it, now gone (`None` when both were already one).
+        absorbed: Option<ProfileId>,
+        /// The two records.
+        records: [RecordRef; 2],
+        /// Who asserted it (`alias: previousId -> userId`).
+        reason: String,
+    },
     /// A person's records were erased on request.
     Erased {
         /// The erasure's tombstone number: log entries of the erased records now name it.
@@ -171,6 +183,7 @@ pub(super) fn redact_event(
         LogEvent::Built { .. } | LogEvent::Erased { .. } => {}
         LogEvent::Created { record, .. } | LogEvent::Removed { record, .. } => fix(record),
         LogEvent::Split { record, .. } => fix(record),
+        LogEvent::Linked { records, .. } => records.iter_mut().for_each(fix),
         LogEvent::Attached {
             record, evidence, ..
         }

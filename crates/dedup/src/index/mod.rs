@@ -127,6 +127,19 @@ pub struct Outcome {
     pub corrected: Option<Removal>,
 }
 
+/// The result of [`MatchIndex::link`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Linked {
+    /// The profile both records belong to now.
+    pub profile: ProfileId,
+    /// The profile merged into it, now gone (`None` when both were already one).
+    pub absorbed: Option<ProfileId>,
+}
+
+/// The weight a linked pair is kept with: a match, above any the model gives.
+const LINKED_WEIGHT: f32 = 1.0e6;
+
 /// The result of taking a record out of the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Removal {
@@ -874,6 +887,62 @@ impl MatchIndex {
             refused,
             corrected,
         }
+    }
+
+    /// Links two indexed records as one person on an outside assertion, such as an alias
+    /// call tying an anonymous id to an account: their profiles merge (the older profile id
+    /// survives) whatever the model says, and the pair is kept as a match, so the link holds
+    /// when other records leave. Logged as [`LogEvent::Linked`] with `reason`. A record
+    /// added again under its id (a correction) leaves its links behind: link it again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownRecord`] when either record is not in the index.
+    pub fn link(&mut self, a: &RecordId, b: &RecordId, reason: &str) -> Result<Linked> {
+        let slot = |id: &RecordId| {
+            self.slot_of
+                .get(id)
+                .copied()
+                .ok_or_else(|| Error::UnknownRecord(id.clone()))
+        };
+        let (sa, sb) = (slot(a)?, slot(b)?);
+        if sa != sb {
+            for (x, y) in [(sa, sb), (sb, sa)] {
+                let links = &mut self.links[x as usize];
+                match links.iter_mut().find(|l| l.to == y) {
+                    Some(l) => {
+                        l.matched = true;
+                        l.weight = LINKED_WEIGHT;
+                    }
+                    None => links.push(Link {
+                        to: y,
+                        weight: LINKED_WEIGHT,
+                        matched: true,
+                    }),
+                }
+            }
+        }
+        let (pa, pb) = (self.profile_of[sa as usize], self.profile_of[sb as usize]);
+        let (keep, gone) = (pa.min(pb), pa.max(pb));
+        let absorbed = (pa != pb).then(|| {
+            let moved = self.profiles.remove(&gone).unwrap_or_default();
+            for &m in &moved {
+                self.profile_of[m as usize] = keep;
+            }
+            let members = self.profiles.entry(keep).or_default();
+            members.extend(moved);
+            ProfileId(gone)
+        });
+        self.push_log(LogEvent::Linked {
+            profile: ProfileId(keep),
+            absorbed,
+            records: [RecordRef::Record(a.clone()), RecordRef::Record(b.clone())],
+            reason: reason.to_owned(),
+        });
+        Ok(Linked {
+            profile: ProfileId(keep),
+            absorbed,
+        })
     }
 
     /// Adds a batch, in record-id order (so the result does not depend on the batch's order).
