@@ -673,20 +673,32 @@ impl Deduper {
                 }
                 report.largest_blocks = vec![window.min(idx.len())];
             }
-            let mut sizes = Vec::new();
+            // The five largest blocks, largest first.
+            let mut sizes: Vec<usize> = Vec::new();
             for band in &pass_keys.hashed {
-                let mut idx: Vec<u32> = (0..n as u32).filter(|&i| band[i as usize] != 0).collect();
-                idx.par_sort_unstable_by_key(|&i| (band[i as usize], i));
+                // Keys beside their records, sorted: no lookup into the key array per
+                // comparison of the sort.
+                let mut idx: Vec<(u64, u32)> = band
+                    .iter()
+                    .zip(0..n as u32)
+                    .filter(|(k, _)| **k != 0)
+                    .map(|(&k, i)| (k, i))
+                    .collect();
+                idx.par_sort_unstable();
                 report.keyed_records = report.keyed_records.max(idx.len());
-                for block in idx.chunk_by(|&x, &y| band[x as usize] == band[y as usize]) {
-                    sizes.push(block.len());
+                for block in idx.chunk_by(|x, y| x.0 == y.0) {
+                    let at = sizes.partition_point(|&s| s >= block.len());
+                    if at < 5 {
+                        sizes.insert(at, block.len());
+                        sizes.truncate(5);
+                    }
                     if block.len() > self.config.max_block_size {
                         report.oversized_blocks += 1;
                         report.oversized_records += block.len();
                         continue;
                     }
-                    for (k, &x) in block.iter().enumerate() {
-                        for &y in &block[k + 1..] {
+                    for (k, &(_, x)) in block.iter().enumerate() {
+                        for &(_, y) in &block[k + 1..] {
                             emit(x, y, slot, &mut report);
                         }
                     }
@@ -694,8 +706,6 @@ impl Deduper {
                 slot += 1;
             }
             if !sizes.is_empty() {
-                sizes.sort_unstable_by(|a, b| b.cmp(a));
-                sizes.truncate(5);
                 report.largest_blocks = sizes;
             }
             passes.push(report);
