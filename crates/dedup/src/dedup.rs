@@ -746,6 +746,7 @@ impl Deduper {
     fn estimate_u(&self, run: &Run) -> (Vec<Vec<f64>>, Vec<ExactCounts>) {
         const FIRST_ROUND: u64 = 20_000;
         const SAMPLE_RUN: u64 = 64;
+        const LARGE: u64 = 1 << 16;
         const SETTLED: f64 = 0.05;
         let n = run.order.len() as u64;
         let mut counts: Vec<Vec<u64>> = self
@@ -784,11 +785,14 @@ impl Deduper {
         let mut before: Option<Vec<Vec<f64>>> = None;
         while drawn < cap && round > 0 {
             let take = round.min(cap - drawn);
-            // Pairs come in runs: a random record on each side, then the next ones on both
-            // (wrapping), `(a + k, b + k)`. Every pair is still uniform over all pairs (each
-            // side's start is), but a run reads its records one after another instead of from
-            // anywhere in memory: on a million records this sample cost more than comparing all
-            // the candidate pairs, nearly all of it waiting on memory.
+            // In a large file pairs come in runs: a random record on each side, then the next
+            // ones on both (wrapping), `(a + k, b + k)`. Every pair is still uniform over all
+            // pairs (each side's start is), but a run reads its records one after another
+            // instead of from anywhere in memory: on a million records, drawn one by one, this
+            // sample cost more than comparing all the candidate pairs, nearly all of it waiting
+            // on memory. Below 65,536 records (which mostly fit in cache, and where a few
+            // hundred pairs in runs would be a lumpy sample) pairs are drawn one by one.
+            let run_len = if n >= LARGE { SAMPLE_RUN } else { 1 };
             let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(take as usize);
             while (pairs.len() as u64) < take {
                 let left = take - pairs.len() as u64;
@@ -796,7 +800,7 @@ impl Deduper {
                     Some((l, r)) => {
                         let (nl, nr) = (l.len() as u64, r.len() as u64);
                         let (x, y) = (rng.below(nl), rng.below(nr));
-                        for k in 0..SAMPLE_RUN.min(nl).min(nr).min(left) {
+                        for k in 0..run_len.min(nl).min(nr).min(left) {
                             pairs.push((l[((x + k) % nl) as usize], r[((y + k) % nr) as usize]));
                         }
                     }
@@ -806,7 +810,7 @@ impl Deduper {
                         if a == b {
                             continue;
                         }
-                        for k in 0..SAMPLE_RUN.min(n).min(left) {
+                        for k in 0..run_len.min(n).min(left) {
                             pairs.push((((a + k) % n) as usize, ((b + k) % n) as usize));
                         }
                     }
