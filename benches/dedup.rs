@@ -1,7 +1,8 @@
 //! The dedup hot path: the comparison loop over candidate pairs, the Jaro-Winkler kernel, and
 //! whole deduplications, each beside a baseline measured in the same run.
 //!
-//! Run with `cargo bench --bench dedup`. Fixtures come from `mergetag-testkit` with fixed seeds.
+//! Run with `cargo bench --bench dedup` (`MERGETAG_BENCH_1M=1` adds a whole run over about a
+//! million records). Fixtures come from `mergetag-testkit` with fixed seeds.
 
 use std::hint::black_box;
 
@@ -127,7 +128,13 @@ fn blocking(c: &mut Criterion) {
 fn end_to_end(c: &mut Criterion) {
     let mut group = c.benchmark_group("mergetag_dedup::Deduper::run");
     group.sample_size(10);
-    for people in [10_000usize, 100_000] {
+    let mut sizes = vec![10_000usize, 100_000];
+    // About 1.04M records: two minutes of samples. `examples/dedup_scale.rs` reports the same
+    // run's time, peak memory and F1, and measures an earlier commit on the same data.
+    if std::env::var_os("MERGETAG_BENCH_1M").is_some() {
+        sizes.push(700_000);
+    }
+    for people in sizes {
         let data = Generator::new(7).generate(people);
         let deduper = Deduper::new(DedupConfig::contacts()).unwrap();
         group.throughput(Throughput::Elements(data.records.len() as u64));

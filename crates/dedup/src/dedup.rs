@@ -673,20 +673,32 @@ impl Deduper {
                 }
                 report.largest_blocks = vec![window.min(idx.len())];
             }
-            let mut sizes = Vec::new();
+            // The five largest blocks, largest first.
+            let mut sizes: Vec<usize> = Vec::new();
             for band in &pass_keys.hashed {
-                let mut idx: Vec<u32> = (0..n as u32).filter(|&i| band[i as usize] != 0).collect();
-                idx.par_sort_unstable_by_key(|&i| (band[i as usize], i));
+                // Keys beside their records, sorted: no lookup into the key array per
+                // comparison of the sort.
+                let mut idx: Vec<(u64, u32)> = band
+                    .iter()
+                    .zip(0..n as u32)
+                    .filter(|(k, _)| **k != 0)
+                    .map(|(&k, i)| (k, i))
+                    .collect();
+                idx.par_sort_unstable();
                 report.keyed_records = report.keyed_records.max(idx.len());
-                for block in idx.chunk_by(|&x, &y| band[x as usize] == band[y as usize]) {
-                    sizes.push(block.len());
+                for block in idx.chunk_by(|x, y| x.0 == y.0) {
+                    let at = sizes.partition_point(|&s| s >= block.len());
+                    if at < 5 {
+                        sizes.insert(at, block.len());
+                        sizes.truncate(5);
+                    }
                     if block.len() > self.config.max_block_size {
                         report.oversized_blocks += 1;
                         report.oversized_records += block.len();
                         continue;
                     }
-                    for (k, &x) in block.iter().enumerate() {
-                        for &y in &block[k + 1..] {
+                    for (k, &(_, x)) in block.iter().enumerate() {
+                        for &(_, y) in &block[k + 1..] {
                             emit(x, y, slot, &mut report);
                         }
                     }
@@ -694,8 +706,6 @@ impl Deduper {
                 slot += 1;
             }
             if !sizes.is_empty() {
-                sizes.sort_unstable_by(|a, b| b.cmp(a));
-                sizes.truncate(5);
                 report.largest_blocks = sizes;
             }
             passes.push(report);
@@ -736,6 +746,7 @@ impl Deduper {
     fn estimate_u(&self, run: &Run) -> (Vec<Vec<f64>>, Vec<ExactCounts>) {
         const FIRST_ROUND: u64 = 20_000;
         const SAMPLE_RUN: u64 = 64;
+        const LARGE: u64 = 1 << 16;
         const SETTLED: f64 = 0.05;
         let n = run.order.len() as u64;
         let mut counts: Vec<Vec<u64>> = self
@@ -774,11 +785,14 @@ impl Deduper {
         let mut before: Option<Vec<Vec<f64>>> = None;
         while drawn < cap && round > 0 {
             let take = round.min(cap - drawn);
-            // Pairs come in runs: a random record on each side, then the next ones on both
-            // (wrapping), `(a + k, b + k)`. Every pair is still uniform over all pairs (each
-            // side's start is), but a run reads its records one after another instead of from
-            // anywhere in memory: on a million records this sample cost more than comparing all
-            // the candidate pairs, nearly all of it waiting on memory.
+            // In a large file pairs come in runs: a random record on each side, then the next
+            // ones on both (wrapping), `(a + k, b + k)`. Every pair is still uniform over all
+            // pairs (each side's start is), but a run reads its records one after another
+            // instead of from anywhere in memory: on a million records, drawn one by one, this
+            // sample cost more than comparing all the candidate pairs, nearly all of it waiting
+            // on memory. Below 65,536 records (which mostly fit in cache, and where a few
+            // hundred pairs in runs would be a lumpy sample) pairs are drawn one by one.
+            let run_len = if n >= LARGE { SAMPLE_RUN } else { 1 };
             let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(take as usize);
             while (pairs.len() as u64) < take {
                 let left = take - pairs.len() as u64;
@@ -786,7 +800,7 @@ impl Deduper {
                     Some((l, r)) => {
                         let (nl, nr) = (l.len() as u64, r.len() as u64);
                         let (x, y) = (rng.below(nl), rng.below(nr));
-                        for k in 0..SAMPLE_RUN.min(nl).min(nr).min(left) {
+                        for k in 0..run_len.min(nl).min(nr).min(left) {
                             pairs.push((l[((x + k) % nl) as usize], r[((y + k) % nr) as usize]));
                         }
                     }
@@ -796,7 +810,7 @@ impl Deduper {
                         if a == b {
                             continue;
                         }
-                        for k in 0..SAMPLE_RUN.min(n).min(left) {
+                        for k in 0..run_len.min(n).min(left) {
                             pairs.push((((a + k) % n) as usize, ((b + k) % n) as usize));
                         }
                     }
