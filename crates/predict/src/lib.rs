@@ -37,11 +37,14 @@
 //! Pareto/NBD on the million 6.3 s.
 
 mod bgnbd;
+mod calibrate;
 mod churn;
+mod classifier;
 mod drift;
 mod error;
 mod fit;
 mod gamma_gamma;
+mod gbt;
 mod optimize;
 mod pareto;
 mod predictor;
@@ -53,11 +56,17 @@ mod summary;
 mod transactions;
 
 pub use crate::bgnbd::BgNbd;
+pub use crate::calibrate::{Calibration, Calibrator};
 pub use crate::churn::{Logistic, Scores, cross_validate, scores};
+pub use crate::classifier::{
+    ChurnReport, Classifier, ClassifierConfig, ClassifierKind, ClassifierModel,
+    cross_validate_classifier,
+};
 pub use crate::drift::{Drift, Stability, drift, psi};
 pub use crate::error::{Error, Result};
 pub use crate::fit::Fit;
 pub use crate::gamma_gamma::GammaGamma;
+pub use crate::gbt::{EarlyStopping, Gbt, GbtOptions, Node, Tree};
 pub use crate::optimize::{Convergence, FitOptions};
 pub use crate::pareto::ParetoNbd;
 pub use crate::predictor::{
@@ -68,6 +77,6 @@ pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
 pub use crate::sendtime::{
     SendTimeCheck, SendTimes, WEEK_HOURS, check_send_times, hour_of_week, trending,
 };
-pub use crate::simulate::simulate_bgnbd;
+pub use crate::simulate::{ChurnData, simulate_bgnbd, simulate_churn};
 pub use crate::summary::{Period, Rfm, Summary, Transaction};
 pub use crate::transactions::{TransactionColumns, parse_date};
