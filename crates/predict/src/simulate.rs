@@ -125,9 +125,15 @@ pub struct ChurnData {
 /// - `days_since_last = ⌊u4 tenure_days⌋`, `order_value = 10 + 190 u5`,
 ///   `tickets = ⌊6 u6²⌋`,
 ///
-/// and churns when `u7 < σ(z)` with `z = -1 + 3·[days_since_last > 120] - 1.2 ln(1 + orders)
-/// + 1.5·[tickets ≥ 3 and open_rate < 0.3] + 0.8 sin(order_value / 20) + 2 (2 open_rate -
-/// 1)²`: a step, a logarithm, an interaction, a wave and a U, none of them a straight line.
+/// and churns when `u7 < σ(z)` with
+///
+/// ```text
+/// z = -1 + 3·[days_since_last > 120] - 1.2 ln(1 + orders)
+///        + 1.5·[tickets ≥ 3 and open_rate < 0.3] + 0.8 sin(order_value / 20)
+///        + 2 (2 open_rate - 1)²
+/// ```
+///
+/// a step, a logarithm, an interaction, a wave and a U, none of them a straight line.
 ///
 /// ```
 /// use mergetag_predict::simulate_churn;

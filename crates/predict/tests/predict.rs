@@ -357,10 +357,6 @@ fn compare(r: &mergetag_predict::ChurnReport, want: &Sklearn) {
         ("gbt_sigmoid", r.gbt_sigmoid, want.hgb_sigmoid),
         ("gbt_isotonic", r.gbt_isotonic, want.hgb_isotonic),
     ] {
-        eprintln!(
-            "{name}: AUC {:.4} ({:.4}), log-loss {:.4} ({:.4}), Brier {:.4} ({:.4})",
-            got.auc, want[0], got.log_loss, want[1], got.brier, want[2]
-        );
         close(&format!("{name} auc"), got.auc, want[0], 0.01);
         close(&format!("{name} log_loss"), got.log_loss, want[1], 0.02);
         close(&format!("{name} brier"), got.brier, want[2], 0.01);
@@ -408,5 +404,72 @@ fn churn_with_a_known_nonlinear_process_matches_scikit_learn() {
     assert!(
         truth.auc >= r.gbt.auc && truth.log_loss <= r.gbt.log_loss,
         "{truth:?}"
+    );
+}
+
+#[test]
+fn a_churn_label_trains_the_supervised_model_of_the_predictor() {
+    use chrono::{DateTime, Duration, Utc};
+    use mergetag_model::{Event, Value};
+    use mergetag_predict::{PredictConfig, label_of};
+    let now: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    // 300 people: a third stopped buying 200 days ago (labelled churned), the rest buy every
+    // 2 to 6 weeks up to now; every tenth has no label, every seventeenth no order.
+    let mut people: Vec<Vec<Event>> = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..300i64 {
+        let churned = i % 3 == 0;
+        let gap = 14 + (i % 5) * 7;
+        let stop = if churned { 200 } else { i % 10 };
+        let orders = if i % 17 == 0 { 0 } else { 3 + i % 6 };
+        people.push(
+            (0..orders)
+                .map(|k| {
+                    Event::track("Order Completed", now - Duration::days(stop + k * gap))
+                        .with_property("total", 20.0 + (i % 9) as f64)
+                })
+                .collect(),
+        );
+        let label = Value::Text(if churned { "yes" } else { "no" }.into());
+        labels.push(if i % 10 == 5 { None } else { label_of(&label) });
+    }
+    let refs: Vec<Vec<&Event>> = people.iter().map(|p| p.iter().collect()).collect();
+    let events: Vec<&[&Event]> = refs.iter().map(Vec::as_slice).collect();
+    let config = PredictConfig::from_toml_str(
+        "[churn]\nlabel = \"churned\"\ntrait = \"p_churn\"\n[churn.classifier]\nmodel = \"gbt\"\ncalibration = \"sigmoid\"\n",
+    )
+    .unwrap();
+    let p = config
+        .build()
+        .unwrap()
+        .predict_labeled(&events, &labels, now)
+        .unwrap();
+    let m = p.churn.expect("trained");
+    let expected_rows = (0..300).filter(|i| i % 17 != 0 && i % 10 != 5).count();
+    assert_eq!((m.rows, m.label.as_str()), (expected_rows, "trait churned"));
+    assert!(m.metrics.unwrap().auc > 0.95, "{:?}", m.metrics);
+    assert!(matches!(
+        m.classifier.calibrator,
+        Some(mergetag_predict::Calibrator::Sigmoid { .. })
+    ));
+    for (i, t) in p.traits.iter().enumerate() {
+        match t["p_churn"].as_f64() {
+            None => assert!(i % 17 == 0, "{i} {t:?}"),
+            Some(q) if i % 3 == 0 => assert!(q > 0.8, "{i} {q}"),
+            Some(q) => assert!(q < 0.2, "{i} {q}"),
+        }
+    }
+    // Without labels the model learns "no order in window_days" instead.
+    let config = PredictConfig::from_toml_str("[churn]\nwindow_days = 60\n").unwrap();
+    let p = config.build().unwrap().predict(&events, now).unwrap();
+    assert_eq!(p.churn.unwrap().label, "no order in 60 days");
+    // Options out of range name their key.
+    let err = PredictConfig::from_toml_str("[churn.classifier.gbt]\nmax_bins = 1\n")
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "churn.classifier.gbt.max_bins: must be from 2 to 255"
     );
 }
