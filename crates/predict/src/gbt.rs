@@ -119,8 +119,8 @@ impl GbtOptions {
                 "must be a finite number above 0 (0.1 is usual)",
             );
         }
-        if self.max_iter == 0 {
-            return bad("max_iter", "must be at least 1");
+        if !(1..=100_000).contains(&self.max_iter) {
+            return bad("max_iter", "must be from 1 to 100000 (100 is usual)");
         }
         if self.max_leaf_nodes.is_some_and(|v| v < 2) {
             return bad("max_leaf_nodes", "must be at least 2, or left out");
@@ -135,8 +135,8 @@ impl GbtOptions {
             return bad("max_bins", "must be from 2 to 255");
         }
         if let Some(e) = self.early_stopping {
-            if e.validation_every < 2 {
-                return bad("early_stopping.validation_every", "must be at least 2");
+            if !(2..=1000).contains(&e.validation_every) {
+                return bad("early_stopping.validation_every", "must be from 2 to 1000");
             }
             if e.patience == 0 {
                 return bad("early_stopping.patience", "must be at least 1");

@@ -83,8 +83,8 @@ impl ChurnConfig {
             return bad("label", "must name a trait or field, or be left out");
         }
         let c = &self.classifier;
-        if c.folds < 2 {
-            return bad("classifier.folds", "must be at least 2 (5 is usual)");
+        if !(2..=100).contains(&c.folds) {
+            return bad("classifier.folds", "must be from 2 to 100 (5 is usual)");
         }
         if !(c.c.is_finite() && c.c > 0.0) {
             return bad(

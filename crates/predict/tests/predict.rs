@@ -112,6 +112,7 @@ fn fuzz_inputs_replay() {
     replay("predict_summary", fuzz::predict_summary);
     replay("predict_transactions", fuzz::predict_transactions);
     replay("predict_config", fuzz::predict_config);
+    replay("predict_churn_model", fuzz::predict_churn_model);
 }
 
 #[test]
