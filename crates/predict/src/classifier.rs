@@ -136,7 +136,10 @@ fn out_of_fold(x: &[Vec<f64>], y: &[bool], config: &ClassifierConfig) -> Result<
 
 fn check(x: &[Vec<f64>], y: &[bool], config: &ClassifierConfig) -> Result<()> {
     if !(2..=100).contains(&config.folds) {
-        return Err(Error::invalid("folds", "must be from 2 to 100 (5 is usual)"));
+        return Err(Error::invalid(
+            "folds",
+            "must be from 2 to 100 (5 is usual)",
+        ));
     }
     if !(config.c.is_finite() && config.c > 0.0) {
         return Err(Error::invalid(

@@ -391,6 +391,30 @@ pub(crate) struct Distinct {
 }
 
 impl Distinct {
+    /// Every `step`-th row (from the first), weighted up so that the total is unchanged: a
+    /// systematic sample across the sorted rows, so across frequencies.
+    pub fn sample(&self, step: usize) -> Distinct {
+        let step = step.max(1);
+        let mut d = Distinct::default();
+        for i in (0..self.len()).step_by(step) {
+            d.x.push(self.x[i]);
+            d.tx.push(self.tx[i]);
+            d.t.push(self.t[i]);
+            d.m.push(self.m[i]);
+            d.w.push(self.w[i]);
+            d.total += self.w[i];
+            d.max_x = d.max_x.max(self.x[i] as usize);
+        }
+        let scale = if d.total > 0.0 {
+            self.total / d.total
+        } else {
+            1.0
+        };
+        d.w.iter_mut().for_each(|w| *w *= scale);
+        d.total = self.total;
+        d
+    }
+
     /// Groups `customers` by (frequency, recency, T, monetary value), in a deterministic
     /// order (sorted by the row's bits).
     pub fn new<'a>(customers: impl IntoIterator<Item = &'a Rfm>) -> Distinct {

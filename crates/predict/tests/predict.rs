@@ -474,3 +474,122 @@ fn a_churn_label_trains_the_supervised_model_of_the_predictor() {
         "churn.classifier.gbt.max_bins: must be from 2 to 255"
     );
 }
+
+/// Timing of the million-distinct-customer fits, warm-started from a sample (the default)
+/// against the cold start of before (`warm_start_rows(usize::MAX)`), measured in the same
+/// run; both must reach the same maximum. Ignored (it takes a while unoptimized); run with
+/// `cargo test --release -p mergetag-predict --test predict million -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "timing: run by hand"]
+#[allow(clippy::print_stderr)]
+fn million_distinct_customers_fit_warm_and_cold() {
+    use std::time::Instant;
+    let truth = BgNbd {
+        r: 0.25,
+        alpha: 30.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    // As benches/predict.rs: every customer distinct (recency and T to the second).
+    let cs: Vec<Rfm> = mergetag_predict::simulate_bgnbd(&truth, 1_000_000, 365.0, 90.0, 1)
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let jitter = (i % 86_400) as f64 / 86_400.0;
+            let r = if c.frequency > 0.0 {
+                c.recency + jitter
+            } else {
+                0.0
+            };
+            Rfm::new(c.frequency, r, c.t + jitter)
+        })
+        .collect();
+    let warm = FitOptions::default();
+    let cold = FitOptions::default().warm_start_rows(usize::MAX);
+    let time = |f: &dyn Fn() -> (Vec<f64>, mergetag_predict::Convergence)| {
+        let start = Instant::now();
+        let (p, c) = f();
+        (start.elapsed().as_secs_f64(), p, c)
+    };
+    let bg = |o: FitOptions| {
+        let f = BgNbd::fit(&cs, &o).unwrap();
+        (
+            vec![f.model.r, f.model.alpha, f.model.a, f.model.b],
+            f.convergence,
+        )
+    };
+    let pa = |o: FitOptions| {
+        let f = ParetoNbd::fit(&cs, &o).unwrap();
+        (
+            vec![f.model.r, f.model.alpha, f.model.s, f.model.beta],
+            f.convergence,
+        )
+    };
+    for (name, fit) in [
+        ("bgnbd", &bg as &dyn Fn(FitOptions) -> _),
+        ("pareto-nbd", &pa),
+    ] {
+        let (tc, pc, cc) = time(&|| fit(cold));
+        let (tw, pw, cw) = time(&|| fit(warm));
+        eprintln!(
+            "{name}: cold {tc:.3} s ({} evaluations), warm {tw:.3} s ({} evaluations): {:.2}x faster",
+            cc.evaluations,
+            cw.evaluations,
+            tc / tw
+        );
+        assert!(cc.converged && cw.converged, "{cc:?} {cw:?}");
+        for (a, b) in pc.iter().zip(&pw) {
+            assert!((a - b).abs() <= 1e-4 * a.abs(), "{pc:?} {pw:?}");
+        }
+    }
+}
+
+#[test]
+fn a_warm_start_from_a_sample_reaches_the_same_maximum() {
+    let truth = BgNbd {
+        r: 0.25,
+        alpha: 30.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let cs: Vec<Rfm> = mergetag_predict::simulate_bgnbd(&truth, 30_000, 365.0, 90.0, 3)
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let jitter = (i % 1000) as f64 / 1000.0;
+            let r = if c.frequency > 0.0 {
+                c.recency + jitter
+            } else {
+                0.0
+            };
+            Rfm::new(c.frequency, r, c.t + jitter)
+        })
+        .collect();
+    // Warm from a sample of the 30,000 distinct rows, against a cold start.
+    let warm = FitOptions::default().warm_start_rows(1000);
+    let cold = FitOptions::default().warm_start_rows(usize::MAX);
+    let (w, c) = (
+        BgNbd::fit(&cs, &warm).unwrap(),
+        BgNbd::fit(&cs, &cold).unwrap(),
+    );
+    assert!(w.convergence.converged && c.convergence.converged);
+    assert!(
+        w.convergence.evaluations < c.convergence.evaluations / 2,
+        "{w:?} {c:?}"
+    );
+    for (a, b) in [
+        (w.model.r, c.model.r),
+        (w.model.alpha, c.model.alpha),
+        (w.model.a, c.model.a),
+        (w.model.b, c.model.b),
+    ] {
+        assert!((a - b).abs() <= 1e-5 * b, "{w:?} {c:?}");
+    }
+    let (w, c) = (
+        ParetoNbd::fit(&cs, &warm).unwrap(),
+        ParetoNbd::fit(&cs, &cold).unwrap(),
+    );
+    assert!(w.convergence.converged && c.convergence.converged);
+    assert!((w.log_likelihood - c.log_likelihood).abs() < 1e-6 * c.log_likelihood.abs());
+}
