@@ -72,8 +72,13 @@ impl Calibrator {
     }
 
     /// The calibrated probability of raw score `s` (a score that is not a number gives the
-    /// map's value at the low end).
+    /// map's value at the low end), clamped to [0, 1] (a map read from a file may hold any
+    /// numbers).
     pub fn apply(&self, s: f64) -> f64 {
+        self.map(s).clamp(0.0, 1.0)
+    }
+
+    fn map(&self, s: f64) -> f64 {
         match self {
             Calibrator::Sigmoid { a, b } => sigmoid(a * s + b),
             Calibrator::Isotonic { x, y } => {
