@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mergetag::dedup::{DedupConfig, Deduper};
 use mergetag::mapping::{MappingConfig, Platform};
-use mergetag::model::IterSource;
+use mergetag::model::{IterSource, Value};
 use mergetag::normalize::NormalizeConfig;
 use mergetag::pipeline::config::SourceFormat;
 use mergetag::pipeline::{
@@ -1167,5 +1167,85 @@ fn a_hubspot_source_in_a_pipeline_file() {
     assert!(
         err.contains("sources[0] (hubspot).settings: unknown field `min_delay`"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_supervised_churn_model_in_the_predict_stage_writes_its_probability() {
+    // examples/data/predict.toml with a churn classifier learning "no order in 90 days"
+    // from the orders before that window.
+    let text = std::fs::read_to_string(data().join("predict.toml")).unwrap()
+        + "\n[predict.churn]\nwindow_days = 90\n[predict.churn.classifier]\nmodel = \"logistic\"\nfolds = 3\n";
+    let run = |text: &str| {
+        let config = PipelineConfig::from_toml_str(text)
+            .unwrap()
+            .with_base_dir(data());
+        let predictor = config.predictor().unwrap().unwrap();
+        let stage = mergetag::pipeline::PredictStage::new(predictor);
+        let handle = stage.handle();
+        let mut config = config;
+        config.predict = None;
+        let output = Pipeline::builder_from_config(&config)
+            .unwrap()
+            .profile_stage(stage)
+            .build()
+            .unwrap()
+            .run(|_| {})
+            .unwrap();
+        (output, handle.result().unwrap())
+    };
+    let (output, predictions) = run(&text);
+    let model = predictions.churn.clone().expect("a churn model");
+    assert_eq!(model.label, "no order in 90 days");
+    assert!(model.rows >= 6, "{model:?}");
+    let (mut scored, mut unscored) = (0, 0);
+    for t in &output.traits {
+        match (&t["churn_probability"], &t["p_alive"]) {
+            (Value::Float(p), Value::Float(_)) => {
+                assert!((0.0..=1.0).contains(p), "{t:?}");
+                assert!(t["churn_probability_band"].as_str().is_some(), "{t:?}");
+                scored += 1;
+            }
+            (Value::Null, Value::Null) => unscored += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(scored > 0 && unscored > 0, "{scored} {unscored}");
+    // Saved and named in `model_file`, the model scores the same without training.
+    let dir = temp_dir("churn_model");
+    std::fs::create_dir_all(&dir).unwrap();
+    model.save(dir.join("churn.json")).unwrap();
+    let text2 = text.replace(
+        "window_days = 90\n",
+        &format!("model_file = {:?}\n", dir.join("churn.json")),
+    );
+    let (again, p2) = run(&text2);
+    assert_eq!(p2.churn.as_ref(), Some(&model));
+    let probs = |o: &mergetag::pipeline::RunOutput| -> Vec<String> {
+        o.traits
+            .iter()
+            .map(|t| t["churn_probability"].to_string())
+            .collect()
+    };
+    assert_eq!(probs(&output), probs(&again));
+    // A missing model file stops the run naming the stage and the file.
+    let config = PipelineConfig::from_toml_str(
+        &text.replace("window_days = 90\n", "model_file = \"nope.json\"\n"),
+    )
+    .unwrap()
+    .with_base_dir(data());
+    let err = Pipeline::from_config(&config)
+        .unwrap()
+        .run(|_| {})
+        .unwrap_err();
+    let mut chain = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        chain += &format!(": {c}");
+        cause = c.source();
+    }
+    assert!(
+        chain.contains("`predict`") && chain.contains("nope.json"),
+        "{chain}"
     );
 }

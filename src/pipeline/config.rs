@@ -83,6 +83,12 @@
 //! holdout_days = 90                       # expected_purchases_90d, p_alive, churn_risk,
 //! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product,
 //!                                         # best_send_hour, trending_product
+//! [predict.churn]                         # supervised churn (ChurnConfig; optional):
+//! label = "churned"                       # a label trait/field (default: no order in
+//! window_days = 90                        # window_days); or model_file = "churn.json";
+//! [predict.churn.classifier]              # traits churn_probability(_band)
+//! model = "gbt"                           # or "logistic"; calibration = "sigmoid" or
+//! calibration = "isotonic"                # "isotonic", fitted on 5 folds
 //!
 //! [mapping]                               # mergetag_mapping::MappingConfig
 //! [[mapping.variables]]
@@ -601,6 +607,10 @@ impl PipelineConfig {
         let Some(c) = &self.predict else {
             return Ok(None);
         };
+        let mut c = c.clone();
+        if let Some(churn) = &mut c.churn {
+            churn.model_file = churn.model_file.as_deref().map(|m| self.resolve(m));
+        }
         c.build().map(Some).map_err(|e| match e {
             mergetag_predict::Error::Invalid { path, message } => {
                 self.invalid(format!("predict.{path}"), message)

@@ -5,11 +5,18 @@
 //! `best_send_hour` (hour of the week, 0 = Monday 00:00 UTC) and `trending_product` (null
 //! where a profile has no order or no model could be fitted), which mapping variables then
 //! use like any other trait, with their fallbacks.
+//!
+//! With a `[predict.churn]` table, a supervised classifier (gradient-boosted trees or
+//! logistic regression, optionally calibrated) adds `churn_probability` and
+//! `churn_probability_band` (the trait's name is `churn.trait`): trained on the label trait or
+//! field `churn.label` names (any profile trait computed before this stage, or a profile
+//! field), on "no order in the last `churn.window_days` days" when there is no label, or
+//! loaded from `churn.model_file` (a model saved by `mergetag predict churn --save`).
 
 use std::sync::{Arc, Mutex};
 
 use mergetag_model::Event;
-use mergetag_predict::{Predictions, Predictor};
+use mergetag_predict::{Predictions, Predictor, label_of};
 
 use super::stage::{ProfileBatch, ProfileStage, StageError};
 
@@ -73,7 +80,26 @@ impl ProfileStage for PredictStage {
     fn process(&mut self, batch: &mut ProfileBatch<'_>) -> Result<(), StageError> {
         let predictions = {
             let events: Vec<&[&Event]> = (0..batch.len()).map(|i| batch.events(i)).collect();
-            self.predictor.predict(&events, batch.now())?
+            let label = self
+                .predictor
+                .config()
+                .churn
+                .as_ref()
+                .and_then(|c| c.label.as_deref());
+            let labels: Vec<Option<bool>> = match label {
+                Some(name) => (0..batch.len())
+                    .map(|i| {
+                        batch
+                            .traits(i)
+                            .get(name)
+                            .or_else(|| batch.profile(i).value(name))
+                            .and_then(label_of)
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            self.predictor
+                .predict_labeled(&events, &labels, batch.now())?
         };
         for (i, traits) in predictions.traits.iter().enumerate() {
             for (name, value) in traits {

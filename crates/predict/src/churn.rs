@@ -27,7 +27,7 @@ pub struct Logistic {
     pub intercept: f64,
 }
 
-fn sigmoid(z: f64) -> f64 {
+pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {
@@ -92,15 +92,25 @@ impl Logistic {
         })
     }
 
-    /// The probability of the positive class for `x`.
-    pub fn predict(&self, x: &[f64]) -> f64 {
-        let s = self.intercept
+    /// The raw score (log-odds) of `x`.
+    pub fn raw(&self, x: &[f64]) -> f64 {
+        self.intercept
             + x.iter()
                 .zip(&self.weights)
                 .enumerate()
-                .map(|(j, (v, w))| w * (v - self.mean[j]) / self.sd[j])
-                .sum::<f64>();
-        sigmoid(s)
+                .map(|(j, (v, w))| {
+                    let (m, sd) = (
+                        self.mean.get(j).copied().unwrap_or(0.0),
+                        self.sd.get(j).copied().unwrap_or(1.0),
+                    );
+                    w * (v - m) / sd
+                })
+                .sum::<f64>()
+    }
+
+    /// The probability of the positive class for `x`.
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        sigmoid(self.raw(x))
     }
 }
 

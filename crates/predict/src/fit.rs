@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::optimize::{Convergence, FitOptions, bfgs};
+use crate::optimize::{Convergence, FitOptions, Minimum, bfgs, bfgs_from};
 use crate::summary::Distinct;
 
 /// A fitted model with its likelihood and how the fit converged.
@@ -42,24 +42,51 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
     ll_and_gradient: fn(&M, &Distinct) -> (f64, [f64; N]),
 ) -> Result<Fit<M>> {
     let pen = options.penalizer;
-    let objective = |lp: &[f64], grad: &mut [f64]| -> f64 {
-        let m = from_log(lp);
-        let (ll, g) = ll_and_gradient(&m, d);
-        let p = params(&m);
-        let mut value = -ll / d.total;
-        for k in 0..N {
-            value += pen * p[k] * p[k];
-            // d/d ln θ = θ d/dθ.
-            grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
+    fn penalized<'a, M: 'a, const N: usize>(
+        d: &'a Distinct,
+        pen: f64,
+        from_log: fn(&[f64]) -> M,
+        params: fn(&M) -> [f64; N],
+        ll_and_gradient: fn(&M, &Distinct) -> (f64, [f64; N]),
+    ) -> impl Fn(&[f64], &mut [f64]) -> f64 + 'a {
+        move |lp: &[f64], grad: &mut [f64]| -> f64 {
+            let m = from_log(lp);
+            let (ll, g) = ll_and_gradient(&m, d);
+            let p = params(&m);
+            let mut value = -ll / d.total;
+            for k in 0..N {
+                value += pen * p[k] * p[k];
+                // d/d ln θ = θ d/dθ.
+                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
+            }
+            value
         }
-        value
-    };
-    let min = bfgs(
-        &objective,
-        &[0.0; N],
-        options.max_iterations,
-        options.tolerance,
-    )
+    }
+    // Many distinct rows: start where a fit to a systematic sample ended, with its curvature.
+    let warm: Option<Minimum> = (d.len() > options.warm_start_rows)
+        .then(|| {
+            let sample = d.sample(d.len().div_ceil(WARM_SAMPLE));
+            bfgs(
+                &penalized(&sample, pen, from_log, params, ll_and_gradient),
+                &[0.0; N],
+                options.max_iterations,
+                options.tolerance,
+            )
+        })
+        .flatten()
+        .filter(|m| m.convergence.converged);
+    let full = penalized(d, pen, from_log, params, ll_and_gradient);
+    let min = match warm {
+        Some(w) => bfgs_from(
+            &full,
+            &w.x,
+            Some(&w.inverse_hessian),
+            options.max_iterations,
+            options.tolerance,
+        ),
+        None => None,
+    }
+    .or_else(|| bfgs(&full, &[0.0; N], options.max_iterations, options.tolerance))
     .ok_or_else(|| Error::fit(model_name, "the likelihood is not finite at the start"))?;
     let model = from_log(&min.x);
     Ok(Fit {
@@ -70,6 +97,9 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
         distinct_rows: d.len(),
     })
 }
+
+/// Distinct rows in the sample a large fit starts from.
+const WARM_SAMPLE: usize = 20_000;
 
 /// Rows per chunk of a parallel likelihood pass.
 const CHUNK: usize = 2048;

@@ -37,6 +37,11 @@ pub struct FitOptions {
     /// Converged when every component of the gradient of the mean negative log-likelihood
     /// with respect to the logarithms of the parameters is at most this (default 1e-9).
     pub tolerance: f64,
+    /// With more distinct rows than this (default 50,000), the fit starts where a fit to a
+    /// systematic sample of about 20,000 of them (every k-th distinct row, weighted up)
+    /// ended, with its curvature: the same maximum and tolerance, in a few passes over all
+    /// rows instead of dozens. `usize::MAX` turns it off.
+    pub warm_start_rows: usize,
 }
 
 impl Default for FitOptions {
@@ -45,6 +50,7 @@ impl Default for FitOptions {
             penalizer: 0.0,
             max_iterations: 500,
             tolerance: 1e-9,
+            warm_start_rows: 50_000,
         }
     }
 }
@@ -67,6 +73,12 @@ impl FitOptions {
         self.tolerance = tolerance;
         self
     }
+
+    /// Sets [`FitOptions::warm_start_rows`].
+    pub fn warm_start_rows(mut self, rows: usize) -> FitOptions {
+        self.warm_start_rows = rows;
+        self
+    }
 }
 
 /// An objective: its value and gradient at `x` (the gradient written into `grad`). A value
@@ -86,6 +98,8 @@ impl<F: Fn(&[f64], &mut [f64]) -> f64> Objective for F {
 pub(crate) struct Minimum {
     pub x: Vec<f64>,
     pub convergence: Convergence,
+    /// The inverse-Hessian approximation at the end (row-major), to warm-start another fit.
+    pub inverse_hessian: Vec<f64>,
 }
 
 fn inf_norm(v: &[f64]) -> f64 {
@@ -105,6 +119,18 @@ pub(crate) fn bfgs(
     max_iterations: usize,
     tolerance: f64,
 ) -> Option<Minimum> {
+    bfgs_from(f, x0, None, max_iterations, tolerance)
+}
+
+/// [`bfgs`] from a starting inverse Hessian (`n × n`, row-major; another fit's
+/// [`Minimum::inverse_hessian`]) instead of a scaled identity.
+pub(crate) fn bfgs_from(
+    f: &dyn Objective,
+    x0: &[f64],
+    h0: Option<&[f64]>,
+    max_iterations: usize,
+    tolerance: f64,
+) -> Option<Minimum> {
     let n = x0.len();
     let mut x = x0.to_vec();
     let mut g = vec![0.0; n];
@@ -121,11 +147,15 @@ pub(crate) fn bfgs(
     };
     let mut h = vec![0.0; n * n];
     identity(&mut h);
+    let mut fresh = true;
+    if let Some(h0) = h0.filter(|h0| h0.len() == n * n && h0.iter().all(|v| v.is_finite())) {
+        h.copy_from_slice(h0);
+        fresh = false;
+    }
     let mut d = vec![0.0; n];
     let mut xn = vec![0.0; n];
     let mut gn = vec![0.0; n];
     let mut iterations = 0;
-    let mut fresh = true;
     // Iterations in a row that lowered the objective by less than 1e-12 of it: a fit creeping
     // toward a boundary of the parameter space (a parameter tending to 0 or infinity) stops
     // after 20 of them, unconverged, instead of spending every iteration.
@@ -209,6 +239,7 @@ pub(crate) fn bfgs(
     let gradient_norm = inf_norm(&g);
     Some(Minimum {
         x,
+        inverse_hessian: h,
         convergence: Convergence {
             converged: gradient_norm <= tolerance,
             iterations,

@@ -18,6 +18,7 @@ use crate::pareto::ParetoNbd;
 use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
 use crate::sendtime::{SendTimeCheck, SendTimes, check_send_times, trending};
 use crate::summary::{Period, Rfm, Summary, Transaction};
+use crate::supervised::{ChurnConfig, ChurnModel, churn_features};
 
 /// The transaction model behind expected purchases and P(alive).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +124,9 @@ pub struct PredictConfig {
     pub trending_days: u32,
     /// The baseline window before it, in days (default 90).
     pub trending_baseline_days: u32,
+    /// A supervised churn model whose probability becomes a trait (`[predict.churn]`;
+    /// none by default).
+    pub churn: Option<ChurnConfig>,
 }
 
 impl Default for PredictConfig {
@@ -146,6 +150,7 @@ impl Default for PredictConfig {
             view_event: "Product Viewed".to_owned(),
             trending_days: 14,
             trending_baseline_days: 90,
+            churn: None,
         }
     }
 }
@@ -184,7 +189,8 @@ impl PredictConfig {
     /// # Errors
     ///
     /// [`Error::Invalid`] naming the key: an empty event, amount or product name, a zero
-    /// horizon, a negative or non-finite rate or penalizer, bands out of order.
+    /// horizon, a negative or non-finite rate or penalizer, bands out of order, churn
+    /// options out of range.
     pub fn build(&self) -> Result<Predictor> {
         let bad = |path: &str, message: &str| Err(Error::invalid(path, message));
         if self.order_event.trim().is_empty() {
@@ -241,6 +247,9 @@ impl PredictConfig {
         }
         if self.recommend > 100 {
             return bad("recommend", "must be at most 100");
+        }
+        if let Some(churn) = &self.churn {
+            churn.validate()?;
         }
         Ok(Predictor {
             config: self.clone(),
@@ -452,6 +461,9 @@ pub struct Predictions {
     pub model: Option<PredictModel>,
     /// The holdout check, when configured.
     pub holdout: Option<Holdout>,
+    /// The supervised churn model behind the `churn_probability` trait, when configured
+    /// (with its cross-validated metrics).
+    pub churn: Option<ChurnModel>,
     /// What could not be done, and fits that did not converge.
     pub notes: Vec<String>,
 }
@@ -637,15 +649,94 @@ impl Predictor {
         })
     }
 
+    /// The supervised churn model: loaded, trained on labels, or trained on the label "no
+    /// order in the last `window_days`" (features before that window).
+    fn churn(
+        &self,
+        orders: &[Vec<Order>],
+        today_summary: &[Option<Rfm>],
+        labels: &[Option<bool>],
+        (from, now): (NaiveDate, DateTime<Utc>),
+        notes: &mut Vec<String>,
+    ) -> Result<Option<ChurnModel>> {
+        let Some(cc) = self.config.churn.as_ref() else {
+            return Ok(None);
+        };
+        if let Some(file) = &cc.model_file {
+            let m = ChurnModel::from_path(file)?;
+            if m.period != self.config.period {
+                notes.push(format!(
+                    "churn model: trained in {:?} units but the run counts in {:?}; its probabilities may be off",
+                    m.period, self.config.period
+                ));
+            }
+            return Ok(Some(m));
+        }
+        let today = now.date_naive();
+        let (x, y, window, what) = if let Some(label) = &cc.label {
+            let (x, y): (Vec<Vec<f64>>, Vec<bool>) = today_summary
+                .iter()
+                .zip(labels.iter().copied().chain(std::iter::repeat(None)))
+                .filter_map(|(r, l)| Some((churn_features(r.as_ref()?), l?)))
+                .unzip();
+            (x, y, (from, today), format!("trait {label}"))
+        } else {
+            let split = (now - Duration::days(i64::from(cc.window_days))).date_naive();
+            let before = self.summarize(orders, split);
+            let (x, y): (Vec<Vec<f64>>, Vec<bool>) = before
+                .iter()
+                .zip(orders)
+                .filter_map(|(r, os)| {
+                    let r = r.as_ref()?;
+                    let later = os.iter().any(|o| {
+                        let d = o.time.date_naive();
+                        d > split && d <= today
+                    });
+                    Some((churn_features(r), !later))
+                })
+                .unzip();
+            (
+                x,
+                y,
+                (from, split),
+                format!("no order in {} days", cc.window_days),
+            )
+        };
+        Ok(
+            match ChurnModel::train(&x, &y, &cc.classifier, self.config.period, window, what) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    notes.push(format!("churn model: {e}; no {}", cc.trait_name));
+                    None
+                }
+            },
+        )
+    }
+
     /// Predicts for every profile from its events: fits the models on everyone's orders up to
     /// `now`, then sets each profile's traits (null where there is no order or no model), and
     /// checks the forecasts on the holdout when configured.
     ///
     /// # Errors
     ///
-    /// None at present: data the models cannot use becomes notes and null traits; the
-    /// `Result` leaves room for model files.
+    /// [`Error::Io`] or [`Error::Parse`] when `churn.model_file` cannot be read; data the
+    /// models cannot use becomes notes and null traits, never an error.
     pub fn predict(&self, events: &[&[&Event]], now: DateTime<Utc>) -> Result<Predictions> {
+        self.predict_labeled(events, &[], now)
+    }
+
+    /// As [`Predictor::predict`], with each profile's churn label (from the trait or field
+    /// `churn.label` names; missing entries are no label) for the supervised churn model.
+    ///
+    /// # Errors
+    ///
+    /// As [`Predictor::predict`].
+    pub fn predict_labeled(
+        &self,
+        events: &[&[&Event]],
+        labels: &[Option<bool>],
+        now: DateTime<Utc>,
+    ) -> Result<Predictions> {
         let c = &self.config;
         let orders: Vec<Vec<Order>> = events.iter().map(|e| self.orders(e)).collect();
         let engaged: Vec<Vec<DateTime<Utc>>> = events.iter().map(|e| self.engagement(e)).collect();
@@ -744,6 +835,7 @@ impl Predictor {
 
         let summary = self.summarize(&orders, today);
         let model = self.fit(&summary, from, today, &mut notes);
+        let churn = self.churn(&orders, &summary, labels, (from, now), &mut notes)?;
         let recommender = (c.recommend > 0).then(|| {
             let people: Vec<Vec<Basket>> = orders.iter().map(|os| baskets(os, &|_| true)).collect();
             CoOccurrence::fit(&people, &c.repeat_products)
@@ -809,6 +901,14 @@ impl Predictor {
                 t.insert("churn_risk".to_owned(), risk);
                 t.insert("churn_risk_band".to_owned(), band);
                 t.insert(clv_name.clone(), clv);
+                if let (Some(cc), Some(m)) = (&c.churn, &churn) {
+                    let p = rfm.as_ref().map(|r| m.predict(r)).filter(|p| p.is_finite());
+                    t.insert(cc.trait_name.clone(), p.map_or(Value::Null, Value::float));
+                    t.insert(
+                        format!("{}_band", cc.trait_name),
+                        p.map_or(Value::Null, |p| Value::from(c.churn_bands.band(p))),
+                    );
+                }
                 let rec = recommender
                     .as_ref()
                     .and_then(|r| r.recommend(&baskets(os, &|_| true), 1).into_iter().next());
@@ -840,6 +940,7 @@ impl Predictor {
             traits,
             model,
             holdout,
+            churn,
             notes,
         })
     }

@@ -102,3 +102,83 @@ pub fn simulate_bgnbd(
         })
         .collect()
 }
+
+/// Customers with a known churn process, from [`simulate_churn`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnData {
+    /// The feature names, in column order.
+    pub names: [&'static str; 6],
+    /// The features of each customer.
+    pub x: Vec<Vec<f64>>,
+    /// Whether each churned.
+    pub y: Vec<bool>,
+    /// The true churn probability each was drawn with.
+    pub p: Vec<f64>,
+}
+
+/// `n` customers whose churn depends on their features in a known nonlinear way, drawn with
+/// a seeded generator (the same data on every machine; `tests/data/churn_sklearn.py` draws
+/// the same numbers in Python). Per customer, from seven uniforms `u1..u7` in (0, 1):
+///
+/// - `tenure_days = 30 + ⌊970 u1⌋`, `open_rate = u2`,
+/// - `orders = ⌊-ln(u3) (1 + tenure_days / 100) (0.3 + open_rate)⌋`,
+/// - `days_since_last = ⌊u4 tenure_days⌋`, `order_value = 10 + 190 u5`,
+///   `tickets = ⌊6 u6²⌋`,
+///
+/// and churns when `u7 < σ(z)` with
+///
+/// ```text
+/// z = -1 + 3·[days_since_last > 120] - 1.2 ln(1 + orders)
+///        + 1.5·[tickets ≥ 3 and open_rate < 0.3] + 0.8 sin(order_value / 20)
+///        + 2 (2 open_rate - 1)²
+/// ```
+///
+/// a step, a logarithm, an interaction, a wave and a U, none of them a straight line.
+///
+/// ```
+/// use mergetag_predict::simulate_churn;
+///
+/// let d = simulate_churn(500, 1);
+/// assert_eq!(d, simulate_churn(500, 1));
+/// assert_eq!((d.x.len(), d.x[0].len()), (500, 6));
+/// assert!(d.p.iter().all(|p| (0.0..=1.0).contains(p)));
+/// ```
+pub fn simulate_churn(n: usize, seed: u64) -> ChurnData {
+    let mut rng = Rng::new(seed);
+    let (mut x, mut y, mut p) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for _ in 0..n {
+        let u: [f64; 7] = std::array::from_fn(|_| rng.uniform());
+        let tenure = 30.0 + (970.0 * u[0]).floor();
+        let open_rate = u[1];
+        let orders = (-u[2].ln() * (1.0 + tenure / 100.0) * (0.3 + open_rate)).floor();
+        let since_last = (u[3] * tenure).floor();
+        let value = 10.0 + 190.0 * u[4];
+        let tickets = (6.0 * u[5] * u[5]).floor();
+        let step = |c: bool| if c { 1.0 } else { 0.0 };
+        let z = -1.0 + 3.0 * step(since_last > 120.0) - 1.2 * orders.ln_1p()
+            + 1.5 * step(tickets >= 3.0 && open_rate < 0.3)
+            + 0.8 * (value / 20.0).sin()
+            + 2.0 * (2.0 * open_rate - 1.0).powi(2);
+        let prob = crate::churn::sigmoid(z);
+        x.push(vec![tenure, orders, since_last, value, open_rate, tickets]);
+        y.push(u[6] < prob);
+        p.push(prob);
+    }
+    ChurnData {
+        names: [
+            "tenure_days",
+            "orders",
+            "days_since_last",
+            "order_value",
+            "open_rate",
+            "tickets",
+        ],
+        x,
+        y,
+        p,
+    }
+}

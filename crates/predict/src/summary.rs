@@ -1,7 +1,7 @@
 //! Customer summaries (frequency, recency, age `T` and average repeat spend per customer),
 //! read from CSV or made from a transaction log, and their compression into distinct rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -391,21 +391,53 @@ pub(crate) struct Distinct {
 }
 
 impl Distinct {
+    /// Every `step`-th row (from the first), weighted up so that the total is unchanged: a
+    /// systematic sample across the sorted rows, so across frequencies.
+    pub fn sample(&self, step: usize) -> Distinct {
+        let step = step.max(1);
+        let mut d = Distinct::default();
+        for i in (0..self.len()).step_by(step) {
+            d.x.push(self.x[i]);
+            d.tx.push(self.tx[i]);
+            d.t.push(self.t[i]);
+            d.m.push(self.m[i]);
+            d.w.push(self.w[i]);
+            d.total += self.w[i];
+            d.max_x = d.max_x.max(self.x[i] as usize);
+        }
+        let scale = if d.total > 0.0 {
+            self.total / d.total
+        } else {
+            1.0
+        };
+        d.w.iter_mut().for_each(|w| *w *= scale);
+        d.total = self.total;
+        d
+    }
+
     /// Groups `customers` by (frequency, recency, T, monetary value), in a deterministic
     /// order (sorted by the row's bits).
     pub fn new<'a>(customers: impl IntoIterator<Item = &'a Rfm>) -> Distinct {
-        let mut counts: HashMap<[u64; 4], f64> = HashMap::new();
-        for c in customers {
-            let key = [
-                c.frequency.to_bits(),
-                c.recency.to_bits(),
-                c.t.to_bits(),
-                c.monetary_value.unwrap_or(0.0).to_bits(),
-            ];
-            *counts.entry(key).or_insert(0.0) += 1.0;
+        // Sorted keys grouped in runs: the order of the rows' bits, without a hash map.
+        let mut keys: Vec<[u64; 4]> = customers
+            .into_iter()
+            .map(|c| {
+                [
+                    c.frequency.to_bits(),
+                    c.recency.to_bits(),
+                    c.t.to_bits(),
+                    c.monetary_value.unwrap_or(0.0).to_bits(),
+                ]
+            })
+            .collect();
+        keys.sort_unstable();
+        let mut rows: Vec<([u64; 4], f64)> = Vec::new();
+        for k in keys {
+            match rows.last_mut() {
+                Some(last) if last.0 == k => last.1 += 1.0,
+                _ => rows.push((k, 1.0)),
+            }
         }
-        let mut rows: Vec<([u64; 4], f64)> = counts.into_iter().collect();
-        rows.sort_unstable_by_key(|r| r.0);
         let mut d = Distinct::default();
         for (k, w) in rows {
             let x = f64::from_bits(k[0]);

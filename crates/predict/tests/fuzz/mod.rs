@@ -8,12 +8,16 @@
 //! - `predict_transactions`: any bytes as a transaction log (`c,d,v` columns); a log that
 //!   reads summarizes into customers the models accept.
 //! - `predict_config`: any text, as TOML and as JSON, through the predict configuration; a
-//!   configuration that builds predicts for a few profiles without a panic.
+//!   configuration that builds predicts for a few profiles without a panic (an error only
+//!   for a `churn.model_file` that cannot be read).
+//! - `predict_churn_model`: any bytes as a saved churn model (JSON); a model that loads
+//!   gives every customer a probability in [0, 1] or NaN, never a panic.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mergetag_model::{Event, Value};
 use mergetag_predict::{
-    BgNbd, FitOptions, GammaGamma, ParetoNbd, Period, PredictConfig, Summary, TransactionColumns,
+    BgNbd, ChurnModel, FitOptions, GammaGamma, ParetoNbd, Period, PredictConfig, Rfm, Summary,
+    TransactionColumns,
 };
 
 /// Reads arbitrary bytes as a customer summary; fits the summaries that read.
@@ -104,12 +108,38 @@ pub fn predict_config(data: &[u8]) {
             .collect();
         let refs: Vec<Vec<&Event>> = events.iter().map(|e| e.iter().collect()).collect();
         let slices: Vec<&[&Event]> = refs.iter().map(Vec::as_slice).collect();
-        let out = p.predict(&slices, now()).expect("predictions");
+        let out = match p.predict(&slices, now()) {
+            Ok(out) => out,
+            Err(e) => {
+                let file = config.churn.as_ref().and_then(|c| c.model_file.as_ref());
+                assert!(file.is_some(), "{e}");
+                continue;
+            }
+        };
         assert_eq!(out.traits.len(), 12);
         for t in &out.traits {
             if let Some(v) = t.get("p_alive").and_then(Value::as_f64) {
                 assert!((0.0..=1.0).contains(&v));
             }
         }
+    }
+}
+
+/// Reads arbitrary bytes as a saved churn model; scores a few customers with the models that
+/// load.
+pub fn predict_churn_model(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(m) = ChurnModel::from_json_str(text, "fuzz.json") else {
+        return;
+    };
+    for c in [
+        Rfm::new(0.0, 0.0, 10.0),
+        Rfm::new(3.0, 40.0, 90.0),
+        Rfm::new(1e6, 1e9, 1e9),
+    ] {
+        let p = m.predict(&c);
+        assert!(p.is_nan() || (0.0..=1.0).contains(&p), "{p}");
     }
 }
