@@ -55,7 +55,10 @@ impl BgNbd {
             options,
             BgNbd::from_log,
             |m| [m.r, m.alpha, m.a, m.b],
-            BgNbd::ll_and_gradient,
+            |m, d| {
+                let (ll, g) = m.ll_and_gradient(d);
+                (ll, g, 0.0)
+            },
         )
     }
 

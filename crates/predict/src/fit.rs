@@ -1,10 +1,14 @@
 //! What every fit returns, and the deterministic parallel sum the likelihoods use.
 
+use std::cell::Cell;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::optimize::{Convergence, FitOptions, Minimum, bfgs, bfgs_from};
+use crate::optimize::{
+    Convergence, FIT_TERMS_PER_ROW, FitOptions, Limits, Minimum, Objective, bfgs_from,
+};
 use crate::summary::Distinct;
 
 /// A fitted model with its likelihood and how the fit converged.
@@ -39,54 +43,29 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
     options: &FitOptions,
     from_log: fn(&[f64]) -> M,
     params: fn(&M) -> [f64; N],
-    ll_and_gradient: fn(&M, &Distinct) -> (f64, [f64; N]),
+    ll_and_gradient: LlAndGradient<M, N>,
 ) -> Result<Fit<M>> {
     let pen = options.penalizer;
-    fn penalized<'a, M: 'a, const N: usize>(
-        d: &'a Distinct,
-        pen: f64,
-        from_log: fn(&[f64]) -> M,
-        params: fn(&M) -> [f64; N],
-        ll_and_gradient: fn(&M, &Distinct) -> (f64, [f64; N]),
-    ) -> impl Fn(&[f64], &mut [f64]) -> f64 + 'a {
-        move |lp: &[f64], grad: &mut [f64]| -> f64 {
-            let m = from_log(lp);
-            let (ll, g) = ll_and_gradient(&m, d);
-            let p = params(&m);
-            let mut value = -ll / d.total;
-            for k in 0..N {
-                value += pen * p[k] * p[k];
-                // d/d ln θ = θ d/dθ.
-                grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
-            }
-            value
-        }
-    }
+    let limits = Limits::fit(options);
     // Many distinct rows: start where a fit to a systematic sample ended, with its curvature.
     let warm: Option<Minimum> = (d.len() > options.warm_start_rows)
         .then(|| {
             let sample = d.sample(d.len().div_ceil(WARM_SAMPLE));
-            bfgs(
-                &penalized(&sample, pen, from_log, params, ll_and_gradient),
+            bfgs_from(
+                &Penalized::new(&sample, pen, from_log, params, ll_and_gradient),
                 &[0.0; N],
-                options.max_iterations,
-                options.tolerance,
+                None,
+                &limits,
             )
         })
         .flatten()
         .filter(|m| m.convergence.converged);
-    let full = penalized(d, pen, from_log, params, ll_and_gradient);
+    let full = Penalized::new(d, pen, from_log, params, ll_and_gradient);
     let min = match warm {
-        Some(w) => bfgs_from(
-            &full,
-            &w.x,
-            Some(&w.inverse_hessian),
-            options.max_iterations,
-            options.tolerance,
-        ),
+        Some(w) => bfgs_from(&full, &w.x, Some(&w.inverse_hessian), &limits),
         None => None,
     }
-    .or_else(|| bfgs(&full, &[0.0; N], options.max_iterations, options.tolerance))
+    .or_else(|| bfgs_from(&full, &[0.0; N], None, &limits))
     .ok_or_else(|| Error::fit(model_name, "the likelihood is not finite at the start"))?;
     let model = from_log(&min.x);
     Ok(Fit {
@@ -96,6 +75,65 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
         customers,
         distinct_rows: d.len(),
     })
+}
+
+/// A model's summed log-likelihood over distinct rows, its gradient in the parameters, and
+/// the work done (hypergeometric-series terms summed; 0 for a closed-form likelihood).
+pub(crate) type LlAndGradient<M, const N: usize> = fn(&M, &Distinct) -> (f64, [f64; N], f64);
+
+/// The objective of [`fit_positive`]: the mean negative log-likelihood plus the penalty, in
+/// the logarithms of the parameters, counting its work against a budget.
+struct Penalized<'a, M, const N: usize> {
+    d: &'a Distinct,
+    pen: f64,
+    from_log: fn(&[f64]) -> M,
+    params: fn(&M) -> [f64; N],
+    ll_and_gradient: LlAndGradient<M, N>,
+    /// The work done so far.
+    work: Cell<f64>,
+    /// [`FIT_TERMS_PER_ROW`] per distinct row.
+    budget: f64,
+}
+
+impl<'a, M, const N: usize> Penalized<'a, M, N> {
+    fn new(
+        d: &'a Distinct,
+        pen: f64,
+        from_log: fn(&[f64]) -> M,
+        params: fn(&M) -> [f64; N],
+        ll_and_gradient: LlAndGradient<M, N>,
+    ) -> Self {
+        Penalized {
+            d,
+            pen,
+            from_log,
+            params,
+            ll_and_gradient,
+            work: Cell::new(0.0),
+            budget: FIT_TERMS_PER_ROW * d.len() as f64,
+        }
+    }
+}
+
+impl<M, const N: usize> Objective for Penalized<'_, M, N> {
+    fn eval(&self, lp: &[f64], grad: &mut [f64]) -> f64 {
+        let m = (self.from_log)(lp);
+        let (ll, g, work) = (self.ll_and_gradient)(&m, self.d);
+        self.work.set(self.work.get() + work);
+        let p = (self.params)(&m);
+        let (d, pen) = (self.d, self.pen);
+        let mut value = -ll / d.total;
+        for k in 0..N {
+            value += pen * p[k] * p[k];
+            // d/d ln θ = θ d/dθ.
+            grad[k] = (-g[k] / d.total + 2.0 * pen * p[k]) * p[k];
+        }
+        value
+    }
+
+    fn exhausted(&self) -> bool {
+        self.work.get() >= self.budget
+    }
 }
 
 /// Distinct rows in the sample a large fit starts from.

@@ -74,7 +74,10 @@ impl GammaGamma {
             options,
             GammaGamma::from_log,
             |m| [m.p, m.q, m.v],
-            GammaGamma::ll_and_gradient,
+            |m, d| {
+                let (ll, g) = m.ll_and_gradient(d);
+                (ll, g, 0.0)
+            },
         )
     }
 

@@ -5,15 +5,12 @@
 //! calibrated) when there is a label.
 //!
 //! ```
-//! use mergetag_predict::{BgNbd, FitOptions, Rfm};
+//! use mergetag_predict::{BgNbd, FitOptions, Rfm, simulate_bgnbd};
 //!
-//! // frequency (repeat purchases), recency (age at the last one) and T (age now), in weeks.
-//! let customers: Vec<Rfm> = (0..200)
-//!     .map(|i| {
-//!         let x = (i % 5) as f64;
-//!         Rfm::new(x, if x > 0.0 { 4.0 * x + (i % 3) as f64 } else { 0.0 }, 30.0)
-//!     })
-//!     .collect();
+//! // frequency (repeat purchases), recency (age at the last one) and T (age now), in days:
+//! // here 2,000 customers drawn from a known BG/NBD process.
+//! let truth = BgNbd { r: 0.25, alpha: 30.0, a: 0.8, b: 2.5 };
+//! let customers: Vec<Rfm> = simulate_bgnbd(&truth, 2000, 270.0, 90.0, 7);
 //! let fit = BgNbd::fit(&customers, &FitOptions::default())?;
 //! assert!(fit.convergence.converged);
 //! let m = fit.model;
@@ -29,7 +26,10 @@
 //! Pareto/NBD r 0.55328, alpha 10.57761, s 0.60621, beta 11.66791 (log-likelihood
 //! -9594.973930, higher than at the published beta 11.669: the likelihood is flat along s
 //! and beta); Gamma-Gamma on the 946 repeat buyers p 6.2496, q 3.7442, v 15.4435 (published
-//! 6.25, 3.74, 15.44). Every fit reports `converged`, `iterations` and the gradient norm.
+//! 6.25, 3.74, 15.44). Every fit reports `converged`, `iterations`, the gradient norm and why
+//! it stopped ([`Stop`]); each is bounded whatever the data: parameters within
+//! e^±[`LOG_PARAMETER_BOUND`], at most [`MAX_EVALUATIONS`] likelihood evaluations and
+//! [`FIT_TERMS_PER_ROW`] hypergeometric terms per distinct row.
 //!
 //! `cargo bench --bench predict` (2 shared cores, one run, baseline beside ours): CDNOW BG/NBD
 //! 2.3 ms (Nelder-Mead over the per-customer likelihood: 170 ms; the Python reference: 0.24
@@ -97,7 +97,9 @@ pub use crate::error::{Error, Result};
 pub use crate::fit::Fit;
 pub use crate::gamma_gamma::GammaGamma;
 pub use crate::gbt::{EarlyStopping, Gbt, GbtOptions, Node, Tree};
-pub use crate::optimize::{Convergence, FitOptions};
+pub use crate::optimize::{
+    Convergence, FIT_TERMS_PER_ROW, FitOptions, LOG_PARAMETER_BOUND, MAX_EVALUATIONS, Stop,
+};
 pub use crate::pareto::ParetoNbd;
 pub use crate::predictor::{
     ChurnBands, Holdout, HoldoutBucket, PredictConfig, PredictModel, Predictions, Predictor,

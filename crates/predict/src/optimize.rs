@@ -15,7 +15,70 @@ pub struct Convergence {
     pub evaluations: usize,
     /// The gradient's largest absolute component at the end.
     pub gradient_norm: f64,
+    /// Why the optimizer stopped (`None` in a fit recorded before this was kept).
+    #[serde(default)]
+    pub stop: Option<Stop>,
 }
+
+/// Why a fit's optimizer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Stop {
+    /// The gradient fell below the tolerance: converged.
+    Converged,
+    /// [`FitOptions::max_iterations`] iterations were taken.
+    MaxIterations,
+    /// The objective function was evaluated [`MAX_EVALUATIONS`] times.
+    MaxEvaluations,
+    /// The likelihood's series summed [`FIT_TERMS_PER_ROW`] terms per distinct row in all.
+    MaxWork,
+    /// Twenty iterations in a row lowered the objective by less than 1e-12 of it: the fit
+    /// creeps toward a boundary of the parameter space.
+    Stalled,
+    /// No step, however small, lowered the objective (as far as floating point goes).
+    NoDescent,
+    /// The logarithm of a parameter reached ±[`LOG_PARAMETER_BOUND`]: the data do not
+    /// identify it (it tends to 0 or to infinity), so the search ends there.
+    ParameterBound,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::Converged => "converged",
+            Stop::MaxIterations => "reached the most iterations",
+            Stop::MaxEvaluations => "reached the most likelihood evaluations",
+            Stop::MaxWork => "spent its work budget (the likelihood's series grew too long)",
+            Stop::Stalled => "stalled (the likelihood no longer improves)",
+            Stop::NoDescent => "found no step that improves the likelihood",
+            Stop::ParameterBound => {
+                "a parameter reached its bound (e^-20 or e^20): the data do not identify it"
+            }
+        })
+    }
+}
+
+/// The bound on the logarithm of every parameter of a buy-till-you-die fit: each parameter
+/// stays within `[e^-20, e^20]` ≈ `[2.1e-9, 4.9e8]`. Published fits are within `[0.1, 100]`,
+/// and rescaling time (seconds to years) or money (any currency) moves a scale by at most a
+/// factor of about 10^7, so a fit that reaches the bound has a parameter tending to 0 or to
+/// infinity (degenerate data such as no repeat purchases at all); it ends there,
+/// unconverged ([`Stop::ParameterBound`]), instead of walking on to where the likelihood's
+/// series need millions of terms.
+pub const LOG_PARAMETER_BOUND: f64 = 20.0;
+
+/// The most objective evaluations in one buy-till-you-die fit (each a pass over the distinct
+/// rows): the CDNOW fits take fewer than 200, and a line search at most 40 per iteration.
+/// Reaching it ends the fit unconverged ([`Stop::MaxEvaluations`]).
+pub const MAX_EVALUATIONS: usize = 2_000;
+
+/// The most hypergeometric-series terms a Pareto/NBD fit sums in all, per distinct row: the
+/// CDNOW fit sums about 4,000 per row, and one evaluation at most
+/// 2 × [`HYP2F1_TERM_BUDGET`](crate::special::HYP2F1_TERM_BUDGET) per row. Reaching it ends
+/// the fit unconverged ([`Stop::MaxWork`]), so that a fit walking toward parameters where
+/// every series is long (degenerate data) ends in milliseconds per row, not minutes.
+pub const FIT_TERMS_PER_ROW: f64 = 1e6;
 
 /// Options of a maximum-likelihood fit.
 ///
@@ -85,6 +148,12 @@ impl FitOptions {
 /// that is not finite marks `x` as outside the domain; the line search steps back.
 pub(crate) trait Objective {
     fn eval(&self, x: &[f64], grad: &mut [f64]) -> f64;
+
+    /// Whether the objective has spent its work budget: the search then ends
+    /// ([`Stop::MaxWork`]).
+    fn exhausted(&self) -> bool {
+        false
+    }
 }
 
 impl<F: Fn(&[f64], &mut [f64]) -> f64> Objective for F {
@@ -119,20 +188,63 @@ pub(crate) fn bfgs(
     max_iterations: usize,
     tolerance: f64,
 ) -> Option<Minimum> {
-    bfgs_from(f, x0, None, max_iterations, tolerance)
+    bfgs_from(f, x0, None, &Limits::unbounded(max_iterations, tolerance))
+}
+
+/// Where and for how long [`bfgs_from`] searches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The most iterations.
+    pub max_iterations: usize,
+    /// Converged when the gradient's largest component is at most this.
+    pub tolerance: f64,
+    /// Every coordinate stays within `[-bound, bound]`; reaching it ends the search.
+    pub bound: f64,
+    /// The most objective evaluations.
+    pub max_evaluations: usize,
+}
+
+impl Limits {
+    /// No bound on the coordinates nor on the evaluations.
+    pub fn unbounded(max_iterations: usize, tolerance: f64) -> Limits {
+        Limits {
+            max_iterations,
+            tolerance,
+            bound: f64::INFINITY,
+            max_evaluations: usize::MAX,
+        }
+    }
+
+    /// The limits of a buy-till-you-die fit: [`LOG_PARAMETER_BOUND`] and
+    /// [`MAX_EVALUATIONS`].
+    pub fn fit(options: &FitOptions) -> Limits {
+        Limits {
+            max_iterations: options.max_iterations,
+            tolerance: options.tolerance,
+            bound: LOG_PARAMETER_BOUND,
+            max_evaluations: MAX_EVALUATIONS,
+        }
+    }
 }
 
 /// [`bfgs`] from a starting inverse Hessian (`n × n`, row-major; another fit's
-/// [`Minimum::inverse_hessian`]) instead of a scaled identity.
+/// [`Minimum::inverse_hessian`]) instead of a scaled identity, within `limits`: every
+/// coordinate kept within `±limits.bound` (reaching it ends the search, unconverged) and at
+/// most `limits.max_evaluations` evaluations.
 pub(crate) fn bfgs_from(
     f: &dyn Objective,
     x0: &[f64],
     h0: Option<&[f64]>,
-    max_iterations: usize,
-    tolerance: f64,
+    limits: &Limits,
 ) -> Option<Minimum> {
+    let Limits {
+        max_iterations,
+        tolerance,
+        bound,
+        max_evaluations,
+    } = *limits;
     let n = x0.len();
-    let mut x = x0.to_vec();
+    let mut x: Vec<f64> = x0.iter().map(|v| v.clamp(-bound, bound)).collect();
     let mut g = vec![0.0; n];
     let mut fx = f.eval(&x, &mut g);
     let mut evaluations = 1;
@@ -160,7 +272,20 @@ pub(crate) fn bfgs_from(
     // toward a boundary of the parameter space (a parameter tending to 0 or infinity) stops
     // after 20 of them, unconverged, instead of spending every iteration.
     let mut stalled = 0;
-    while iterations < max_iterations && inf_norm(&g) > tolerance && stalled < 20 {
+    let mut stop = None;
+    while stop.is_none() {
+        if inf_norm(&g) <= tolerance {
+            stop = Some(Stop::Converged);
+            break;
+        }
+        if iterations >= max_iterations {
+            stop = Some(Stop::MaxIterations);
+            break;
+        }
+        if stalled >= 20 {
+            stop = Some(Stop::Stalled);
+            break;
+        }
         iterations += 1;
         for i in 0..n {
             d[i] = -(0..n).map(|j| h[i * n + j] * g[j]).sum::<f64>();
@@ -180,8 +305,17 @@ pub(crate) fn bfgs_from(
         };
         let mut accepted = false;
         for _ in 0..40 {
+            if evaluations >= max_evaluations {
+                stop = Some(Stop::MaxEvaluations);
+                break;
+            }
+            if f.exhausted() {
+                stop = Some(Stop::MaxWork);
+                break;
+            }
             for i in 0..n {
-                xn[i] = x[i] + step * d[i];
+                // A step past the bound is cut back to it (a projected line search).
+                xn[i] = (x[i] + step * d[i]).clamp(-bound, bound);
             }
             let fnew = f.eval(&xn, &mut gn);
             evaluations += 1;
@@ -222,14 +356,18 @@ pub(crate) fn bfgs_from(
                 x.copy_from_slice(&xn);
                 g.copy_from_slice(&gn);
                 fx = fnew;
+                if x.iter().any(|v| v.abs() >= bound) {
+                    stop = Some(Stop::ParameterBound);
+                }
                 break;
             }
             step *= 0.5;
         }
-        if !accepted {
+        if !accepted && stop.is_none() {
             if fresh {
                 // Not even a tiny steepest-descent step lowers the objective: as far as
                 // floating point goes.
+                stop = Some(Stop::NoDescent);
                 break;
             }
             identity(&mut h);
@@ -237,14 +375,20 @@ pub(crate) fn bfgs_from(
         }
     }
     let gradient_norm = inf_norm(&g);
+    // At the bound the gradient may be small only because the objective flattens out there.
+    let converged = gradient_norm <= tolerance && stop != Some(Stop::ParameterBound);
+    if converged {
+        stop = Some(Stop::Converged);
+    }
     Some(Minimum {
         x,
         inverse_hessian: h,
         convergence: Convergence {
-            converged: gradient_norm <= tolerance,
+            converged,
             iterations,
             evaluations,
             gradient_norm,
+            stop,
         },
     })
 }

@@ -56,7 +56,7 @@ impl ParetoNbd {
             options,
             ParetoNbd::from_log,
             |m| [m.r, m.alpha, m.s, m.beta],
-            ParetoNbd::ll_and_gradient,
+            ParetoNbd::ll_gradient_and_work,
         )
     }
 
@@ -71,7 +71,14 @@ impl ParetoNbd {
 
     /// The summed log-likelihood over distinct rows and its gradient in (r, α, s, β); NaN
     /// when a hypergeometric series does not converge (the line search then steps back).
+    #[cfg(test)]
     fn ll_and_gradient(&self, d: &Distinct) -> (f64, [f64; 4]) {
+        let (ll, g, _) = self.ll_gradient_and_work(d);
+        (ll, g)
+    }
+
+    /// [`ParetoNbd::ll_and_gradient`] with the hypergeometric terms summed (the work done).
+    fn ll_gradient_and_work(&self, d: &Distinct) -> (f64, [f64; 4], f64) {
         let ParetoNbd { r, alpha, s, beta } = *self;
         let (mut lr, mut pr) = (Vec::new(), Vec::new());
         rising(r, d.max_x, &mut lr, &mut pr);
@@ -82,7 +89,7 @@ impl ParetoNbd {
         } else {
             (beta, alpha)
         };
-        let total = chunked_sum::<5>(d.len(), |i, acc| {
+        let total = chunked_sum::<6>(d.len(), |i, acc| {
             let (x, tx, t, w) = (d.x[i], d.tx[i], d.t[i], d.w[i]);
             let k = x as usize;
             let rho = r + s + x;
@@ -93,7 +100,10 @@ impl ParetoNbd {
             for (j, age) in [tx, t].into_iter().enumerate() {
                 let q = hi + age;
                 let z = (hi - lo) / q;
-                let Some([lf, fa, fb, fz]) = ln_hyp2f1_a1_with_gradient(rho, b2, z) else {
+                let mut terms = 0;
+                let series = ln_hyp2f1_a1_with_gradient(rho, b2, z, &mut terms);
+                acc[5] += terms as f64;
+                let Some([lf, fa, fb, fz]) = series else {
                     acc[0] = f64::NAN;
                     return;
                 };
@@ -155,7 +165,7 @@ impl ParetoNbd {
                 acc[p + 1] += w * g;
             }
         });
-        (total[0], [total[1], total[2], total[3], total[4]])
+        (total[0], [total[1], total[2], total[3], total[4]], total[5])
     }
 
     /// `ln A_0` of the likelihood (the integral over the unobserved dropout time), in log

@@ -613,8 +613,11 @@ impl Predictor {
             }
         };
         if !convergence.converged {
+            let why = convergence
+                .stop
+                .map_or_else(String::new, |stop| format!(": {stop}"));
             notes.push(format!(
-                "transaction model up to {to}: did not converge in {} iterations (gradient {:.3e}); consider a penalizer",
+                "transaction model up to {to}: did not converge in {} iterations (gradient {:.3e}){why}; consider a penalizer",
                 convergence.iterations, convergence.gradient_norm
             ));
         }

@@ -92,17 +92,20 @@ pub fn digamma(x: f64) -> f64 {
 }
 
 /// The most terms [`ln_hyp2f1`] sums before giving up, plus 50 per unit of `|a| + |b|`
-/// (the terms of large arguments peak late).
+/// (the terms of large arguments peak late), up to [`HYP2F1_TERM_BUDGET`] in all.
 pub const HYP2F1_MAX_TERMS: usize = 20_000;
+
+/// The most terms any one hypergeometric series sums, whatever its arguments: about a
+/// millisecond of work in a release build. Enough for arguments in the thousands (2F1(5000,
+/// 7; 7; 0.9) converges in about 70,000 terms); beyond it the series is given up (`None`),
+/// which a fit treats as a point outside the domain, so no single evaluation of a
+/// likelihood can run for seconds whatever parameters an optimizer tries.
+pub const HYP2F1_TERM_BUDGET: usize = 200_000;
 
 fn max_terms(a: f64, b: f64) -> usize {
     let extra = (a.abs() + b.abs()) * 50.0;
-    HYP2F1_MAX_TERMS
-        + if extra < 1e7 {
-            extra as usize
-        } else {
-            10_000_000
-        }
+    let budget = (HYP2F1_TERM_BUDGET - HYP2F1_MAX_TERMS) as f64;
+    HYP2F1_MAX_TERMS + extra.min(budget) as usize
 }
 
 /// The logarithm of the Gauss hypergeometric function `2F1(a, b; c; z)` for `0 <= z < 1`,
@@ -110,7 +113,8 @@ fn max_terms(a: f64, b: f64) -> usize {
 /// rescaled as it grows, so that arguments in the thousands (customers with hundreds of
 /// purchases) neither overflow nor lose the result. `None` when `c` is zero or a negative
 /// integer, `z` is outside `[0, 1)`, an argument is not finite, or the series has not
-/// converged after [`HYP2F1_MAX_TERMS`] terms (more for large `a` and `b`).
+/// converged after [`HYP2F1_MAX_TERMS`] terms (more for large `a` and `b`, never more than
+/// [`HYP2F1_TERM_BUDGET`]).
 ///
 /// ```
 /// use mergetag_predict::special::ln_hyp2f1;
@@ -167,9 +171,22 @@ pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
 /// likelihood) with the derivatives of its logarithm: `Some((ln F, ∂ ln F/∂a, ∂ ln F/∂b,
 /// ∂ ln F/∂z))`, the parameter `c = a + 1` following `a`. Summed term by term like
 /// [`ln_hyp2f1`], each term carrying its own derivatives (`∂ ln t_k/∂a = 1/a - 1/(a + k)`,
-/// `∂ ln t_k/∂b = Σ_{j<k} 1/(b + j)`, `∂ ln t_k/∂z = k/z`).
-pub(crate) fn ln_hyp2f1_a1_with_gradient(a: f64, b: f64, z: f64) -> Option<[f64; 4]> {
+/// `∂ ln t_k/∂b = Σ_{j<k} 1/(b + j)`, `∂ ln t_k/∂z = k/z`). `None` when the series would
+/// need more than [`HYP2F1_TERM_BUDGET`] terms: at once when its terms are still growing at
+/// the budget (they peak near `k = (b z - 1) / (1 - z)`). Adds the terms it summed to
+/// `terms` (converged or not), so that a fit can bound its total work.
+pub(crate) fn ln_hyp2f1_a1_with_gradient(
+    a: f64,
+    b: f64,
+    z: f64,
+    terms: &mut usize,
+) -> Option<[f64; 4]> {
     if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() && (0.0..1.0).contains(&z)) {
+        return None;
+    }
+    // The ratio of successive terms is below (b + k) z / (k + 1), which stays above 1 until
+    // k = (b z - 1) / (1 - z); the tail after the peak needs about 40 / (1 - z) more terms.
+    if (b * z + 40.0) / (1.0 - z) > HYP2F1_TERM_BUDGET as f64 {
         return None;
     }
     if z == 0.0 {
@@ -181,6 +198,7 @@ pub(crate) fn ln_hyp2f1_a1_with_gradient(a: f64, b: f64, z: f64) -> Option<[f64;
     let mut cum_b = 0.0f64;
     let mut k = 0.0f64;
     for _ in 0..max_terms(a, b) {
+        *terms += 1;
         term *= (a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)) * z;
         cum_b += 1.0 / (b + k);
         k += 1.0;
@@ -257,7 +275,7 @@ mod tests {
     #[test]
     fn hyp2f1_gradient_matches_finite_differences() {
         for &(a, b, z) in &[(1.5, 0.7, 0.3), (40.0, 12.0, 0.05), (0.9, 3.0, 0.85)] {
-            let g = ln_hyp2f1_a1_with_gradient(a, b, z).unwrap();
+            let g = ln_hyp2f1_a1_with_gradient(a, b, z, &mut 0).unwrap();
             let f = |a: f64, b: f64, z: f64| ln_hyp2f1(a, b, a + 1.0, z).unwrap().0;
             assert!((g[0] - f(a, b, z)).abs() < 1e-12);
             let h = 1e-6;

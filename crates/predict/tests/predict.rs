@@ -115,6 +115,66 @@ fn fuzz_inputs_replay() {
     replay("predict_churn_model", fuzz::predict_churn_model);
 }
 
+/// A Pareto/NBD fit on 12 tiny profiles (the fuzzer's `predict_config` input kept as
+/// `tests/fuzz/predict_config/timeout-pareto-degenerate.toml`) ran for minutes: the optimizer
+/// walked the parameters to huge values, where each hypergeometric series summed millions of
+/// terms. Every fit on degenerate data now ends quickly, converged or not.
+#[test]
+fn fits_on_degenerate_data_end_quickly() {
+    let within = |what: &str, run: &dyn Fn()| {
+        let start = std::time::Instant::now();
+        run();
+        let took = start.elapsed();
+        assert!(took.as_secs_f64() < 2.0, "{what}: {took:?}");
+    };
+    let input = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz/predict_config/timeout-pareto-degenerate.toml"),
+    )
+    .unwrap();
+    within("the fuzzer's input", &|| fuzz::predict_config(&input));
+    let degenerate: [&[Rfm]; 5] = [
+        &[Rfm::new(0.0, 0.0, 30.0); 12],
+        &[Rfm::new(0.0, 0.0, 30.0), Rfm::new(0.0, 0.0, 200.0)],
+        &[Rfm::new(3.0, 20.0, 30.0)],
+        &[Rfm::new(0.0, 0.0, 1e-6)],
+        &[Rfm::new(40.0, 30.0, 30.0), Rfm::new(40.0, 30.0, 30.0)],
+    ];
+    for cs in degenerate {
+        let options = FitOptions::default();
+        let check = |params: &[f64], c: &mergetag_predict::Convergence| {
+            assert!(c.stop.is_some(), "{c:?}");
+            assert!(c.evaluations <= mergetag_predict::MAX_EVALUATIONS, "{c:?}");
+            for p in params {
+                assert!(p.is_finite() && *p > 0.0, "{params:?} {c:?}");
+                let bound = mergetag_predict::LOG_PARAMETER_BOUND;
+                assert!(p.ln().abs() <= bound + 1e-9, "{params:?} {c:?}");
+            }
+            if c.converged {
+                assert!(c.gradient_norm <= options.tolerance, "{c:?}");
+            }
+        };
+        within(&format!("pareto/nbd on {cs:?}"), &|| {
+            if let Ok(f) = ParetoNbd::fit(cs, &options) {
+                let m = f.model;
+                check(&[m.r, m.alpha, m.s, m.beta], &f.convergence);
+            }
+        });
+        within(&format!("bg/nbd on {cs:?}"), &|| {
+            if let Ok(f) = BgNbd::fit(cs, &options) {
+                let m = f.model;
+                check(&[m.r, m.alpha, m.a, m.b], &f.convergence);
+            }
+        });
+        within(&format!("gamma-gamma on {cs:?}"), &|| {
+            if let Ok(f) = GammaGamma::fit(cs, &options) {
+                let m = f.model;
+                check(&[m.p, m.q, m.v], &f.convergence);
+            }
+        });
+    }
+}
+
 #[test]
 fn bgnbd_holdout_on_cdnow_tracks_the_actual_purchases() {
     // Calibration: the first 39 weeks (the bundled summary); holdout: the next 39 weeks.
