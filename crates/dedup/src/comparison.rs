@@ -377,10 +377,11 @@ impl Prepared {
         }
     }
 
-    /// Loads the per-record entries comparing record `i` reads (offsets, nickname groups, term
-    /// frequency, name-derived flag, features), returning a value that depends on them so the
-    /// loads are not optimised away. With [`Prepared::touch_text`], the first of two passes
-    /// that bring a batch of records into cache before they are compared.
+    /// Loads the per-record entries comparing record `i` reads (offsets, nickname groups,
+    /// name-derived flag, features; not the term frequency, which only scoring reads),
+    /// returning a value that depends on them so the loads are not optimised away. With
+    /// [`Prepared::touch_text`], the first of two passes that bring a batch of records into
+    /// cache before they are compared.
     #[inline]
     pub(crate) fn touch_offsets(&self, i: usize) -> u32 {
         let mut t = self.main.touch_offset(i);
@@ -388,7 +389,6 @@ impl Prepared {
             t ^= col.touch_offset(i);
         }
         t ^= self.groups.get(i).map_or(0, |g| g.len() as u32);
-        t ^= self.tf.get(i).map_or(0, |f| f.to_bits());
         t ^= u32::from(self.derived.get(i).copied().unwrap_or(false));
         match &self.extra {
             Extra::None => {}

@@ -44,15 +44,21 @@ impl Column {
         self.ends.get(i).copied().unwrap_or(0)
     }
 
-    /// Reads the last byte of value `i` (0 when empty or out of range): the second load ahead
-    /// of comparing, once the offsets are in cache.
+    /// Reads the first and last bytes of value `i` (0 when empty or out of range): the second
+    /// load ahead of comparing, once the offsets are in cache. A value of a few bytes spans
+    /// one or two cache lines, and these are their ends.
     #[inline]
     pub(crate) fn touch_text(&self, i: usize) -> u8 {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(0) as usize,
+            None => 0,
+        };
         let end = self.ends.get(i).copied().unwrap_or(0) as usize;
-        end.checked_sub(1)
-            .and_then(|k| self.buf.as_bytes().get(k))
-            .copied()
-            .unwrap_or(0)
+        if end <= start {
+            return 0;
+        }
+        let bytes = self.buf.as_bytes();
+        bytes.get(start).copied().unwrap_or(0) ^ bytes.get(end - 1).copied().unwrap_or(0)
     }
 
     /// Overwrites value `i` with NUL bytes of the same length: what an erased record leaves
