@@ -25,14 +25,14 @@
 //!
 //! ```
 //! use mergetag_cli::predict::{Model, fit_json};
-//! use mergetag_predict::{Rfm, Summary};
+//! use mergetag_predict::{BgNbd, Summary, simulate_bgnbd};
 //!
+//! // 500 customers drawn from a known BG/NBD process.
+//! let truth = BgNbd { r: 0.25, alpha: 30.0, a: 0.8, b: 2.5 };
+//! let customers = simulate_bgnbd(&truth, 500, 270.0, 90.0, 7);
 //! let summary = Summary {
-//!     ids: (0..50).map(|i| i.to_string()).collect(),
-//!     customers: (0..50).map(|i| {
-//!         let x = (i % 4) as f64;
-//!         Rfm::new(x, if x > 0.0 { 3.0 * x } else { 0.0 }, 20.0)
-//!     }).collect(),
+//!     ids: (0..customers.len()).map(|i| i.to_string()).collect(),
+//!     customers,
 //! };
 //! let json = fit_json(&summary, Model::Bgnbd, 0.0)?;
 //! assert!(json["r"].as_f64().unwrap() > 0.0);
