@@ -267,7 +267,7 @@ impl Live {
                 self.cells.clear();
                 if let Some(Json::Object(traits)) = event.get("traits") {
                     for (k, v) in traits {
-                        self.cells.push((k.clone(), json_value(v.clone())));
+                        self.cells.push((k.clone(), Value::from(v.clone())));
                     }
                 }
                 let cells = std::mem::take(&mut self.cells);
@@ -327,7 +327,7 @@ impl Live {
                     .or_default();
                 if let Some(Json::Object(t)) = event.get("traits") {
                     for (k, v) in t {
-                        traits.insert(k.clone(), json_value(v.clone()));
+                        traits.insert(k.clone(), Value::from(v.clone()));
                     }
                 }
             }
@@ -401,20 +401,4 @@ pub(crate) fn user_of(event: &Json) -> Option<&str> {
             Some(Json::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
             _ => None,
         })
-}
-
-fn json_value(v: Json) -> Value {
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => n
-                .as_f64()
-                .map_or_else(|| Value::Text(n.to_string()), Value::float),
-        },
-        Json::String(s) => Value::Text(s),
-        Json::Array(a) => Value::List(a.into_iter().map(json_value).collect()),
-        Json::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, json_value(v))).collect()),
-    }
 }

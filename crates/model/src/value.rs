@@ -297,6 +297,40 @@ impl From<BTreeMap<String, Value>> for Value {
     }
 }
 
+/// JSON as a value, keeping nesting: objects become [`Value::Object`], arrays
+/// [`Value::List`], integers [`Value::Int`], other numbers [`Value::Float`] (their text when no
+/// `f64` holds them).
+///
+/// ```
+/// use mergetag_model::Value;
+///
+/// let v = Value::from(serde_json::json!({"n": 3, "tags": ["a"], "x": 1.5}));
+/// let Value::Object(o) = v else { panic!() };
+/// assert_eq!(o["n"], Value::Int(3));
+/// assert_eq!(o["tags"], Value::List(vec![Value::from("a")]));
+/// assert_eq!(o["x"], Value::Float(1.5));
+/// ```
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        use serde_json::Value as Json;
+        match v {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => n
+                    .as_f64()
+                    .map_or_else(|| Value::Text(n.to_string()), Value::float),
+            },
+            Json::String(s) => Value::Text(s),
+            Json::Array(a) => Value::List(a.into_iter().map(Value::from).collect()),
+            Json::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
+        }
+    }
+}
+
 impl<T: Into<Value>> From<Option<T>> for Value {
     /// `None` becomes [`Value::Null`].
     fn from(v: Option<T>) -> Self {

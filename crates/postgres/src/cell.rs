@@ -54,7 +54,7 @@ fn convert(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         Type::TIMESTAMP => Value::DateTime(NaiveDateTime::from_sql(ty, raw)?.and_utc()),
         Type::TIMESTAMPTZ => Value::DateTime(DateTime::<Utc>::from_sql(ty, raw)?),
         Type::UUID => Value::Text(uuid(raw)?),
-        Type::JSON | Type::JSONB => json(serde_json::Value::from_sql(ty, raw)?),
+        Type::JSON | Type::JSONB => Value::from(serde_json::Value::from_sql(ty, raw)?),
         _ => match ty.kind() {
             // Enums and extension text types (citext) are sent as UTF-8 text.
             Kind::Enum(_) => Value::Text(std::str::from_utf8(raw)?.to_owned()),
@@ -158,24 +158,6 @@ fn uuid(raw: &[u8]) -> Result<String, BoxError> {
         let _ = write!(s, "{b:02x}");
     }
     Ok(s)
-}
-
-/// JSON into a [`Value`], keeping nesting.
-pub(crate) fn json(v: serde_json::Value) -> Value {
-    use serde_json::Value as Json;
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => n
-                .as_f64()
-                .map_or_else(|| Value::Text(n.to_string()), Value::float),
-        },
-        Json::String(s) => Value::Text(s),
-        Json::Array(a) => Value::List(a.into_iter().map(json).collect()),
-        Json::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, json(v))).collect()),
-    }
 }
 
 /// The text a watermark value is written as in SQL (before a cast to the column's type).

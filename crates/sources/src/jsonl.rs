@@ -147,23 +147,6 @@ fn json_error_class(e: &serde_json::Error) -> &'static str {
     }
 }
 
-/// Converts JSON into a [`Value`], keeping nesting: objects become [`Value::Object`].
-pub(crate) fn to_value(v: Json) -> Value {
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => n
-                .as_f64()
-                .map_or_else(|| Value::Text(n.to_string()), Value::float),
-        },
-        Json::String(s) => Value::Text(s),
-        Json::Array(a) => Value::List(a.into_iter().map(to_value).collect()),
-        Json::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, to_value(v))).collect()),
-    }
-}
-
 /// The text of a JSON id: a string as it is, a number in decimal.
 fn id_text(v: &Json) -> Option<String> {
     match v {
@@ -243,7 +226,7 @@ impl ObjectMapper {
                     ));
                 }
                 Action::Field(name, kind) => {
-                    let value = match kind.convert_value(to_value(v)) {
+                    let value = match kind.convert_value(Value::from(v)) {
                         Ok(v) => v,
                         Err(v) if self.map.invalid_value_policy() == InvalidValues::KeepText => {
                             Value::Text(v.to_string())
@@ -606,7 +589,7 @@ fn take_map(
 ) -> Result<BTreeMap<String, Value>, RowError> {
     match object.remove(key) {
         None | Some(Json::Null) => Ok(BTreeMap::new()),
-        Some(Json::Object(o)) => Ok(o.into_iter().map(|(k, v)| (k, to_value(v))).collect()),
+        Some(Json::Object(o)) => Ok(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
         Some(_) => Err(RowError::new(
             SourceErrorKind::InvalidValue {
                 expected: "object".into(),

@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
 use crate::fetch::{FetchPolicy, Fetcher, PageRequest};
-use crate::paged::{Page, PagedSource, Pager, json_value};
+use crate::paged::{Page, PagedSource, Pager};
 
 /// HubSpot's API.
 pub const HUBSPOT_API: &str = "https://api.hubapi.com";
@@ -302,12 +302,12 @@ impl Pager for HubspotContacts {
         let id = item.get("id").and_then(id_text);
         for (k, v) in item {
             match (k.as_str(), v) {
-                ("id", v) => out.push(("hs_object_id".to_owned(), json_value(v))),
+                ("id", v) => out.push(("hs_object_id".to_owned(), Value::from(v))),
                 ("properties", Json::Object(props)) => {
                     for (p, v) in props {
                         // The id is also a property; the item's own id wins.
                         if p != "hs_object_id" {
-                            out.push((p, json_value(v)));
+                            out.push((p, Value::from(v)));
                         }
                     }
                 }
@@ -331,7 +331,7 @@ impl Pager for HubspotContacts {
                     }
                     out.push((k, Value::Text(s)));
                 }
-                (_, v) => out.push((k, json_value(v))),
+                (_, v) => out.push((k, Value::from(v))),
             }
         }
     }

@@ -62,24 +62,7 @@ pub trait Pager {
     /// Turns one item (a JSON object) into columns for the column map. The default takes the
     /// object's keys as columns (nested objects become dotted columns through the map).
     fn row(&mut self, item: serde_json::Map<String, Json>, out: &mut Vec<(String, Value)>) {
-        out.extend(item.into_iter().map(|(k, v)| (k, json_value(v))));
-    }
-}
-
-/// JSON into a [`Value`], keeping nesting.
-pub(crate) fn json_value(v: Json) -> Value {
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => n
-                .as_f64()
-                .map_or_else(|| Value::Text(n.to_string()), Value::float),
-        },
-        Json::String(s) => Value::Text(s),
-        Json::Array(a) => Value::List(a.into_iter().map(json_value).collect()),
-        Json::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, json_value(v))).collect()),
+        out.extend(item.into_iter().map(|(k, v)| (k, Value::from(v))));
     }
 }
 
