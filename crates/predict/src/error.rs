@@ -1,6 +1,8 @@
 //! The crate's error type: unreadable summaries and transaction logs, broken configuration,
 //! parameters or data a model cannot work with.
 
+use std::path::Path;
+
 use mergetag_model::config::{LoadError, ParseError};
 
 /// What can go wrong reading data, configuring, fitting or loading a prediction model.
@@ -62,6 +64,25 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Writes `text` to `path`: [`Error::Io`] naming the file when it cannot.
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        origin: path.display().to_string(),
+        source,
+    })
+}
+
+/// The text of `path` and its name for errors: [`Error::Io`] naming the file when it cannot be
+/// read.
+pub(crate) fn read_file(path: &Path) -> Result<(String, String)> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        origin: origin.clone(),
+        source,
+    })?;
+    Ok((text, origin))
 }
 
 impl Error {

@@ -346,11 +346,7 @@ impl PredictModel {
     ///
     /// [`Error::Io`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_json()?).map_err(|source| Error::Io {
-            origin: path.display().to_string(),
-            source,
-        })
+        crate::error::write_file(path.as_ref(), &self.to_json()?)
     }
 
     /// Reads the model at `path`.
@@ -359,12 +355,7 @@ impl PredictModel {
     ///
     /// [`Error::Io`] when the file cannot be read; [`Error::Parse`] as above.
     pub fn from_path(path: impl AsRef<Path>) -> Result<PredictModel> {
-        let path = path.as_ref();
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            origin: origin.clone(),
-            source,
-        })?;
+        let (text, origin) = crate::error::read_file(path.as_ref())?;
         PredictModel::from_json_str(&text, &origin)
     }
 

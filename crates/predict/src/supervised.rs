@@ -215,11 +215,7 @@ impl ChurnModel {
     ///
     /// [`Error::Io`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_json()?).map_err(|source| Error::Io {
-            origin: path.display().to_string(),
-            source,
-        })
+        crate::error::write_file(path.as_ref(), &self.to_json()?)
     }
 
     /// Reads the model at `path`.
@@ -228,12 +224,7 @@ impl ChurnModel {
     ///
     /// [`Error::Io`] when the file cannot be read; as [`ChurnModel::from_json_str`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<ChurnModel> {
-        let path = path.as_ref();
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            origin: origin.clone(),
-            source,
-        })?;
+        let (text, origin) = crate::error::read_file(path.as_ref())?;
         ChurnModel::from_json_str(&text, &origin)
     }
 }
