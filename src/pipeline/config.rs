@@ -83,6 +83,7 @@
 //! holdout_days = 90                       # expected_purchases_90d, p_alive, churn_risk,
 //! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product,
 //!                                         # best_send_hour, trending_product
+//! model_file = "model.json"              # for `mergetag predict fit|score|drift|retrain`
 //! [predict.churn]                         # supervised churn (ChurnConfig; optional):
 //! label = "churned"                       # a label trait/field (default: no order in
 //! window_days = 90                        # window_days); or model_file = "churn.json";
@@ -611,6 +612,7 @@ impl PipelineConfig {
         if let Some(churn) = &mut c.churn {
             churn.model_file = churn.model_file.as_deref().map(|m| self.resolve(m));
         }
+        c.model_file = c.model_file.as_deref().map(|m| self.resolve(m));
         c.build().map(Some).map_err(|e| match e {
             mergetag_predict::Error::Invalid { path, message } => {
                 self.invalid(format!("predict.{path}"), message)

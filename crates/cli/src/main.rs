@@ -15,7 +15,9 @@ use mergetag_validate::EmailValidator;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done (bad CSV rows skipped under bad_rows = \"skip\" are reported on stderr)
-  1  check-template: a template uses a variable the mapping does not provide, or has a syntax problem
+  1  check-template: a template uses a variable the mapping does not provide, or has a syntax problem;
+     predict drift: the verdict is retrain (a PSI above 0.25, or predicted/actual holdout purchases
+     outside 0.8 to 1.25); watch and stable exit 0
   2  usage error, unreadable or unwritable file, bad configuration (with line and column),
      input that cannot be processed (no id column, duplicate ids, bad rows under bad_rows = \"fail\"),
      or a pipeline that cannot run";
@@ -130,22 +132,72 @@ enum PredictCommand {
     Summary(PredictSummaryArgs),
     /// Score a customer summary with a model saved by `predict fit --save`: one JSON object
     /// per customer (id, p_alive, churn_risk, expected_purchases, expected_spend).
+    ///
+    /// With --config PIPELINE.toml: one JSON object per golden profile (profile_id,
+    /// expected_purchases_<N>d, p_alive, churn_risk, churn_risk_band, clv_<N>m; null without
+    /// an order) from the model in --model-file or [predict] model_file.
     #[command(after_help = EXIT_CODES)]
     Score(PredictScoreArgs),
-    /// Compare fresh customers with those a saved model was trained on: the population
-    /// stability index of frequency, recency, T and P(alive), and whether to retrain.
+    /// Compare fresh customers with those a saved model was trained on, and say whether to
+    /// retrain.
+    ///
+    /// Prints one JSON object: the population stability index (PSI, 10 bins at the training
+    /// deciles) of frequency, recency, T and P(alive) (and expected purchases against a saved
+    /// baseline), "calibration" (with --config: the saved model's forecasts for the latest
+    /// holdout, [predict] holdout_days or else horizon_days, against the purchases in it:
+    /// predicted, actual, ratio, mean_absolute_error), "verdict" and "reasons". Verdict:
+    /// retrain when a PSI is above 0.25 or the ratio is outside 0.8 to 1.25; watch when a PSI
+    /// is above 0.1 or the ratio outside 0.9 to 1.1; else stable (a ratio over fewer than 30
+    /// actual purchases is not judged). Exit 1 when the verdict is retrain.
     #[command(after_help = EXIT_CODES)]
     Drift(PredictDriftArgs),
+    /// Refit a saved model on fresh data, starting from its parameters, save the new one and
+    /// report what changed.
+    ///
+    /// Prints one JSON object: the new model, "parameters" (old and new), "log_likelihood"
+    /// (old and new model on the fresh customers), "holdout" (with --config: old and new
+    /// model's forecasts for the latest holdout), "predictions" (PSI of p_alive and expected
+    /// purchases between the two models on the fresh customers). The new model is written to
+    /// a temporary file and renamed into place: over the model file with --config unless
+    /// --save says otherwise; --save is required with SUMMARY.csv and may not be it.
+    #[command(after_help = EXIT_CODES)]
+    Retrain(PredictRetrainArgs),
+}
+
+#[derive(Debug, Args)]
+struct PredictRetrainArgs {
+    /// The pipeline file: customers from its golden profiles' orders, options from its
+    /// [predict] table.
+    #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["input", "calibration_end"])]
+    config: Option<PathBuf>,
+    /// The saved model (default with --config: [predict] model_file).
+    #[arg(long, value_name = "MODEL.json", required_unless_present = "config")]
+    model_file: Option<PathBuf>,
+    /// The fresh customer summary, in the model's time unit.
+    #[arg(value_name = "SUMMARY.csv", required_unless_present = "config")]
+    input: Option<PathBuf>,
+    /// With SUMMARY.csv: the end of the fresh data's window (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD", required_unless_present = "config")]
+    calibration_end: Option<String>,
+    /// Where to save the new model.
+    #[arg(long, value_name = "NEW.json", required_unless_present = "config")]
+    save: Option<PathBuf>,
+    /// With SUMMARY.csv: the L2 penalty on the parameters (with --config: [predict] penalizer).
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    penalizer: f64,
 }
 
 #[derive(Debug, Args)]
 struct PredictScoreArgs {
-    /// The model (from `predict fit --save`).
-    #[arg(long, value_name = "MODEL.json")]
-    model_file: PathBuf,
+    /// The pipeline file: score its golden profiles (options from its [predict] table).
+    #[arg(long, value_name = "PIPELINE.toml", conflicts_with = "input")]
+    config: Option<PathBuf>,
+    /// The model (from `predict fit --save`; default with --config: [predict] model_file).
+    #[arg(long, value_name = "MODEL.json", required_unless_present = "config")]
+    model_file: Option<PathBuf>,
     /// The customers to score.
-    #[arg(value_name = "SUMMARY.csv")]
-    input: PathBuf,
+    #[arg(value_name = "SUMMARY.csv", required_unless_present = "config")]
+    input: Option<PathBuf>,
     /// The horizon of expected_purchases, in days.
     #[arg(long, value_name = "N", default_value_t = 90.0)]
     horizon_days: f64,
@@ -153,15 +205,19 @@ struct PredictScoreArgs {
 
 #[derive(Debug, Args)]
 struct PredictDriftArgs {
-    /// The model (from `predict fit --save`).
-    #[arg(long, value_name = "MODEL.json")]
-    model_file: PathBuf,
-    /// The summary the model was trained on.
+    /// The pipeline file: its golden profiles now, and the latest holdout ([predict]
+    /// holdout_days, else horizon_days).
+    #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["input", "baseline"])]
+    config: Option<PathBuf>,
+    /// The model (from `predict fit --save`; default with --config: [predict] model_file).
+    #[arg(long, value_name = "MODEL.json", required_unless_present = "config")]
+    model_file: Option<PathBuf>,
+    /// The summary the model was trained on (default: the distributions saved in the model).
     #[arg(long, value_name = "TRAINED.csv")]
-    baseline: PathBuf,
+    baseline: Option<PathBuf>,
     /// The fresh summary.
-    #[arg(value_name = "SUMMARY.csv")]
-    input: PathBuf,
+    #[arg(value_name = "SUMMARY.csv", required_unless_present = "config")]
+    input: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -179,18 +235,24 @@ enum FreqArg {
 
 #[derive(Debug, Args)]
 struct PredictFitArgs {
+    /// The pipeline file: fit on its golden profiles' orders as its [predict] table says
+    /// (model, period, holdout_days for the holdout metrics, penalizer) and save the model
+    /// to --save or [predict] model_file.
+    #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["input", "model", "calibration_end"])]
+    config: Option<PathBuf>,
     /// The model.
-    #[arg(long, value_enum)]
-    model: ModelArg,
+    #[arg(long, value_enum, required_unless_present = "config")]
+    model: Option<ModelArg>,
     /// The customer summary.
-    #[arg(value_name = "SUMMARY.csv")]
-    input: PathBuf,
+    #[arg(value_name = "SUMMARY.csv", required_unless_present = "config")]
+    input: Option<PathBuf>,
     /// The L2 penalty on the parameters (the Python reference's penalizer_coef).
     #[arg(long, value_name = "X", default_value_t = 0.0)]
     penalizer: f64,
-    /// Also save the model (parameters, training window, convergence) for score and drift;
-    /// needs --calibration-end.
-    #[arg(long, value_name = "MODEL.json", requires = "calibration_end")]
+    /// Also save the model (parameters, training window, convergence, the distributions of
+    /// the customers for drift) for score, drift and retrain; with SUMMARY.csv it needs
+    /// --calibration-end.
+    #[arg(long, value_name = "MODEL.json")]
     save: Option<PathBuf>,
     /// With --save: the end of the training window (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -674,23 +736,42 @@ fn predict(command: PredictCommand) -> Result<u8, Error> {
     };
     match command {
         PredictCommand::Fit(a) => {
-            let model = match a.model {
-                ModelArg::Bgnbd => Model::Bgnbd,
-                ModelArg::ParetoNbd => Model::ParetoNbd,
-                ModelArg::GammaGamma => Model::GammaGamma,
+            let json = if let Some(config) = &a.config {
+                mergetag_cli::predict::fit_config(config, a.save.as_deref())?
+            } else {
+                let (Some(model), Some(input)) = (a.model, &a.input) else {
+                    return Err(Error::Usage(
+                        "predict fit: give --model and SUMMARY.csv, or --config".to_owned(),
+                    ));
+                };
+                let model = match model {
+                    ModelArg::Bgnbd => Model::Bgnbd,
+                    ModelArg::ParetoNbd => Model::ParetoNbd,
+                    ModelArg::GammaGamma => Model::GammaGamma,
+                };
+                let json = fit_file(input, model, a.penalizer)?;
+                match (&a.save, &a.calibration_end) {
+                    (Some(path), Some(end)) => {
+                        let summary = mergetag_predict::Summary::from_path(input)?;
+                        mergetag_cli::predict::save_model(
+                            input,
+                            &summary,
+                            model,
+                            a.penalizer,
+                            end,
+                            period_of(a.freq),
+                            path,
+                        )?;
+                    }
+                    (Some(_), None) => {
+                        return Err(Error::Usage(
+                            "--save with SUMMARY.csv needs --calibration-end YYYY-MM-DD".to_owned(),
+                        ));
+                    }
+                    _ => {}
+                }
+                json
             };
-            let json = fit_file(&a.input, model, a.penalizer)?;
-            if let (Some(path), Some(end)) = (&a.save, &a.calibration_end) {
-                let summary = mergetag_predict::Summary::from_path(&a.input)?;
-                mergetag_cli::predict::save_model(
-                    &summary,
-                    model,
-                    a.penalizer,
-                    end,
-                    period_of(a.freq),
-                    path,
-                )?;
-            }
             serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
         }
@@ -703,18 +784,85 @@ fn predict(command: PredictCommand) -> Result<u8, Error> {
             summary.write_csv(&mut out)?;
         }
         PredictCommand::Score(a) => {
-            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
-            let summary = mergetag_predict::Summary::from_path(&a.input)?;
-            for line in mergetag_cli::predict::score(&model, &summary, a.horizon_days) {
+            let lines = match (&a.config, &a.model_file, &a.input) {
+                (Some(config), _, _) => {
+                    mergetag_cli::predict::score_config(config, a.model_file.as_deref())?
+                }
+                (None, Some(model_file), Some(input)) => {
+                    let model = mergetag_predict::PredictModel::from_path(model_file)?;
+                    let summary = mergetag_predict::Summary::from_path(input)?;
+                    mergetag_cli::predict::score(&model, &summary, a.horizon_days)
+                }
+                _ => {
+                    return Err(Error::Usage(
+                        "predict score: give --model-file and SUMMARY.csv, or --config".to_owned(),
+                    ));
+                }
+            };
+            for line in lines {
                 serde_json::to_writer(&mut out, &line).map_err(|e| io(e.into()))?;
                 out.write_all(b"\n").map_err(io)?;
             }
         }
         PredictCommand::Drift(a) => {
-            let model = mergetag_predict::PredictModel::from_path(&a.model_file)?;
-            let trained = mergetag_predict::Summary::from_path(&a.baseline)?;
-            let fresh = mergetag_predict::Summary::from_path(&a.input)?;
-            let json = mergetag_cli::predict::drift_json(&model, &trained, &fresh);
+            let report = match (&a.config, &a.model_file, &a.input) {
+                (Some(config), _, _) => {
+                    mergetag_cli::predict::drift_config(config, a.model_file.as_deref())?
+                }
+                (None, Some(model_file), Some(input)) => {
+                    let model = mergetag_predict::PredictModel::from_path(model_file)?;
+                    let trained = match &a.baseline {
+                        Some(b) => Some(mergetag_predict::Summary::from_path(b)?),
+                        None => None,
+                    };
+                    let fresh = mergetag_predict::Summary::from_path(input)?;
+                    mergetag_cli::predict::drift_report(&model, trained.as_ref(), &fresh)?
+                }
+                _ => {
+                    return Err(Error::Usage(
+                        "predict drift: give --model-file and SUMMARY.csv, or --config".to_owned(),
+                    ));
+                }
+            };
+            let json = mergetag_cli::predict::drift_json(&report);
+            serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+            out.flush().map_err(io)?;
+            for r in &report.reasons {
+                say(&format!("{}: {r}", report.verdict));
+            }
+            return Ok(if report.verdict == mergetag_predict::Verdict::Retrain {
+                exit::FINDINGS
+            } else {
+                exit::OK
+            });
+        }
+        PredictCommand::Retrain(a) => {
+            let (r, saved) = match &a.config {
+                Some(config) => mergetag_cli::predict::retrain_config(
+                    config,
+                    a.model_file.as_deref(),
+                    a.save.as_deref(),
+                )?,
+                None => {
+                    let (Some(model_file), Some(input), Some(end), Some(save)) =
+                        (&a.model_file, &a.input, &a.calibration_end, &a.save)
+                    else {
+                        return Err(Error::Usage(
+                            "predict retrain: give --model-file, SUMMARY.csv, --calibration-end and --save, or --config".to_owned(),
+                        ));
+                    };
+                    let r = mergetag_cli::predict::retrain_file(
+                        model_file,
+                        input,
+                        end,
+                        a.penalizer,
+                        save,
+                    )?;
+                    (r, save.clone())
+                }
+            };
+            let json = mergetag_cli::predict::retrain_json(&r, &saved);
             serde_json::to_writer(&mut out, &json).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
         }

@@ -40,15 +40,20 @@
 //! # Ok::<(), mergetag_cli::Error>(())
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
+use mergetag_model::Event;
 use mergetag_predict::{
-    BgNbd, FitOptions, GammaGamma, ParetoNbd, Period, PredictModel, Summary, TransactionColumns,
-    TransactionModel, drift, parse_date,
+    BgNbd, DriftReport, FitOptions, GammaGamma, ParetoNbd, Period, PredictModel, Predictor,
+    Retrain, Summary, TransactionColumns, TransactionFit, TransactionModel, drift, parse_date,
+    retrain,
 };
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::matching::refuse_overwrites;
 
 /// The model `mergetag predict fit` fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,14 +157,18 @@ pub fn summarize_file(
 }
 
 /// Fits the transaction model (and Gamma-Gamma when the summary has monetary values) and
-/// saves it with its training window: `calibration_end` back to the oldest customer's first
-/// purchase.
+/// saves it (atomically) with its training window (`calibration_end` back to the oldest
+/// customer's first purchase) and the [`Baseline`](mergetag_predict::Baseline) of the
+/// customers (expected purchases over 90 days), for `score`, `drift` and `retrain`. `input`
+/// is the summary's file, which `path` may not be.
 ///
 /// # Errors
 ///
-/// [`Error::Usage`] for gamma-gamma (not a transaction model) or a calibration end that is
-/// not a date; [`Error::Predict`] when the fit fails or the file cannot be written.
+/// [`Error::Usage`] for gamma-gamma (not a transaction model), a calibration end that is
+/// not a date or a `path` that is the input; [`Error::Predict`] when the fit fails or the
+/// file cannot be written.
 pub fn save_model(
+    input: &Path,
     summary: &Summary,
     model: Model,
     penalizer: f64,
@@ -181,10 +190,12 @@ pub fn save_model(
             "--calibration-end: `{calibration_end}` is not a date; write YYYY-MM-DD"
         ))
     })?;
+    refuse_overwrites(&[("the input", input)], &[("--save", path)])?;
     let oldest = summary.customers.iter().map(|c| c.t).fold(0.0f64, f64::max);
     let start = end - chrono::Duration::days((oldest * period.days()).round() as i64);
     let options = FitOptions::default().penalizer(penalizer);
-    let m = PredictModel::fit(&summary.customers, kind, &options, (start, end), period)?;
+    let m = PredictModel::fit(&summary.customers, kind, &options, (start, end), period)?
+        .with_baseline(&summary.customers, 90.0 / period.days());
     m.save(path)?;
     Ok(())
 }
@@ -212,13 +223,325 @@ pub fn score(model: &PredictModel, summary: &Summary, horizon_days: f64) -> Vec<
         .collect()
 }
 
-/// The drift report of `fresh` against `trained` under `model`, as JSON.
-pub fn drift_json(model: &PredictModel, trained: &Summary, fresh: &Summary) -> Value {
-    let d = drift(&model.transaction, &trained.customers, &fresh.customers);
+/// The drift report of `fresh` under `model`: against the customers `trained` (the PSI of
+/// frequency, recency, T and P(alive)) when given, else against the model's saved
+/// [`Baseline`](mergetag_predict::Baseline) (also the expected purchases). No calibration
+/// check: a summary has no holdout.
+///
+/// # Errors
+///
+/// [`Error::Usage`] when `trained` is not given and the model has no baseline.
+pub fn drift_report(
+    model: &PredictModel,
+    trained: Option<&Summary>,
+    fresh: &Summary,
+) -> Result<DriftReport> {
+    let d = match (trained, &model.baseline) {
+        (Some(t), _) => drift(&model.transaction, &t.customers, &fresh.customers),
+        (None, Some(b)) => b.compare(&model.transaction, &fresh.customers),
+        (None, None) => {
+            return Err(Error::Usage(
+                "the model has no baseline (saved before it kept one): give --baseline TRAINED.csv, or refit it with --save".to_owned(),
+            ));
+        }
+    };
+    Ok(DriftReport::new(
+        (model.trained_from, model.trained_to, model.customers),
+        fresh.customers.len(),
+        d.stability,
+        None,
+    ))
+}
+
+/// A drift report as the JSON `mergetag predict drift` prints: the report's fields and
+/// `retrain` (whether the verdict is `retrain`).
+pub fn drift_json(report: &DriftReport) -> Value {
+    let mut j = serde_json::to_value(report).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut j {
+        m.insert(
+            "retrain".into(),
+            json!(report.verdict == mergetag_predict::Verdict::Retrain),
+        );
+    }
+    j
+}
+
+/// The golden profiles of a pipeline run with their events, for `mergetag predict
+/// fit|score|drift|retrain --config pipeline.toml`: the pipeline runs up to its profile
+/// stages (as `mergetag segment` does; nothing is written), its own `[predict]` stage left
+/// out, and the `[predict]` table says how to predict.
+#[derive(Debug)]
+pub struct PipelineOrders {
+    /// The pipeline's `[predict]` table, built (its `model_file` resolved against the
+    /// pipeline file's directory).
+    pub predictor: Predictor,
+    /// Each profile's id, in profile-id order.
+    pub ids: Vec<String>,
+    /// Each profile's events.
+    pub events: Vec<Vec<Event>>,
+    /// "Now" of the run.
+    pub now: DateTime<Utc>,
+}
+
+impl PipelineOrders {
+    /// Runs the pipeline at `path` up to its profile stages and keeps each profile's events.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when the file has no `[predict]` table; [`Error::Pipeline`] when the
+    /// pipeline cannot be loaded or run.
+    pub fn load(path: &Path) -> Result<PipelineOrders> {
+        use mergetag::pipeline::{
+            Pipeline, PipelineConfig, ProfileBatch, ProfileStage, StageError,
+        };
+
+        /// Keeps every profile's events.
+        struct Keep(Arc<Mutex<Option<PipelineOrders>>>, Predictor);
+        impl ProfileStage for Keep {
+            fn name(&self) -> &str {
+                "predict"
+            }
+            fn process(&mut self, batch: &mut ProfileBatch<'_>) -> Result<(), StageError> {
+                let kept = PipelineOrders {
+                    predictor: self.1.clone(),
+                    ids: (0..batch.len())
+                        .map(|i| batch.profile(i).id.to_string())
+                        .collect(),
+                    events: (0..batch.len())
+                        .map(|i| batch.events(i).iter().map(|e| (*e).clone()).collect())
+                        .collect(),
+                    now: batch.now(),
+                };
+                if let Ok(mut slot) = self.0.lock() {
+                    *slot = Some(kept);
+                }
+                Ok(())
+            }
+        }
+
+        let config = PipelineConfig::load(path).map_err(Error::Pipeline)?;
+        let Some(predictor) = config.predictor().map_err(Error::Pipeline)? else {
+            return Err(Error::Usage(format!(
+                "{}: no [predict] table; add one (see examples/data/predict.toml)",
+                path.display()
+            )));
+        };
+        let mut rest = config.clone();
+        rest.predict = None;
+        let slot = Arc::new(Mutex::new(None));
+        Pipeline::builder_from_config(&rest)
+            .map_err(Error::Pipeline)?
+            .profile_stage(Keep(slot.clone(), predictor))
+            .build()
+            .map_err(Error::Pipeline)?
+            .run(|_| {})
+            .map_err(Error::Pipeline)?;
+        let kept = slot.lock().ok().and_then(|mut s| s.take());
+        kept.ok_or_else(|| {
+            Error::Input(format!(
+                "{}: the pipeline produced no profiles to predict for",
+                path.display()
+            ))
+        })
+    }
+
+    /// The events of each profile, as the predictor takes them.
+    pub fn event_refs(&self) -> Vec<Vec<&Event>> {
+        self.events.iter().map(|es| es.iter().collect()).collect()
+    }
+
+    /// The model file: `explicit` (a command-line option) or `[predict] model_file`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] naming the option and the key when neither is given.
+    pub fn model_file(&self, explicit: Option<&Path>, option: &str) -> Result<PathBuf> {
+        explicit
+            .map(Path::to_path_buf)
+            .or_else(|| self.predictor.config().model_file.clone())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "no model file: give {option} or set model_file in the [predict] table"
+                ))
+            })
+    }
+}
+
+/// The short JSON description of a model: kind, parameters, log-likelihood, convergence,
+/// training window and customers, holdout metrics (the sketches of its baseline left out).
+pub fn model_json(model: &PredictModel) -> Value {
+    let params: serde_json::Map<String, Value> = model
+        .transaction
+        .parameters()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
+    let kind = match model.transaction {
+        TransactionFit::Bgnbd(_) => "bgnbd",
+        TransactionFit::ParetoNbd(_) => "pareto-nbd",
+    };
     json!({
+        "model": kind,
+        "parameters": params,
+        "spend": model.spend,
+        "log_likelihood": model.log_likelihood,
+        "converged": model.convergence.converged,
+        "iterations": model.convergence.iterations,
+        "gradient_norm": model.convergence.gradient_norm,
+        "customers": model.customers,
         "trained_from": model.trained_from,
         "trained_to": model.trained_to,
-        "stability": d.stability,
-        "retrain": d.retrain,
+        "period": model.period,
+        "holdout": model.holdout,
+        "baseline": model.baseline.is_some(),
+    })
+}
+
+/// `mergetag predict fit --config`: fits on the pipeline's profiles and saves the model to
+/// `save` (or `[predict] model_file`; not saved when neither is set). Returns the model's
+/// [`model_json`] with `saved` (the path or null).
+///
+/// # Errors
+///
+/// As [`PipelineOrders::load`]; [`Error::Predict`] when the model cannot be fitted or saved.
+pub fn fit_config(path: &Path, save: Option<&Path>) -> Result<Value> {
+    let p = PipelineOrders::load(path)?;
+    let events = p.event_refs();
+    let refs: Vec<&[&Event]> = events.iter().map(Vec::as_slice).collect();
+    let model = p.predictor.train(&refs, p.now)?;
+    let target = save
+        .map(Path::to_path_buf)
+        .or_else(|| p.predictor.config().model_file.clone());
+    if let Some(t) = &target {
+        model.save(t)?;
+    }
+    let mut j = model_json(&model);
+    if let Value::Object(m) = &mut j {
+        m.insert("saved".into(), json!(target));
+    }
+    Ok(j)
+}
+
+/// `mergetag predict score --config`: one JSON object per profile (`profile_id` and the
+/// traits of [`Predictor::score`]) from the saved model.
+///
+/// # Errors
+///
+/// As [`PipelineOrders::load`]; [`Error::Usage`] without a model file; [`Error::Predict`]
+/// when the model cannot be read.
+pub fn score_config(path: &Path, model_file: Option<&Path>) -> Result<Vec<Value>> {
+    let p = PipelineOrders::load(path)?;
+    let model = PredictModel::from_path(p.model_file(model_file, "--model-file")?)?;
+    let events = p.event_refs();
+    let refs: Vec<&[&Event]> = events.iter().map(Vec::as_slice).collect();
+    Ok(p.predictor
+        .score(&model, &refs, p.now)
+        .into_iter()
+        .zip(&p.ids)
+        .map(|(traits, id)| {
+            let mut o = serde_json::Map::new();
+            o.insert("profile_id".into(), json!(id));
+            for (k, v) in traits {
+                o.insert(k, plain(&v));
+            }
+            Value::Object(o)
+        })
+        .collect())
+}
+
+/// A trait as plain JSON: null, a number, a string or a boolean (other kinds as text).
+fn plain(v: &mergetag_model::Value) -> Value {
+    use mergetag_model::Value as V;
+    match v {
+        V::Null => Value::Null,
+        V::Bool(b) => json!(b),
+        V::Int(i) => json!(i),
+        V::Float(f) => json!(f),
+        V::Text(t) => json!(t),
+        other => json!(other.to_string()),
+    }
+}
+
+/// `mergetag predict drift --config`: the saved model against the pipeline's profiles now.
+///
+/// # Errors
+///
+/// As [`score_config`].
+pub fn drift_config(path: &Path, model_file: Option<&Path>) -> Result<DriftReport> {
+    let p = PipelineOrders::load(path)?;
+    let model = PredictModel::from_path(p.model_file(model_file, "--model-file")?)?;
+    let events = p.event_refs();
+    let refs: Vec<&[&Event]> = events.iter().map(Vec::as_slice).collect();
+    Ok(p.predictor.check_drift(&model, &refs, p.now))
+}
+
+/// `mergetag predict retrain --config`: refits the saved model on the pipeline's profiles
+/// now, starting from its parameters, and saves the new model (atomically) to `save`, or
+/// over the model file.
+///
+/// # Errors
+///
+/// As [`score_config`]; [`Error::Predict`] when the model cannot be fitted or saved.
+pub fn retrain_config(
+    path: &Path,
+    model_file: Option<&Path>,
+    save: Option<&Path>,
+) -> Result<(Retrain, PathBuf)> {
+    let p = PipelineOrders::load(path)?;
+    let file = p.model_file(model_file, "--model-file")?;
+    let old = PredictModel::from_path(&file)?;
+    let events = p.event_refs();
+    let refs: Vec<&[&Event]> = events.iter().map(Vec::as_slice).collect();
+    let r = p.predictor.retrain(&old, &refs, p.now)?;
+    let target = save.map_or(file, Path::to_path_buf);
+    refuse_overwrites(&[("the pipeline file", path)], &[("--save", &target)])?;
+    r.model.save(&target)?;
+    Ok((r, target))
+}
+
+/// `mergetag predict retrain --model-file M SUMMARY.csv`: refits the saved model on the
+/// fresh summary (in the model's time unit) observed up to `calibration_end`, and saves the
+/// new model (atomically) to `save`, which may not be the summary.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for a calibration end that is not a date or a `save` that is the input;
+/// [`Error::Predict`] when the files cannot be read or the model fitted or saved.
+pub fn retrain_file(
+    model_file: &Path,
+    input: &Path,
+    calibration_end: &str,
+    penalizer: f64,
+    save: &Path,
+) -> Result<Retrain> {
+    refuse_overwrites(&[("the input", input)], &[("--save", save)])?;
+    let end = parse_date(calibration_end).ok_or_else(|| {
+        Error::Usage(format!(
+            "--calibration-end: `{calibration_end}` is not a date; write YYYY-MM-DD"
+        ))
+    })?;
+    let old = PredictModel::from_path(model_file)?;
+    let fresh = Summary::from_path(input)?;
+    let oldest = fresh.customers.iter().map(|c| c.t).fold(0.0f64, f64::max);
+    let start = end - chrono::Duration::days((oldest * old.period.days()).round() as i64);
+    let options = FitOptions::default().penalizer(penalizer);
+    let horizon = 90.0 / old.period.days();
+    let r = retrain(&old, &fresh.customers, &options, (start, end), horizon)?;
+    r.model.save(save)?;
+    Ok(r)
+}
+
+/// The JSON `mergetag predict retrain` prints: the new model ([`model_json`]) and what
+/// changed.
+pub fn retrain_json(r: &Retrain, saved: &Path) -> Value {
+    json!({
+        "model": model_json(&r.model),
+        "saved": saved,
+        "old_window": r.old_window,
+        "old_customers": r.old_customers,
+        "parameters": r.parameters,
+        "log_likelihood": {"old": r.log_likelihood_old, "new": r.log_likelihood_new},
+        "holdout": {"old": r.holdout_old, "new": r.holdout_new},
+        "predictions": r.predictions,
     })
 }

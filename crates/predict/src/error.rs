@@ -66,12 +66,30 @@ pub enum Error {
     },
 }
 
-/// Writes `text` to `path`: [`Error::Io`] naming the file when it cannot.
+/// Writes `text` to `path` atomically: into a temporary file beside it (same directory, so
+/// the same file system), synced, then renamed over `path`, so that a reader never sees half
+/// a file and a failed write leaves the old file as it was. [`Error::Io`] naming the file
+/// when it cannot.
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
+    use std::io::Write;
+    let io = |source| Error::Io {
         origin: path.display().to_string(),
         source,
-    })
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(io)
 }
 
 /// The text of `path` and its name for errors: [`Error::Io`] naming the file when it cannot be

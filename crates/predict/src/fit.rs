@@ -34,8 +34,11 @@ pub struct Fit<M> {
 /// log-likelihood plus the penalizer times the sum of the squared parameters (the Python
 /// reference's L2 penalty). `from_log` builds the model from the logarithms, `params` reads
 /// its parameters back, and `ll_and_gradient` gives the summed log-likelihood and its gradient
-/// in the parameters; `customers` is what the fit reports it fitted. Shared by every
-/// buy-till-you-die model, so they penalize, start and report alike.
+/// in the parameters; `customers` is what the fit reports it fitted; `start`, when given, is
+/// where the search starts (the parameters of an earlier fit, when retraining) instead of
+/// all ones or a sample's fit. Shared by every buy-till-you-die model, so they penalize,
+/// start and report alike.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_positive<M: Copy, const N: usize>(
     model_name: &'static str,
     d: &Distinct,
@@ -44,9 +47,35 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
     from_log: fn(&[f64]) -> M,
     params: fn(&M) -> [f64; N],
     ll_and_gradient: LlAndGradient<M, N>,
+    start: Option<&M>,
 ) -> Result<Fit<M>> {
     let pen = options.penalizer;
     let limits = Limits::fit(options);
+    let full = Penalized::new(d, pen, from_log, params, ll_and_gradient);
+    // From an earlier fit's parameters, when they are inside the domain; when that search
+    // does not converge, the usual start decides.
+    let from_start = start
+        .map(|m| params(m).map(f64::ln))
+        .filter(|lp| lp.iter().all(|v| v.is_finite()))
+        .and_then(|lp| {
+            let own = Penalized::new(d, pen, from_log, params, ll_and_gradient);
+            bfgs_from(&own, &lp, None, &limits)
+        });
+    let fit = |min: Minimum| {
+        let model = from_log(&min.x);
+        Fit {
+            model,
+            log_likelihood: ll_and_gradient(&model, d).0,
+            convergence: min.convergence,
+            customers,
+            distinct_rows: d.len(),
+        }
+    };
+    if let Some(min) = &from_start
+        && min.convergence.converged
+    {
+        return Ok(fit(min.clone()));
+    }
     // Many distinct rows: start where a fit to a systematic sample ended, with its curvature.
     let warm: Option<Minimum> = (d.len() > options.warm_start_rows)
         .then(|| {
@@ -60,21 +89,23 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
         })
         .flatten()
         .filter(|m| m.convergence.converged);
-    let full = Penalized::new(d, pen, from_log, params, ll_and_gradient);
     let min = match warm {
         Some(w) => bfgs_from(&full, &w.x, Some(&w.inverse_hessian), &limits),
         None => None,
     }
-    .or_else(|| bfgs_from(&full, &[0.0; N], None, &limits))
-    .ok_or_else(|| Error::fit(model_name, "the likelihood is not finite at the start"))?;
-    let model = from_log(&min.x);
-    Ok(Fit {
-        model,
-        log_likelihood: ll_and_gradient(&model, d).0,
-        convergence: min.convergence,
-        customers,
-        distinct_rows: d.len(),
-    })
+    .or_else(|| bfgs_from(&full, &[0.0; N], None, &limits));
+    let min = match (min, from_start) {
+        (Some(m), _) if m.convergence.converged => m,
+        (_, Some(s)) => s,
+        (Some(m), None) => m,
+        (None, None) => {
+            return Err(Error::fit(
+                model_name,
+                "the likelihood is not finite at the start",
+            ));
+        }
+    };
+    Ok(fit(min))
 }
 
 /// A model's summed log-likelihood over distinct rows, its gradient in the parameters, and

@@ -78,6 +78,7 @@ impl GammaGamma {
                 let (ll, g) = m.ll_and_gradient(d);
                 (ll, g, 0.0)
             },
+            None,
         )
     }
 

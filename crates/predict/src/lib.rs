@@ -78,6 +78,7 @@ mod optimize;
 mod pareto;
 mod predictor;
 mod recommend;
+mod retrain;
 mod sendtime;
 mod simulate;
 pub mod special;
@@ -92,7 +93,10 @@ pub use crate::classifier::{
     ChurnReport, Classifier, ClassifierConfig, ClassifierKind, ClassifierModel,
     cross_validate_classifier,
 };
-pub use crate::drift::{Drift, Stability, drift, psi};
+pub use crate::drift::{
+    Baseline, DRIFT_BINS, Drift, DriftReport, HoldoutCheck, MIN_HOLDOUT_PURCHASES, PSI_RETRAIN,
+    PSI_WATCH, RATIO_RETRAIN, RATIO_WATCH, Sketch, Sketched, Stability, Verdict, drift, psi,
+};
 pub use crate::error::{Error, Result};
 pub use crate::fit::Fit;
 pub use crate::gamma_gamma::GammaGamma;
@@ -106,6 +110,7 @@ pub use crate::predictor::{
     TransactionFit, TransactionModel,
 };
 pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
+pub use crate::retrain::{ParameterChange, Retrain, retrain};
 pub use crate::sendtime::{
     SendTimeCheck, SendTimes, WEEK_HOURS, check_send_times, hour_of_week, trending,
 };

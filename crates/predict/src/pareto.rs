@@ -46,6 +46,30 @@ impl ParetoNbd {
     /// [`Error::Fit`](crate::Error::Fit) when there are no customers, a customer fails [`Rfm::check`], or the
     /// options are not finite and positive.
     pub fn fit(customers: &[Rfm], options: &FitOptions) -> Result<Fit<ParetoNbd>> {
+        ParetoNbd::fit_start(customers, options, None)
+    }
+
+    /// As [`ParetoNbd::fit`], starting the search from `start` (an earlier fit's parameters,
+    /// when retraining on fresh data) instead of all ones: the same maximum, usually in
+    /// fewer passes. A start outside the domain (a parameter not finite and positive) is
+    /// ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParetoNbd::fit`].
+    pub fn fit_from(
+        customers: &[Rfm],
+        options: &FitOptions,
+        start: &ParetoNbd,
+    ) -> Result<Fit<ParetoNbd>> {
+        ParetoNbd::fit_start(customers, options, Some(start))
+    }
+
+    fn fit_start(
+        customers: &[Rfm],
+        options: &FitOptions,
+        start: Option<&ParetoNbd>,
+    ) -> Result<Fit<ParetoNbd>> {
         check_options(MODEL, options)?;
         check_all(MODEL, customers)?;
         let d = Distinct::new(customers);
@@ -57,6 +81,7 @@ impl ParetoNbd {
             ParetoNbd::from_log,
             |m| [m.r, m.alpha, m.s, m.beta],
             ParetoNbd::ll_gradient_and_work,
+            start,
         )
     }
 

@@ -3,7 +3,7 @@
 //! `recommended_product`), with the fit, a holdout report and the next-product hit rate.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mergetag_model::config::{Format, load};
@@ -11,6 +11,7 @@ use mergetag_model::{Event, EventKind, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::bgnbd::BgNbd;
+use crate::drift::{Baseline, HoldoutCheck};
 use crate::error::{Error, Result};
 use crate::gamma_gamma::GammaGamma;
 use crate::optimize::{Convergence, FitOptions};
@@ -127,6 +128,10 @@ pub struct PredictConfig {
     /// A supervised churn model whose probability becomes a trait (`[predict.churn]`;
     /// none by default).
     pub churn: Option<ChurnConfig>,
+    /// Where `mergetag predict fit|score|drift|retrain --config` keep the fitted model
+    /// ([`PredictModel`], JSON; resolved against the pipeline file's directory; none by
+    /// default). `mergetag run` fits afresh on every run and does not read it.
+    pub model_file: Option<PathBuf>,
 }
 
 impl Default for PredictConfig {
@@ -151,6 +156,7 @@ impl Default for PredictConfig {
             trending_days: 14,
             trending_baseline_days: 90,
             churn: None,
+            model_file: None,
         }
     }
 }
@@ -265,8 +271,8 @@ pub struct Predictor {
 
 /// One order, as read from an event.
 #[derive(Debug, Clone, PartialEq)]
-struct Order {
-    time: DateTime<Utc>,
+pub(crate) struct Order {
+    pub(crate) time: DateTime<Utc>,
     value: Option<f64>,
     products: Vec<String>,
 }
@@ -319,6 +325,14 @@ pub struct PredictModel {
     pub spend: Option<GammaGamma>,
     /// The customers it was fitted on.
     pub customers: usize,
+    /// Its metrics: the forecasts of the same model fitted before the latest holdout
+    /// against what happened in it (when a holdout was configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<HoldoutCheck>,
+    /// The distributions of the training customers' features and predictions, for drift
+    /// checks ([`Baseline`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
 }
 
 impl PredictModel {
@@ -404,6 +418,69 @@ impl PredictModel {
             convergence,
             spend,
             customers: customers.len(),
+            holdout: None,
+            baseline: None,
+        })
+    }
+
+    /// The model with the [`Baseline`] of `customers` (the ones it was fitted on), the
+    /// expected purchases over `horizon` time units.
+    pub fn with_baseline(mut self, customers: &[Rfm], horizon: f64) -> PredictModel {
+        self.baseline = Some(Baseline::new(&self.transaction, customers, horizon));
+        self
+    }
+
+    /// Fits the same kind of model in the same time unit to fresh `customers` observed over
+    /// `window`, starting from this model's parameters; without holdout metrics nor
+    /// baseline.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Fit`] when the transaction model cannot be fitted.
+    pub fn refit(
+        &self,
+        customers: &[Rfm],
+        options: &FitOptions,
+        window: (NaiveDate, NaiveDate),
+    ) -> Result<PredictModel> {
+        let (transaction, log_likelihood, convergence) = match &self.transaction {
+            TransactionFit::Bgnbd(m) => {
+                let f = BgNbd::fit_from(customers, options, m)?;
+                (
+                    TransactionFit::Bgnbd(f.model),
+                    f.log_likelihood,
+                    f.convergence,
+                )
+            }
+            TransactionFit::ParetoNbd(m) => {
+                let f = ParetoNbd::fit_from(customers, options, m)?;
+                (
+                    TransactionFit::ParetoNbd(f.model),
+                    f.log_likelihood,
+                    f.convergence,
+                )
+            }
+        };
+        let with_money: Vec<Rfm> = customers
+            .iter()
+            .filter(|c| c.frequency == 0.0 || c.monetary_value.is_some_and(|m| m > 0.0))
+            .copied()
+            .collect();
+        let spend = GammaGamma::fit(&with_money, options)
+            .ok()
+            .filter(|f| f.convergence.converged && f.model.q > 1.0)
+            .map(|f| f.model);
+        Ok(PredictModel {
+            trained_from: window.0,
+            trained_to: window.1,
+            period: self.period,
+            transaction,
+            log_likelihood,
+            convergence,
+            spend,
+            customers: customers.len(),
+            holdout: None,
+            baseline: None,
         })
     }
 }
@@ -459,6 +536,65 @@ pub struct Predictions {
     pub notes: Vec<String>,
 }
 
+/// The forecasts of `model` for the holdout `(end, today]` from each person's summary at `end`
+/// (`cal`, in `period` units), against the periods with an order in it.
+pub(crate) fn holdout_check(
+    model: &TransactionFit,
+    orders: &[Vec<Order>],
+    cal: &[Option<Rfm>],
+    (end, today): (NaiveDate, NaiveDate),
+    period: Period,
+) -> HoldoutCheck {
+    let length = (today - end).num_days() as f64 / period.days();
+    let mut buckets: BTreeMap<usize, (usize, f64, f64)> = BTreeMap::new();
+    let (mut abs, mut tp, mut ta, mut n) = (0.0, 0.0, 0.0, 0usize);
+    for (os, cal) in orders.iter().zip(cal) {
+        let Some(cal) = cal else { continue };
+        let mut periods: Vec<i64> = os
+            .iter()
+            .map(|o| o.time.date_naive())
+            .filter(|d| *d > end && *d <= today)
+            .map(|d| period.index(d))
+            .collect();
+        periods.dedup();
+        let actual = periods.len() as f64;
+        let predicted = model.expected_purchases(length, cal);
+        if !predicted.is_finite() {
+            continue;
+        }
+        let b = buckets.entry((cal.frequency as usize).min(7)).or_default();
+        b.0 += 1;
+        b.1 += predicted;
+        b.2 += actual;
+        abs += (predicted - actual).abs();
+        tp += predicted;
+        ta += actual;
+        n += 1;
+    }
+    HoldoutCheck {
+        calibration_end: end,
+        holdout_end: today,
+        customers: n,
+        predicted: tp,
+        actual: ta,
+        ratio: (ta > 0.0).then(|| tp / ta),
+        mean_absolute_error: if n == 0 { 0.0 } else { abs / n as f64 },
+        buckets: buckets
+            .into_iter()
+            .map(|(f, (k, p, a))| HoldoutBucket {
+                frequency: if f >= 7 {
+                    "7+".to_owned()
+                } else {
+                    f.to_string()
+                },
+                customers: k,
+                predicted: p / k as f64,
+                actual: a / k as f64,
+            })
+            .collect(),
+    }
+}
+
 /// Every value at a dotted path, walking lists item by item.
 fn collect<'v>(v: &'v Value, path: &str, out: &mut Vec<&'v Value>) {
     match v {
@@ -490,7 +626,7 @@ impl Predictor {
         format!("clv_{}m", self.config.clv_months)
     }
 
-    fn orders(&self, events: &[&Event]) -> Vec<Order> {
+    pub(crate) fn orders(&self, events: &[&Event]) -> Vec<Order> {
         let (head, rest) = self
             .config
             .product
@@ -545,7 +681,17 @@ impl Predictor {
             .collect()
     }
 
-    fn summarize(&self, orders: &[Vec<Order>], end: NaiveDate) -> Vec<Option<Rfm>> {
+    pub(crate) fn summarize(&self, orders: &[Vec<Order>], end: NaiveDate) -> Vec<Option<Rfm>> {
+        self.summarize_in(orders, end, self.config.period)
+    }
+
+    /// Each person's summary at `end` in `period` units (none without an order by then).
+    pub(crate) fn summarize_in(
+        &self,
+        orders: &[Vec<Order>],
+        end: NaiveDate,
+        period: Period,
+    ) -> Vec<Option<Rfm>> {
         orders
             .iter()
             .map(|os| {
@@ -557,7 +703,7 @@ impl Predictor {
                         value: Some(o.value.unwrap_or(0.0)),
                     })
                     .collect();
-                Summary::from_transactions(&log, end, self.config.period)
+                Summary::from_transactions(&log, end, period)
                     .customers
                     .first()
                     .copied()
@@ -565,7 +711,7 @@ impl Predictor {
             .collect()
     }
 
-    fn fit(
+    pub(crate) fn fit(
         &self,
         customers: &[Option<Rfm>],
         from: NaiveDate,
@@ -640,6 +786,8 @@ impl Predictor {
             convergence,
             spend,
             customers: cs.len(),
+            holdout: None,
+            baseline: None,
         })
     }
 
@@ -756,32 +904,7 @@ impl Predictor {
             let end = split.date_naive();
             let cal = self.summarize(&orders, end);
             let model = self.fit(&cal, from, end, &mut notes)?;
-            let length = f64::from(days) / unit;
-            let mut buckets: BTreeMap<usize, (usize, f64, f64)> = BTreeMap::new();
-            let (mut abs, mut tp, mut ta, mut n) = (0.0, 0.0, 0.0, 0usize);
-            for (os, cal) in orders.iter().zip(&cal) {
-                let Some(cal) = cal else { continue };
-                let mut periods: Vec<i64> = os
-                    .iter()
-                    .map(|o| o.time.date_naive())
-                    .filter(|d| *d > end && *d <= today)
-                    .map(|d| c.period.index(d))
-                    .collect();
-                periods.dedup();
-                let actual = periods.len() as f64;
-                let predicted = model.transaction.expected_purchases(length, cal);
-                if !predicted.is_finite() {
-                    continue;
-                }
-                let b = buckets.entry((cal.frequency as usize).min(7)).or_default();
-                b.0 += 1;
-                b.1 += predicted;
-                b.2 += actual;
-                abs += (predicted - actual).abs();
-                tp += predicted;
-                ta += actual;
-                n += 1;
-            }
+            let check = holdout_check(&model.transaction, &orders, &cal, (end, today), c.period);
             let hit = (c.recommend > 0).then(|| {
                 let before: Vec<Vec<Basket>> = orders
                     .iter()
@@ -796,22 +919,10 @@ impl Predictor {
             Some(Holdout {
                 calibration_end: end,
                 model,
-                buckets: buckets
-                    .into_iter()
-                    .map(|(f, (k, p, a))| HoldoutBucket {
-                        frequency: if f >= 7 {
-                            "7+".to_owned()
-                        } else {
-                            f.to_string()
-                        },
-                        customers: k,
-                        predicted: p / k as f64,
-                        actual: a / k as f64,
-                    })
-                    .collect(),
-                mean_absolute_error: if n == 0 { 0.0 } else { abs / n as f64 },
-                total_predicted: tp,
-                total_actual: ta,
+                buckets: check.buckets,
+                mean_absolute_error: check.mean_absolute_error,
+                total_predicted: check.predicted,
+                total_actual: check.actual,
                 hit_rate: hit,
                 send_time: {
                     let (b, a): (Vec<_>, Vec<_>) = engaged

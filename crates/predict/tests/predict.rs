@@ -653,3 +653,307 @@ fn a_warm_start_from_a_sample_reaches_the_same_maximum() {
     assert!(w.convergence.converged && c.convergence.converged);
     assert!((w.log_likelihood - c.log_likelihood).abs() < 1e-6 * c.log_likelihood.abs());
 }
+
+/// Timing of the default fits on a million simulated customers, in days (as a summary from a
+/// transaction log makes them) and with every customer distinct. Ignored; run with
+/// `cargo test --release -p mergetag-predict --test predict million_customers -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "timing: run by hand"]
+#[allow(clippy::print_stderr)]
+fn million_customers_default_fits() {
+    use std::time::Instant;
+    let truth = BgNbd {
+        r: 0.25,
+        alpha: 30.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let days = mergetag_predict::simulate_bgnbd(&truth, 1_000_000, 365.0, 90.0, 1);
+    let distinct: Vec<Rfm> = days
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let jitter = (i % 86_400) as f64 / 86_400.0;
+            let r = if c.frequency > 0.0 {
+                c.recency + jitter
+            } else {
+                0.0
+            };
+            Rfm::new(c.frequency, r, c.t + jitter)
+        })
+        .collect();
+    let o = FitOptions::default();
+    for (what, cs) in [("days", &days), ("distinct", &distinct)] {
+        let start = Instant::now();
+        let f = BgNbd::fit(cs, &o).unwrap();
+        eprintln!(
+            "bgnbd {what}: {:.3} s, {} rows, {:?}",
+            start.elapsed().as_secs_f64(),
+            f.distinct_rows,
+            f.convergence
+        );
+        let start = Instant::now();
+        let f = ParetoNbd::fit(cs, &o).unwrap();
+        eprintln!(
+            "pareto-nbd {what}: {:.3} s, {} rows, {:?}",
+            start.elapsed().as_secs_f64(),
+            f.distinct_rows,
+            f.convergence
+        );
+    }
+}
+
+/// Order events of `n` people drawn from a BG/NBD process in days (purchase rate
+/// gamma(`r`, `alpha`), dropout after a purchase beta(`a`, `b`)): first orders spread over
+/// the 400 days before `now - 300`, observed up to `now`.
+fn bgnbd_orders(
+    truth: &BgNbd,
+    n: usize,
+    seed: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Vec<mergetag_model::Event>> {
+    use chrono::Duration;
+    let mut state = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    // Marsaglia and Tsang, with the boost for shapes below 1.
+    fn gamma(shape: f64, u: &mut dyn FnMut() -> f64) -> f64 {
+        if shape < 1.0 {
+            let v = u();
+            return gamma(shape + 1.0, u) * v.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos();
+            let v = (1.0 + c * x).powi(3);
+            if v > 0.0 && u().ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+                return d * v;
+            }
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let lambda = gamma(truth.r, &mut uniform) / truth.alpha;
+            let (ga, gb) = (gamma(truth.a, &mut uniform), gamma(truth.b, &mut uniform));
+            let p = ga / (ga + gb);
+            let first = 300.0 + 400.0 * (i as f64 / n as f64);
+            let mut ages = vec![0.0];
+            let mut t = 0.0;
+            loop {
+                t += -uniform().ln() / lambda;
+                if t > first {
+                    break;
+                }
+                ages.push(t);
+                if uniform() < p {
+                    break;
+                }
+            }
+            ages.iter()
+                .map(|age| {
+                    let ago = (first - age).max(0.0);
+                    mergetag_model::Event::track(
+                        "Order Completed",
+                        now - Duration::seconds((ago * 86_400.0) as i64),
+                    )
+                    .with_property("total", (10.0 + 40.0 * uniform()) * (1 + i % 3) as f64)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_saved_model_flags_drift_on_shifted_customers_and_not_on_the_same_ones() {
+    use mergetag_predict::{PredictConfig, PredictModel, Verdict};
+    let now: chrono::DateTime<chrono::Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    let truth = BgNbd {
+        r: 0.8,
+        alpha: 40.0,
+        a: 0.6,
+        b: 3.0,
+    };
+    fn refs(people: &[Vec<mergetag_model::Event>]) -> Vec<Vec<&mergetag_model::Event>> {
+        people.iter().map(|p| p.iter().collect()).collect()
+    }
+    let trained = bgnbd_orders(&truth, 4000, 1, now);
+    let same = bgnbd_orders(&truth, 4000, 2, now);
+    // Three times busier, dropping out faster.
+    let shifted = bgnbd_orders(
+        &BgNbd {
+            alpha: 12.0,
+            a: 1.2,
+            ..truth
+        },
+        4000,
+        3,
+        now,
+    );
+    let p = PredictConfig::from_toml_str("holdout_days = 90\n")
+        .unwrap()
+        .build()
+        .unwrap();
+    let t = refs(&trained);
+    let ev: Vec<&[&mergetag_model::Event]> = t.iter().map(Vec::as_slice).collect();
+    let model = p.train(&ev, now).unwrap();
+    assert!(model.convergence.converged);
+    let holdout = model.holdout.clone().expect("holdout metrics");
+    let ratio = holdout.ratio.unwrap();
+    assert!((0.8..1.25).contains(&ratio), "{holdout:?}");
+    let baseline = model.baseline.clone().expect("baseline");
+    assert_eq!(baseline.features.len(), 5);
+    // What drift needs survives saving: sketches, not the customers.
+    let back = PredictModel::from_json_str(&model.to_json().unwrap(), "model.json").unwrap();
+    assert_eq!(back, model);
+    assert!(model.to_json().unwrap().len() < 20_000);
+
+    // Later (the model trained 120 days before), on the same process: stable.
+    let later = now + chrono::Duration::days(120);
+    let check = |people: &[Vec<mergetag_model::Event>], at| {
+        let r = refs(people);
+        let ev: Vec<&[&mergetag_model::Event]> = r.iter().map(Vec::as_slice).collect();
+        p.check_drift(&model, &ev, at)
+    };
+    let r = check(&same, now);
+    assert_eq!(r.verdict, Verdict::Stable, "{r:#?}");
+    assert!(r.stability.iter().all(|s| s.psi < 0.1), "{r:#?}");
+    let c = r.calibration.as_ref().unwrap();
+    assert!(
+        c.actual >= 30.0 && (0.9..=1.1).contains(&c.ratio.unwrap()),
+        "{c:?}"
+    );
+    // Shifted customers: the features, the predictions and the holdout all say retrain.
+    let r = check(&shifted, now);
+    assert_eq!(r.verdict, Verdict::Retrain, "{r:#?}");
+    let psi = |name: &str| r.stability.iter().find(|s| s.name == name).unwrap().psi;
+    assert!(psi("recency") > 0.25, "{r:#?}");
+    assert!(psi("p_alive") > 0.25, "{r:#?}");
+    assert!(psi("expected_purchases") > 0.25, "{r:#?}");
+    assert!(psi("T") < 0.1, "the same cohorts: {r:#?}");
+    assert!(
+        r.reasons.iter().any(|x| x.starts_with("p_alive: PSI")),
+        "{r:?}"
+    );
+    // The same process 120 days on: the customers aged, the holdout is out of sample.
+    let r = check(&bgnbd_orders(&truth, 4000, 4, later), later);
+    assert!(r.reasons.iter().all(|x| !x.contains("in-sample")), "{r:?}");
+}
+
+#[test]
+fn retraining_reports_what_changed_and_starts_from_the_saved_model() {
+    use mergetag_predict::{FitOptions, PredictConfig, TransactionFit, retrain};
+    let now: chrono::DateTime<chrono::Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    let truth = BgNbd {
+        r: 0.5,
+        alpha: 20.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let p = PredictConfig::from_toml_str("holdout_days = 90\n")
+        .unwrap()
+        .build()
+        .unwrap();
+    let people = bgnbd_orders(&truth, 3000, 1, now);
+    let r: Vec<Vec<&mergetag_model::Event>> = people.iter().map(|p| p.iter().collect()).collect();
+    let ev: Vec<&[&mergetag_model::Event]> = r.iter().map(Vec::as_slice).collect();
+    let old = p.train(&ev, now).unwrap();
+    // At the floating-point floor of the objective (converged or stalled just above 1e-9).
+    assert!(
+        old.convergence.gradient_norm < 1e-7,
+        "{:?}",
+        old.convergence
+    );
+    // On the same data: nothing to change, and nothing to search.
+    let same = p.retrain(&old, &ev, now).unwrap();
+    for ((_, a), (_, b)) in same
+        .model
+        .transaction
+        .parameters()
+        .into_iter()
+        .zip(old.transaction.parameters())
+    {
+        assert!((a - b).abs() <= 1e-6 * b, "{:?}", same.parameters);
+    }
+    assert!(
+        same.model.convergence.gradient_norm < 1e-7,
+        "{:?}",
+        same.model.convergence
+    );
+    assert!(
+        same.predictions.iter().all(|s| s.psi < 0.01),
+        "{:?}",
+        same.predictions
+    );
+    // On busier customers: the purchase-rate scale drops, the fit improves, predictions move.
+    let busier = bgnbd_orders(
+        &BgNbd {
+            alpha: 5.0,
+            ..truth
+        },
+        3000,
+        2,
+        now,
+    );
+    let r: Vec<Vec<&mergetag_model::Event>> = busier.iter().map(|p| p.iter().collect()).collect();
+    let ev: Vec<&[&mergetag_model::Event]> = r.iter().map(Vec::as_slice).collect();
+    let re = p.retrain(&old, &ev, now).unwrap();
+    let alpha = re.parameters.iter().find(|c| c.name == "alpha").unwrap();
+    assert!(
+        alpha.new.unwrap() < 0.5 * alpha.old.unwrap(),
+        "{:?}",
+        re.parameters
+    );
+    let names: Vec<&str> = re.parameters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names[..4], ["r", "alpha", "a", "b"]);
+    assert!(re.log_likelihood_new > re.log_likelihood_old + 100.0);
+    let psi = |name: &str| re.predictions.iter().find(|s| s.name == name).unwrap().psi;
+    assert!(psi("expected_purchases") > 0.05, "{:?}", re.predictions);
+    let (ho, hn) = (re.holdout_old.unwrap(), re.holdout_new.unwrap());
+    // The same holdout for both (the conditional forecasts of either are close to the
+    // actual purchases: they lean on each customer's own history).
+    assert_eq!(
+        (ho.calibration_end, ho.actual),
+        (hn.calibration_end, hn.actual)
+    );
+    assert!((0.9..1.1).contains(&hn.ratio.unwrap()), "{hn:?}");
+    assert!(re.model.baseline.is_some() && re.model.holdout.is_some());
+    assert_eq!(re.old_window, (old.trained_from, old.trained_to));
+
+    // On summaries: the same maximum as a fit from scratch, in fewer iterations.
+    let fresh = mergetag_predict::simulate_bgnbd(
+        &BgNbd {
+            alpha: 5.0,
+            ..truth
+        },
+        5000,
+        365.0,
+        90.0,
+        5,
+    );
+    let window = (old.trained_from, old.trained_to);
+    let warm = retrain(&old, &fresh, &FitOptions::default(), window, 90.0).unwrap();
+    let cold = BgNbd::fit(&fresh, &FitOptions::default()).unwrap();
+    let TransactionFit::Bgnbd(w) = warm.model.transaction else {
+        panic!("same kind")
+    };
+    for (a, b) in [
+        (w.r, cold.model.r),
+        (w.alpha, cold.model.alpha),
+        (w.a, cold.model.a),
+        (w.b, cold.model.b),
+    ] {
+        assert!((a - b).abs() <= 1e-4 * b, "{w:?} {:?}", cold.model);
+    }
+    assert!(
+        warm.model.convergence.converged,
+        "{:?}",
+        warm.model.convergence
+    );
+}
