@@ -313,8 +313,231 @@ fn fit_save_then_score_and_drift() {
         &summary,
         lapsed.to_str().unwrap(),
     ]);
-    assert_eq!(ok_json(&o)["retrain"], true);
+    // The verdict is retrain: exit 1, the report on stdout, the reasons on stderr.
+    assert_eq!(o.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (j["retrain"].as_bool(), j["verdict"].as_str()),
+        (Some(true), Some("retrain"))
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("retrain: "));
     for p in [model, lapsed] {
         let _ = std::fs::remove_file(p);
     }
+}
+
+/// A summary CSV of `n` customers drawn from a BG/NBD process in days.
+fn simulated(name: &str, truth: &mergetag_predict::BgNbd, n: usize, seed: u64) -> PathBuf {
+    let cs = mergetag_predict::simulate_bgnbd(truth, n, 365.0, 90.0, seed);
+    let mut text = "id,frequency,recency,T\n".to_owned();
+    for (i, c) in cs.iter().enumerate() {
+        text.push_str(&format!("{i},{},{},{}\n", c.frequency, c.recency, c.t));
+    }
+    temp_file(name, &text)
+}
+
+#[test]
+fn drift_against_the_saved_sketches_flags_a_shift_and_retrain_reports_the_change() {
+    let truth = mergetag_predict::BgNbd {
+        r: 0.25,
+        alpha: 30.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let trained = simulated("trained.csv", &truth, 4000, 1);
+    let same = simulated("same.csv", &truth, 4000, 2);
+    let busier = simulated(
+        "busier.csv",
+        &mergetag_predict::BgNbd {
+            alpha: 5.0,
+            ..truth
+        },
+        4000,
+        3,
+    );
+    let model = trained.with_extension("model.json");
+    let p = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    ok_json(&run(&[
+        "predict",
+        "fit",
+        "--model",
+        "bgnbd",
+        &p(&trained),
+        "--save",
+        &p(&model),
+        "--calibration-end",
+        "2026-06-01",
+        "--freq",
+        "day",
+    ]));
+    // No --baseline: the distributions saved in the model.
+    let o = run(&["predict", "drift", "--model-file", &p(&model), &p(&same)]);
+    let j = ok_json(&o);
+    assert_eq!(j["verdict"], "stable", "{j}");
+    assert_eq!(j["stability"].as_array().unwrap().len(), 5);
+    let o = run(&["predict", "drift", "--model-file", &p(&model), &p(&busier)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["verdict"], "retrain");
+    assert!(j["reasons"][0].as_str().unwrap().contains("PSI"), "{j}");
+
+    // Retrain on the busier customers: alpha falls, the new model is saved, the input kept.
+    let before = std::fs::read(&busier).unwrap();
+    let new = trained.with_extension("new.json");
+    let o = run(&[
+        "predict",
+        "retrain",
+        "--model-file",
+        &p(&model),
+        &p(&busier),
+        "--calibration-end",
+        "2026-09-01",
+        "--save",
+        &p(&new),
+    ]);
+    let j = ok_json(&o);
+    let alpha = j["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "alpha")
+        .unwrap();
+    assert!(
+        (alpha["old"].as_f64().unwrap() - 30.0).abs() < 5.0,
+        "{alpha}"
+    );
+    assert!(
+        (alpha["new"].as_f64().unwrap() - 5.0).abs() < 2.0,
+        "{alpha}"
+    );
+    let (old_ll, new_ll) = (
+        j["log_likelihood"]["old"].as_f64().unwrap(),
+        j["log_likelihood"]["new"].as_f64().unwrap(),
+    );
+    assert!(new_ll > old_ll, "{j}");
+    assert!(j["predictions"][1]["psi"].as_f64().unwrap() > 0.25, "{j}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&new).unwrap()).unwrap();
+    assert_eq!(saved["trained_to"], "2026-09-01");
+    assert!(saved["baseline"].is_object());
+    // The new model describes the busier customers: no drift against them.
+    let o = run(&["predict", "drift", "--model-file", &p(&new), &p(&busier)]);
+    assert_eq!(ok_json(&o)["verdict"], "stable");
+    // The input is never overwritten.
+    let o = run(&[
+        "predict",
+        "retrain",
+        "--model-file",
+        &p(&model),
+        &p(&busier),
+        "--calibration-end",
+        "2026-09-01",
+        "--save",
+        &p(&busier),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&busier).unwrap(), before);
+    for f in [trained, same, busier, model, new] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+/// The sample pipeline with predictions (examples/data/predict.toml), its paths made
+/// absolute and `model_file` set, in a temporary directory.
+fn sample_pipeline(dir: &Path) -> PathBuf {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data");
+    let data = data.canonicalize().unwrap();
+    let text = std::fs::read_to_string(data.join("predict.toml")).unwrap();
+    let text = text
+        .replace("path = \"", &format!("path = \"{}/", data.display()))
+        .replace("[predict]\n", "[predict]\nmodel_file = \"model.json\"\n");
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join("pipeline.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn fit_score_drift_retrain_with_the_pipeline_file() {
+    let dir = std::env::temp_dir().join(format!("mergetag-predict-config-{}", std::process::id()));
+    let config = sample_pipeline(&dir);
+    let c = config.to_str().unwrap();
+    let model = dir.join("model.json");
+    let j = ok_json(&run(&["predict", "fit", "--config", c]));
+    assert_eq!(j["model"], "bgnbd");
+    assert_eq!(j["trained_to"], "2026-11-21");
+    assert_eq!(j["converged"], true);
+    assert_eq!(j["holdout"]["calibration_end"], "2026-08-23");
+    assert!(j["holdout"]["actual"].as_f64().unwrap() > 0.0);
+    assert_eq!(j["saved"].as_str().unwrap(), model.to_str().unwrap());
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["baseline"]["features"].as_array().unwrap().len(), 5);
+
+    // One line per golden profile; those with orders have predictions.
+    let o = run(&["predict", "score", "--config", c]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 54, "{}", lines.len());
+    let scored: Vec<&Value> = lines.iter().filter(|l| l["p_alive"].is_f64()).collect();
+    assert_eq!(scored.len(), 54);
+    for l in &scored {
+        assert!(l["profile_id"].is_string());
+        assert!(l["expected_purchases_90d"].as_f64().unwrap() >= 0.0);
+        assert!(["low", "medium", "high"].contains(&l["churn_risk_band"].as_str().unwrap()));
+    }
+
+    // The same profiles: stable; the holdout has too few purchases to judge, and says so.
+    let o = run(&["predict", "drift", "--config", c]);
+    let j = ok_json(&o);
+    assert_eq!(j["verdict"], "stable");
+    assert!(
+        j["stability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["psi"] == 0.0)
+    );
+    assert_eq!(j["calibration"]["holdout_end"], "2026-11-21");
+    assert!(
+        j["reasons"][0].as_str().unwrap().contains("not judged"),
+        "{j}"
+    );
+
+    // Retrain over the model file (atomically): the same data, the same parameters.
+    let o = run(&["predict", "retrain", "--config", c]);
+    let j = ok_json(&o);
+    for ch in j["parameters"].as_array().unwrap() {
+        let (a, b) = (ch["old"].as_f64().unwrap(), ch["new"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-6 * a.abs(), "{ch}");
+    }
+    assert_eq!(j["saved"].as_str().unwrap(), model.to_str().unwrap());
+    assert!(j["holdout"]["old"].is_object() && j["holdout"]["new"].is_object());
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+
+    // A pipeline without [predict]: exit 2, saying what to add.
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/pipeline.toml");
+    let o = run(&["predict", "fit", "--config", plain.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no [predict] table"));
+    // Without a model file anywhere: exit 2 naming both ways to give one.
+    let o = run(&["predict", "score", "--config", plain.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }
