@@ -77,23 +77,41 @@ pub(crate) fn fit_positive<M: Copy, const N: usize>(
         return Ok(fit(min.clone()));
     }
     // Many distinct rows: start where a fit to a systematic sample ended, with its curvature.
+    // The sample's fit is only a start: to a looser tolerance ([`WARM_TOLERANCE`]), as a
+    // sample's objective may not be resolvable to the full fit's (its search would stall
+    // there after hundreds of evaluations).
     let warm: Option<Minimum> = (d.len() > options.warm_start_rows)
         .then(|| {
             let sample = d.sample(d.len().div_ceil(WARM_SAMPLE));
+            let loose = Limits {
+                tolerance: limits.tolerance.max(WARM_TOLERANCE),
+                ..limits
+            };
             bfgs_from(
                 &Penalized::new(&sample, pen, from_log, params, ll_and_gradient),
                 &[0.0; N],
                 None,
-                &limits,
+                &loose,
             )
         })
         .flatten()
         .filter(|m| m.convergence.converged);
-    let min = match warm {
+    let from_warm = match warm {
         Some(w) => bfgs_from(&full, &w.x, Some(&w.inverse_hessian), &limits),
         None => None,
-    }
-    .or_else(|| bfgs_from(&full, &[0.0; N], None, &limits));
+    };
+    // A warm start that did not converge (stalled at the objective's floating-point floor
+    // on another path) gives way to the cold start, on a budget of its own.
+    let min = match from_warm {
+        Some(m) if m.convergence.converged => Some(m),
+        other => {
+            let cold = Penalized::new(d, pen, from_log, params, ll_and_gradient);
+            match bfgs_from(&cold, &[0.0; N], None, &limits) {
+                Some(c) if c.convergence.converged || other.is_none() => Some(c),
+                _ => other,
+            }
+        }
+    };
     let min = match (min, from_start) {
         (Some(m), _) if m.convergence.converged => m,
         (_, Some(s)) => s,
@@ -169,6 +187,10 @@ impl<M, const N: usize> Objective for Penalized<'_, M, N> {
 
 /// Distinct rows in the sample a large fit starts from.
 const WARM_SAMPLE: usize = 20_000;
+
+/// The tolerance of the sample's fit a large fit starts from (the full fit then goes on to
+/// [`FitOptions::tolerance`]).
+const WARM_TOLERANCE: f64 = 1e-6;
 
 /// Rows per chunk of a parallel likelihood pass.
 const CHUNK: usize = 2048;

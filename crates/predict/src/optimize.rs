@@ -319,10 +319,14 @@ pub(crate) fn bfgs_from(
             }
             let fnew = f.eval(&xn, &mut gn);
             evaluations += 1;
-            if fnew.is_finite()
-                && gn.iter().all(|v| v.is_finite())
-                && fnew <= fx + 1e-4 * step * slope
-            {
+            // Armijo's sufficient decrease; or, at the objective's floating-point floor
+            // (a change within rounding), a step that shrinks the gradient: near the
+            // optimum of a flat likelihood the decrease a step makes can be below what f64
+            // resolves while the gradient still says where the optimum is.
+            let armijo = fnew <= fx + 1e-4 * step * slope;
+            let at_floor =
+                fnew <= fx + 1e-14 * fx.abs().max(1.0) && inf_norm(&gn) < 0.5 * inf_norm(&g);
+            if fnew.is_finite() && gn.iter().all(|v| v.is_finite()) && (armijo || at_floor) {
                 accepted = true;
                 // BFGS update of the inverse Hessian with s = xn - x, y = gn - g.
                 let s: Vec<f64> = (0..n).map(|i| xn[i] - x[i]).collect();

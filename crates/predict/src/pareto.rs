@@ -1,6 +1,7 @@
 //! The Pareto/NBD model (Schmittlein, Morrison and Colombo, 1987): purchases at a
 //! gamma-mixed Poisson rate until an exponential lifetime with a gamma-mixed rate.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bgnbd::check_options;
@@ -114,49 +115,70 @@ impl ParetoNbd {
         } else {
             (beta, alpha)
         };
-        let total = chunked_sum::<6>(d.len(), |i, acc| {
-            let (x, tx, t, w) = (d.x[i], d.tx[i], d.t[i], d.w[i]);
-            let k = x as usize;
+        // Per distinct (frequency, age) pair: l = ln F(z) - ρ ln q and its gradient, where
+        // the series is summed once for every row sharing the pair (each pair on its own,
+        // so the result does not depend on the threads).
+        let ages = d.ages();
+        let pair = |k: usize| -> ([f64; 5], usize) {
+            let (x, age) = (ages.x[k], ages.age[k]);
             let rho = r + s + x;
             let b2 = if alpha_low { r + x } else { s + 1.0 };
-            // Per branch i (recency, T): l_i = ln F(z_i) - ρ ln q_i and its gradient.
-            let mut l = [0.0; 2];
-            let mut dl = [[0.0; 4]; 2];
-            for (j, age) in [tx, t].into_iter().enumerate() {
-                let q = hi + age;
-                let z = (hi - lo) / q;
-                let mut terms = 0;
-                let series = ln_hyp2f1_a1_with_gradient(rho, b2, z, &mut terms);
-                acc[5] += terms as f64;
-                let Some([lf, fa, fb, fz]) = series else {
-                    acc[0] = f64::NAN;
-                    return;
-                };
-                let ln_q = q.ln();
-                l[j] = lf - rho * ln_q;
-                // dz/dθ and dq/dθ for θ = (r, α, s, β).
-                let (dz, dq) = if alpha_low {
-                    (
-                        [0.0, -1.0 / q, 0.0, (alpha + age) / (q * q)],
-                        [0.0, 0.0, 0.0, 1.0],
-                    )
-                } else {
-                    (
-                        [0.0, (beta + age) / (q * q), 0.0, -1.0 / q],
-                        [0.0, 1.0, 0.0, 0.0],
-                    )
-                };
-                let drho = [1.0, 0.0, 1.0, 0.0];
-                let db2 = if alpha_low {
-                    [1.0, 0.0, 0.0, 0.0]
-                } else {
-                    [0.0, 0.0, 1.0, 0.0]
-                };
-                for p in 0..4 {
-                    dl[j][p] =
-                        fa * drho[p] + fb * db2[p] + fz * dz[p] - ln_q * drho[p] - rho * dq[p] / q;
-                }
+            let q = hi + age;
+            let z = (hi - lo) / q;
+            let mut terms = 0;
+            let Some([lf, fa, fb, fz]) = ln_hyp2f1_a1_with_gradient(rho, b2, z, &mut terms) else {
+                return ([f64::NAN; 5], terms);
+            };
+            let ln_q = q.ln();
+            // dz/dθ and dq/dθ for θ = (r, α, s, β).
+            let (dz, dq) = if alpha_low {
+                (
+                    [0.0, -1.0 / q, 0.0, (alpha + age) / (q * q)],
+                    [0.0, 0.0, 0.0, 1.0],
+                )
+            } else {
+                (
+                    [0.0, (beta + age) / (q * q), 0.0, -1.0 / q],
+                    [0.0, 1.0, 0.0, 0.0],
+                )
+            };
+            let drho = [1.0, 0.0, 1.0, 0.0];
+            let db2 = if alpha_low {
+                [1.0, 0.0, 0.0, 0.0]
+            } else {
+                [0.0, 0.0, 1.0, 0.0]
+            };
+            let mut out = [lf - rho * ln_q, 0.0, 0.0, 0.0, 0.0];
+            for p in 0..4 {
+                out[p + 1] =
+                    fa * drho[p] + fb * db2[p] + fz * dz[p] - ln_q * drho[p] - rho * dq[p] / q;
             }
+            (out, terms)
+        };
+        let pairs: Vec<([f64; 5], usize)> = if ages.len() > 512 {
+            (0..ages.len())
+                .into_par_iter()
+                .with_min_len(256)
+                .map(pair)
+                .collect()
+        } else {
+            (0..ages.len()).map(pair).collect()
+        };
+        let work: f64 = pairs.iter().map(|p| p.1 as f64).sum();
+        let mut total = chunked_sum::<5>(d.len(), |i, acc| {
+            let (x, t, w) = (d.x[i], d.t[i], d.w[i]);
+            let k = x as usize;
+            let rho = r + s + x;
+            let (p0, p1) = (
+                &pairs[ages.of_tx[i] as usize].0,
+                &pairs[ages.of_t[i] as usize].0,
+            );
+            if p0[0].is_nan() || p1[0].is_nan() {
+                acc[0] = f64::NAN;
+                return;
+            }
+            let l = [p0[0], p1[0]];
+            let dl = [[p0[1], p0[2], p0[3], p0[4]], [p1[1], p1[2], p1[3], p1[4]]];
             // ln A_0 = l_0 + ln(1 - e^(l_1 - l_0)); l_0 >= l_1 as recency <= T.
             let e = (l[1] - l[0]).exp();
             let ln_a0 = if e < 1.0 {
@@ -190,7 +212,10 @@ impl ParetoNbd {
                 acc[p + 1] += w * g;
             }
         });
-        (total[0], [total[1], total[2], total[3], total[4]], total[5])
+        if pairs.iter().any(|p| p.0[0].is_nan()) {
+            total[0] = f64::NAN;
+        }
+        (total[0], [total[1], total[2], total[3], total[4]], work)
     }
 
     /// `ln A_0` of the likelihood (the integral over the unobserved dropout time), in log

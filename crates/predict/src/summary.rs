@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
+use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -388,6 +389,51 @@ pub(crate) struct Distinct {
     pub total: f64,
     /// The largest frequency.
     pub max_x: usize,
+    /// The distinct (frequency, age) pairs, made on first use.
+    ages: std::sync::OnceLock<Ages>,
+}
+
+/// The distinct (frequency, age) pairs of a [`Distinct`]'s rows, an age being a row's recency
+/// or its T: what the Pareto/NBD likelihood's hypergeometric series depend on (besides the
+/// parameters), so that each is summed once per pair, not twice per row. In days or weeks a
+/// million customers have a few thousand pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Ages {
+    /// Each pair's frequency.
+    pub x: Vec<f64>,
+    /// Each pair's age.
+    pub age: Vec<f64>,
+    /// Per row, the index of its (frequency, recency) pair.
+    pub of_tx: Vec<u32>,
+    /// Per row, the index of its (frequency, T) pair.
+    pub of_t: Vec<u32>,
+}
+
+impl Ages {
+    fn new(d: &Distinct) -> Ages {
+        let key = |x: f64, age: f64| [x.to_bits(), age.to_bits()];
+        let mut keys: Vec<[u64; 2]> = Vec::with_capacity(2 * d.len());
+        for i in 0..d.len() {
+            keys.push(key(d.x[i], d.tx[i]));
+            keys.push(key(d.x[i], d.t[i]));
+        }
+        keys.par_sort_unstable();
+        keys.dedup();
+        let index = |k: [u64; 2]| keys.binary_search(&k).unwrap_or(0) as u32;
+        let of_tx = (0..d.len()).map(|i| index(key(d.x[i], d.tx[i]))).collect();
+        let of_t = (0..d.len()).map(|i| index(key(d.x[i], d.t[i]))).collect();
+        Ages {
+            x: keys.iter().map(|k| f64::from_bits(k[0])).collect(),
+            age: keys.iter().map(|k| f64::from_bits(k[1])).collect(),
+            of_tx,
+            of_t,
+        }
+    }
+
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
 }
 
 impl Distinct {
@@ -430,7 +476,8 @@ impl Distinct {
                 ]
             })
             .collect();
-        keys.sort_unstable();
+        // Equal keys are identical, so an unstable (parallel) sort gives one order.
+        keys.par_sort_unstable();
         let mut rows: Vec<([u64; 4], f64)> = Vec::new();
         for k in keys {
             match rows.last_mut() {
@@ -454,6 +501,11 @@ impl Distinct {
 
     pub fn len(&self) -> usize {
         self.x.len()
+    }
+
+    /// The distinct (frequency, age) pairs of the rows.
+    pub fn ages(&self) -> &Ages {
+        self.ages.get_or_init(|| Ages::new(self))
     }
 }
 

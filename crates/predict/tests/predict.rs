@@ -633,7 +633,12 @@ fn a_warm_start_from_a_sample_reaches_the_same_maximum() {
         BgNbd::fit(&cs, &warm).unwrap(),
         BgNbd::fit(&cs, &cold).unwrap(),
     );
-    assert!(w.convergence.converged && c.convergence.converged);
+    assert!(
+        w.convergence.converged && c.convergence.converged,
+        "{:?} {:?}",
+        w.convergence,
+        c.convergence
+    );
     assert!(
         w.convergence.evaluations < c.convergence.evaluations / 2,
         "{w:?} {c:?}"
@@ -650,7 +655,12 @@ fn a_warm_start_from_a_sample_reaches_the_same_maximum() {
         ParetoNbd::fit(&cs, &warm).unwrap(),
         ParetoNbd::fit(&cs, &cold).unwrap(),
     );
-    assert!(w.convergence.converged && c.convergence.converged);
+    assert!(
+        w.convergence.converged && c.convergence.converged,
+        "{:?} {:?}",
+        w.convergence,
+        c.convergence
+    );
     assert!((w.log_likelihood - c.log_likelihood).abs() < 1e-6 * c.log_likelihood.abs());
 }
 
@@ -684,7 +694,11 @@ fn million_customers_default_fits() {
         })
         .collect();
     let o = FitOptions::default();
+    let only = std::env::var("MILLION_ONLY").unwrap_or_default();
     for (what, cs) in [("days", &days), ("distinct", &distinct)] {
+        if !only.is_empty() && !only.starts_with(what) {
+            continue;
+        }
         let start = Instant::now();
         let f = BgNbd::fit(cs, &o).unwrap();
         eprintln!(
