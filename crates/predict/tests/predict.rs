@@ -113,6 +113,7 @@ fn fuzz_inputs_replay() {
     replay("predict_transactions", fuzz::predict_transactions);
     replay("predict_config", fuzz::predict_config);
     replay("predict_churn_model", fuzz::predict_churn_model);
+    replay("predict_model", fuzz::predict_model);
 }
 
 /// A Pareto/NBD fit on 12 tiny profiles (the fuzzer's `predict_config` input kept as

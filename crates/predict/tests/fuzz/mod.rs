@@ -12,6 +12,9 @@
 //!   for a `churn.model_file` that cannot be read).
 //! - `predict_churn_model`: any bytes as a saved churn model (JSON); a model that loads
 //!   gives every customer a probability in [0, 1] or NaN, never a panic.
+//! - `predict_model`: any bytes as a saved prediction model (JSON, with its holdout metrics
+//!   and baseline sketches); a model that loads scores, checks drift (PSI finite and at
+//!   least 0) and retrains on a few customers without a panic.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use mergetag_model::{Event, Value};
@@ -141,5 +144,41 @@ pub fn predict_churn_model(data: &[u8]) {
     ] {
         let p = m.predict(&c);
         assert!(p.is_nan() || (0.0..=1.0).contains(&p), "{p}");
+    }
+}
+
+/// Reads arbitrary bytes as a saved prediction model; scores, checks drift and retrains with
+/// the models that load.
+pub fn predict_model(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(m) = mergetag_predict::PredictModel::from_json_str(text, "fuzz.json") else {
+        return;
+    };
+    let cs = [
+        Rfm::new(0.0, 0.0, 10.0),
+        Rfm::new(3.0, 40.0, 90.0),
+        Rfm::new(1.0, 5.0, 300.0),
+        Rfm::new(12.0, 200.0, 365.0),
+    ];
+    for c in &cs {
+        let p = m.transaction.p_alive(c);
+        assert!(p.is_nan() || (0.0..=1.0).contains(&p), "{p}");
+        let _ = m.transaction.expected_purchases(30.0, c);
+    }
+    if let Some(b) = &m.baseline {
+        let d = b.compare(&m.transaction, &cs);
+        assert!(
+            d.stability
+                .iter()
+                .all(|s| s.psi.is_nan() || s.psi >= -1e-12),
+            "{d:?}"
+        );
+    }
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+    let options = FitOptions::default().max_iterations(20);
+    if let Ok(r) = mergetag_predict::retrain(&m, &cs, &options, (day, day), 30.0) {
+        assert!(r.parameters.len() >= 4);
     }
 }
