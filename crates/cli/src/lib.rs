@@ -36,7 +36,7 @@
 //! | `mergetag dedup --config dedup.toml INPUT.csv --out-pairs PAIRS.csv --out-clusters CLUSTERS.csv [--threads N]` | [`matching`], [`config::DedupFile`] |
 //! | `mergetag link --config link.toml LEFT.csv RIGHT.csv --out-pairs PAIRS.csv [--one-to-one]` | [`matching`], [`config::LinkFile`] |
 //! | `mergetag run --config pipeline.toml` | [`run`], [`mergetag::pipeline`] |
-//! | `mergetag predict fit --model bgnbd\|pareto-nbd\|gamma-gamma SUMMARY.csv`, `mergetag predict summary TRANSACTIONS.csv ...` | [`predict`] |
+//! | `mergetag predict fit --model bgnbd\|pareto-nbd\|gamma-gamma SUMMARY.csv`, `mergetag predict summary TRANSACTIONS.csv ...`, `mergetag predict fit\|score\|drift\|retrain --config pipeline.toml` | [`predict`] |
 //! | `mergetag cluster --algorithm kmeans\|dbscan FEATURES.csv --out LABELS.csv [--k N] [--eps E] ...` | [`cluster`] |
 //!
 //! # Exit codes
@@ -44,7 +44,8 @@
 //! - [`exit::OK`] (0): the work is done (bad rows skipped under `bad_rows = "skip"` are
 //!   reported on stderr but do not change the exit code).
 //! - [`exit::FINDINGS`] (1): `check-template` found a variable the mapping does not provide,
-//!   or a template syntax problem.
+//!   or a template syntax problem; `predict drift`'s verdict is `retrain` (a PSI above 0.25,
+//!   or predicted over actual holdout purchases outside 0.8 to 1.25; `watch` exits 0).
 //! - [`exit::ERROR`] (2): a usage error, a file that cannot be read or written, a bad
 //!   configuration (with its line and column), an input that cannot be processed
 //!   (no id column, duplicate ids, bad rows under `bad_rows = "fail"`), or a pipeline that
@@ -72,7 +73,8 @@ pub use crate::progress::Progress;
 pub mod exit {
     /// The work is done.
     pub const OK: u8 = 0;
-    /// `check-template` found unmapped variables or syntax problems.
+    /// `check-template` found unmapped variables or syntax problems; `predict drift` says
+    /// retrain.
     pub const FINDINGS: u8 = 1;
     /// Usage, I/O, configuration or input error.
     pub const ERROR: u8 = 2;

@@ -829,7 +829,7 @@ fn predict(command: PredictCommand) -> Result<u8, Error> {
             out.write_all(b"\n").map_err(io)?;
             out.flush().map_err(io)?;
             for r in &report.reasons {
-                say(&format!("{}: {r}", report.verdict));
+                say(&format!("drift: {r}"));
             }
             return Ok(if report.verdict == mergetag_predict::Verdict::Retrain {
                 exit::FINDINGS

@@ -14,14 +14,30 @@
 //!   `summary_data_from_transaction_data` makes it.
 //!
 //! - `mergetag predict fit ... --save MODEL.json --calibration-end YYYY-MM-DD [--freq
-//!   day|week]`: also writes the model (parameters, training window, convergence) for
-//!   `score` and `drift`.
+//!   day|week]`: also writes the model (parameters, training window, convergence, and the
+//!   customers' distributions as decile sketches) for `score`, `drift` and `retrain`.
 //! - `mergetag predict score --model-file MODEL.json SUMMARY.csv [--horizon-days N]`: one JSON
 //!   object per customer: `id`, `p_alive`, `churn_risk`, `expected_purchases` (in the next N
 //!   days, default 90) and `expected_spend` when the model has a spend part.
-//! - `mergetag predict drift --model-file MODEL.json --baseline TRAINED.csv SUMMARY.csv`: the
-//!   population stability index of frequency, recency, T and P(alive) between the customers
-//!   the model was trained on and fresh ones, and `retrain` (any above 0.25).
+//! - `mergetag predict drift --model-file MODEL.json [--baseline TRAINED.csv] SUMMARY.csv`:
+//!   the population stability index of frequency, recency, T and P(alive) between the
+//!   customers the model was trained on (the file, or the sketches saved in the model, which
+//!   add expected purchases) and fresh ones, the `verdict` (`stable`, `watch`, `retrain`;
+//!   [`mergetag_predict::Verdict`]) with its `reasons`, and `retrain`. Exit 1 when the
+//!   verdict is `retrain`.
+//! - `mergetag predict retrain --model-file MODEL.json SUMMARY.csv --calibration-end
+//!   YYYY-MM-DD --save NEW.json`: refits from the saved parameters, saves the new model
+//!   (temporary file renamed into place; never over the summary) and prints what changed
+//!   ([`retrain_json`]).
+//!
+//! With `--config PIPELINE.toml` instead of a summary, `fit`, `score`, `drift` and `retrain`
+//! take the customers from the pipeline's golden profiles' order events ([`PipelineOrders`]:
+//! the pipeline runs up to its profile stages, as `mergetag segment` does) and their options
+//! from its `[predict]` table (model, period, `holdout_days`, `horizon_days`, `penalizer`,
+//! `model_file`): `fit` saves the model with its holdout metrics to `--save` or `model_file`;
+//! `score` prints one object per profile; `drift` adds the saved model's calibration on the
+//! latest holdout (`holdout_days`, else `horizon_days`); `retrain` replaces the model file
+//! (or writes `--save`).
 //!
 //! ```
 //! use mergetag_cli::predict::{Model, fit_json};

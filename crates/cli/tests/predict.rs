@@ -320,7 +320,7 @@ fn fit_save_then_score_and_drift() {
         (j["retrain"].as_bool(), j["verdict"].as_str()),
         (Some(true), Some("retrain"))
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("retrain: "));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("drift: "));
     for p in [model, lapsed] {
         let _ = std::fs::remove_file(p);
     }

@@ -33,17 +33,47 @@
 //!
 //! `cargo bench --bench predict` (2 shared cores, one run, baseline beside ours): CDNOW BG/NBD
 //! 2.3 ms (Nelder-Mead over the per-customer likelihood: 170 ms; the Python reference: 0.24
-//! s), Pareto/NBD 26 ms (Nelder-Mead: 887 ms; Python: 1.7 s); 1,000,000 simulated customers
-//! in days, BG/NBD 455 ms (customers with the same row counted once: the summary compresses
-//! to a few thousand rows); with every customer distinct (recency to the second) 2.1 s, and
-//! Pareto/NBD on the million 6.3 s. Since then a fit over more than
-//! [`FitOptions::warm_start_rows`] distinct rows starts from a fit to a systematic sample of
-//! 20,000 of them, with its curvature: on the million distinct customers, measured in one
-//! run against the cold start (`tests/predict.rs`, ignored test
-//! `million_distinct_customers_fit_warm_and_cold`, on a loaded machine), BG/NBD 2.0x faster
-//! (5 passes over the rows instead of 30) and Pareto/NBD 17x faster (4 instead of 40), the
-//! same maximum. The 1 s target for a million distinct customers is not reached yet: the
-//! grouping of rows and the remaining passes dominate.
+//! s), Pareto/NBD 26 ms (Nelder-Mead: 887 ms; Python: 1.7 s).
+//!
+//! A million customers ([`simulate_bgnbd`]`(.., 1_000_000, 365.0, 90.0, 1)`, in days: 157,080
+//! distinct rows), default options, release build, timed by the ignored test
+//! `million_customers_default_fits` in `tests/predict.rs`, against the build before this
+//! work (`96e665d`) in the same run, alternating, median of 3: BG/NBD 0.22 s (before: 0.73
+//! s, 3.4x faster), Pareto/NBD 0.38 s (before: 1.70 s, 4.5x), both converged to the same
+//! maximum. What did it: each Pareto/NBD hypergeometric series is summed once per distinct
+//! (frequency, age) pair instead of twice per row (a few thousand pairs in days); a fit over
+//! more than [`FitOptions::warm_start_rows`] distinct rows starts from a fit to a systematic
+//! sample of 20,000 of them to a looser tolerance (1e-6; it used to stall near 1e-9 after
+//! 400 evaluations), with its curvature, so the full fit takes 6 passes; BFGS accepts a step
+//! at the objective's floating-point floor when it halves the gradient; the distinct rows
+//! are sorted in parallel. With every customer distinct (recency and T to the second) BG/NBD
+//! takes 0.36 s (before: 0.44 s) and Pareto/NBD 4.0 s (before: 7.9 s): the 1 s target is met
+//! for summaries in days or weeks, not yet for a million distinct Pareto/NBD rows (two
+//! series per row dominate). The likelihoods are summed over fixed chunks in order and each
+//! pair's series on its own, so a fit gives the same bits on any number of threads
+//! (`fits_are_the_same_whatever_the_thread_count`).
+//!
+//! # Retraining and drift
+//!
+//! A [`PredictModel`] serializes with its training window, time unit (the feature
+//! transform), convergence, holdout metrics ([`HoldoutCheck`]) and a [`Baseline`]: the
+//! distributions of the training customers' frequency, recency, T, P(alive) and expected
+//! purchases as decile bins ([`Sketch`]), so that drift is checked without the training
+//! data. [`Predictor::check_drift`] compares the customers now with the baseline (PSI) and
+//! checks the model's forecasts on the latest holdout; [`Verdict`] says stable, watch or
+//! retrain (thresholds in [`PSI_WATCH`], [`PSI_RETRAIN`], [`RATIO_WATCH`],
+//! [`RATIO_RETRAIN`]). [`retrain`] and [`Predictor::retrain`] refit from the saved
+//! parameters and report what changed ([`Retrain`]).
+//!
+//! ```
+//! use mergetag_predict::{Baseline, BgNbd, TransactionFit, Verdict, simulate_bgnbd};
+//!
+//! let m = BgNbd { r: 0.25, alpha: 30.0, a: 0.8, b: 2.5 };
+//! let fit = TransactionFit::Bgnbd(m);
+//! let baseline = Baseline::new(&fit, &simulate_bgnbd(&m, 3000, 365.0, 90.0, 1), 90.0);
+//! let busier = simulate_bgnbd(&BgNbd { alpha: 5.0, ..m }, 3000, 365.0, 90.0, 2);
+//! assert_eq!(baseline.compare(&fit, &busier).verdict, Verdict::Retrain);
+//! ```
 //!
 //! # Supervised churn
 //!
