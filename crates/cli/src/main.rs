@@ -134,8 +134,9 @@ enum PredictCommand {
     /// per customer (id, p_alive, churn_risk, expected_purchases, expected_spend).
     ///
     /// With --config PIPELINE.toml: one JSON object per golden profile (profile_id,
-    /// expected_purchases_<N>d, p_alive, churn_risk, churn_risk_band, clv_<N>m; null without
-    /// an order) from the model in --model-file or [predict] model_file.
+    /// expected_purchases_90d as horizon_days says, p_alive, churn_risk, churn_risk_band,
+    /// clv_12m as clv_months says; null without an order) from the model in --model-file or
+    /// [predict] model_file.
     #[command(after_help = EXIT_CODES)]
     Score(PredictScoreArgs),
     /// Compare fresh customers with those a saved model was trained on, and say whether to
