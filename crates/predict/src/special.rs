@@ -197,13 +197,17 @@ pub(crate) fn ln_hyp2f1_a1_with_gradient(
     let mut shift = 0.0f64;
     let mut cum_b = 0.0f64;
     let mut k = 0.0f64;
+    let inv_a = 1.0 / a;
+    // The ratio of the next term to this one, computed once per term: it multiplies the
+    // term and bounds the tail.
+    let mut ratio = a * b / (a + 1.0) * z;
     for _ in 0..max_terms(a, b) {
         *terms += 1;
-        term *= (a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)) * z;
+        term *= ratio;
         cum_b += 1.0 / (b + k);
         k += 1.0;
         sum += term;
-        sa += term * (1.0 / a - 1.0 / (a + k));
+        sa += term * (inv_a - 1.0 / (a + k));
         sb += term * cum_b;
         sz += term * k;
         if sum > 1e200 {
@@ -214,9 +218,11 @@ pub(crate) fn ln_hyp2f1_a1_with_gradient(
             sz *= 1e-200;
             shift += 200.0 * std::f64::consts::LN_10;
         }
-        let q = ((a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)) * z).max(z);
-        // The derivative sums grow like k and ln k times the terms: a margin of 1e-3.
-        if q < 1.0 && term * q / (1.0 - q) * (k + cum_b + 1.0) <= 1e-17 * sum {
+        ratio = (a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)) * z;
+        let q = ratio.max(z);
+        // The derivative sums grow like k and ln k times the terms: a margin of 1e-3. The
+        // tail bound term q / (1 - q) (k + cum_b + 1) <= 1e-17 sum, without the division.
+        if q < 1.0 && term * q * (k + cum_b + 1.0) <= 1e-17 * sum * (1.0 - q) {
             if !sum.is_finite() || sum <= 0.0 {
                 return None;
             }
