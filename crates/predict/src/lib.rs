@@ -38,16 +38,17 @@
 //! A million customers ([`simulate_bgnbd`]`(.., 1_000_000, 365.0, 90.0, 1)`, in days: 157,080
 //! distinct rows), default options, release build, timed by the ignored test
 //! `million_customers_default_fits` in `tests/predict.rs`, against the build before this
-//! work (`96e665d`) in the same run, alternating, median of 3: BG/NBD 0.22 s (before: 0.73
-//! s, 3.4x faster), Pareto/NBD 0.38 s (before: 1.70 s, 4.5x), both converged to the same
-//! maximum. What did it: each Pareto/NBD hypergeometric series is summed once per distinct
+//! work (`96e665d`) in the same run, alternating, median of 3, in two runs on a loaded
+//! machine: BG/NBD 0.22 s (before: 0.70 to 0.73 s, 3.2x to 3.4x faster), Pareto/NBD 0.36 to
+//! 0.38 s (before: 1.70 to 1.77 s, 4.5x to 4.9x), both converged to the same maximum. What did it: each Pareto/NBD hypergeometric series is summed once per distinct
 //! (frequency, age) pair instead of twice per row (a few thousand pairs in days); a fit over
 //! more than [`FitOptions::warm_start_rows`] distinct rows starts from a fit to a systematic
 //! sample of 20,000 of them to a looser tolerance (1e-6; it used to stall near 1e-9 after
 //! 400 evaluations), with its curvature, so the full fit takes 6 passes; BFGS accepts a step
 //! at the objective's floating-point floor when it halves the gradient; the distinct rows
 //! are sorted in parallel. With every customer distinct (recency and T to the second) BG/NBD
-//! takes 0.36 s (before: 0.44 s) and Pareto/NBD 4.0 s (before: 7.9 s): the 1 s target is met
+//! takes 0.36 to 0.44 s (before: 0.39 to 0.44 s: unchanged) and Pareto/NBD 4.0 to 4.9 s
+//! (before: 7.9 to 8.7 s, 1.8x to 2.0x): the 1 s target is met
 //! for summaries in days or weeks, not yet for a million distinct Pareto/NBD rows (two
 //! series per row dominate). The likelihoods are summed over fixed chunks in order and each
 //! pair's series on its own, so a fit gives the same bits on any number of threads
