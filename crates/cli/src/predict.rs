@@ -429,6 +429,7 @@ pub fn fit_config(path: &Path, save: Option<&Path>) -> Result<Value> {
         .map(Path::to_path_buf)
         .or_else(|| p.predictor.config().model_file.clone());
     if let Some(t) = &target {
+        refuse_overwrites(&[("the pipeline file", path)], &[("--save", t)])?;
         model.save(t)?;
     }
     let mut j = model_json(&model);

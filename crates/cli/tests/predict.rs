@@ -531,6 +531,14 @@ fn fit_score_drift_retrain_with_the_pipeline_file() {
         .collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
 
+    // The model never goes over the pipeline file.
+    let o = run(&["predict", "fit", "--config", c, "--save", c]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("[predict]")
+    );
     // A pipeline without [predict]: exit 2, saying what to add.
     let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/pipeline.toml");
     let o = run(&["predict", "fit", "--config", plain.to_str().unwrap()]);
