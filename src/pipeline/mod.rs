@@ -121,7 +121,7 @@ pub use output::{RunOutput, files};
 pub use predict::{PredictHandle, PredictStage};
 pub use report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
-    StageTime,
+    StageReport, StageTime,
 };
 pub use segments::{RfmConfig, RfmStage, SegmentStage};
 pub use stage::{

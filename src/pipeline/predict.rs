@@ -12,12 +12,22 @@
 //! field `churn.label` names (any profile trait computed before this stage, or a profile
 //! field), on "no order in the last `churn.window_days` days" when there is no label, or
 //! loaded from `churn.model_file` (a model saved by `mergetag predict churn --save`).
+//!
+//! With `model_file` set and the file there (written by `mergetag predict fit|retrain
+//! --config`), the stage scores with that saved model instead of fitting one
+//! ([`Predictor::run`]): its parameters, spend model and time unit; the run report
+//! ([`RunReport::stages`](super::RunReport::stages)) names the file, its training window
+//! and the drift verdict of today's customers against its baseline, with a warning
+//! (`model_drift`) when the verdict is `retrain`. Without the file it fits afresh and says
+//! so; a file that cannot be read or is not a model stops the run naming it. `refit = true`
+//! fits afresh whatever the file.
 
 use std::sync::{Arc, Mutex};
 
 use mergetag_model::Event;
-use mergetag_predict::{Predictions, Predictor, label_of};
+use mergetag_predict::{ModelSource, Predictions, Predictor, Verdict, label_of};
 
+use super::report::{RunWarning, StageReport};
 use super::stage::{ProfileBatch, ProfileStage, StageError};
 
 /// Where a [`PredictStage`] leaves its [`Predictions`] (the fitted model, the holdout
@@ -98,8 +108,7 @@ impl ProfileStage for PredictStage {
                     .collect(),
                 None => Vec::new(),
             };
-            self.predictor
-                .predict_labeled(&events, &labels, batch.now())?
+            self.predictor.run(&events, &labels, batch.now())?
         };
         for (i, traits) in predictions.traits.iter().enumerate() {
             for (name, value) in traits {
@@ -110,5 +119,59 @@ impl ProfileStage for PredictStage {
             *slot = Some(predictions);
         }
         Ok(())
+    }
+
+    /// Where the model came from (`model`: `saved` or `fitted`; `model_file`), the saved
+    /// model's training window and customers, the drift verdict and its reasons; a
+    /// `model_drift` warning when the verdict is `retrain`.
+    fn report(&self) -> StageReport {
+        let Some(p) = self.handle.result() else {
+            return StageReport::default();
+        };
+        let mut r = StageReport::default().fact(
+            "model",
+            match p.source {
+                ModelSource::Saved(_) => "saved",
+                _ => "fitted",
+            },
+        );
+        if let Some(f) = p.source.file() {
+            r = r.fact("model_file", f.display().to_string());
+        }
+        if !matches!(p.source, ModelSource::Fitted | ModelSource::Saved(_)) {
+            r = r.fact("model_source", p.source.to_string());
+        }
+        if let Some(m) = &p.model {
+            r = r.fact(
+                "trained",
+                format!(
+                    "{} to {} ({} customers)",
+                    m.trained_from, m.trained_to, m.customers
+                ),
+            );
+        }
+        if let Some(d) = &p.drift {
+            r = r.fact("drift_verdict", d.verdict.as_str());
+            if !d.reasons.is_empty() {
+                r = r.fact("drift_reasons", d.reasons.join("; "));
+            }
+            if d.verdict == Verdict::Retrain {
+                let file = p
+                    .source
+                    .file()
+                    .map_or_else(|| "the saved model".to_owned(), |f| f.display().to_string());
+                r = r.warning(RunWarning::new(
+                    "profile_stage.predict",
+                    "model_drift",
+                    format!(
+                        "today's customers have drifted from {file} (trained {} to {}): retrain it (`mergetag predict retrain --config`); {}",
+                        d.trained_from,
+                        d.trained_to,
+                        d.reasons.join("; ")
+                    ),
+                ));
+            }
+        }
+        r
     }
 }

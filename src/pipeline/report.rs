@@ -53,6 +53,57 @@ pub struct RunReport {
     /// on stderr.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<RunWarning>,
+    /// What the profile stages said about their work ([`ProfileStage::report`]), in the
+    /// order they ran; stages that said nothing are left out. The predict stage says where
+    /// its model came from, the saved model's training window and the drift verdict.
+    ///
+    /// [`ProfileStage::report`]: super::ProfileStage::report
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageReport>,
+}
+
+/// What a [`ProfileStage`](super::ProfileStage) says about its last run for the run report:
+/// facts by name, and warnings (which the run adds to [`RunReport::warnings`]).
+///
+/// ```
+/// use mergetag::pipeline::{RunWarning, StageReport};
+///
+/// let r = StageReport::default()
+///     .fact("model", "saved")
+///     .warning(RunWarning::new("profile_stage.predict", "model_drift", "retrain the model"));
+/// assert_eq!(r.facts["model"], "saved");
+/// assert_eq!(r.warnings.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StageReport {
+    /// The stage's name (set by the run).
+    pub stage: String,
+    /// What the stage says, by name (e.g. `model_file`, `drift_verdict`).
+    pub facts: BTreeMap<String, String>,
+    /// What probably went wrong without stopping the stage (moved to
+    /// [`RunReport::warnings`] by the run).
+    #[serde(skip)]
+    pub warnings: Vec<RunWarning>,
+}
+
+impl StageReport {
+    /// Adds the fact `name` = `value` (replacing an earlier one).
+    pub fn fact(mut self, name: impl Into<String>, value: impl Into<String>) -> StageReport {
+        self.facts.insert(name.into(), value.into());
+        self
+    }
+
+    /// Adds a warning.
+    pub fn warning(mut self, warning: RunWarning) -> StageReport {
+        self.warnings.push(warning);
+        self
+    }
+
+    /// Whether there is nothing to report.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty() && self.warnings.is_empty()
+    }
 }
 
 /// A warning of a run: where, a stable code, and what to do about it.
@@ -395,6 +446,10 @@ impl fmt::Display for RunReport {
                 let parts: Vec<String> = why.iter().map(|(k, n)| format!("{k} {n}")).collect();
                 writeln!(f, "left out (most in one output): {}", parts.join(", "))?;
             }
+        }
+        for st in self.stages.iter().filter(|st| !st.facts.is_empty()) {
+            let parts: Vec<String> = st.facts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(f, "\n{}: {}", st.stage, parts.join(", "))?;
         }
         if !self.timings.is_empty() {
             let parts: Vec<String> = self

@@ -26,7 +26,7 @@ use super::builder::SourceSlot;
 use super::output::RunOutput;
 use super::report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
-    StageTime,
+    StageReport, StageTime,
 };
 use super::stage::{Decision, ProfileBatch, StageAt};
 use super::{PROGRESS_EVERY, Pipeline, Progress, Step};
@@ -39,6 +39,8 @@ struct RunState<'p> {
     quarantine: Vec<QuarantineEntry>,
     by_reason: BTreeMap<String, u64>,
     warnings: Vec<RunWarning>,
+    /// What the profile stages reported.
+    stages: Vec<StageReport>,
     /// The join sources: their records alone give no consent.
     third_party: HashSet<SourceName>,
 }
@@ -123,6 +125,7 @@ impl Pipeline {
             quarantine: Vec::new(),
             by_reason: BTreeMap::new(),
             warnings: Vec::new(),
+            stages: Vec::new(),
             third_party: HashSet::new(),
         };
         let read = self.read_sources(&mut state)?;
@@ -533,6 +536,12 @@ impl Pipeline {
             state
                 .timings
                 .add(&format!("profile_stage.{name}"), start.elapsed());
+            let mut report = stage.report();
+            state.warnings.append(&mut report.warnings);
+            if !report.facts.is_empty() {
+                report.stage = name.clone();
+                state.stages.push(report);
+            }
             state.finished(Step::ProfileStages, Some(&name), profiles.len() as u64);
         }
         Ok(())
@@ -731,6 +740,7 @@ impl RunState<'_> {
                 })
                 .collect(),
             warnings: std::mem::take(&mut self.warnings),
+            stages: std::mem::take(&mut self.stages),
         }
     }
 }

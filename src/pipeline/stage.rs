@@ -9,6 +9,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use mergetag_model::{Event, Profile, Record, Value};
 
+use super::report::StageReport;
+
 /// What a [`RecordStage`] decides about a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -171,6 +173,13 @@ pub trait ProfileStage {
     ///
     /// Whatever stops the stage; the run stops with it.
     fn process(&mut self, batch: &mut ProfileBatch<'_>) -> Result<(), StageError>;
+
+    /// What the last [`ProfileStage::process`] has to say in the run report
+    /// ([`RunReport::stages`](super::RunReport::stages); its warnings go to
+    /// [`RunReport::warnings`](super::RunReport::warnings)); nothing by default.
+    fn report(&self) -> StageReport {
+        StageReport::default()
+    }
 }
 
 impl<S: ProfileStage + ?Sized> ProfileStage for &mut S {
@@ -180,6 +189,9 @@ impl<S: ProfileStage + ?Sized> ProfileStage for &mut S {
     fn process(&mut self, batch: &mut ProfileBatch<'_>) -> Result<(), StageError> {
         (**self).process(batch)
     }
+    fn report(&self) -> StageReport {
+        (**self).report()
+    }
 }
 
 impl<S: ProfileStage + ?Sized> ProfileStage for Box<S> {
@@ -188,6 +200,9 @@ impl<S: ProfileStage + ?Sized> ProfileStage for Box<S> {
     }
     fn process(&mut self, batch: &mut ProfileBatch<'_>) -> Result<(), StageError> {
         (**self).process(batch)
+    }
+    fn report(&self) -> StageReport {
+        (**self).report()
     }
 }
 

@@ -137,7 +137,8 @@ pub use crate::optimize::{
 };
 pub use crate::pareto::ParetoNbd;
 pub use crate::predictor::{
-    ChurnBands, Holdout, HoldoutBucket, PredictConfig, PredictModel, Predictions, Predictor,
+    ChurnBands, Holdout, HoldoutBucket, ModelSource, PredictConfig, PredictModel, Predictions,
+    Predictor,
     TransactionFit, TransactionModel,
 };
 pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};

@@ -11,7 +11,7 @@ use mergetag_model::{Event, EventKind, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::bgnbd::BgNbd;
-use crate::drift::{Baseline, HoldoutCheck};
+use crate::drift::{Baseline, DriftReport, HoldoutCheck};
 use crate::error::{Error, Result};
 use crate::gamma_gamma::GammaGamma;
 use crate::optimize::{Convergence, FitOptions};
@@ -130,8 +130,13 @@ pub struct PredictConfig {
     pub churn: Option<ChurnConfig>,
     /// Where `mergetag predict fit|score|drift|retrain --config` keep the fitted model
     /// ([`PredictModel`], JSON; resolved against the pipeline file's directory; none by
-    /// default). `mergetag run` fits afresh on every run and does not read it.
+    /// default). A pipeline run ([`Predictor::run`]) scores with it when the file exists
+    /// (no refit; the drift of today's customers against its baseline is checked), and
+    /// fits afresh when it does not; a file that cannot be read or parsed is an error.
     pub model_file: Option<PathBuf>,
+    /// Fit afresh on every pipeline run even when `model_file` exists (default false);
+    /// the file is then neither read nor written.
+    pub refit: bool,
 }
 
 impl Default for PredictConfig {
@@ -157,6 +162,7 @@ impl Default for PredictConfig {
             trending_baseline_days: 90,
             churn: None,
             model_file: None,
+            refit: false,
         }
     }
 }
@@ -534,6 +540,59 @@ pub struct Predictions {
     pub churn: Option<ChurnModel>,
     /// What could not be done, and fits that did not converge.
     pub notes: Vec<String>,
+    /// Where the model came from: fitted in this run or read from `model_file`.
+    #[serde(default)]
+    pub source: ModelSource,
+    /// The drift of the customers now against a saved model's baseline (when the model was
+    /// read from `model_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
+}
+
+/// Where the model of [`Predictions`] came from ([`Predictor::run`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "file", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ModelSource {
+    /// Fitted in this run; no `model_file` configured.
+    #[default]
+    Fitted,
+    /// Read from this `model_file`, not refitted.
+    Saved(PathBuf),
+    /// Fitted in this run because this `model_file` does not exist.
+    Missing(PathBuf),
+    /// Fitted in this run because `refit = true`; this `model_file` was not read.
+    Refit(PathBuf),
+}
+
+impl ModelSource {
+    /// The model file, when one is configured.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            ModelSource::Fitted => None,
+            ModelSource::Saved(p) | ModelSource::Missing(p) | ModelSource::Refit(p) => Some(p),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelSource {
+    /// `fitted in this run`, `saved model <file>`, ...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Fitted => f.write_str("fitted in this run"),
+            ModelSource::Saved(p) => write!(f, "saved model {}", p.display()),
+            ModelSource::Missing(p) => write!(
+                f,
+                "fitted in this run: model file {} does not exist (write it with `mergetag predict fit --config`)",
+                p.display()
+            ),
+            ModelSource::Refit(p) => write!(
+                f,
+                "fitted in this run: refit = true, model file {} not read",
+                p.display()
+            ),
+        }
+    }
 }
 
 /// The forecasts of `model` for the holdout `(end, today]` from each person's summary at `end`
@@ -879,6 +938,84 @@ impl Predictor {
         labels: &[Option<bool>],
         now: DateTime<Utc>,
     ) -> Result<Predictions> {
+        self.predict_core(events, labels, now, None)
+    }
+
+    /// As [`Predictor::predict_labeled`], scoring with the saved `model` instead of fitting
+    /// one: its parameters, spend model and time unit (summaries are counted in its
+    /// period), no holdout refit; with the drift of the customers now against its baseline
+    /// ([`Predictor::check_drift`]) in [`Predictions::drift`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Predictor::predict`].
+    pub fn predict_saved(
+        &self,
+        model: &PredictModel,
+        events: &[&[&Event]],
+        labels: &[Option<bool>],
+        now: DateTime<Utc>,
+    ) -> Result<Predictions> {
+        let mut p = self.predict_core(events, labels, now, Some(model))?;
+        p.drift = Some(self.check_drift(model, events, now));
+        Ok(p)
+    }
+
+    /// Predicts as a pipeline run does: with the model saved at `model_file` when it is
+    /// set, the file exists and `refit` is false ([`Predictor::predict_saved`]); otherwise
+    /// fitting afresh ([`Predictor::predict_labeled`]). [`Predictions::source`] says which.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mergetag_predict::{ModelSource, PredictConfig};
+    ///
+    /// let c = PredictConfig { model_file: Some("no-such-model.json".into()), ..Default::default() };
+    /// let p = c.build()?.run(&[], &[], Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())?;
+    /// assert_eq!(p.source, ModelSource::Missing("no-such-model.json".into()));
+    /// # Ok::<(), mergetag_predict::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming the file when it exists but cannot be read (or whether it
+    /// exists cannot be told); [`Error::Parse`] naming it when it is not a saved model;
+    /// otherwise as [`Predictor::predict`]. A broken model file is never silently refitted.
+    pub fn run(
+        &self,
+        events: &[&[&Event]],
+        labels: &[Option<bool>],
+        now: DateTime<Utc>,
+    ) -> Result<Predictions> {
+        let Some(file) = &self.config.model_file else {
+            return self.predict_labeled(events, labels, now);
+        };
+        if self.config.refit {
+            let mut p = self.predict_labeled(events, labels, now)?;
+            p.source = ModelSource::Refit(file.clone());
+            return Ok(p);
+        }
+        let exists = file.try_exists().map_err(|source| Error::Io {
+            origin: file.display().to_string(),
+            source,
+        })?;
+        if !exists {
+            let mut p = self.predict_labeled(events, labels, now)?;
+            p.source = ModelSource::Missing(file.clone());
+            return Ok(p);
+        }
+        let model = PredictModel::from_path(file)?;
+        let mut p = self.predict_saved(&model, events, labels, now)?;
+        p.source = ModelSource::Saved(file.clone());
+        Ok(p)
+    }
+
+    fn predict_core(
+        &self,
+        events: &[&[&Event]],
+        labels: &[Option<bool>],
+        now: DateTime<Utc>,
+        saved: Option<&PredictModel>,
+    ) -> Result<Predictions> {
         let c = &self.config;
         let orders: Vec<Vec<Order>> = events.iter().map(|e| self.orders(e)).collect();
         let engaged: Vec<Vec<DateTime<Utc>>> = events.iter().map(|e| self.engagement(e)).collect();
@@ -898,8 +1035,9 @@ impl Predictor {
                 .collect()
         };
 
-        // The holdout check first: fitted before the split, compared with after it.
-        let holdout = c.holdout_days.and_then(|days| {
+        // The holdout check first: fitted before the split, compared with after it (not
+        // with a saved model: it keeps its own holdout metrics).
+        let holdout = c.holdout_days.filter(|_| saved.is_none()).and_then(|days| {
             let split = now - Duration::days(i64::from(days));
             let end = split.date_naive();
             let cal = self.summarize(&orders, end);
@@ -939,7 +1077,32 @@ impl Predictor {
         });
 
         let summary = self.summarize(&orders, today);
-        let model = self.fit(&summary, from, today, &mut notes);
+        let (model, scored, unit) = match saved {
+            Some(m) => {
+                if m.period != c.period {
+                    notes.push(format!(
+                        "the saved model counts in {:?} units, the configuration in {:?}: scored in the model's",
+                        m.period, c.period
+                    ));
+                }
+                let kind = match m.transaction {
+                    TransactionFit::Bgnbd(_) => TransactionModel::Bgnbd,
+                    TransactionFit::ParetoNbd(_) => TransactionModel::ParetoNbd,
+                };
+                if kind != c.model {
+                    notes.push(format!(
+                        "the saved model is {kind:?}, the configuration says {:?}: scored with the saved one (refit = true to fit afresh)",
+                        c.model
+                    ));
+                }
+                let own = (m.period != c.period)
+                    .then(|| self.summarize_in(&orders, today, m.period));
+                (Some(m.clone()), own, m.period.days())
+            }
+            None => (self.fit(&summary, from, today, &mut notes), None, unit),
+        };
+        // The summaries the transaction model scores (in its own period).
+        let scored: &[Option<Rfm>] = scored.as_deref().unwrap_or(&summary);
         let churn = self.churn(&orders, &summary, labels, (from, now), &mut notes)?;
         let recommender = (c.recommend > 0).then(|| {
             let people: Vec<Vec<Basket>> = orders.iter().map(|os| baskets(os, &|_| true)).collect();
@@ -968,11 +1131,12 @@ impl Predictor {
             c.repeat_products.iter().map(String::as_str).collect();
         let horizon = f64::from(c.horizon_days) / unit;
         let (horizon_name, clv_name) = (self.horizon_trait(), self.clv_trait());
-        let traits = summary
+        let traits = scored
             .iter()
             .zip(&orders)
             .zip(&engaged)
-            .map(|((rfm, os), own)| {
+            .zip(&summary)
+            .map(|(((rfm, os), own), own_summary)| {
                 let mut t = BTreeMap::new();
                 let fin = |v: f64| {
                     if v.is_finite() {
@@ -1007,7 +1171,10 @@ impl Predictor {
                 t.insert("churn_risk_band".to_owned(), band);
                 t.insert(clv_name.clone(), clv);
                 if let (Some(cc), Some(m)) = (&c.churn, &churn) {
-                    let p = rfm.as_ref().map(|r| m.predict(r)).filter(|p| p.is_finite());
+                    let p = own_summary
+                        .as_ref()
+                        .map(|r| m.predict(r))
+                        .filter(|p| p.is_finite());
                     t.insert(cc.trait_name.clone(), p.map_or(Value::Null, Value::float));
                     t.insert(
                         format!("{}_band", cc.trait_name),
@@ -1047,6 +1214,8 @@ impl Predictor {
             holdout,
             churn,
             notes,
+            source: ModelSource::Fitted,
+            drift: None,
         })
     }
 }
