@@ -138,8 +138,7 @@ pub use crate::optimize::{
 pub use crate::pareto::ParetoNbd;
 pub use crate::predictor::{
     ChurnBands, Holdout, HoldoutBucket, ModelSource, PredictConfig, PredictModel, Predictions,
-    Predictor,
-    TransactionFit, TransactionModel,
+    Predictor, TransactionFit, TransactionModel,
 };
 pub use crate::recommend::{Basket, CoOccurrence, HitRate, hit_rate};
 pub use crate::retrain::{ParameterChange, Retrain, retrain};

@@ -1095,8 +1095,8 @@ impl Predictor {
                         c.model
                     ));
                 }
-                let own = (m.period != c.period)
-                    .then(|| self.summarize_in(&orders, today, m.period));
+                let own =
+                    (m.period != c.period).then(|| self.summarize_in(&orders, today, m.period));
                 (Some(m.clone()), own, m.period.days())
             }
             None => (self.fit(&summary, from, today, &mut notes), None, unit),

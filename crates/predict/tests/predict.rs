@@ -1016,3 +1016,130 @@ fn fits_are_the_same_whatever_the_thread_count() {
     assert_eq!(b1, b3);
     assert_eq!(p1, p3);
 }
+
+#[test]
+fn a_run_scores_with_the_saved_model_file_and_fits_only_without_it() {
+    use mergetag_predict::{ModelSource, PredictConfig, PredictModel, TransactionFit, Verdict};
+    let now: chrono::DateTime<chrono::Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    let truth = BgNbd {
+        r: 0.8,
+        alpha: 40.0,
+        a: 0.6,
+        b: 3.0,
+    };
+    let people = bgnbd_orders(&truth, 1500, 11, now);
+    let refs: Vec<Vec<&mergetag_model::Event>> =
+        people.iter().map(|p| p.iter().collect()).collect();
+    let events: Vec<&[&mergetag_model::Event]> = refs.iter().map(Vec::as_slice).collect();
+    let dir = std::env::temp_dir().join(format!("mergetag-predict-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("model.json");
+    let _ = std::fs::remove_file(&file);
+    let config = PredictConfig {
+        model_file: Some(file.clone()),
+        ..PredictConfig::default()
+    };
+    let p = config.build().unwrap();
+    let p_alive =
+        |t: &[std::collections::BTreeMap<String, mergetag_model::Value>]| -> Vec<Option<f64>> {
+            t.iter().map(|t| t["p_alive"].as_f64()).collect()
+        };
+
+    // No file yet: fitted afresh, and said so.
+    let fitted = p.run(&events, &[], now).unwrap();
+    assert_eq!(fitted.source, ModelSource::Missing(file.clone()));
+    assert!(fitted.drift.is_none());
+    let fresh = p.predict(&events, now).unwrap();
+    assert_eq!(p_alive(&fitted.traits), p_alive(&fresh.traits));
+
+    // The model saved with hand-modified parameters: the run scores with them, no refit.
+    let model = p.train(&events, now).unwrap();
+    let TransactionFit::Bgnbd(m) = model.transaction else {
+        panic!("{model:?}")
+    };
+    let modified = PredictModel {
+        transaction: TransactionFit::Bgnbd(BgNbd { a: m.a * 4.0, ..m }),
+        ..model.clone()
+    };
+    modified.save(&file).unwrap();
+    let saved = p.run(&events, &[], now).unwrap();
+    assert_eq!(saved.source, ModelSource::Saved(file.clone()));
+    assert_eq!(saved.model.as_ref(), Some(&modified));
+    assert!(saved.holdout.is_none());
+    let today = now.date_naive();
+    let customers = p.customers(&events, today);
+    let (mut lower, mut scored) = (0, 0);
+    for ((rfm, got), before) in customers
+        .iter()
+        .zip(p_alive(&saved.traits))
+        .zip(p_alive(&fresh.traits))
+    {
+        let Some(rfm) = rfm else {
+            assert_eq!(got, None);
+            continue;
+        };
+        let want = modified.transaction.p_alive(rfm).clamp(0.0, 1.0);
+        assert!((got.unwrap() - want).abs() < 1e-12, "{got:?} {want}");
+        scored += 1;
+        // A larger a: repeat buyers drop out more likely.
+        if rfm.frequency > 0.0 {
+            assert!(got.unwrap() < before.unwrap());
+            lower += 1;
+        }
+    }
+    assert!(scored > 1000 && lower > 100, "{scored} {lower}");
+    // The same as scoring with the model directly.
+    let direct = p.score(&modified, &events, now);
+    assert_eq!(p_alive(&saved.traits), p_alive(&direct));
+    // The drift of today's customers against the saved baseline: the same customers.
+    let drift = saved.drift.as_ref().expect("a drift check");
+    assert_eq!(drift.trained_to, model.trained_to);
+    assert!(
+        drift
+            .stability
+            .iter()
+            .filter(|s| s.name != "p_alive" && s.name != "expected_purchases")
+            .all(|s| s.psi == 0.0),
+        "{drift:#?}"
+    );
+
+    // Shifted customers against the unmodified model: the verdict says retrain.
+    model.save(&file).unwrap();
+    let shifted = bgnbd_orders(
+        &BgNbd {
+            alpha: 12.0,
+            a: 1.2,
+            ..truth
+        },
+        1500,
+        12,
+        now,
+    );
+    let r2: Vec<Vec<&mergetag_model::Event>> = shifted.iter().map(|p| p.iter().collect()).collect();
+    let e2: Vec<&[&mergetag_model::Event]> = r2.iter().map(Vec::as_slice).collect();
+    let s = p.run(&e2, &[], now).unwrap();
+    assert_eq!(s.drift.unwrap().verdict, Verdict::Retrain);
+
+    // refit = true: fitted afresh although the file is there.
+    let refit = PredictConfig {
+        refit: true,
+        ..config.clone()
+    }
+    .build()
+    .unwrap()
+    .run(&events, &[], now)
+    .unwrap();
+    assert_eq!(refit.source, ModelSource::Refit(file.clone()));
+    assert_eq!(p_alive(&refit.traits), p_alive(&fresh.traits));
+    assert!(
+        PredictConfig::from_toml_str("refit = true\n")
+            .unwrap()
+            .refit
+    );
+
+    // A corrupt file is an error naming it, never a silent refit.
+    std::fs::write(&file, "{\"trained_from\": ").unwrap();
+    let err = p.run(&events, &[], now).unwrap_err().to_string();
+    assert!(err.contains("model.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
