@@ -1249,3 +1249,119 @@ fn a_supervised_churn_model_in_the_predict_stage_writes_its_probability() {
         "{chain}"
     );
 }
+
+#[test]
+fn a_run_scores_with_the_saved_predict_model_file_and_reports_it() {
+    use mergetag::predict::{BgNbd, PredictModel, Rfm, TransactionFit};
+    let dir = temp_dir("predict_model_file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("model.json");
+    let base = std::fs::read_to_string(data().join("predict.toml")).unwrap();
+    let text = base.replace(
+        "[predict]\n",
+        &format!("[predict]\nmodel_file = {:?}\n", file),
+    );
+    let run = |text: &str| {
+        let config = PipelineConfig::from_toml_str(text)
+            .unwrap()
+            .with_base_dir(data());
+        Pipeline::from_config(&config).unwrap().run(|_| {})
+    };
+    let p_alive = |o: &mergetag::pipeline::RunOutput| -> Vec<Option<f64>> {
+        o.traits.iter().map(|t| t["p_alive"].as_f64()).collect()
+    };
+    let stage = |o: &mergetag::pipeline::RunOutput| {
+        o.report
+            .stages
+            .iter()
+            .find(|s| s.stage == "predict")
+            .expect("the predict stage reports")
+            .facts
+            .clone()
+    };
+
+    // No model file yet: fitted afresh, and the report says so.
+    let fitted = run(&text).unwrap();
+    let facts = stage(&fitted);
+    assert_eq!(facts["model"], "fitted");
+    assert!(
+        facts["model_source"].contains("does not exist"),
+        "{facts:?}"
+    );
+    assert!(!facts.contains_key("drift_verdict"));
+    let before = p_alive(&fitted);
+    assert!(before.iter().filter(|p| p.is_some()).count() > 50);
+
+    // A saved model with a hand-set b (dropout after a purchase all but impossible) and a
+    // baseline of customers unlike today's: every customer alive, and a drift warning.
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let m = BgNbd {
+        r: 0.3,
+        alpha: 20.0,
+        a: 0.8,
+        b: 1e9,
+    };
+    let heavy = vec![Rfm::new(40.0, 300.0, 310.0); 200];
+    let saved = PredictModel::fit(
+        &heavy,
+        mergetag::predict::TransactionModel::Bgnbd,
+        &Default::default(),
+        (d("2025-01-01"), d("2026-06-30")),
+        mergetag::predict::Period::Day,
+    )
+    .unwrap();
+    let saved = PredictModel {
+        transaction: TransactionFit::Bgnbd(m),
+        ..saved
+    }
+    .with_baseline(&heavy, 90.0);
+    saved.save(&file).unwrap();
+    let out = run(&text).unwrap();
+    let facts = stage(&out);
+    assert_eq!(facts["model"], "saved");
+    assert_eq!(facts["model_file"], file.display().to_string());
+    assert!(
+        facts["trained"].starts_with("2025-01-01 to 2026-06-30"),
+        "{facts:?}"
+    );
+    assert_eq!(facts["drift_verdict"], "retrain");
+    let after = p_alive(&out);
+    assert_eq!(
+        after.iter().map(Option::is_some).collect::<Vec<_>>(),
+        before.iter().map(Option::is_some).collect::<Vec<_>>()
+    );
+    assert!(after.iter().flatten().all(|p| *p > 0.999), "{after:?}");
+    assert!(before.iter().flatten().any(|p| *p < 0.9), "{before:?}");
+    let warning = out
+        .report
+        .warnings
+        .iter()
+        .find(|w| w.code == "model_drift")
+        .expect("a drift warning");
+    assert!(warning.message.contains("model.json"), "{warning}");
+    let shown = out.report.to_string();
+    assert!(
+        shown.contains("predict: ") && shown.contains("drift_verdict retrain"),
+        "{shown}"
+    );
+
+    // refit = true: fitted afresh whatever the file.
+    let refit = run(&text.replace("[predict]\n", "[predict]\nrefit = true\n")).unwrap();
+    assert_eq!(stage(&refit)["model"], "fitted");
+    assert_eq!(p_alive(&refit), before);
+
+    // A corrupt file stops the run naming the stage and the file.
+    std::fs::write(&file, "not a model").unwrap();
+    let err = run(&text).unwrap_err();
+    let mut chain = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        chain += &format!(": {c}");
+        cause = c.source();
+    }
+    assert!(
+        chain.contains("`predict`") && chain.contains("model.json"),
+        "{chain}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
