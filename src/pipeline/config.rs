@@ -83,7 +83,9 @@
 //! holdout_days = 90                       # expected_purchases_90d, p_alive, churn_risk,
 //! discount_rate = 0.01                    # churn_risk_band, clv_12m, recommended_product,
 //!                                         # best_send_hour, trending_product
-//! model_file = "model.json"              # for `mergetag predict fit|score|drift|retrain`
+//! model_file = "model.json"              # written by `mergetag predict fit|retrain`; a run
+//!                                         # scores with it when it exists (no refit)
+//! refit = false                           # true: fit afresh on every run whatever the file
 //! [predict.churn]                         # supervised churn (ChurnConfig; optional):
 //! label = "churned"                       # a label trait/field (default: no order in
 //! window_days = 90                        # window_days); or model_file = "churn.json";
