@@ -8,10 +8,14 @@ use crate::bgnbd::check_options;
 use crate::error::Result;
 use crate::fit::{Fit, chunked_sum, fit_positive, log_add_exp, rising};
 use crate::optimize::FitOptions;
-use crate::special::{ln_gamma, ln_hyp2f1, ln_hyp2f1_a1_with_gradient};
+use crate::special::{Hyp2f1Table, ln_gamma, ln_hyp2f1};
 use crate::summary::{Distinct, Rfm, check_all};
 
 const MODEL: &str = "pareto-nbd";
+
+/// Pairs per block of a parallel pass over the (frequency, age) pairs: each block tables the
+/// series' coefficients of the frequencies it meets.
+const PAIR_BLOCK: usize = 1024;
 
 /// Pareto/NBD parameters: the purchase rate is gamma(`r`, `alpha`), the dropout rate
 /// gamma(`s`, `beta`).
@@ -119,14 +123,20 @@ impl ParetoNbd {
         // the series is summed once for every row sharing the pair (each pair on its own,
         // so the result does not depend on the threads).
         let ages = d.ages();
-        let pair = |k: usize| -> ([f64; 5], usize) {
+        // The pairs are sorted by frequency, so that the series' coefficients (which depend
+        // on the frequency, not on the age) are tabled once per frequency in each block of
+        // pairs and every age sums its series without a division.
+        let pair = |k: usize, table: &mut Hyp2f1Table| -> ([f64; 5], usize) {
             let (x, age) = (ages.x[k], ages.age[k]);
             let rho = r + s + x;
             let b2 = if alpha_low { r + x } else { s + 1.0 };
             let q = hi + age;
             let z = (hi - lo) / q;
             let mut terms = 0;
-            let Some([lf, fa, fb, fz]) = ln_hyp2f1_a1_with_gradient(rho, b2, z, &mut terms) else {
+            if !table.is_for(rho, b2) {
+                *table = Hyp2f1Table::new(rho, b2);
+            }
+            let Some([lf, fa, fb, fz]) = table.ln_with_gradient(z, &mut terms) else {
                 return ([f64::NAN; 5], terms);
             };
             let ln_q = q.ln();
@@ -155,14 +165,22 @@ impl ParetoNbd {
             }
             (out, terms)
         };
-        let pairs: Vec<([f64; 5], usize)> = if ages.len() > 512 {
-            (0..ages.len())
-                .into_par_iter()
-                .with_min_len(256)
-                .map(pair)
+        let n = ages.len();
+        let block = |c: usize| -> Vec<([f64; 5], usize)> {
+            let mut table = Hyp2f1Table::default();
+            (c * PAIR_BLOCK..((c + 1) * PAIR_BLOCK).min(n))
+                .map(|k| pair(k, &mut table))
                 .collect()
+        };
+        let blocks = n.div_ceil(PAIR_BLOCK);
+        let pairs: Vec<([f64; 5], usize)> = if blocks > 1 {
+            (0..blocks)
+                .into_par_iter()
+                .map(block)
+                .collect::<Vec<_>>()
+                .concat()
         } else {
-            (0..ages.len()).map(pair).collect()
+            (0..blocks).flat_map(block).collect()
         };
         let work: f64 = pairs.iter().map(|p| p.1 as f64).sum();
         let mut total = chunked_sum::<5>(d.len(), |i, acc| {

@@ -232,6 +232,125 @@ pub(crate) fn ln_hyp2f1_a1_with_gradient(
     None
 }
 
+/// The z-free coefficients of the series of `2F1(a, b; a + 1; z)` and its derivatives
+/// ([`ln_hyp2f1_a1_with_gradient`]) for one `(a, b)`, grown on demand: per term `k >= 1`,
+/// `c_k = (a)_k (b)_k / ((a + 1)_k k!)`, `c_k ∂ ln t_k/∂a`, `c_k ∂ ln t_k/∂b`, `c_k k`, the
+/// ratio `c_(k+1) / c_k` and the tail factor `k + Σ_{j<k} 1/(b + j) + 1`. With them each
+/// `z` (each age sharing a frequency) sums its series without a division:
+/// [`Hyp2f1Table::ln_with_gradient`] gives what [`ln_hyp2f1_a1_with_gradient`] gives (the
+/// same terms, the same stopping rule; the last bits may differ).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hyp2f1Table {
+    a: f64,
+    b: f64,
+    /// Per term k (index k - 1): [c, c da, c db, c k, ratio, tail factor].
+    rows: Vec<[f64; 6]>,
+    /// The last coefficient and the running Σ 1/(b + j), to grow the table.
+    c: f64,
+    cum_b: f64,
+    /// The table cannot grow further (a coefficient beyond [`TABLE_MAX_COEFFICIENT`]).
+    full: bool,
+}
+
+/// Coefficients above this end a [`Hyp2f1Table`]: the series then goes term by term
+/// (with its rescaling), so that no sum overflows.
+const TABLE_MAX_COEFFICIENT: f64 = 1e250;
+
+/// The most terms a [`Hyp2f1Table`] keeps; longer series go term by term.
+const TABLE_MAX_TERMS: usize = 1 << 16;
+
+impl Hyp2f1Table {
+    /// An empty table for `2F1(a, b; a + 1; ·)`.
+    pub(crate) fn new(a: f64, b: f64) -> Hyp2f1Table {
+        Hyp2f1Table {
+            a,
+            b,
+            rows: Vec::new(),
+            c: 1.0,
+            cum_b: 0.0,
+            full: false,
+        }
+    }
+
+    /// Whether the table is for `(a, b)`.
+    pub(crate) fn is_for(&self, a: f64, b: f64) -> bool {
+        self.a.to_bits() == a.to_bits() && self.b.to_bits() == b.to_bits()
+    }
+
+    /// Grows the table to `n` terms (fewer when a coefficient gets too large).
+    fn grow(&mut self, n: usize) {
+        let (a, b) = (self.a, self.b);
+        let inv_a = 1.0 / a;
+        while self.rows.len() < n && !self.full {
+            let k = self.rows.len() as f64; // this row is term k + 1
+            let c = self.c * ((a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)));
+            if !(c.is_finite() && c <= TABLE_MAX_COEFFICIENT) || self.rows.len() >= TABLE_MAX_TERMS {
+                self.full = true;
+                break;
+            }
+            self.cum_b += 1.0 / (b + k);
+            let k1 = k + 1.0;
+            let ratio = (a + k1) * (b + k1) / ((a + 1.0 + k1) * (k1 + 1.0));
+            self.rows.push([
+                c,
+                c * (inv_a - 1.0 / (a + k1)),
+                c * self.cum_b,
+                c * k1,
+                ratio,
+                k1 + self.cum_b + 1.0,
+            ]);
+            self.c = c;
+        }
+    }
+
+    /// [`ln_hyp2f1_a1_with_gradient`]`(a, b, z, terms)` from the table, growing it as the
+    /// series needs; falls back to the term-by-term series when the table cannot hold it.
+    pub(crate) fn ln_with_gradient(&mut self, z: f64, terms: &mut usize) -> Option<[f64; 4]> {
+        let (a, b) = (self.a, self.b);
+        if !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() && (0.0..1.0).contains(&z)) {
+            return None;
+        }
+        if (b * z + 40.0) / (1.0 - z) > HYP2F1_TERM_BUDGET as f64 {
+            return None;
+        }
+        if z == 0.0 {
+            return Some([0.0, 0.0, 0.0, a * b / (a + 1.0)]);
+        }
+        let max = max_terms(a, b);
+        let (mut sum, mut sa, mut sb, mut sz) = (1.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let mut zk = 1.0f64;
+        let mut k = 0usize;
+        loop {
+            if k == self.rows.len() {
+                self.grow((2 * k).max(64).min(max));
+                if k == self.rows.len() {
+                    // The table ends (too long or too large): term by term.
+                    return ln_hyp2f1_a1_with_gradient(a, b, z, terms);
+                }
+            }
+            let row = &self.rows[k];
+            *terms += 1;
+            zk *= z;
+            let term = row[0] * zk;
+            sum += term;
+            sa += row[1] * zk;
+            sb += row[2] * zk;
+            sz += row[3] * zk;
+            k += 1;
+            let q = (row[4] * z).max(z);
+            if q < 1.0 && term * q * row[5] <= 1e-17 * sum * (1.0 - q) {
+                if !sum.is_finite() || sum <= 0.0 {
+                    return None;
+                }
+                return Some([sum.ln(), sa / sum, sb / sum, sz / (z * sum)]);
+            }
+            if k >= max {
+                return None;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +395,34 @@ mod tests {
         assert!(ln_hyp2f1(1.0, 1.0, 0.0, 0.5).is_none());
         assert!(ln_hyp2f1(1.0, 1.0, 2.0, 1.0).is_none());
         assert!(ln_hyp2f1(1.0, 1.0, -2.0, 0.5).is_none());
+    }
+
+    #[test]
+    fn the_table_gives_the_series_term_by_term() {
+        for &(a, b) in &[(1.5, 0.7), (40.0, 12.0), (0.9, 3.0), (300.0, 250.0), (2.0, 1.0)] {
+            let mut table = Hyp2f1Table::new(a, b);
+            for &z in &[0.0, 1e-9, 0.05, 0.3, 0.5, 0.85, 0.97, 0.999] {
+                let (mut n1, mut n2) = (0, 0);
+                let want = ln_hyp2f1_a1_with_gradient(a, b, z, &mut n1);
+                let got = table.ln_with_gradient(z, &mut n2);
+                match (want, got) {
+                    (Some(w), Some(g)) => {
+                        for i in 0..4 {
+                            assert!(
+                                (w[i] - g[i]).abs() <= 1e-12 * w[i].abs().max(1e-3),
+                                "{a} {b} {z} {i}: {w:?} {g:?}"
+                            );
+                        }
+                        // The same terms (up to the last one); at most twice as many when
+                        // the table ends (its coefficients too large) and the series goes on
+                        // term by term.
+                        assert!(n1.abs_diff(n2) <= 1 || n2 <= 2 * n1, "{a} {b} {z}: {n1} {n2}");
+                    }
+                    (None, None) => {}
+                    other => panic!("{a} {b} {z}: {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]
