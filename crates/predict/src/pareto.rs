@@ -8,7 +8,7 @@ use crate::bgnbd::check_options;
 use crate::error::Result;
 use crate::fit::{Fit, chunked_sum, fit_positive, log_add_exp, rising};
 use crate::optimize::FitOptions;
-use crate::special::{Hyp2f1Table, ln_gamma, ln_hyp2f1};
+use crate::special::{Hyp2f1Table, LANES, ln_gamma, ln_hyp2f1};
 use crate::summary::{Distinct, Rfm, check_all};
 
 const MODEL: &str = "pareto-nbd";
@@ -126,19 +126,23 @@ impl ParetoNbd {
         // The pairs are sorted by frequency, so that the series' coefficients (which depend
         // on the frequency, not on the age) are tabled once per frequency in each block of
         // pairs and every age sums its series without a division.
-        let pair = |k: usize, table: &mut Hyp2f1Table| -> ([f64; 5], usize) {
-            let (x, age) = (ages.x[k], ages.age[k]);
-            let rho = r + s + x;
-            let b2 = if alpha_low { r + x } else { s + 1.0 };
-            let q = hi + age;
-            let z = (hi - lo) / q;
-            let mut terms = 0;
-            if !table.is_for(rho, b2) {
-                *table = Hyp2f1Table::new(rho, b2);
-            }
-            let Some([lf, fa, fb, fz]) = table.ln_with_gradient(z, &mut terms) else {
-                return ([f64::NAN; 5], terms);
+        let setup = |k: usize| -> (f64, f64, f64, f64) {
+            let x = ages.x[k];
+            let q = hi + ages.age[k];
+            (
+                r + s + x,
+                if alpha_low { r + x } else { s + 1.0 },
+                q,
+                (hi - lo) / q,
+            )
+        };
+        // l and its gradient from the series' value and derivatives.
+        let finish = |k: usize, series: Option<[f64; 4]>| -> [f64; 5] {
+            let Some([lf, fa, fb, fz]) = series else {
+                return [f64::NAN; 5];
             };
+            let (rho, _, q, _) = setup(k);
+            let age = ages.age[k];
             let ln_q = q.ln();
             // dz/dθ and dq/dθ for θ = (r, α, s, β).
             let (dz, dq) = if alpha_low {
@@ -163,25 +167,45 @@ impl ParetoNbd {
                 out[p + 1] =
                     fa * drho[p] + fb * db2[p] + fz * dz[p] - ln_q * drho[p] - rho * dq[p] / q;
             }
-            (out, terms)
+            out
         };
         let n = ages.len();
-        let block = |c: usize| -> Vec<([f64; 5], usize)> {
+        // Each block of pairs on its own (fixed blocks: the same result on any number of
+        // threads); runs of LANES pairs sharing a frequency sum their series together.
+        let fill = |(c, out): (usize, &mut [([f64; 5], usize)])| {
+            let first = c * PAIR_BLOCK;
             let mut table = Hyp2f1Table::default();
-            (c * PAIR_BLOCK..((c + 1) * PAIR_BLOCK).min(n))
-                .map(|k| pair(k, &mut table))
-                .collect()
+            let mut j = 0;
+            while j < out.len() {
+                let k = first + j;
+                let (rho, b2, _, z) = setup(k);
+                if !table.is_for(rho, b2) {
+                    table = Hyp2f1Table::new(rho, b2);
+                }
+                let same = j + LANES <= out.len()
+                    && (1..LANES).all(|l| ages.x[k + l].to_bits() == ages.x[k].to_bits());
+                if same {
+                    let zs: [f64; LANES] = std::array::from_fn(|l| setup(k + l).3);
+                    let mut terms = [0; LANES];
+                    let series = table.ln_with_gradient_lanes(zs, &mut terms);
+                    for l in 0..LANES {
+                        out[j + l] = (finish(k + l, series[l]), terms[l]);
+                    }
+                    j += LANES;
+                } else {
+                    let mut terms = 0;
+                    let series = table.ln_with_gradient(z, &mut terms);
+                    out[j] = (finish(k, series), terms);
+                    j += 1;
+                }
+            }
         };
-        let blocks = n.div_ceil(PAIR_BLOCK);
-        let pairs: Vec<([f64; 5], usize)> = if blocks > 1 {
-            (0..blocks)
-                .into_par_iter()
-                .map(block)
-                .collect::<Vec<_>>()
-                .concat()
+        let mut pairs: Vec<([f64; 5], usize)> = vec![([0.0; 5], 0); n];
+        if n > PAIR_BLOCK {
+            pairs.par_chunks_mut(PAIR_BLOCK).enumerate().for_each(fill);
         } else {
-            (0..blocks).flat_map(block).collect()
-        };
+            pairs.chunks_mut(PAIR_BLOCK).enumerate().for_each(fill);
+        }
         let work: f64 = pairs.iter().map(|p| p.1 as f64).sum();
         let mut total = chunked_sum::<5>(d.len(), |i, acc| {
             let (x, t, w) = (d.x[i], d.t[i], d.w[i]);

@@ -284,7 +284,8 @@ impl Hyp2f1Table {
         while self.rows.len() < n && !self.full {
             let k = self.rows.len() as f64; // this row is term k + 1
             let c = self.c * ((a + k) * (b + k) / ((a + 1.0 + k) * (k + 1.0)));
-            if !(c.is_finite() && c <= TABLE_MAX_COEFFICIENT) || self.rows.len() >= TABLE_MAX_TERMS {
+            if !(c.is_finite() && c <= TABLE_MAX_COEFFICIENT) || self.rows.len() >= TABLE_MAX_TERMS
+            {
                 self.full = true;
                 break;
             }
@@ -349,7 +350,100 @@ impl Hyp2f1Table {
             }
         }
     }
+
+    /// [`Hyp2f1Table::ln_with_gradient`] for [`LANES`] values of `z` at once, each lane
+    /// giving exactly what it gives alone (the same operations in the same order) and
+    /// adding the same terms to `terms`: the lanes' sums are independent chains, so that the
+    /// processor overlaps them. Best with `z` close together (ages sorted).
+    pub(crate) fn ln_with_gradient_lanes(
+        &mut self,
+        z: [f64; LANES],
+        terms: &mut [usize; LANES],
+    ) -> [Option<[f64; 4]>; LANES] {
+        let (a, b) = (self.a, self.b);
+        let plain = |z: f64| {
+            a > 0.0
+                && b > 0.0
+                && a.is_finite()
+                && b.is_finite()
+                && z > 0.0
+                && z < 1.0
+                && (b * z + 40.0) / (1.0 - z) <= HYP2F1_TERM_BUDGET as f64
+        };
+        if !z.iter().all(|&z| plain(z)) {
+            let mut out = [None; LANES];
+            for l in 0..LANES {
+                out[l] = self.ln_with_gradient(z[l], &mut terms[l]);
+            }
+            return out;
+        }
+        let max = max_terms(a, b);
+        let mut sum = [1.0f64; LANES];
+        let (mut sa, mut sb, mut sz) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+        let mut zk = [1.0f64; LANES];
+        let mut out: [Option<[f64; 4]>; LANES] = [None; LANES];
+        let mut done = [false; LANES];
+        let mut k = 0usize;
+        loop {
+            if k == self.rows.len() {
+                self.grow((2 * k).max(64).min(max));
+                if k == self.rows.len() {
+                    // The table ends: the lanes still summing go on alone (from the start).
+                    for l in 0..LANES {
+                        if !done[l] {
+                            terms[l] += k;
+                            out[l] = ln_hyp2f1_a1_with_gradient(a, b, z[l], &mut terms[l]);
+                        }
+                    }
+                    return out;
+                }
+            }
+            let row = self.rows[k];
+            let mut converged = [false; LANES];
+            for l in 0..LANES {
+                zk[l] *= z[l];
+                let term = row[0] * zk[l];
+                sum[l] += term;
+                sa[l] += row[1] * zk[l];
+                sb[l] += row[2] * zk[l];
+                sz[l] += row[3] * zk[l];
+                let q = (row[4] * z[l]).max(z[l]);
+                converged[l] = q < 1.0 && term * q * row[5] <= 1e-17 * sum[l] * (1.0 - q);
+            }
+            k += 1;
+            if converged.iter().any(|&c| c) {
+                for l in 0..LANES {
+                    if converged[l] && !done[l] {
+                        done[l] = true;
+                        terms[l] += k;
+                        out[l] = (sum[l].is_finite() && sum[l] > 0.0).then(|| {
+                            [
+                                sum[l].ln(),
+                                sa[l] / sum[l],
+                                sb[l] / sum[l],
+                                sz[l] / (z[l] * sum[l]),
+                            ]
+                        });
+                    }
+                }
+                if done.iter().all(|&d| d) {
+                    return out;
+                }
+            }
+            if k >= max {
+                for l in 0..LANES {
+                    if !done[l] {
+                        terms[l] += k;
+                    }
+                }
+                return out;
+            }
+        }
+    }
 }
+
+/// The `z` values [`Hyp2f1Table::ln_with_gradient_lanes`] sums at once.
+pub(crate) const LANES: usize = 4;
 
 #[cfg(test)]
 mod tests {
@@ -399,7 +493,13 @@ mod tests {
 
     #[test]
     fn the_table_gives_the_series_term_by_term() {
-        for &(a, b) in &[(1.5, 0.7), (40.0, 12.0), (0.9, 3.0), (300.0, 250.0), (2.0, 1.0)] {
+        for &(a, b) in &[
+            (1.5, 0.7),
+            (40.0, 12.0),
+            (0.9, 3.0),
+            (300.0, 250.0),
+            (2.0, 1.0),
+        ] {
             let mut table = Hyp2f1Table::new(a, b);
             for &z in &[0.0, 1e-9, 0.05, 0.3, 0.5, 0.85, 0.97, 0.999] {
                 let (mut n1, mut n2) = (0, 0);
@@ -416,10 +516,34 @@ mod tests {
                         // The same terms (up to the last one); at most twice as many when
                         // the table ends (its coefficients too large) and the series goes on
                         // term by term.
-                        assert!(n1.abs_diff(n2) <= 1 || n2 <= 2 * n1, "{a} {b} {z}: {n1} {n2}");
+                        assert!(
+                            n1.abs_diff(n2) <= 1 || n2 <= 2 * n1,
+                            "{a} {b} {z}: {n1} {n2}"
+                        );
                     }
                     (None, None) => {}
                     other => panic!("{a} {b} {z}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_give_what_each_z_gives_alone() {
+        for &(a, b) in &[(1.5, 0.7), (40.0, 12.0), (300.0, 250.0), (2.0, 1.0)] {
+            let mut table = Hyp2f1Table::new(a, b);
+            for zs in [
+                [0.05, 0.3, 0.31, 0.85],
+                [0.5, 0.0, 0.2, 0.1],
+                [0.97, 0.999, 0.9, 0.6],
+            ] {
+                let mut lanes = [0; LANES];
+                let got = table.ln_with_gradient_lanes(zs, &mut lanes);
+                for l in 0..LANES {
+                    let mut one = 0;
+                    let want = Hyp2f1Table::new(a, b).ln_with_gradient(zs[l], &mut one);
+                    assert_eq!(got[l], want, "{a} {b} {zs:?} {l}");
+                    assert_eq!(lanes[l], one, "{a} {b} {zs:?} {l}");
                 }
             }
         }
