@@ -343,6 +343,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tabled_series_give_the_per_customer_likelihood() {
+        // Customers with distinct ages (as to the second), many sharing a frequency, so that
+        // the lanes and the tables run; against the plain series per customer.
+        let truth = crate::BgNbd {
+            r: 0.25,
+            alpha: 30.0,
+            a: 0.8,
+            b: 2.5,
+        };
+        let cs: Vec<Rfm> = crate::simulate_bgnbd(&truth, 20_000, 365.0, 90.0, 3)
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let jitter = (i % 86_400) as f64 / 86_400.0;
+                let r = if c.frequency > 0.0 {
+                    c.recency + jitter
+                } else {
+                    0.0
+                };
+                Rfm::new(c.frequency, r, c.t + jitter)
+            })
+            .collect();
+        let d = Distinct::new(&cs);
+        for m in [
+            ParetoNbd {
+                r: 0.55,
+                alpha: 10.6,
+                s: 0.61,
+                beta: 11.7,
+            },
+            ParetoNbd {
+                r: 0.3,
+                alpha: 40.0,
+                s: 0.9,
+                beta: 5.0,
+            },
+        ] {
+            let (ll, _) = m.ll_and_gradient(&d);
+            let direct: f64 = cs.iter().map(|c| m.log_likelihood(c)).sum();
+            assert!((ll - direct).abs() <= 1e-12 * direct.abs(), "{ll} {direct}");
+        }
+    }
+
+    #[test]
     fn gradient_matches_finite_differences() {
         let cs = [
             Rfm::new(0.0, 0.0, 30.0),
