@@ -86,7 +86,10 @@ enum Command {
     /// computes traits and renders each platform's output, as far as the file configures, and
     /// writes the outputs (profiles, quarantine, audit, report, one file per platform) to its
     /// outputs.dir. A summary of the run report goes to stderr. An outputs.dir whose output
-    /// files would overwrite a source or the pipeline file is refused (exit 2).
+    /// files would overwrite a source or the pipeline file is refused (exit 2). With
+    /// [predict] model_file present, predictions come from that saved model (no refit; the
+    /// report names it with its training window and drift verdict, a warning when the verdict
+    /// is retrain); refit = true fits afresh.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Cluster a CSV table of numeric features with K-Means or DBSCAN.

@@ -37,7 +37,8 @@
 //! `model_file`): `fit` saves the model with its holdout metrics to `--save` or `model_file`;
 //! `score` prints one object per profile; `drift` adds the saved model's calibration on the
 //! latest holdout (`holdout_days`, else `horizon_days`); `retrain` replaces the model file
-//! (or writes `--save`).
+//! (or writes `--save`). Once `model_file` exists, `mergetag run` scores with it instead of
+//! fitting (`refit = true` in `[predict]` fits afresh).
 //!
 //! ```
 //! use mergetag_cli::predict::{Model, fit_json};
