@@ -492,12 +492,16 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let mut message = format!("error: {e}");
-            // The facade names the file it could not read or write; the cause follows.
-            if let Error::Pipeline(
-                mergetag::Error::Read { source, .. } | mergetag::Error::Write { source, .. },
-            ) = &e
-            {
-                message.push_str(&format!(": {source}"));
+            // The facade names the file it could not read or write, or the profile stage
+            // that failed; the cause follows (a stage's names its file: a broken model).
+            match &e {
+                Error::Pipeline(
+                    mergetag::Error::Read { source, .. } | mergetag::Error::Write { source, .. },
+                ) => message.push_str(&format!(": {source}")),
+                Error::Pipeline(mergetag::Error::Stage { source, .. }) => {
+                    message.push_str(&format!(": {source}"));
+                }
+                _ => {}
             }
             say(&message);
             exit::ERROR

@@ -531,6 +531,23 @@ fn fit_score_drift_retrain_with_the_pipeline_file() {
         .collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
 
+    // `mergetag run` scores with the saved model, and says so; a broken one stops the run
+    // naming it.
+    let o = run(&["run", "--config", c]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("predict: ") && err.contains("model saved") && err.contains("drift_verdict"),
+        "{err}"
+    );
+    let good = std::fs::read(&model).unwrap();
+    std::fs::write(&model, "garbage").unwrap();
+    let o = run(&["run", "--config", c]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("model.json: line 1"), "{err}");
+    std::fs::write(&model, good).unwrap();
+
     // The model never goes over the pipeline file.
     let o = run(&["predict", "fit", "--config", c, "--save", c]);
     assert_eq!(o.status.code(), Some(2));
