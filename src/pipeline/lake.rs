@@ -51,18 +51,14 @@ impl ProfileStage for SemanticStage {
         for i in 0..batch.len() {
             for e in batch.events(i) {
                 events.push((*e).clone());
-                owner.push(profiles[i].id.0);
+                owner.push(Some(profiles[i].id.0));
             }
         }
         let mut layer = SemanticLayer::new()?;
         layer.register_batches("profiles", vec![profiles_table(profiles)?])?;
         layer.register_batches("provenance", vec![provenance_table(profiles)?])?;
         layer.register_batches("traits", vec![traits_table(profiles, &traits)?])?;
-        let mut k = 0;
-        let table = events_table(&events, |_| {
-            k += 1;
-            owner.get(k - 1).copied()
-        })?;
+        let table = events_table(&events, &owner)?;
         layer.register_batches("events", vec![table])?;
         layer.add_views(&self.config)?;
         let mut values = layer.profile_values()?;

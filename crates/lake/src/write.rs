@@ -442,15 +442,12 @@ pub fn traits_table(
 
 /// Events, one row each: `origin`, `kind`, `name`, `timestamp`, `user_id`, `anonymous_id`,
 /// `email`, `message_id`, `properties` (JSON text) and the `profile_id` from `profile_of`
-/// (null where the event was not resolved to a profile).
+/// (`profile_of[i]` for `events[i]`; null where it is `None` or missing).
 ///
 /// # Errors
 ///
 /// As [`TableBuilder::finish`].
-pub fn events_table(
-    events: &[Event],
-    profile_of: impl Fn(&Event) -> Option<u64>,
-) -> Result<RecordBatch> {
+pub fn events_table(events: &[Event], profile_of: &[Option<u64>]) -> Result<RecordBatch> {
     let mut t = TableBuilder::new("events");
     for c in [
         "profile_id",
@@ -467,12 +464,15 @@ pub fn events_table(
         t.column(c);
     }
     let opt = |s: &Option<String>| s.clone().map_or(Value::Null, Value::Text);
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
         let props = Value::Object(e.properties.clone());
         t.push_row([
             (
                 "profile_id",
-                profile_of(e)
+                profile_of
+                    .get(i)
+                    .copied()
+                    .flatten()
                     .and_then(|p| i64::try_from(p).ok())
                     .map_or(Value::Null, Value::Int),
             ),
