@@ -4,7 +4,11 @@
 //! profiles.
 //!
 //! Run with `cargo bench --bench lake --features lake`. The fixture is generated
-//! deterministically; the Parquet file goes to a temporary directory.
+//! deterministically; the Parquet file goes to a temporary directory, and its size and the
+//! CSV's are printed.
+
+// A bench talks to the person running it; the print lints are for libraries.
+#![allow(clippy::print_stderr)]
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -36,9 +40,20 @@ struct Row {
 }
 
 fn rows(n: usize) -> Vec<Row> {
-    const FIRST: [&str; 8] = ["Ada", "Bob", "Chloé", "Dmitri", "Emily", "Farah", "Gus", "Hana"];
-    const LAST: [&str; 8] = ["Lovelace", "O'Brien", "Müller", "Chen", "Johnson", "Nguyen", "Smith", "Okafor"];
-    const CITY: [&str; 6] = ["Chicago", "Springfield", "Toronto", "London", "Berlin", "Austin"];
+    const FIRST: [&str; 8] = [
+        "Ada", "Bob", "Chloé", "Dmitri", "Emily", "Farah", "Gus", "Hana",
+    ];
+    const LAST: [&str; 8] = [
+        "Lovelace", "O'Brien", "Müller", "Chen", "Johnson", "Nguyen", "Smith", "Okafor",
+    ];
+    const CITY: [&str; 6] = [
+        "Chicago",
+        "Springfield",
+        "Toronto",
+        "London",
+        "Berlin",
+        "Austin",
+    ];
     // A fixed linear congruential generator: the same rows on every run.
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
@@ -54,9 +69,19 @@ fn rows(n: usize) -> Vec<Row> {
                 id: 1_000_000 + i as i64,
                 first,
                 last,
-                email: format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), next() % 1000),
+                email: format!(
+                    "{}.{}{}@example.com",
+                    first.to_lowercase(),
+                    last.to_lowercase(),
+                    next() % 1000
+                ),
                 phone: format!("(312) 555-{:04}", next() % 10_000),
-                dob: format!("19{:02}-0{}-1{}", 40 + next() % 60, 1 + next() % 9, next() % 10),
+                dob: format!(
+                    "19{:02}-0{}-1{}",
+                    40 + next() % 60,
+                    1 + next() % 9,
+                    next() % 10
+                ),
                 city: CITY[next() % 6],
                 zip: format!("6{:04}", next() % 10_000),
                 opt_out: next() % 10 == 0,
@@ -74,7 +99,17 @@ fn to_csv(rows: &[Row]) -> Vec<u8> {
         out.extend_from_slice(
             format!(
                 "{},{},{},{},{},{},{},{},{},{},{}\n",
-                r.id, r.first, r.last, r.email, r.phone, r.dob, r.city, r.zip, r.opt_out, r.created, r.modified
+                r.id,
+                r.first,
+                r.last,
+                r.email,
+                r.phone,
+                r.dob,
+                r.city,
+                r.zip,
+                r.opt_out,
+                r.created,
+                r.modified
             )
             .as_bytes(),
         );
@@ -90,10 +125,16 @@ fn to_batches(rows: &[Row]) -> Vec<RecordBatch> {
                 Arc::new(StringArray::from_iter_values(c.iter().map(f)))
             };
             let ms = |f: &dyn Fn(&Row) -> i64| -> ArrayRef {
-                Arc::new(TimestampMillisecondArray::from_iter_values(c.iter().map(f)).with_timezone("UTC"))
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(c.iter().map(f))
+                        .with_timezone("UTC"),
+                )
             };
             RecordBatch::try_from_iter([
-                ("hs_object_id", Arc::new(Int64Array::from_iter_values(c.iter().map(|r| r.id))) as ArrayRef),
+                (
+                    "hs_object_id",
+                    Arc::new(Int64Array::from_iter_values(c.iter().map(|r| r.id))) as ArrayRef,
+                ),
                 ("firstname", text(&|r| r.first)),
                 ("lastname", text(&|r| r.last)),
                 ("email", text(&|r| &r.email)),
@@ -101,7 +142,10 @@ fn to_batches(rows: &[Row]) -> Vec<RecordBatch> {
                 ("date_of_birth", text(&|r| &r.dob)),
                 ("city", text(&|r| r.city)),
                 ("zip", text(&|r| &r.zip)),
-                ("hs_email_optout", Arc::new(c.iter().map(|r| Some(r.opt_out)).collect::<BooleanArray>())),
+                (
+                    "hs_email_optout",
+                    Arc::new(c.iter().map(|r| Some(r.opt_out)).collect::<BooleanArray>()),
+                ),
                 ("createdate", ms(&|r| r.created)),
                 ("lastmodifieddate", ms(&|r| r.modified)),
             ])
@@ -153,7 +197,10 @@ fn read(c: &mut Criterion) {
     let mut group = c.benchmark_group("mergetag_lake::ArrowSource::read_record");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
-    eprintln!("fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes", csv.len());
+    eprintln!(
+        "fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes",
+        csv.len()
+    );
     group.bench_function(BenchmarkId::new("csv_baseline", ROWS), |bench| {
         bench.iter(|| assert_eq!(drain(&mut csv_source()), ROWS));
     });
@@ -166,14 +213,17 @@ fn read(c: &mut Criterion) {
 /// A view's per-profile values over 1M profiles: the query and the values for mapping.
 fn view_values(c: &mut Criterion) {
     let ids = Int64Array::from_iter_values(0..ROWS as i64);
-    let category = StringArray::from_iter_values((0..ROWS).map(|i| ["shoes", "hats", "bags"][i % 3]));
+    let category =
+        StringArray::from_iter_values((0..ROWS).map(|i| ["shoes", "hats", "bags"][i % 3]));
     let batch = RecordBatch::try_from_iter([
         ("profile_id", Arc::new(ids) as ArrayRef),
         ("category", Arc::new(category) as ArrayRef),
     ])
     .expect("a batch");
     let mut layer = SemanticLayer::new().expect("a layer");
-    layer.register_batches("traits", vec![batch]).expect("registered");
+    layer
+        .register_batches("traits", vec![batch])
+        .expect("registered");
     layer
         .add_view("favourite", "SELECT profile_id, category FROM traits")
         .expect("a view");

@@ -30,13 +30,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The lake: the export's rows by country, `country=<value>/part-0.parquet`; the
     //    country is in the path (a Hive partition), not in the files.
-    let dataset = Location::parse(&format!("file://{}", work.join("lake/hubspot").display()), ".")?;
+    let dataset = Location::parse(
+        &format!("file://{}", work.join("lake/hubspot").display()),
+        ".",
+    )?;
     let mut csv = csv::Reader::from_path(root.join("examples/data/hubspot_contacts.csv"))?;
     let header: Vec<String> = csv.headers()?.iter().map(str::to_owned).collect();
-    let country = header.iter().position(|h| h == "country").ok_or("no country column")?;
+    let country = header
+        .iter()
+        .position(|h| h == "country")
+        .ok_or("no country column")?;
     let mut by_country: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     for row in csv.byte_records() {
-        let row: Vec<String> = row?.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let row: Vec<String> = row?
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         let key = match row[country].as_str() {
             "" => "__unknown__".to_owned(),
             c => c.to_owned(),
@@ -45,11 +54,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (value, rows) in &by_country {
         let columns = (0..header.len()).filter(|&i| i != country).map(|i| {
-            let cells = rows.iter().map(|r| Some(r[i].as_str()).filter(|s| !s.is_empty()));
-            (header[i].clone(), Arc::new(cells.collect::<StringArray>()) as ArrayRef)
+            let cells = rows
+                .iter()
+                .map(|r| Some(r[i].as_str()).filter(|s| !s.is_empty()));
+            (
+                header[i].clone(),
+                Arc::new(cells.collect::<StringArray>()) as ArrayRef,
+            )
         });
         let batch = RecordBatch::try_from_iter(columns)?;
-        write_parquet(&dataset.child(&format!("country={value}")).child("part-0.parquet"), &[batch])?;
+        write_parquet(
+            &dataset
+                .child(&format!("country={value}"))
+                .child("part-0.parquet"),
+            &[batch],
+        )?;
     }
     println!("wrote {} partitions to {dataset}", by_country.len());
 

@@ -48,10 +48,10 @@ impl ProfileStage for SemanticStage {
             (0..batch.len()).map(|i| batch.traits(i).clone()).collect();
         let mut events = Vec::new();
         let mut owner = Vec::new();
-        for i in 0..batch.len() {
+        for (i, profile) in profiles.iter().enumerate() {
             for e in batch.events(i) {
                 events.push((*e).clone());
-                owner.push(Some(profiles[i].id.0));
+                owner.push(Some(profile.id.0));
             }
         }
         let mut layer = SemanticLayer::new()?;

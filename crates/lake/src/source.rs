@@ -184,15 +184,18 @@ struct ParquetFile {
     partitions: Arc<[(String, String)]>,
 }
 
+/// The file being read: its batches, partition values and URL.
+type OpenFile = (
+    ParquetRecordBatchStream<StoreReader>,
+    Arc<[(String, String)]>,
+    String,
+);
+
 struct ParquetBatches {
     rt: Runtime,
     location: Location,
     files: VecDeque<ParquetFile>,
-    current: Option<(
-        ParquetRecordBatchStream<StoreReader>,
-        Arc<[(String, String)]>,
-        String,
-    )>,
+    current: Option<OpenFile>,
     mapper: ValueMapper,
     batch_size: usize,
     name: SourceName,
