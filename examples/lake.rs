@@ -46,14 +46,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect();
-        let key = match row[country].as_str() {
-            "" => "__unknown__".to_owned(),
-            c => c.to_owned(),
-        };
-        by_country.entry(key).or_default().push(row);
+        by_country
+            .entry(row[country].clone())
+            .or_default()
+            .push(row);
     }
     for (value, rows) in &by_country {
-        let columns = (0..header.len()).filter(|&i| i != country).map(|i| {
+        // Rows without a country keep the (empty) column, in a file outside the partitions.
+        let keep = (0..header.len()).filter(|&i| i != country || value.is_empty());
+        let columns = keep.map(|i| {
             let cells = rows
                 .iter()
                 .map(|r| Some(r[i].as_str()).filter(|s| !s.is_empty()));
@@ -63,14 +64,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         });
         let batch = RecordBatch::try_from_iter(columns)?;
-        write_parquet(
-            &dataset
-                .child(&format!("country={value}"))
+        let file = match value.as_str() {
+            "" => dataset.child("no-country.parquet"),
+            v => dataset
+                .child(&format!("country={v}"))
                 .child("part-0.parquet"),
-            &[batch],
-        )?;
+        };
+        write_parquet(&file, &[batch])?;
     }
-    println!("wrote {} partitions to {dataset}", by_country.len());
+    println!("wrote {} files to {dataset}", by_country.len());
 
     // 2. The pipeline of the quickstart, with HubSpot read from the lake, a semantic view
     //    (each profile's most frequent event) and a variable taking its value from it.
