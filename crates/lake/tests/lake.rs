@@ -493,3 +493,215 @@ fn tables_of_values_infer_types() {
     assert_eq!(types, ["Float64", "Utf8", "List(Utf8)"]);
     assert_eq!(b.num_rows(), 3);
 }
+
+/// S3 against a real S3-compatible server: moto in server mode, started on 127.0.0.1 by the
+/// test (`MERGETAG_MOTO_SERVER` names the `moto_server` program, else it is looked up on the
+/// `PATH`; `.ci/run` installs it). Skipped, saying so, where it is not installed.
+#[cfg(feature = "aws")]
+mod s3 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use futures::StreamExt;
+    use object_store::ObjectStoreExt;
+
+    use super::*;
+
+    struct Moto {
+        child: Child,
+        port: u16,
+    }
+
+    impl Drop for Moto {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// One HTTP/1.1 request to the server; its status code.
+    fn http(port: u16, method: &str, path: &str, body: &str) -> u16 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        let _ = s.read_to_string(&mut response);
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn start() -> Option<Moto> {
+        let program =
+            std::env::var("MERGETAG_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = match Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                println!(
+                    "skipped: cannot start `{program}` ({e}); install moto (pip install 'moto[server]') or set MERGETAG_MOTO_SERVER"
+                );
+                return None;
+            }
+        };
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start in 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    fn location(moto: &Moto, url: &str, secret: &str) -> Location {
+        let options = [
+            ("aws_endpoint", format!("http://127.0.0.1:{}", moto.port)),
+            ("aws_allow_http", "true".into()),
+            ("aws_region", "us-east-1".into()),
+            ("aws_access_key_id", "AKIAMERGETAGTEST0001".into()),
+            ("aws_secret_access_key", secret.into()),
+            ("aws_virtual_hosted_style_request", "false".into()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        Location::parse_with(url, ".", options).unwrap()
+    }
+
+    fn keys(location: &Location) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut listing = location.store().list(Some(location.path()));
+            let mut out = Vec::new();
+            while let Some(meta) = listing.next().await {
+                out.push(meta.unwrap().location.to_string());
+            }
+            out.sort();
+            out
+        })
+    }
+
+    #[test]
+    fn s3_datasets_outputs_and_failing_credentials() {
+        let Some(moto) = start() else { return };
+        assert_eq!(http(moto.port, "PUT", "/lake", ""), 200, "bucket created");
+        let lake = location(&moto, "s3://lake/customers", "secret");
+        write_parquet(
+            &lake.child("country=US").child("part-0.parquet"),
+            &[typed_batch(&[1, 2], false)],
+        )
+        .unwrap();
+        write_parquet(
+            &lake.child("country=CA").child("part-0.parquet"),
+            &[typed_batch(&[3], false)],
+        )
+        .unwrap();
+        write_parquet(
+            &lake.child("country=MX").child("part-0.parquet"),
+            &[typed_batch(&[4], false)],
+        )
+        .unwrap();
+
+        let mut source = ArrowSource::builder()
+            .column_map(ColumnMap::new().with_key("id"))
+            .parquet("s3", &lake)
+            .unwrap();
+        let (records, rejects) = read_all(&mut source);
+        assert!(rejects.is_empty());
+        let got: Vec<(String, Option<&str>)> = records
+            .iter()
+            .map(|r| (r.id.to_string(), r.text("country")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("s3:3".to_owned(), Some("CA")),
+                ("s3:4".to_owned(), Some("MX")),
+                ("s3:1".to_owned(), Some("US")),
+                ("s3:2".to_owned(), Some("US")),
+            ]
+        );
+
+        // A listing that changes during a read: an object deleted after the listing is an
+        // error naming it; one added is not read.
+        let mut source = ArrowSource::builder().parquet("s3", &lake).unwrap();
+        let mut r = Record::default();
+        assert!(source.read_record(&mut r).unwrap());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let gone = lake.child("country=MX").child("part-0.parquet");
+        rt.block_on(gone.store().delete(gone.path())).unwrap();
+        write_parquet(
+            &lake.child("country=AR").child("part-0.parquet"),
+            &[typed_batch(&[5], false)],
+        )
+        .unwrap();
+        let e = source.read_record(&mut r).unwrap_err();
+        assert!(e.to_string().contains("country=MX/part-0.parquet"), "{e}");
+
+        // Outputs, queried with SQL straight from the bucket.
+        let out = location(&moto, "s3://lake/out", "secret");
+        let (profiles, traits) = profiles();
+        write_parquet(
+            &out.child("traits.parquet"),
+            &[traits_table(&profiles, &traits).unwrap()],
+        )
+        .unwrap();
+        let mut layer = SemanticLayer::new().unwrap();
+        layer
+            .register_parquet("traits", &out.child("traits.parquet"))
+            .unwrap();
+        let text = layer
+            .query_text(
+                "SELECT sum(orders) AS orders FROM traits",
+                OutputFormat::Csv,
+            )
+            .unwrap();
+        assert_eq!(text, "orders\n10\n");
+
+        // Credentials the server refuses: a clear error naming the object, nothing written.
+        assert_eq!(http(moto.port, "POST", "/moto-api/reset-auth", "0"), 200);
+        let refused = location(&moto, "s3://lake/refused", "wrong");
+        let e = write_parquet(
+            &refused.child("profiles.parquet"),
+            &[profiles_table(&profiles).unwrap()],
+        )
+        .unwrap_err();
+        let message = e.to_string();
+        assert_eq!(message, "s3://lake/refused/profiles.parquet: write failed");
+        let cause = std::error::Error::source(&e)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            cause.contains("403") || cause.to_lowercase().contains("access"),
+            "{cause}"
+        );
+        assert_eq!(
+            http(moto.port, "POST", "/moto-api/reset-auth", "1000000"),
+            200
+        );
+        assert!(keys(&refused).is_empty());
+        assert_eq!(keys(&out), ["out/traits.parquet"]);
+    }
+}
