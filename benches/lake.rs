@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use mergetag::lake::arrow::array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
@@ -40,6 +40,11 @@ struct Row {
 }
 
 fn rows(n: usize) -> Vec<Row> {
+    rows_from(0, n, &mut 0x2545_F491_4F6C_DD1D)
+}
+
+/// Rows `start..start + n`, drawing from the generator state `x`.
+fn rows_from(start: usize, n: usize, x: &mut u64) -> Vec<Row> {
     const FIRST: [&str; 8] = [
         "Ada", "Bob", "Chloé", "Dmitri", "Emily", "Farah", "Gus", "Hana",
     ];
@@ -55,14 +60,13 @@ fn rows(n: usize) -> Vec<Row> {
         "Austin",
     ];
     // A fixed linear congruential generator: the same rows on every run.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
-        x = x
+        *x = x
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        (x >> 33) as usize
+        (*x >> 33) as usize
     };
-    (0..n)
+    (start..start + n)
         .map(|i| {
             let (first, last) = (FIRST[next() % 8], LAST[next() % 8]);
             Row {
@@ -236,5 +240,72 @@ fn view_values(c: &mut Criterion) {
     group.finish();
 }
 
+/// The peak resident memory of this process so far (`VmHWM`), in MiB.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `MERGETAG_LAKE_SCALE=N`: writes N rows as Parquet batch by batch (64k-row row groups),
+/// then reads them into records, and prints the time and the process's peak memory before
+/// and after the read: memory stays bounded by a batch, whatever N.
+fn scale(n: usize) {
+    use mergetag::lake::parquet::arrow::ArrowWriter;
+    use mergetag::lake::parquet::file::properties::WriterProperties;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("contacts.parquet");
+    let file = std::fs::File::create(&path).expect("created");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(BATCH))
+        .build();
+    let mut x = 0x2545_F491_4F6C_DD1D;
+    let first = to_batches(&rows_from(0, BATCH.min(n), &mut x));
+    let mut writer = ArrowWriter::try_new(file, first[0].schema(), Some(props)).expect("a writer");
+    writer.write(&first[0]).expect("written");
+    let mut done = BATCH.min(n);
+    while done < n {
+        let k = BATCH.min(n - done);
+        for b in to_batches(&rows_from(done, k, &mut x)) {
+            writer.write(&b).expect("written");
+        }
+        done += k;
+    }
+    writer.close().expect("closed");
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let before = peak_mib();
+    let location = Location::parse(&path.display().to_string(), ".").expect("a location");
+    let started = std::time::Instant::now();
+    let mut source = ArrowSource::builder()
+        .column_map(ColumnMap::hubspot_contacts())
+        .on_bad_row(OnBadRow::Fail)
+        .parquet("crm", &location)
+        .expect("a dataset");
+    assert_eq!(drain(&mut source), n);
+    let took = started.elapsed();
+    eprintln!(
+        "{n} rows ({} MiB of Parquet) into records in {:.2} s ({:.2}M rows/s); peak memory {:.0} MiB before the read, {:.0} MiB after",
+        size / (1 << 20),
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64() / 1e6,
+        before,
+        peak_mib()
+    );
+}
+
 criterion_group!(benches, read, view_values);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("MERGETAG_LAKE_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        scale(n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
