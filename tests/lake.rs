@@ -159,6 +159,11 @@ favourite = """SELECT profile_id, name AS event FROM events WHERE kind = 'track'
     );
     assert!(chain.contains("view `bad`"), "{chain}");
 
+    // A view that does not parse is refused when the file loads, naming its key.
+    let e = PipelineConfig::from_toml_str("[semantic.views]\nbad = \"SELECT (\"\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("semantic.views.bad: "), "{e}");
+
     // The run's tables as Parquet, read back with SQL.
     let out = Location::parse("out", dir.path()).unwrap();
     let written = run.write_parquet(&out).unwrap();

@@ -794,6 +794,9 @@ impl PipelineConfig {
         if let Some(s) = &self.semantic {
             s.check().map_err(|e| match e {
                 mergetag_lake::Error::Invalid { path, message } => self.invalid(path, message),
+                mergetag_lake::Error::View { view, message } => {
+                    self.invalid(format!("semantic.views.{view}"), message)
+                }
                 e => Error::Lake(e),
             })?;
         }

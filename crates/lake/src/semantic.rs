@@ -52,11 +52,13 @@ impl SemanticConfig {
     }
 
     /// Checks the view names (lowercase letters, digits and `_`, not starting with a digit)
-    /// and that each has SQL.
+    /// and that each is one query that parses (tables and columns are checked when the view is
+    /// added to a layer, [`SemanticLayer::add_view`]).
     ///
     /// # Errors
     ///
-    /// [`Error::Invalid`] at `semantic.views.<name>`.
+    /// [`Error::Invalid`] at `semantic.views.<name>` for a bad name or no SQL,
+    /// [`Error::View`] naming the view for SQL that does not parse or is not one query.
     pub fn check(&self) -> Result<()> {
         for (name, sql) in &self.views {
             let ok = name
@@ -75,6 +77,7 @@ impl SemanticConfig {
                     "the view has no SQL; write a SELECT",
                 ));
             }
+            check_query(name, sql)?;
         }
         Ok(())
     }
@@ -347,6 +350,24 @@ impl SemanticLayer {
             }
         }
         Ok(out)
+    }
+}
+
+/// Checks that `sql` is one query (`SELECT` or `WITH`), so that syntax errors are found when
+/// the configuration loads, before any table exists.
+fn check_query(name: &str, sql: &str) -> Result<()> {
+    use datafusion::sql::parser::{DFParser, Statement};
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    let statements = DFParser::parse_sql(sql).map_err(|e| Error::View {
+        view: name.to_owned(),
+        message: e.to_string(),
+    })?;
+    match statements.iter().collect::<Vec<_>>().as_slice() {
+        [Statement::Statement(s)] if matches!(**s, Sql::Query(_)) => Ok(()),
+        _ => Err(Error::View {
+            view: name.to_owned(),
+            message: "a view is one query (SELECT or WITH); remove other statements".into(),
+        }),
     }
 }
 

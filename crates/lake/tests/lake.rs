@@ -470,6 +470,12 @@ fn views_are_checked_and_give_values_per_profile() {
         e.to_string().starts_with("semantic.views.Bad-Name: "),
         "{e}"
     );
+    let e = SemanticConfig::from_toml_str("[views]\nv = \"SELEC profile_id FROM traits\"\n")
+        .unwrap_err();
+    assert!(e.to_string().starts_with("view `v`: "), "{e}");
+    let e = SemanticConfig::from_toml_str("[views]\nv = \"SELECT 1; DROP TABLE traits\"\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("one query"), "{e}");
     let e = SemanticConfig::from_toml_str("[view]\n").unwrap_err();
     assert!(e.to_string().contains("unknown field"), "{e}");
 }
