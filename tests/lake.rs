@@ -160,8 +160,7 @@ favourite = """SELECT profile_id, name AS event FROM events WHERE kind = 'track'
     assert!(chain.contains("view `bad`"), "{chain}");
 
     // A view that does not parse is refused when the file loads, naming its key.
-    let e = PipelineConfig::from_toml_str("[semantic.views]\nbad = \"SELECT (\"\n")
-        .unwrap_err();
+    let e = PipelineConfig::from_toml_str("[semantic.views]\nbad = \"SELECT (\"\n").unwrap_err();
     assert!(e.to_string().contains("semantic.views.bad: "), "{e}");
 
     // The run's tables as Parquet, read back with SQL.

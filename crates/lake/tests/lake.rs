@@ -546,6 +546,7 @@ mod s3 {
             .unwrap_or(0)
     }
 
+    #[allow(clippy::print_stderr)] // a skipped test must say so, loudly
     fn start() -> Option<Moto> {
         let program =
             std::env::var("MERGETAG_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
@@ -562,7 +563,7 @@ mod s3 {
         {
             Ok(c) => c,
             Err(e) => {
-                println!(
+                eprintln!(
                     "skipped: cannot start `{program}` ({e}); install moto (pip install 'moto[server]') or set MERGETAG_MOTO_SERVER"
                 );
                 return None;
