@@ -193,3 +193,41 @@ favourite = """SELECT profile_id, name AS event FROM events WHERE kind = 'track'
     // Every accepted record is a member of exactly one profile.
     assert_eq!(run.report.accepted, run.records.len() as u64);
 }
+
+#[test]
+fn the_merge_log_as_parquet() {
+    use mergetag::dedup::index::MatchIndex;
+    use mergetag::dedup::{DedupConfig, Deduper};
+    use mergetag::lake::serde_table;
+    use mergetag::{Record, RecordId, fields};
+
+    let person = |id: &str, first: &str, email: &str, phone: &str| {
+        let mut r = Record::new(RecordId::id("crm", id));
+        r.set(fields::FIRST_NAME, first);
+        r.set(fields::LAST_NAME, "Lee");
+        r.set(fields::EMAIL, email);
+        r.set(fields::PHONE, phone);
+        r
+    };
+    let existing = vec![
+        person("1", "Ann", "ann.lee@example.com", ""),
+        person("2", "Ann", "", "+1 312 555 0147"),
+        person("3", "Bo", "bo@example.org", "+1 415 555 0199"),
+    ];
+    let deduper = Deduper::new(DedupConfig::contacts()).unwrap();
+    let model = deduper.run(&existing).model;
+    let mut index = MatchIndex::build(&deduper, &model, existing).unwrap();
+    index.add(person("4", "Ann", "ann.lee@example.com", "+1 312 555 0147"));
+    let log = serde_table("merge_log", index.log()).unwrap();
+    assert_eq!(log.num_rows(), index.log().len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = Location::parse("merge_log.parquet", dir.path()).unwrap();
+    write_parquet(&file, &[log]).unwrap();
+    let mut layer = mergetag::lake::SemanticLayer::new().unwrap();
+    layer.register_parquet("merge_log", &file).unwrap();
+    let n = layer
+        .query_text("SELECT count(*) AS n FROM merge_log", OutputFormat::Csv)
+        .unwrap();
+    assert_eq!(n, format!("n\n{}\n", index.log().len()));
+}

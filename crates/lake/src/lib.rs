@@ -63,7 +63,8 @@ pub use crate::location::Location;
 pub use crate::semantic::{OutputFormat, SemanticConfig, SemanticLayer, format_batches};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
 pub use crate::write::{
-    TableBuilder, events_table, profiles_table, provenance_table, traits_table, write_parquet,
+    TableBuilder, events_table, profiles_table, provenance_table, serde_table, traits_table,
+    write_parquet,
 };
 
 use std::path::Path;

@@ -547,3 +547,44 @@ pub(crate) fn encode_parquet(file: &str, batches: &[RecordBatch]) -> Result<Vec<
     writer.close().map_err(|e| perr("write", e))?;
     Ok(buffer)
 }
+
+/// A table of any serializable items, one row each: the fields of each item's JSON object
+/// become columns (typed as [`TableBuilder`] types them; nested objects as JSON text), so
+/// that logs and reports of other stages become Parquet without this crate knowing their
+/// types, such as the dedup crate's merge log:
+/// `serde_table("merge_log", index.log())`.
+///
+/// ```
+/// use mergetag_lake::serde_table;
+///
+/// #[derive(serde::Serialize)]
+/// struct Entry { seq: u64, event: &'static str, profile: Option<u64> }
+/// let t = serde_table("merge_log", &[
+///     Entry { seq: 1, event: "created", profile: Some(7) },
+///     Entry { seq: 2, event: "built", profile: None },
+/// ])?;
+/// assert_eq!(t.num_rows(), 2);
+/// assert_eq!(t.schema().field(2).name(), "profile");
+/// # Ok::<(), mergetag_lake::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Invalid`] naming the table when an item cannot be serialized, and as
+/// [`TableBuilder::finish`].
+pub fn serde_table<T: serde::Serialize>(name: &str, items: &[T]) -> Result<RecordBatch> {
+    let mut t = TableBuilder::new(name);
+    for (i, item) in items.iter().enumerate() {
+        let json = serde_json::to_value(item)
+            .map_err(|e| Error::invalid(name, format!("item {i} cannot be serialized ({e})")))?;
+        match json {
+            serde_json::Value::Object(map) => {
+                t.push_row(map.into_iter().map(|(k, v)| (k, Value::from(v))));
+            }
+            other => {
+                t.push_row([("value", Value::from(other))]);
+            }
+        }
+    }
+    t.finish()
+}
