@@ -550,9 +550,8 @@ pub(crate) fn encode_parquet(file: &str, batches: &[RecordBatch]) -> Result<Vec<
 
 /// A table of any serializable items, one row each: the fields of each item's JSON object
 /// become columns, in key order (typed as [`TableBuilder`] types them; nested objects as
-/// JSON text), so
-/// that logs and reports of other stages become Parquet without this crate knowing their
-/// types, such as the dedup crate's merge log:
+/// JSON text), so that logs and reports of other stages become Parquet without this crate
+/// knowing their types, such as the dedup crate's merge log:
 /// `serde_table("merge_log", index.log())`.
 ///
 /// ```
