@@ -4,7 +4,7 @@
 //! and DataFusion.
 //!
 //! A Parquet dataset reads exactly like a CSV export: the same column maps and presets, the
-//! same quarantine of bad rows, batch by batch so that memory stays bounded by one batch:
+//! same quarantine of bad rows, decoded batch by batch:
 //!
 //! ```
 //! use std::sync::Arc;

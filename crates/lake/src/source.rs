@@ -68,7 +68,8 @@ impl ArrowSourceBuilder {
     }
 
     /// The rows decoded at once from Parquet (at least 1; default [`DEFAULT_BATCH_SIZE`]).
-    /// Memory is bounded by one batch of the projected columns.
+    /// Only one batch of the projected columns is decoded at a time (but see the README:
+    /// the process's peak memory was measured growing with the rows read).
     pub fn batch_size(&mut self, rows: usize) -> &mut ArrowSourceBuilder {
         self.batch_size = rows.max(1);
         self
@@ -362,7 +363,7 @@ fn decode(segment: &str) -> String {
 }
 
 /// Records from Arrow record batches: a Parquet file or dataset on any object store, or any
-/// [`RecordBatchReader`], read batch by batch (memory bounded by one batch) through a column
+/// [`RecordBatchReader`], read batch by batch through a column
 /// map, exactly like the CSV source.
 ///
 /// Typed columns stay typed ([`Value::Int`], [`Value::Float`] for decimals,
