@@ -60,6 +60,11 @@ pub enum Error {
     #[cfg(feature = "http-sync")]
     #[error(transparent)]
     Sync(#[from] mergetag_sync::Error),
+    /// A Parquet source, a Parquet output or the semantic layer failed; the message names the
+    /// location, file or view.
+    #[cfg(feature = "lake")]
+    #[error(transparent)]
+    Lake(#[from] mergetag_lake::Error),
     /// A normalization configuration is not valid.
     #[error("normalize: {0}")]
     Normalize(#[from] mergetag_normalize::Error),

@@ -229,6 +229,12 @@ pub struct PipelineConfig {
     /// Where the outputs go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<OutputsSection>,
+    /// The semantic layer's named SQL views (`[semantic.views]`, feature `lake`), run as the
+    /// last profile stage ([`SemanticStage`](crate::pipeline::SemanticStage)); mapping
+    /// variables read their columns as `source = "view.NAME.COLUMN"`.
+    #[cfg(feature = "lake")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<mergetag_lake::SemanticConfig>,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     base_dir: PathBuf,
@@ -720,6 +726,17 @@ impl PipelineConfig {
         }
     }
 
+    #[cfg(feature = "lake")]
+    fn lake_error(&self, i: usize, e: mergetag_lake::Error) -> Error {
+        match e {
+            mergetag_lake::Error::Invalid { path, message } => {
+                self.invalid(self.source_path(i, &path), message)
+            }
+            mergetag_lake::Error::Sources(e) => self.source_error(i, e),
+            e => Error::Lake(e),
+        }
+    }
+
     fn source_path(&self, i: usize, key: &str) -> String {
         match self.sources[i].name.as_str() {
             "" => format!("sources[{i}].{key}"),
@@ -777,6 +794,16 @@ impl PipelineConfig {
 
     /// Builds the stages; with `files == false`, parts that name a file are skipped.
     fn build_parts(&self, files: bool) -> Result<Built> {
+        #[cfg(feature = "lake")]
+        if let Some(s) = &self.semantic {
+            s.check().map_err(|e| match e {
+                mergetag_lake::Error::Invalid { path, message } => self.invalid(path, message),
+                mergetag_lake::Error::View { view, message } => {
+                    self.invalid(format!("semantic.views.{view}"), message)
+                }
+                e => Error::Lake(e),
+            })?;
+        }
         let now = match &self.now {
             None => None,
             Some(s) => Some(
@@ -1069,6 +1096,15 @@ impl Pipeline {
                 on_bad_row: s.on_bad_row,
             };
             let opened = match s.kind {
+                #[cfg(feature = "lake")]
+                SourceKind::File
+                    if s.format().ok() == Some(mergetag_sources::SourceFormat::Parquet) =>
+                {
+                    Opened::Records(Box::new(
+                        mergetag_lake::open(s, config.base_dir())
+                            .map_err(|e| config.lake_error(i, e))?,
+                    ))
+                }
                 SourceKind::File => s
                     .open(config.base_dir())
                     .map_err(|e| config.source_error(i, e))?,
@@ -1112,6 +1148,11 @@ impl Pipeline {
         }
         if let Some(s) = built.segments {
             b.profile_stage(SegmentStage::new(s));
+        }
+        // The semantic layer last: its views may read every trait the stages above added.
+        #[cfg(feature = "lake")]
+        if let Some(s) = &config.semantic {
+            b.profile_stage(super::lake::SemanticStage::new(s.clone()));
         }
         if let Some(now) = built.now {
             b.now(now);

@@ -105,6 +105,8 @@ mod builder;
 mod clusters;
 pub mod config;
 mod consent;
+#[cfg(feature = "lake")]
+mod lake;
 mod output;
 mod predict;
 mod report;
@@ -116,6 +118,8 @@ pub use builder::{Pipeline, PipelineBuilder, SourceOptions};
 pub use clusters::{ClusterHandle, ClusterResult, ClusterStage};
 pub use config::PipelineConfig;
 pub use consent::ConsentRule;
+#[cfg(feature = "lake")]
+pub use lake::{SemanticStage, VIEW_TRAIT, parquet_files};
 pub use mergetag_model::EventSource;
 pub use output::{RunOutput, files};
 pub use predict::{PredictHandle, PredictStage};

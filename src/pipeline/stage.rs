@@ -253,6 +253,11 @@ impl<'a> ProfileBatch<'a> {
         self.profiles.len()
     }
 
+    /// Every profile of the batch, in order (`profiles()[i]` is [`ProfileBatch::profile`]`(i)`).
+    pub fn profiles(&self) -> &[Profile] {
+        self.profiles
+    }
+
     /// Whether there are no profiles.
     pub fn is_empty(&self) -> bool {
         self.profiles.is_empty()

@@ -62,6 +62,8 @@ pub mod matching;
 pub mod normalize;
 pub mod predict;
 mod progress;
+#[cfg(feature = "lake")]
+pub mod query;
 pub mod run;
 pub mod template;
 pub mod validate;

@@ -92,6 +92,14 @@ enum Command {
     /// is retrain); refit = true fits afresh.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Run the pipeline described in one TOML file and query its result with SQL.
+    ///
+    /// Writes nothing. The tables are profiles, provenance, traits, quarantine, members and
+    /// pairs, and the views of the file's [semantic.views]; queries are read-only. Prints an
+    /// aligned table, CSV or JSON Lines (--format).
+    #[cfg(feature = "lake")]
+    #[command(after_help = EXIT_CODES)]
+    Query(QueryArgs),
     /// Cluster a CSV table of numeric features with K-Means or DBSCAN.
     ///
     /// FEATURES.csv: a header, the id column first, then numeric columns (an empty or
@@ -354,6 +362,33 @@ struct RunArgs {
     /// Print no summary on stderr (errors are still reported).
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[cfg(feature = "lake")]
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// The pipeline file (TOML), with optional [semantic.views].
+    #[arg(long, value_name = "PIPELINE.toml")]
+    config: PathBuf,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value = "table")]
+    format: QueryFormat,
+    /// Print no progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// The SQL query (one SELECT).
+    sql: String,
+}
+
+#[cfg(feature = "lake")]
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum QueryFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// JSON Lines, one object a row.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -698,6 +733,29 @@ fn run(command: Command) -> Result<u8, Error> {
                 say(output.report.to_string().trim_end());
                 say(&mergetag_cli::run::written_line(&ran));
             }
+            Ok(exit::OK)
+        }
+        #[cfg(feature = "lake")]
+        Command::Query(a) => {
+            use mergetag::lake::OutputFormat;
+            let progress = if a.quiet {
+                Progress::hidden()
+            } else {
+                Progress::stderr()
+            };
+            let format = match a.format {
+                QueryFormat::Table => OutputFormat::Table,
+                QueryFormat::Csv => OutputFormat::Csv,
+                QueryFormat::Json => OutputFormat::Json,
+            };
+            let text = mergetag_cli::query::run_query(&a.config, &a.sql, format, &progress)?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let io = |e: std::io::Error| Error::Io {
+                path: "<stdout>".into(),
+                source: e,
+            };
+            out.write_all(text.as_bytes()).map_err(io)?;
+            out.flush().map_err(io)?;
             Ok(exit::OK)
         }
     }

@@ -1053,6 +1053,67 @@ platforms = ["jsonl"]
     )
 }
 
+#[cfg(feature = "lake")]
+#[test]
+fn query_a_pipeline_with_sql() {
+    let dir = temp_dir();
+    let out = dir.join("out");
+    let text = format!(
+        "{}\n[semantic.views]\nbig = \"SELECT profile_id, cardinality(members) AS n FROM profiles WHERE cardinality(members) > 1\"\n",
+        pipeline_toml(&out)
+    );
+    let config = write(&dir, "pipeline.toml", &text);
+    let sql = "SELECT (SELECT count(*) FROM members) AS members, (SELECT count(*) FROM quarantine) AS quarantined";
+    let o = run(
+        &["query", "--config", &config, "--format", "csv", "-q", sql],
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "members,quarantined\n396,3\n");
+    assert!(!out.exists(), "a query writes nothing");
+    let o = run(
+        &[
+            "query",
+            "--config",
+            &config,
+            "-q",
+            "SELECT count(*) AS n FROM big WHERE n > 1",
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("+-----+\n| n   |\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &[
+            "query",
+            "--config",
+            &config,
+            "--format",
+            "json",
+            "-q",
+            "SELECT 1 AS one",
+        ],
+        b"",
+    );
+    assert_eq!(stdout(&o), "{\"one\":1}\n");
+    let o = run(
+        &[
+            "query",
+            "--config",
+            &config,
+            "-q",
+            "SELECT nope FROM profiles",
+        ],
+        b"",
+    );
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+}
+
 #[test]
 fn run_pipeline_file() {
     let dir = temp_dir();

@@ -63,3 +63,42 @@ fn the_readme_commands_run_as_written() {
     assert!(stderr.contains("mergetag run: wrote"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's `mergetag query` block (feature `lake`), run as written from the repository.
+#[cfg(all(unix, feature = "lake"))]
+#[test]
+fn the_readme_query_commands_run_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = text.split("## Command-line tool").nth(1).unwrap();
+    let at = section
+        .find("```sh\nmergetag query")
+        .expect("a query block")
+        + "```sh\n".len();
+    let len = section[at..].find("```").unwrap();
+    let block = &section[at..at + len];
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mergetag"));
+    let path = std::env::join_paths(std::iter::once(bin.parent().unwrap().to_owned()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let out = Command::new("sh")
+        .arg("-e")
+        .arg("-c")
+        .arg(block)
+        .current_dir(&root)
+        .env("PATH", path)
+        .output()
+        .expect("sh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("| salesforce "), "{stdout}");
+    assert!(stdout.contains("engagement_level,n\n"), "{stdout}");
+}

@@ -177,6 +177,8 @@ pub struct VariableConfig {
     /// The variable's name as templates use it.
     pub name: String,
     /// Where the value comes from: `profile.<field>[.<path>]`, `traits.<trait>[.<path>]`,
+    /// `view.<view>.<column>` (a semantic-layer view's column, with the `mergetag` feature
+    /// `lake`; the same as `traits.view.<view>.<column>`),
     /// `profile.address` (an address object) or `profile.id`.
     pub source: String,
     /// Transforms applied in order.
@@ -278,7 +280,7 @@ impl VariableConfig {
             Error::invalid(
                 "source",
                 format!(
-                    "`{}` is not a source; write `profile.<field>` or `traits.<trait>`",
+                    "`{}` is not a source; write `profile.<field>`, `traits.<trait>` or `view.<view>.<column>`",
                     self.source
                 ),
             )
@@ -462,6 +464,9 @@ impl Source {
             ("profile", "id", "") => Some(Source::ProfileId),
             ("profile", _, _) => Some(Source::Field(head.into(), path.into())),
             ("traits", _, _) => Some(Source::Trait(head.into(), path.into())),
+            // A semantic-layer view's column: the pipeline's semantic stage puts each view's
+            // row for the profile in the trait `view` (`view.favourite_category.category`).
+            ("view", _, _) if !path.is_empty() => Some(Source::Trait("view".into(), rest.into())),
             _ => None,
         }
     }
@@ -854,6 +859,18 @@ mod tests {
             (out[4].outcome, &*out[4].value),
             (Outcome::Source, &Json::from(""))
         );
+    }
+
+    #[test]
+    fn view_sources_read_the_view_trait() {
+        assert_eq!(
+            Source::parse("view.favourite_category.category"),
+            Some(Source::Trait(
+                "view".into(),
+                "favourite_category.category".into()
+            ))
+        );
+        assert_eq!(Source::parse("view.favourite_category"), None);
     }
 
     #[test]

@@ -29,25 +29,40 @@ pub enum SourceFormat {
     /// JSON Lines of Segment-style events (identify, track, page), for traits
     /// ([`JsonLinesEvents`](crate::JsonLinesEvents)).
     Events,
+    /// A Parquet file, or a directory (or object-store prefix) of them with Hive partitions;
+    /// opened by `mergetag-lake` (the feature `lake` of the `mergetag` facade), since Arrow
+    /// and Parquet are not in this crate's build.
+    Parquet,
 }
 
 impl SourceFormat {
-    /// `csv`, `jsonl` or `events`, as configurations spell it.
+    /// `csv`, `jsonl`, `events` or `parquet`, as configurations spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceFormat::Csv => "csv",
             SourceFormat::Jsonl => "jsonl",
             SourceFormat::Events => "events",
+            SourceFormat::Parquet => "parquet",
+        }
+    }
+
+    /// The facade feature and crate that open sources of this format, when this crate does
+    /// not: `("lake", "mergetag-lake")` for Parquet.
+    pub fn feature(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            SourceFormat::Parquet => Some(("lake", "mergetag-lake")),
+            _ => None,
         }
     }
 
     /// The record format a file name's extension names: `.csv`, `.tsv` and `.txt` are CSV,
-    /// `.jsonl` and `.ndjson` JSON Lines (events are never guessed).
+    /// `.jsonl` and `.ndjson` JSON Lines, `.parquet` Parquet (events are never guessed).
     pub fn from_path(path: &Path) -> Option<SourceFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
             "jsonl" | "ndjson" => Some(SourceFormat::Jsonl),
+            "parquet" => Some(SourceFormat::Parquet),
             _ => None,
         }
     }
@@ -132,8 +147,10 @@ impl fmt::Display for SourceKind {
 /// ```toml
 /// name = "salesforce"                 # names records, the report and errors
 /// path = "salesforce_contacts.csv"    # the file, relative to the configuration's directory
-/// format = "csv"                      # csv, jsonl or events (default: from the extension:
-///                                     # .csv/.tsv/.txt are csv, .jsonl/.ndjson are jsonl)
+/// format = "csv"                      # csv, jsonl, events or parquet (feature `lake`; default:
+///                                     # from the extension:
+///                                     # .csv/.tsv/.txt are csv, .jsonl/.ndjson are jsonl,
+///                                     # .parquet is parquet)
 /// on_bad_row = "quarantine"           # or "fail" (OnBadRow)
 /// delimiter = ";"                     # CSV: one ASCII character (default ",")
 /// max_line_bytes = 1048576            # JSON Lines: the longest line accepted
@@ -411,7 +428,10 @@ impl SourceConfig {
             }
             self.delimiter_byte()?;
         }
-        if self.max_line_bytes.is_some() && format == SourceFormat::Csv {
+        if self.max_line_bytes.is_some()
+            && format != SourceFormat::Jsonl
+            && format != SourceFormat::Events
+        {
             return Err(Error::invalid(
                 "max_line_bytes",
                 "max_line_bytes is for JSON Lines sources only; remove it",
@@ -555,6 +575,15 @@ impl SourceConfig {
                 ),
             ));
         }
+        if let Some((feature, krate)) = self.format()?.feature() {
+            return Err(Error::invalid(
+                "format",
+                format!(
+                    "a {} source is opened by {krate}: enable the mergetag feature `{feature}` and open it there",
+                    self.format()?
+                ),
+            ));
+        }
         let path = self.resolved_path(base_dir);
         let file = std::fs::File::open(&path).map_err(|source| Error::Io { path, source })?;
         self.open_reader(file, base_dir)
@@ -619,6 +648,14 @@ impl SourceConfig {
             _ => self.format()?,
         };
         let name = self.name.as_str();
+        if let Some((feature, krate)) = format.feature() {
+            return Err(Error::invalid(
+                "format",
+                format!(
+                    "a {format} source is opened by {krate}, not over a stream: enable the mergetag feature `{feature}`"
+                ),
+            ));
+        }
         Ok(match format {
             SourceFormat::Csv => {
                 let mut csv = CsvSource::builder();
@@ -652,7 +689,7 @@ impl SourceConfig {
                 }
                 Opened::Records(Box::new(source))
             }
-            SourceFormat::Jsonl | SourceFormat::Events => {
+            SourceFormat::Jsonl | SourceFormat::Events | SourceFormat::Parquet => {
                 let mut jsonl = JsonLinesBuilder::new();
                 jsonl.on_bad_row(self.on_bad_row);
                 if let Some(map) = map {
@@ -690,8 +727,12 @@ mod tests {
         assert_eq!(c.format().unwrap(), SourceFormat::Csv);
         let c = SourceConfig::new("a", "x.ndjson");
         assert_eq!(c.format().unwrap(), SourceFormat::Jsonl);
-        let e = SourceConfig::new("a", "x.parquet").check().unwrap_err();
+        let e = SourceConfig::new("a", "x.xlsx").check().unwrap_err();
         assert!(e.to_string().starts_with("format: cannot tell"), "{e}");
+        let c = SourceConfig::new("a", "x.parquet");
+        assert_eq!(c.format().unwrap(), SourceFormat::Parquet);
+        let e = c.build(".").err().unwrap();
+        assert!(e.to_string().contains("feature `lake`"), "{e}");
         let c = SourceConfig {
             format: Some(SourceFormat::Events),
             ..SourceConfig::new("a", "x.log")

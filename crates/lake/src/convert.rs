@@ -1,0 +1,309 @@
+//! Arrow cells into [`Value`]s: the types an Arrow or Parquet column may have, kept typed.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array,
+    StringArray, StringViewArray,
+};
+use arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type,
+    DecimalType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use mergetag_model::{SourceErrorKind, Value};
+
+/// Why one cell could not become a value; the caller names the column and row.
+pub(crate) type CellFault = SourceErrorKind;
+
+fn invalid(expected: &str) -> CellFault {
+    SourceErrorKind::InvalidValue {
+        expected: expected.to_owned(),
+    }
+}
+
+fn unexpected(dt: &DataType) -> CellFault {
+    SourceErrorKind::Other {
+        message: format!("an Arrow array does not match its declared type {dt}"),
+    }
+}
+
+/// One column of a batch, resolved once per batch so that the common types are read without
+/// a type check per cell.
+#[derive(Debug, Clone)]
+pub(crate) enum Column {
+    Bool(BooleanArray),
+    Int64(Int64Array),
+    Int32(Int32Array),
+    Float64(Float64Array),
+    Float32(Float32Array),
+    Utf8(StringArray),
+    Utf8View(StringViewArray),
+    Any(ArrayRef),
+}
+
+impl Column {
+    /// The column for `array`.
+    pub(crate) fn new(array: &ArrayRef) -> Column {
+        let a = array.as_ref();
+        let typed = match a.data_type() {
+            DataType::Boolean => a.as_boolean_opt().cloned().map(Column::Bool),
+            DataType::Int64 => a
+                .as_primitive_opt::<Int64Type>()
+                .cloned()
+                .map(Column::Int64),
+            DataType::Int32 => a
+                .as_primitive_opt::<Int32Type>()
+                .cloned()
+                .map(Column::Int32),
+            DataType::Float64 => a
+                .as_primitive_opt::<Float64Type>()
+                .cloned()
+                .map(Column::Float64),
+            DataType::Float32 => a
+                .as_primitive_opt::<Float32Type>()
+                .cloned()
+                .map(Column::Float32),
+            DataType::Utf8 => a.as_string_opt::<i32>().cloned().map(Column::Utf8),
+            DataType::Utf8View => a.as_string_view_opt().cloned().map(Column::Utf8View),
+            _ => None,
+        };
+        typed.unwrap_or_else(|| Column::Any(array.clone()))
+    }
+
+    /// The value at `row`.
+    pub(crate) fn value(&self, row: usize) -> Result<Value, CellFault> {
+        Ok(match self {
+            Column::Bool(a) => nullable(a, row, |a| Value::Bool(a.value(row))),
+            Column::Int64(a) => nullable(a, row, |a| Value::Int(a.value(row))),
+            Column::Int32(a) => nullable(a, row, |a| Value::Int(i64::from(a.value(row)))),
+            Column::Float64(a) => nullable(a, row, |a| Value::float(a.value(row))),
+            Column::Float32(a) => nullable(a, row, |a| Value::float(f64::from(a.value(row)))),
+            Column::Utf8(a) => nullable(a, row, |a| Value::Text(a.value(row).to_owned())),
+            Column::Utf8View(a) => nullable(a, row, |a| Value::Text(a.value(row).to_owned())),
+            Column::Any(a) => cell(a.as_ref(), row)?,
+        })
+    }
+}
+
+fn nullable<A: Array>(a: &A, row: usize, f: impl FnOnce(&A) -> Value) -> Value {
+    if row >= a.len() || a.is_null(row) {
+        Value::Null
+    } else {
+        f(a)
+    }
+}
+
+/// The value of any Arrow array at `row`: nulls are [`Value::Null`]; booleans, integers
+/// (unsigned ones above `i64::MAX` are invalid) and floats (NaN and infinities become null)
+/// keep their types; decimals become floats (through their exact decimal text); text and
+/// UTF-8 binary become text; dates, and timestamps in any unit (stored in UTC whatever the
+/// zone), become dates and date-times; lists become lists; structs and maps (with text keys)
+/// become objects, which column maps flatten into dotted keys as for JSON; dictionaries and
+/// run-end encoded arrays read their values; anything else (times of day, durations,
+/// intervals) becomes its Arrow display text.
+pub(crate) fn cell(a: &dyn Array, row: usize) -> Result<Value, CellFault> {
+    if row >= a.len() || a.is_null(row) {
+        return Ok(Value::Null);
+    }
+    let dt = a.data_type();
+    let bad = || unexpected(dt);
+    Ok(match dt {
+        DataType::Null => Value::Null,
+        DataType::Boolean => Value::Bool(a.as_boolean_opt().ok_or_else(bad)?.value(row)),
+        DataType::Int8 => int(prim::<Int8Type>(a, row).ok_or_else(bad)?),
+        DataType::Int16 => int(prim::<Int16Type>(a, row).ok_or_else(bad)?),
+        DataType::Int32 => int(prim::<Int32Type>(a, row).ok_or_else(bad)?),
+        DataType::Int64 => Value::Int(prim::<Int64Type>(a, row).ok_or_else(bad)?),
+        DataType::UInt8 => int(prim::<UInt8Type>(a, row).ok_or_else(bad)?),
+        DataType::UInt16 => int(prim::<UInt16Type>(a, row).ok_or_else(bad)?),
+        DataType::UInt32 => int(prim::<UInt32Type>(a, row).ok_or_else(bad)?),
+        DataType::UInt64 => {
+            let v = prim::<UInt64Type>(a, row).ok_or_else(bad)?;
+            Value::Int(i64::try_from(v).map_err(|_| invalid("int"))?)
+        }
+        DataType::Float16 => Value::float(prim::<Float16Type>(a, row).ok_or_else(bad)?.to_f64()),
+        DataType::Float32 => Value::float(f64::from(prim::<Float32Type>(a, row).ok_or_else(bad)?)),
+        DataType::Float64 => Value::float(prim::<Float64Type>(a, row).ok_or_else(bad)?),
+        DataType::Decimal32(..) => decimal::<Decimal32Type>(a, row).ok_or_else(bad)?,
+        DataType::Decimal64(..) => decimal::<Decimal64Type>(a, row).ok_or_else(bad)?,
+        DataType::Decimal128(..) => decimal::<Decimal128Type>(a, row).ok_or_else(bad)?,
+        DataType::Decimal256(..) => decimal::<Decimal256Type>(a, row).ok_or_else(bad)?,
+        DataType::Utf8 => Value::Text(a.as_string_opt::<i32>().ok_or_else(bad)?.value(row).into()),
+        DataType::LargeUtf8 => {
+            Value::Text(a.as_string_opt::<i64>().ok_or_else(bad)?.value(row).into())
+        }
+        DataType::Utf8View => {
+            Value::Text(a.as_string_view_opt().ok_or_else(bad)?.value(row).into())
+        }
+        DataType::Binary => utf8(a.as_binary_opt::<i32>().ok_or_else(bad)?.value(row))?,
+        DataType::LargeBinary => utf8(a.as_binary_opt::<i64>().ok_or_else(bad)?.value(row))?,
+        DataType::BinaryView => utf8(a.as_binary_view_opt().ok_or_else(bad)?.value(row))?,
+        DataType::FixedSizeBinary(_) => {
+            utf8(a.as_fixed_size_binary_opt().ok_or_else(bad)?.value(row))?
+        }
+        DataType::Date32 => {
+            let days = prim::<Date32Type>(a, row).ok_or_else(bad)?;
+            Value::Date(date_from_days(i64::from(days)).ok_or_else(|| invalid("date"))?)
+        }
+        DataType::Date64 => {
+            let ms = prim::<Date64Type>(a, row).ok_or_else(bad)?;
+            Value::Date(
+                DateTime::<Utc>::from_timestamp_millis(ms)
+                    .ok_or_else(|| invalid("date"))?
+                    .date_naive(),
+            )
+        }
+        DataType::Timestamp(unit, _) => {
+            let at = match unit {
+                TimeUnit::Second => prim::<TimestampSecondType>(a, row)
+                    .ok_or_else(bad)
+                    .map(|s| DateTime::<Utc>::from_timestamp(s, 0))?,
+                TimeUnit::Millisecond => prim::<TimestampMillisecondType>(a, row)
+                    .ok_or_else(bad)
+                    .map(DateTime::<Utc>::from_timestamp_millis)?,
+                TimeUnit::Microsecond => prim::<TimestampMicrosecondType>(a, row)
+                    .ok_or_else(bad)
+                    .map(DateTime::<Utc>::from_timestamp_micros)?,
+                TimeUnit::Nanosecond => prim::<TimestampNanosecondType>(a, row)
+                    .ok_or_else(bad)
+                    .map(|n| Some(DateTime::<Utc>::from_timestamp_nanos(n)))?,
+            };
+            Value::DateTime(at.ok_or_else(|| invalid("timestamp"))?)
+        }
+        DataType::List(_) => list(&a.as_list_opt::<i32>().ok_or_else(bad)?.value(row))?,
+        DataType::LargeList(_) => list(&a.as_list_opt::<i64>().ok_or_else(bad)?.value(row))?,
+        DataType::ListView(_) => list(&a.as_list_view_opt::<i32>().ok_or_else(bad)?.value(row))?,
+        DataType::LargeListView(_) => {
+            list(&a.as_list_view_opt::<i64>().ok_or_else(bad)?.value(row))?
+        }
+        DataType::FixedSizeList(..) => {
+            list(&a.as_fixed_size_list_opt().ok_or_else(bad)?.value(row))?
+        }
+        DataType::Struct(fields) => {
+            let s = a.as_struct_opt().ok_or_else(bad)?;
+            let mut object = BTreeMap::new();
+            for (field, column) in fields.iter().zip(s.columns()) {
+                object.insert(field.name().clone(), cell(column.as_ref(), row)?);
+            }
+            Value::Object(object)
+        }
+        DataType::Map(..) => {
+            let entries = a.as_map_opt().ok_or_else(bad)?.value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            let mut object = BTreeMap::new();
+            for i in 0..entries.len() {
+                let key = match cell(keys.as_ref(), i)? {
+                    Value::Text(k) => k,
+                    Value::Int(k) => k.to_string(),
+                    _ => return Err(invalid("map with text keys")),
+                };
+                object.insert(key, cell(values.as_ref(), i)?);
+            }
+            Value::Object(object)
+        }
+        DataType::Dictionary(..) => {
+            let d = a.as_any_dictionary_opt().ok_or_else(bad)?;
+            let keys = d.normalized_keys();
+            let key = *keys.get(row).ok_or_else(bad)?;
+            cell(d.values().as_ref(), key)?
+        }
+        _ => Value::Text(
+            arrow::util::display::array_value_to_string(a, row).map_err(|_| invalid("text"))?,
+        ),
+    })
+}
+
+fn prim<T: arrow::datatypes::ArrowPrimitiveType>(a: &dyn Array, row: usize) -> Option<T::Native> {
+    a.as_primitive_opt::<T>().map(|p| p.value(row))
+}
+
+fn int(v: impl Into<i64>) -> Value {
+    Value::Int(v.into())
+}
+
+fn decimal<T: DecimalType>(a: &dyn Array, row: usize) -> Option<Value> {
+    let text = a.as_primitive_opt::<T>()?.value_as_string(row);
+    Some(text.parse::<f64>().map_or(Value::Null, Value::float))
+}
+
+fn utf8(bytes: &[u8]) -> Result<Value, CellFault> {
+    std::str::from_utf8(bytes)
+        .map(|s| Value::Text(s.to_owned()))
+        .map_err(|_| SourceErrorKind::InvalidUtf8)
+}
+
+fn list(values: &ArrayRef) -> Result<Value, CellFault> {
+    (0..values.len())
+        .map(|i| cell(values.as_ref(), i))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::List)
+}
+
+/// The date `days` after 1970-01-01.
+pub(crate) fn date_from_days(days: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::try_days(days)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        Decimal128Array, DictionaryArray, Int32Builder, ListBuilder, StructArray,
+        TimestampMillisecondArray, UInt64Array,
+    };
+    use arrow::datatypes::{Field, Int8Type};
+
+    use super::*;
+
+    #[test]
+    fn typed_cells_keep_their_types() {
+        let ts: ArrayRef = Arc::new(
+            TimestampMillisecondArray::from(vec![Some(1_709_302_925_000), None])
+                .with_timezone("+01:00"),
+        );
+        assert_eq!(
+            cell(ts.as_ref(), 0).unwrap(),
+            Value::DateTime("2024-03-01T14:22:05Z".parse().unwrap())
+        );
+        assert_eq!(cell(ts.as_ref(), 1).unwrap(), Value::Null);
+        let dec: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![12345_i128])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
+        assert_eq!(cell(dec.as_ref(), 0).unwrap(), Value::Float(123.45));
+        let big: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
+        assert_eq!(cell(big.as_ref(), 0).unwrap_err().code(), "invalid_value");
+        let mut lb = ListBuilder::new(Int32Builder::new());
+        lb.values().append_value(1);
+        lb.values().append_value(2);
+        lb.append(true);
+        let l: ArrayRef = Arc::new(lb.finish());
+        assert_eq!(
+            cell(l.as_ref(), 0).unwrap(),
+            Value::List(vec![Value::Int(1), Value::Int(2)])
+        );
+        let city: ArrayRef = Arc::new(StringArray::from(vec!["Springfield"]));
+        let s: ArrayRef = Arc::new(StructArray::from(vec![(
+            Arc::new(Field::new("city", DataType::Utf8, true)),
+            city,
+        )]));
+        let Value::Object(o) = cell(s.as_ref(), 0).unwrap() else {
+            panic!("object expected")
+        };
+        assert_eq!(o["city"], Value::from("Springfield"));
+        let d: ArrayRef = Arc::new(
+            vec!["gold", "silver", "gold"]
+                .into_iter()
+                .collect::<DictionaryArray<Int8Type>>(),
+        );
+        assert_eq!(cell(d.as_ref(), 2).unwrap(), Value::from("gold"));
+        let bin: ArrayRef = Arc::new(arrow::array::BinaryArray::from(vec![&[0xff_u8][..]]));
+        assert_eq!(cell(bin.as_ref(), 0).unwrap_err().code(), "invalid_utf8");
+        assert_eq!(date_from_days(1).unwrap().to_string(), "1970-01-02");
+    }
+}

@@ -1,0 +1,626 @@
+//! Parquet datasets and Arrow record batches as a [`Source`] of records.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use futures::StreamExt;
+use mergetag_model::{
+    FieldName, OnBadRow, Position, Record, RecordId, Reject, Source, SourceError, SourceErrorKind,
+    SourceName, Value,
+};
+use mergetag_sources::{ColumnMap, FieldFault, ValueMapper};
+use object_store::ObjectMeta;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+
+use crate::convert::Column;
+use crate::error::{Error, Result};
+use crate::location::Location;
+use crate::reader::StoreReader;
+use crate::runtime::Runtime;
+
+/// The rows read per batch unless [`ArrowSourceBuilder::batch_size`] says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
+/// Builds an [`ArrowSource`]: the column map, the bad-row policy and the batch size, then
+/// the data (a Parquet file or dataset, or any [`RecordBatchReader`]).
+///
+/// Setters take `&mut self`; the build methods take `&self`, so one builder opens many
+/// sources.
+#[derive(Debug, Clone)]
+pub struct ArrowSourceBuilder {
+    map: ColumnMap,
+    on_bad_row: OnBadRow,
+    batch_size: usize,
+}
+
+impl Default for ArrowSourceBuilder {
+    fn default() -> ArrowSourceBuilder {
+        ArrowSourceBuilder {
+            map: ColumnMap::new(),
+            on_bad_row: OnBadRow::Quarantine,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+impl ArrowSourceBuilder {
+    /// A builder with an empty column map (every column kept under its own name),
+    /// [`OnBadRow::Quarantine`] and [`DEFAULT_BATCH_SIZE`].
+    pub fn new() -> ArrowSourceBuilder {
+        ArrowSourceBuilder::default()
+    }
+
+    /// The column map (a preset or your own), exactly as for CSV.
+    pub fn column_map(&mut self, map: ColumnMap) -> &mut ArrowSourceBuilder {
+        self.map = map;
+        self
+    }
+
+    /// What happens to rows with a value that cannot be read (default: quarantine).
+    pub fn on_bad_row(&mut self, policy: OnBadRow) -> &mut ArrowSourceBuilder {
+        self.on_bad_row = policy;
+        self
+    }
+
+    /// The rows decoded at once from Parquet (at least 1; default [`DEFAULT_BATCH_SIZE`]).
+    /// Only one batch of the projected columns is decoded at a time (but see the README:
+    /// the process's peak memory was measured growing with the rows read).
+    pub fn batch_size(&mut self, rows: usize) -> &mut ArrowSourceBuilder {
+        self.batch_size = rows.max(1);
+        self
+    }
+
+    /// A source over any Arrow [`RecordBatchReader`] (an IPC stream, a Flight result, your
+    /// own batches). Its columns go through the column map like CSV columns.
+    pub fn from_reader<R>(&self, name: impl Into<SourceName>, reader: R) -> ArrowSource
+    where
+        R: RecordBatchReader + 'static,
+    {
+        let name = name.into();
+        let batches = ReaderBatches {
+            reader: Box::new(reader),
+            name: name.clone(),
+        };
+        self.source(name, Box::new(batches))
+    }
+
+    /// A source over the Parquet file, or the directory (prefix) of Parquet files, at
+    /// `location`.
+    ///
+    /// A directory is listed once, when the source opens: every object whose name ends in
+    /// `.parquet` below it, in path order, skipping names that start with `_` or `.` (markers
+    /// and temporary files of writers); a file added later is not read, and a file removed
+    /// before it is read is an I/O error naming it. Path segments `key=value` (Hive
+    /// partitions, `country=US/`) become text columns `key` of every row below them, unless
+    /// the file has a column of that name. Only the columns the column map does not ignore
+    /// are decoded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the location cannot be listed or read, [`Error::Location`] when
+    /// it holds no Parquet file.
+    pub fn parquet(&self, name: impl Into<SourceName>, location: &Location) -> Result<ArrowSource> {
+        let name = name.into();
+        let rt = Runtime::new()?;
+        let files = rt.block_on(list_parquet(location))?;
+        let batches = ParquetBatches {
+            rt,
+            location: location.clone(),
+            files: files.into(),
+            current: None,
+            mapper: ValueMapper::new(self.map.clone()),
+            batch_size: self.batch_size,
+            name: name.clone(),
+            read: 0,
+        };
+        Ok(self.source(name, Box::new(batches)))
+    }
+
+    fn source(&self, name: SourceName, batches: Box<dyn Batches>) -> ArrowSource {
+        ArrowSource {
+            name,
+            batches,
+            mapper: ValueMapper::new(self.map.clone()),
+            on_bad_row: self.on_bad_row,
+            batch: None,
+            columns: Vec::new(),
+            schema: None,
+            rows: 0,
+            rejects: Vec::new(),
+            cells: Vec::new(),
+            done: false,
+        }
+    }
+}
+
+/// One batch and the partition values of the file it came from.
+struct Batch {
+    batch: RecordBatch,
+    partitions: Arc<[(String, String)]>,
+}
+
+/// Where batches come from.
+trait Batches {
+    /// The next batch; `None` at the end; an error is fatal.
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>>;
+}
+
+struct ReaderBatches {
+    reader: Box<dyn RecordBatchReader>,
+    name: SourceName,
+}
+
+impl Batches for ReaderBatches {
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
+        let batch = self.reader.next()?;
+        Some(
+            batch
+                .map(|batch| Batch {
+                    batch,
+                    partitions: Arc::from(Vec::new()),
+                })
+                .map_err(|e| {
+                    SourceError::new(
+                        self.name.clone(),
+                        Position::record(rows_so_far + 1),
+                        SourceErrorKind::Io {
+                            message: "the Arrow reader failed".into(),
+                        },
+                    )
+                    .with_cause(e)
+                }),
+        )
+    }
+}
+
+/// A listed Parquet object and the Hive partition values of its path.
+#[derive(Debug)]
+struct ParquetFile {
+    meta: ObjectMeta,
+    partitions: Arc<[(String, String)]>,
+}
+
+/// The file being read: its batches, partition values and URL.
+type OpenFile = (
+    ParquetRecordBatchStream<StoreReader>,
+    Arc<[(String, String)]>,
+    String,
+);
+
+struct ParquetBatches {
+    rt: Runtime,
+    location: Location,
+    files: VecDeque<ParquetFile>,
+    current: Option<OpenFile>,
+    mapper: ValueMapper,
+    batch_size: usize,
+    name: SourceName,
+    read: usize,
+}
+
+impl ParquetBatches {
+    fn io(
+        &self,
+        at: u64,
+        file: &str,
+        what: &str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> SourceError {
+        SourceError::new(
+            self.name.clone(),
+            Position::record(at),
+            SourceErrorKind::Io {
+                message: format!("{what} {file}"),
+            },
+        )
+        .with_cause(cause)
+    }
+
+    fn open(&mut self, file: ParquetFile, at: u64) -> Result<(), SourceError> {
+        let url = format!("{}/{}", self.location.store_url(), file.meta.location);
+        let reader = StoreReader::new(
+            self.location.store().clone(),
+            file.meta.location.clone(),
+            file.meta.size,
+        );
+        let builder = self
+            .rt
+            .block_on(ParquetRecordBatchStreamBuilder::new(reader))
+            .map_err(|e| self.io(at, &url, "cannot open the Parquet file", e))?;
+        let schema = builder.schema().clone();
+        let keep: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !self.mapper.is_ignored(f.name()))
+            .map(|(i, _)| i)
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), keep);
+        let stream = builder
+            .with_projection(mask)
+            .with_batch_size(self.batch_size)
+            .build()
+            .map_err(|e| self.io(at, &url, "cannot read the Parquet file", e))?;
+        self.current = Some((stream, file.partitions, url));
+        self.read += 1;
+        Ok(())
+    }
+}
+
+impl Batches for ParquetBatches {
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
+        let at = rows_so_far + 1;
+        loop {
+            if let Some((stream, partitions, url)) = &mut self.current {
+                match self.rt.block_on(stream.next()) {
+                    Some(Ok(batch)) => {
+                        return Some(Ok(Batch {
+                            batch,
+                            partitions: partitions.clone(),
+                        }));
+                    }
+                    Some(Err(e)) => {
+                        let url = url.clone();
+                        self.current = None;
+                        self.files.clear();
+                        return Some(Err(self.io(at, &url, "cannot read the Parquet file", e)));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let file = self.files.pop_front()?;
+            if let Err(e) = self.open(file, at) {
+                self.files.clear();
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+/// Lists the Parquet files at `location` (a file, or a prefix), in path order.
+async fn list_parquet(location: &Location) -> Result<Vec<ParquetFile>> {
+    use object_store::ObjectStoreExt;
+    let store = location.store();
+    let prefix = location.path();
+    let store_error = |operation, source| Error::Store {
+        location: location.url().to_owned(),
+        operation,
+        source,
+    };
+    let mut files = Vec::new();
+    let mut listing = store.list(Some(prefix));
+    while let Some(meta) = listing.next().await {
+        let meta = meta.map_err(|e| store_error("list", e))?;
+        let Some(rest) = meta.location.prefix_match(prefix) else {
+            continue;
+        };
+        let parts: Vec<String> = rest.map(|p| decode(p.as_ref())).collect();
+        let Some((file_name, dirs)) = parts.split_last() else {
+            continue;
+        };
+        if !file_name.ends_with(".parquet")
+            || parts
+                .iter()
+                .any(|p| p.starts_with('_') || p.starts_with('.'))
+        {
+            continue;
+        }
+        let partitions: Vec<(String, String)> = dirs
+            .iter()
+            .filter_map(|d| d.split_once('='))
+            .filter(|(k, _)| !k.is_empty())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        files.push(ParquetFile {
+            meta,
+            partitions: Arc::from(partitions),
+        });
+    }
+    if files.is_empty() {
+        // Not a prefix: perhaps the location is the file itself.
+        match store.head(prefix).await {
+            Ok(meta) => files.push(ParquetFile {
+                meta,
+                partitions: Arc::from(Vec::new()),
+            }),
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(Error::location(
+                    location.url(),
+                    "no Parquet file here (a file, or a directory of *.parquet files, is expected)",
+                ));
+            }
+            Err(e) => return Err(store_error("read", e)),
+        }
+    }
+    files.sort_by(|a, b| a.meta.location.cmp(&b.meta.location));
+    Ok(files)
+}
+
+/// Undoes the percent-encoding of a path segment (`New%20York` -> `New York`); malformed
+/// escapes are kept as they are.
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = segment.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
+}
+
+/// Records from Arrow record batches: a Parquet file or dataset on any object store, or any
+/// [`RecordBatchReader`], read batch by batch through a column
+/// map, exactly like the CSV source.
+///
+/// Typed columns stay typed ([`Value::Int`], [`Value::Float`] for decimals,
+/// [`Value::DateTime`] for timestamps in any unit, [`Value::Date`], [`Value::List`]); structs
+/// and maps are flattened into dotted keys (`address.city`) as the JSON Lines source flattens
+/// objects. Records are keyed by the map's key column, else by the 1-based record number
+/// across the whole dataset. A value that cannot be read (an unsigned integer beyond `i64`,
+/// binary that is not UTF-8, a timestamp out of range, a value the column map cannot
+/// convert) makes its row a [`Reject`] naming the source, record and column (or, under
+/// [`OnBadRow::Fail`], an error); the value itself is never in a message.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow::array::{Int64Array, RecordBatch, RecordBatchIterator, StringArray};
+/// use arrow::datatypes::{DataType, Field, Schema};
+/// use mergetag_lake::ArrowSource;
+/// use mergetag_model::{fields, Source};
+/// use mergetag_sources::ColumnMap;
+///
+/// let schema = Arc::new(Schema::new(vec![
+///     Field::new("hs_object_id", DataType::Int64, false),
+///     Field::new("firstname", DataType::Utf8, true),
+/// ]));
+/// let batch = RecordBatch::try_new(schema.clone(), vec![
+///     Arc::new(Int64Array::from(vec![901, 902])),
+///     Arc::new(StringArray::from(vec![Some("Ada"), None])),
+/// ])?;
+/// let reader = RecordBatchIterator::new([Ok(batch)], schema);
+/// let mut source = ArrowSource::builder()
+///     .column_map(ColumnMap::hubspot_contacts())
+///     .from_reader("hubspot", reader);
+/// let records: Vec<_> = source.records().collect::<Result<_, _>>()?;
+/// assert_eq!(records[0].id.to_string(), "hubspot:901");
+/// assert_eq!(records[0].text(fields::FIRST_NAME), Some("Ada"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ArrowSource {
+    name: SourceName,
+    batches: Box<dyn Batches>,
+    mapper: ValueMapper,
+    on_bad_row: OnBadRow,
+    /// The current batch: its columns, partition values, row count and the next row.
+    batch: Option<Current>,
+    columns: Vec<FieldName>,
+    schema: Option<SchemaRef>,
+    rows: u64,
+    rejects: Vec<Reject>,
+    cells: Vec<(usize, Value)>,
+    done: bool,
+}
+
+struct Current {
+    columns: Vec<Column>,
+    names: Vec<String>,
+    partitions: Arc<[(String, String)]>,
+    len: usize,
+    next: usize,
+}
+
+impl fmt::Debug for ArrowSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArrowSource")
+            .field("name", &self.name)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArrowSource {
+    /// A builder.
+    pub fn builder() -> ArrowSourceBuilder {
+        ArrowSourceBuilder::new()
+    }
+
+    /// The rows read so far (accepted and rejected).
+    pub fn rows_read(&self) -> u64 {
+        self.rows
+    }
+
+    fn next_batch(&mut self) -> Result<bool, SourceError> {
+        loop {
+            let Some(next) = self.batches.next_batch(self.rows) else {
+                return Ok(false);
+            };
+            let Batch { batch, partitions } = next?;
+            let schema = batch.schema();
+            let mut names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+            let columns: Vec<Column> = batch.columns().iter().map(Column::new).collect();
+            let partitions: Arc<[(String, String)]> =
+                if partitions.iter().any(|(k, _)| names.contains(k)) {
+                    partitions
+                        .iter()
+                        .filter(|(k, _)| !names.contains(k))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .into()
+                } else {
+                    partitions
+                };
+            names.extend(partitions.iter().map(|(k, _)| k.clone()));
+            if self.schema.as_ref() != Some(&schema) || self.columns.len() != names.len() {
+                self.columns = names.iter().map(|n| FieldName::new(n)).collect();
+                self.schema = Some(schema);
+            }
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            self.batch = Some(Current {
+                columns,
+                names,
+                partitions,
+                len: batch.num_rows(),
+                next: 0,
+            });
+            return Ok(true);
+        }
+    }
+
+    fn bad_row(
+        &mut self,
+        key: Option<String>,
+        fault: FieldFault,
+        names: &[String],
+    ) -> Result<(), SourceError> {
+        let position = Position::record(self.rows);
+        match self.on_bad_row {
+            OnBadRow::Fail => {
+                self.done = true;
+                Err(fault.into_error(self.name.clone(), position))
+            }
+            OnBadRow::Quarantine => {
+                let id = match key {
+                    Some(k) => RecordId::id(self.name.clone(), k),
+                    None => RecordId::row(self.name.clone(), self.rows),
+                };
+                let raw: serde_json::Map<String, serde_json::Value> = self
+                    .cells
+                    .iter()
+                    .map(|(c, v)| {
+                        (
+                            names.get(*c).cloned().unwrap_or_default(),
+                            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                        )
+                    })
+                    .collect();
+                self.rejects.push(Reject {
+                    id,
+                    position,
+                    field: fault.column,
+                    error: fault.kind,
+                    raw: serde_json::Value::Object(raw).to_string(),
+                });
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Source for ArrowSource {
+    fn name(&self) -> &SourceName {
+        &self.name
+    }
+
+    fn read_record(&mut self, record: &mut Record) -> Result<bool, SourceError> {
+        loop {
+            if self.done {
+                record.clear();
+                return Ok(false);
+            }
+            let has_row = self.batch.as_ref().is_some_and(|b| b.next < b.len);
+            if !has_row {
+                self.batch = None;
+                match self.next_batch() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.done = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Err(e);
+                    }
+                }
+            }
+            let Some(current) = self.batch.take() else {
+                continue;
+            };
+            let row = current.next;
+            self.rows += 1;
+            self.cells.clear();
+            let mut fault = None;
+            for (i, column) in current.columns.iter().enumerate() {
+                match column.value(row) {
+                    Ok(v) => self.cells.push((i, v)),
+                    Err(kind) => {
+                        fault.get_or_insert(FieldFault::new(
+                            kind,
+                            Some(FieldName::new(&current.names[i])),
+                        ));
+                        self.cells.push((i, Value::Null));
+                    }
+                }
+            }
+            let first_partition = current.columns.len();
+            for (j, (_, v)) in current.partitions.iter().enumerate() {
+                self.cells
+                    .push((first_partition + j, Value::Text(v.clone())));
+            }
+            let names = &current.names;
+            let filled = match fault {
+                Some(f) => Err(f),
+                None => self.mapper.fill(
+                    self.cells
+                        .iter()
+                        .map(|(i, v)| (names[*i].as_str(), v.clone())),
+                    record,
+                ),
+            };
+            let result = match filled {
+                Ok(key) => {
+                    record.id = match key {
+                        Some(k) => RecordId::id(self.name.clone(), k),
+                        None => RecordId::row(self.name.clone(), self.rows),
+                    };
+                    Ok(true)
+                }
+                Err(fault) => {
+                    let key = self.cells.iter().find_map(|(i, v)| {
+                        self.mapper.is_key(&names[*i]).then(|| match v {
+                            Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                            Value::Int(n) => Some(n.to_string()),
+                            _ => None,
+                        })?
+                    });
+                    self.bad_row(key, fault, names).map(|()| false)
+                }
+            };
+            self.batch = Some(Current {
+                next: row + 1,
+                ..current
+            });
+            match result {
+                Ok(true) => return Ok(true),
+                Ok(false) => continue,
+                Err(e) => {
+                    record.clear();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
+        out.append(&mut self.rejects);
+    }
+
+    fn columns(&self) -> &[FieldName] {
+        &self.columns
+    }
+}
