@@ -411,11 +411,32 @@ impl PredictModel {
                 )
             }
         };
-        let spend = GammaGamma::fit(customers, options)
+        Ok(PredictModel::with_spend(
+            (transaction, log_likelihood, convergence),
+            customers,
+            customers.len(),
+            options,
+            window,
+            period,
+        ))
+    }
+
+    /// The model of a fitted transaction model, with Gamma-Gamma fitted to
+    /// `spend_customers` when that converges with `q > 1` (no spend model otherwise); without
+    /// holdout metrics nor baseline.
+    fn with_spend(
+        (transaction, log_likelihood, convergence): (TransactionFit, f64, Convergence),
+        spend_customers: &[Rfm],
+        customers: usize,
+        options: &FitOptions,
+        window: (NaiveDate, NaiveDate),
+        period: Period,
+    ) -> PredictModel {
+        let spend = GammaGamma::fit(spend_customers, options)
             .ok()
             .filter(|f| f.convergence.converged && f.model.q > 1.0)
             .map(|f| f.model);
-        Ok(PredictModel {
+        PredictModel {
             trained_from: window.0,
             trained_to: window.1,
             period,
@@ -423,10 +444,10 @@ impl PredictModel {
             log_likelihood,
             convergence,
             spend,
-            customers: customers.len(),
+            customers,
             holdout: None,
             baseline: None,
-        })
+        }
     }
 
     /// The model with the [`Baseline`] of `customers` (the ones it was fitted on), the
@@ -472,22 +493,14 @@ impl PredictModel {
             .filter(|c| c.frequency == 0.0 || c.monetary_value.is_some_and(|m| m > 0.0))
             .copied()
             .collect();
-        let spend = GammaGamma::fit(&with_money, options)
-            .ok()
-            .filter(|f| f.convergence.converged && f.model.q > 1.0)
-            .map(|f| f.model);
-        Ok(PredictModel {
-            trained_from: window.0,
-            trained_to: window.1,
-            period: self.period,
-            transaction,
-            log_likelihood,
-            convergence,
-            spend,
-            customers: customers.len(),
-            holdout: None,
-            baseline: None,
-        })
+        Ok(PredictModel::with_spend(
+            (transaction, log_likelihood, convergence),
+            &with_money,
+            customers.len(),
+            options,
+            window,
+            self.period,
+        ))
     }
 }
 
@@ -1138,38 +1151,14 @@ impl Predictor {
             .zip(&summary)
             .map(|(((rfm, os), own), own_summary)| {
                 let mut t = BTreeMap::new();
-                let fin = |v: f64| {
-                    if v.is_finite() {
-                        Value::float(v)
-                    } else {
-                        Value::Null
-                    }
-                };
-                let (mut expected, mut alive, mut risk, mut band, mut clv) = (
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
+                model_traits(
+                    &mut t,
+                    (&horizon_name, &clv_name),
+                    c,
+                    model.as_ref().zip(rfm.as_ref()),
+                    horizon,
+                    unit,
                 );
-                if let (Some(rfm), Some(m)) = (rfm, &model) {
-                    let p = m.transaction.p_alive(rfm);
-                    expected = fin(m.transaction.expected_purchases(horizon, rfm));
-                    if p.is_finite() {
-                        let p = p.clamp(0.0, 1.0);
-                        alive = Value::float(p);
-                        risk = Value::float(1.0 - p);
-                        band = Value::from(c.churn_bands.band(1.0 - p));
-                    }
-                    if let (Some(gg), TransactionFit::Bgnbd(bg)) = (&m.spend, &m.transaction) {
-                        clv = fin(gg.clv(bg, rfm, c.clv_months, unit, c.discount_rate));
-                    }
-                }
-                t.insert(horizon_name.clone(), expected);
-                t.insert("p_alive".to_owned(), alive);
-                t.insert("churn_risk".to_owned(), risk);
-                t.insert("churn_risk_band".to_owned(), band);
-                t.insert(clv_name.clone(), clv);
                 if let (Some(cc), Some(m)) = (&c.churn, &churn) {
                     let p = own_summary
                         .as_ref()
@@ -1218,4 +1207,51 @@ impl Predictor {
             drift: None,
         })
     }
+}
+
+/// Inserts into `t` the traits a transaction model gives one customer: `names.0` (expected
+/// purchases over `horizon` time units), `p_alive`, `churn_risk`, `churn_risk_band` and
+/// `names.1` (lifetime value, with a spend model and BG/NBD); each null without a model and
+/// summary, or where the model gives no finite value. `unit` is the model's time unit in days.
+/// A fitted run and a saved model's scores fill them the same way.
+pub(crate) fn model_traits(
+    t: &mut BTreeMap<String, Value>,
+    names: (&str, &str),
+    c: &PredictConfig,
+    scored: Option<(&PredictModel, &Rfm)>,
+    horizon: f64,
+    unit: f64,
+) {
+    let fin = |v: f64| {
+        if v.is_finite() {
+            Value::float(v)
+        } else {
+            Value::Null
+        }
+    };
+    let (mut expected, mut alive, mut risk, mut band, mut clv) = (
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+    );
+    if let Some((m, rfm)) = scored {
+        expected = fin(m.transaction.expected_purchases(horizon, rfm));
+        let p = m.transaction.p_alive(rfm);
+        if p.is_finite() {
+            let p = p.clamp(0.0, 1.0);
+            alive = Value::float(p);
+            risk = Value::float(1.0 - p);
+            band = Value::from(c.churn_bands.band(1.0 - p));
+        }
+        if let (Some(gg), TransactionFit::Bgnbd(bg)) = (&m.spend, &m.transaction) {
+            clv = fin(gg.clv(bg, rfm, c.clv_months, unit, c.discount_rate));
+        }
+    }
+    t.insert(names.0.to_owned(), expected);
+    t.insert("p_alive".to_owned(), alive);
+    t.insert("churn_risk".to_owned(), risk);
+    t.insert("churn_risk_band".to_owned(), band);
+    t.insert(names.1.to_owned(), clv);
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::drift::{DRIFT_BINS, DriftReport, HoldoutCheck, Stability, psi};
 use crate::error::{Error, Result};
 use crate::optimize::FitOptions;
-use crate::predictor::{Order, PredictModel, Predictor, TransactionFit, holdout_check};
+use crate::predictor::{
+    Order, PredictModel, Predictor, TransactionFit, holdout_check, model_traits,
+};
 use crate::summary::Rfm;
 
 /// One parameter before and after retraining.
@@ -372,44 +374,19 @@ impl Predictor {
         let Orders { orders, today, .. } = self.all_orders(events, now);
         let unit = model.period.days();
         let horizon = self.horizon_in(model);
-        let fin = |v: f64| {
-            if v.is_finite() {
-                Value::float(v)
-            } else {
-                Value::Null
-            }
-        };
+        let names = (self.horizon_trait(), self.clv_trait());
         self.summarize_in(&orders, today, model.period)
             .iter()
             .map(|rfm| {
                 let mut t = BTreeMap::new();
-                let (mut expected, mut alive, mut risk, mut band, mut clv) = (
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
+                model_traits(
+                    &mut t,
+                    (&names.0, &names.1),
+                    c,
+                    rfm.as_ref().map(|rfm| (model, rfm)),
+                    horizon,
+                    unit,
                 );
-                if let Some(rfm) = rfm {
-                    expected = fin(model.transaction.expected_purchases(horizon, rfm));
-                    let p = model.transaction.p_alive(rfm);
-                    if p.is_finite() {
-                        let p = p.clamp(0.0, 1.0);
-                        alive = Value::float(p);
-                        risk = Value::float(1.0 - p);
-                        band = Value::from(c.churn_bands.band(1.0 - p));
-                    }
-                    if let (Some(gg), TransactionFit::Bgnbd(bg)) =
-                        (&model.spend, &model.transaction)
-                    {
-                        clv = fin(gg.clv(bg, rfm, c.clv_months, unit, c.discount_rate));
-                    }
-                }
-                t.insert(self.horizon_trait(), expected);
-                t.insert("p_alive".to_owned(), alive);
-                t.insert("churn_risk".to_owned(), risk);
-                t.insert("churn_risk_band".to_owned(), band);
-                t.insert(self.clv_trait(), clv);
                 t
             })
             .collect()
