@@ -89,15 +89,19 @@ pub enum SourceKind {
     /// A HubSpot-style contacts API synced over HTTP (`mergetag-sync`, feature `http-sync`),
     /// described by the `[sources.settings]` table.
     Hubspot,
+    /// Kafka topics read by a consumer group (`mergetag-kafka`, feature `kafka`), described
+    /// by the `[sources.settings]` table.
+    Kafka,
 }
 
 impl SourceKind {
-    /// `file`, `postgres` or `hubspot`, as configurations spell it.
+    /// `file`, `postgres`, `hubspot` or `kafka`, as configurations spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::File => "file",
             SourceKind::Postgres => "postgres",
             SourceKind::Hubspot => "hubspot",
+            SourceKind::Kafka => "kafka",
         }
     }
 
@@ -107,6 +111,7 @@ impl SourceKind {
             SourceKind::File => None,
             SourceKind::Postgres => Some(("postgres", "mergetag-postgres")),
             SourceKind::Hubspot => Some(("http-sync", "mergetag-sync")),
+            SourceKind::Kafka => Some(("kafka", "mergetag-kafka")),
         }
     }
 }
@@ -412,7 +417,7 @@ impl SourceConfig {
         if !self.settings.is_empty() {
             return Err(Error::invalid(
                 "settings",
-                "settings are for live sources (kind = \"postgres\" or \"hubspot\"); remove them or set kind",
+                "settings are for live sources (kind = \"postgres\", \"hubspot\" or \"kafka\"); remove them or set kind",
             ));
         }
         if self.path.as_os_str().is_empty() {

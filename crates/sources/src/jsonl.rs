@@ -270,6 +270,60 @@ impl ObjectMapper {
     }
 }
 
+/// Maps one JSON object, given as the bytes of one JSON Lines line, into a record exactly as
+/// [`JsonLinesSource`] maps a line: for sources whose rows arrive as JSON documents one at a
+/// time (a message queue's payloads), so that they take the same column maps, presets and
+/// faults as JSON Lines files.
+///
+/// ```
+/// use mergetag_model::{fields, Record, SourceErrorKind};
+/// use mergetag_sources::{ColumnMap, JsonObjectMapper};
+///
+/// let map = ColumnMap::new().with_key("id").with_column("traits.first_name", fields::FIRST_NAME);
+/// let mut mapper = JsonObjectMapper::new(map);
+/// let mut record = Record::default();
+/// let key = mapper.fill(br#"{"id": 7, "traits": {"first_name": "Ada"}}"#, &mut record)?;
+/// assert_eq!(key.as_deref(), Some("7"));
+/// assert_eq!(record.text(fields::FIRST_NAME), Some("Ada"));
+///
+/// // Not an object: a fault that says what was found, never the data.
+/// let fault = mapper.fill(b"[1, 2]", &mut record).unwrap_err();
+/// assert!(matches!(fault.kind, SourceErrorKind::Syntax { .. }));
+/// # Ok::<(), mergetag_sources::FieldFault>(())
+/// ```
+#[derive(Debug)]
+pub struct JsonObjectMapper {
+    mapper: ObjectMapper,
+}
+
+impl JsonObjectMapper {
+    /// A mapper through `map`.
+    pub fn new(map: ColumnMap) -> JsonObjectMapper {
+        JsonObjectMapper {
+            mapper: ObjectMapper::new(map),
+        }
+    }
+
+    /// Clears `record`'s fields and fills them from `json`, one JSON object in UTF-8. Returns
+    /// the text of the best-ranked key column that has a value; the record's id is left as it
+    /// is.
+    ///
+    /// # Errors
+    ///
+    /// A [`FieldFault`](crate::FieldFault): bytes that are not UTF-8 or not a JSON object
+    /// (no column), or, naming the key, a value that does not convert, a key the map refuses,
+    /// or two keys that give one field different values.
+    pub fn fill(
+        &mut self,
+        json: &[u8],
+        record: &mut Record,
+    ) -> Result<Option<String>, crate::FieldFault> {
+        parse_object(json)
+            .and_then(|object| self.mapper.fill(object, record))
+            .map_err(|e| crate::FieldFault::new(e.kind, e.field))
+    }
+}
+
 /// Configures and opens JSON Lines readers: [`JsonLinesSource`] for records,
 /// [`JsonLinesEvents`] for events and [`IdentifySource`] for the records of identify calls.
 #[derive(Debug, Clone)]

@@ -62,6 +62,7 @@ pub use crate::csv::{CsvSource, CsvSourceBuilder};
 pub use crate::error::{Error, Result};
 pub use crate::jsonl::{
     DEFAULT_MAX_LINE_BYTES, IdentifySource, JsonLinesBuilder, JsonLinesEvents, JsonLinesSource,
+    JsonObjectMapper,
 };
 pub use crate::values::{FieldFault, ValueMapper};
 pub use mergetag_model::OnBadRow;

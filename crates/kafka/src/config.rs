@@ -1,0 +1,234 @@
+//! [`KafkaSettings`]: the `[sources.settings]` table of a `kind = "kafka"` source.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use mergetag_sources::{SourceConfig, SourceKind};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::source::{KafkaSource, KafkaSourceBuilder, StartAt};
+
+/// What a `kind = "kafka"` source reads, as its `[sources.settings]` table says. Unknown keys
+/// are errors.
+///
+/// ```toml
+/// [[sources]]
+/// name = "events"
+/// kind = "kafka"
+/// preset = "segment_identify"          # column-map keys as for files (JSON Lines mapping)
+/// on_bad_row = "quarantine"            # messages that are not JSON objects or do not convert
+/// [sources.settings]
+/// brokers = "127.0.0.1:9092"           # bootstrap brokers, host:port, commas between
+/// topics = ["identifies"]              # or topic = "identifies"
+/// group_id = "mergetag"                # the consumer group whose offsets are committed
+/// start_at = "earliest"                # or "latest": where a group without offsets starts
+/// max_messages = 100000                # end the batch after this many messages (optional)
+/// stop_at_end = true                   # end when every partition is read to its end (default)
+/// idle_timeout_ms = 10000              # end when nothing comes for this long (default 10 s)
+/// dedup_field = "messageId"            # drop a message whose field repeats one read before
+/// commit_at_end = false                # commit when the batch ends (see below; default false)
+/// [sources.settings.properties]        # more librdkafka consumer properties (optional)
+/// "session.timeout.ms" = "10000"
+/// ```
+///
+/// A pipeline run has no point after its outputs are written at which the source could
+/// commit, so by default a pipeline run commits nothing and each run reads from the group's
+/// last committed offsets again (at least once, with the run deduplicating by record key);
+/// `commit_at_end = true` commits when the batch has been read, so that the next run goes on
+/// from there, at the price of not rereading the batch if this run fails after reading.
+///
+/// ```
+/// use mergetag_kafka::KafkaSettings;
+/// use mergetag_sources::SourceConfig;
+///
+/// let config = SourceConfig::from_toml_str(r#"
+///     name = "events"
+///     kind = "kafka"
+///     key = "userId"
+///     [settings]
+///     brokers = "127.0.0.1:9092"
+///     topic = "identifies"
+///     group_id = "mergetag"
+/// "#)?;
+/// let settings = KafkaSettings::from_source_config(&config)?;
+/// assert_eq!(settings.topics, ["identifies"]);
+///
+/// let typo = SourceConfig::from_toml_str("name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokerz = \"x\"\n")?;
+/// let err = KafkaSettings::from_source_config(&typo).unwrap_err();
+/// assert!(err.to_string().starts_with("settings: unknown field `brokerz`"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KafkaSettings {
+    /// The bootstrap brokers, `host:port` separated by commas.
+    pub brokers: String,
+    /// The topics (`topic = "x"` for one).
+    #[serde(
+        alias = "topic",
+        deserialize_with = "mergetag_sources::one_or_many"
+    )]
+    pub topics: Vec<String>,
+    /// The consumer group.
+    pub group_id: String,
+    /// Where a group without committed offsets starts (default `earliest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<StartAt>,
+    /// End the batch after this many messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<u64>,
+    /// End the batch when every assigned partition is read to its end (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_at_end: Option<bool>,
+    /// End the batch when nothing has come for this many milliseconds (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Drop a message whose value in this field (after the column map) was read before in
+    /// the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_field: Option<String>,
+    /// How many dedup keys are remembered (default 100,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_capacity: Option<usize>,
+    /// Commit the offsets read when the batch ends (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_at_end: Option<bool>,
+    /// More librdkafka consumer properties, as text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    /// The settings of a `kind = "kafka"` source, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] at `kind` for another kind of source, at `settings` for an unknown
+    /// or missing key or a value of the wrong type, and as [`KafkaSettings::check`].
+    pub fn from_source_config(config: &SourceConfig) -> Result<KafkaSettings> {
+        if config.kind != SourceKind::Kafka {
+            return Err(Error::invalid("kind", "this is not a kafka source"));
+        }
+        let table = serde_json::Value::Object(config.settings.clone().into_iter().collect());
+        let settings: KafkaSettings =
+            serde_json::from_value(table).map_err(|e| Error::invalid("settings", e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Checks that the settings name brokers, topics and a group, and sensible limits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] naming the key (`settings.group_id`) and how to fix it.
+    pub fn check(&self) -> Result<()> {
+        if self.brokers.trim().is_empty() || self.brokers.split(',').any(|b| b.trim().is_empty())
+        {
+            return Err(Error::invalid(
+                "settings.brokers",
+                "name the bootstrap brokers: brokers = \"host:port\", separated by commas",
+            ));
+        }
+        if self.topics.is_empty() || self.topics.iter().any(|t| t.trim().is_empty()) {
+            return Err(Error::invalid(
+                "settings.topics",
+                "name at least one topic (topic = \"events\"), and no empty one",
+            ));
+        }
+        if self.group_id.trim().is_empty() {
+            return Err(Error::invalid(
+                "settings.group_id",
+                "name the consumer group whose offsets are committed: group_id = \"mergetag\"",
+            ));
+        }
+        if self.max_messages == Some(0) {
+            return Err(Error::invalid(
+                "settings.max_messages",
+                "read at least 1 message, or remove the key for no limit",
+            ));
+        }
+        if self.idle_timeout_ms == Some(0) {
+            return Err(Error::invalid(
+                "settings.idle_timeout_ms",
+                "wait at least 1 ms (the default is 10000)",
+            ));
+        }
+        if self.dedup_capacity == Some(0) {
+            return Err(Error::invalid(
+                "settings.dedup_capacity",
+                "remember at least 1 key, or remove dedup_field",
+            ));
+        }
+        if let Some(f) = &self.dedup_field
+            && f.trim().is_empty()
+        {
+            return Err(Error::invalid(
+                "settings.dedup_field",
+                "the field name is empty",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A builder configured as these settings say (without the column map).
+    pub fn builder(&self) -> KafkaSourceBuilder {
+        let mut b = KafkaSourceBuilder::default();
+        b.brokers(&self.brokers).group_id(&self.group_id);
+        for t in &self.topics {
+            b.topic(t);
+        }
+        if let Some(s) = self.start_at {
+            b.start_at(s);
+        }
+        if let Some(n) = self.max_messages {
+            b.max_messages(n);
+        }
+        if let Some(y) = self.stop_at_end {
+            b.stop_at_end(y);
+        }
+        if let Some(ms) = self.idle_timeout_ms {
+            b.idle_timeout(Duration::from_millis(ms));
+        }
+        if let Some(f) = &self.dedup_field {
+            b.dedup_field(f);
+        }
+        if let Some(n) = self.dedup_capacity {
+            b.dedup_capacity(n);
+        }
+        if let Some(y) = self.commit_at_end {
+            b.commit_at_end(y);
+        }
+        for (k, v) in &self.properties {
+            b.property(k, v);
+        }
+        b
+    }
+}
+
+/// Opens the `kind = "kafka"` source `config` describes: its settings, its column map (a
+/// file resolved against `base_dir`) and its `on_bad_row`.
+///
+/// # Errors
+///
+/// Those of [`KafkaSettings::from_source_config`], [`SourceConfig::check`] and
+/// [`KafkaSourceBuilder::connect`] (a property this source owns is refused at
+/// `settings.properties.KEY`).
+pub fn open(config: &SourceConfig, base_dir: impl AsRef<Path>) -> Result<KafkaSource> {
+    config.check()?;
+    let settings = KafkaSettings::from_source_config(config)?;
+    let mut b = settings.builder();
+    if let Some(map) = config.column_map(base_dir)? {
+        b.column_map(map);
+    }
+    b.on_bad_row(config.on_bad_row);
+    b.connect(&config.name).map_err(|e| match e {
+        Error::Invalid { path, message } => Error::Invalid {
+            path: format!("settings.{path}"),
+            message,
+        },
+        e => e,
+    })
+}
