@@ -67,10 +67,7 @@ pub struct KafkaSettings {
     /// The bootstrap brokers, `host:port` separated by commas.
     pub brokers: String,
     /// The topics (`topic = "x"` for one).
-    #[serde(
-        alias = "topic",
-        deserialize_with = "mergetag_sources::one_or_many"
-    )]
+    #[serde(alias = "topic", deserialize_with = "mergetag_sources::one_or_many")]
     pub topics: Vec<String>,
     /// The consumer group.
     pub group_id: String,
@@ -125,8 +122,7 @@ impl KafkaSettings {
     ///
     /// [`Error::Invalid`] naming the key (`settings.group_id`) and how to fix it.
     pub fn check(&self) -> Result<()> {
-        if self.brokers.trim().is_empty() || self.brokers.split(',').any(|b| b.trim().is_empty())
-        {
+        if self.brokers.trim().is_empty() || self.brokers.split(',').any(|b| b.trim().is_empty()) {
             return Err(Error::invalid(
                 "settings.brokers",
                 "name the bootstrap brokers: brokers = \"host:port\", separated by commas",

@@ -52,9 +52,7 @@ pub enum Error {
     /// The brokers kept failing (down, unreachable, refusing requests) for longer than the
     /// idle timeout, without a message in between: librdkafka retried and gave up being
     /// useful, so the batch stops rather than wait for ever.
-    #[error(
-        "{name}: kafka brokers {brokers} failed for {waited_ms} ms on topics {topics} {after}"
-    )]
+    #[error("{name}: kafka brokers {brokers} failed for {waited_ms} ms on topics {topics} {after}")]
     Stalled {
         /// The source.
         name: String,

@@ -54,6 +54,6 @@ pub use crate::config::{KafkaSettings, open};
 pub use crate::error::{Error, Result};
 pub use crate::offsets::{AppliedOffsets, InvalidPosition, MessagePosition, RecentKeys};
 pub use crate::source::{
-    DEFAULT_COMMIT_TIMEOUT, DEFAULT_DEDUP_CAPACITY, DEFAULT_IDLE_TIMEOUT, KafkaSource,
-    KafkaSourceBuilder, StartAt,
+    DEFAULT_COMMIT_TIMEOUT, DEFAULT_DEDUP_CAPACITY, DEFAULT_IDLE_TIMEOUT, DEFAULT_JOIN_TIMEOUT,
+    KafkaSource, KafkaSourceBuilder, StartAt,
 };

@@ -200,7 +200,11 @@ mod tests {
         assert_eq!(MessagePosition::new("t", 1, 9).to_string(), "t/1@9");
         assert_eq!("t.x/1@9".parse(), Ok(MessagePosition::new("t.x", 1, 9)));
         for bad in ["", "t", "t/1", "/1@2", "t/x@2", "t/1@", "t@1/2"] {
-            assert_eq!(bad.parse::<MessagePosition>(), Err(InvalidPosition), "{bad}");
+            assert_eq!(
+                bad.parse::<MessagePosition>(),
+                Err(InvalidPosition),
+                "{bad}"
+            );
         }
     }
 }

@@ -7,7 +7,7 @@ use mergetag_model::{
     FieldName, OnBadRow, Position, Record, RecordId, Reject, Source, SourceError, SourceErrorKind,
     SourceName, Value,
 };
-use mergetag_sources::{ColumnMap, FieldFault, JsonObjectMapper};
+use mergetag_sources::{ColumnMap, FieldFault, JsonObjectMapper, ValueMapper};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
@@ -19,6 +19,10 @@ use crate::offsets::{MessagePosition, RecentKeys};
 /// How long a batch waits, by default, for a message before it ends (or, if the brokers
 /// are failing, stops with [`Error::Stalled`]): 10 seconds.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a source waits, by default, for the group to assign it partitions before the
+/// idle timeout starts counting: 30 seconds.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many dedup keys a source remembers by default: 100,000.
 pub const DEFAULT_DEDUP_CAPACITY: usize = 100_000;
@@ -88,6 +92,7 @@ pub struct KafkaSourceBuilder {
     max_messages: Option<u64>,
     stop_at_end: bool,
     idle_timeout: Duration,
+    join_timeout: Duration,
     commit_timeout: Duration,
     dedup_field: Option<String>,
     dedup_capacity: usize,
@@ -107,6 +112,7 @@ impl Default for KafkaSourceBuilder {
             max_messages: None,
             stop_at_end: true,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            join_timeout: DEFAULT_JOIN_TIMEOUT,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             dedup_field: None,
             dedup_capacity: DEFAULT_DEDUP_CAPACITY,
@@ -172,12 +178,20 @@ impl KafkaSourceBuilder {
         self
     }
 
-    /// Ends the batch when no message has come for this long (default
-    /// [`DEFAULT_IDLE_TIMEOUT`]); if the brokers were failing all that time, reading stops
-    /// with [`Error::Stalled`] instead. It also bounds the wait for the group to assign
-    /// partitions.
+    /// Ends the batch when no message has come for this long once partitions are assigned
+    /// (default [`DEFAULT_IDLE_TIMEOUT`]); if the brokers were failing all that time and
+    /// still cannot be reached, reading stops with [`Error::Stalled`] instead.
     pub fn idle_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the group to assign this consumer partitions, from
+    /// [`KafkaSourceBuilder::connect`] (default [`DEFAULT_JOIN_TIMEOUT`], and never less than
+    /// the idle timeout); then the batch ends as after the idle timeout (a group with more
+    /// members than partitions leaves some without any).
+    pub fn join_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.join_timeout = timeout;
         self
     }
 
@@ -189,9 +203,9 @@ impl KafkaSourceBuilder {
         self
     }
 
-    /// Drops a message whose record has the same text in `field` (after the column map) as
-    /// one handed out before in this run, such as Segment's `messageId`: a producer that
-    /// retried wrote it twice. At most [`KafkaSourceBuilder::dedup_capacity`] keys are
+    /// Drops a message whose record has the same text in `field` (after the column map; or
+    /// the record key, when `field` is the map's key column) as one handed out before in this
+    /// run, such as Segment's `messageId`: a producer that retried wrote it twice. At most [`KafkaSourceBuilder::dedup_capacity`] keys are
     /// remembered. Messages without the field are never dropped.
     pub fn dedup_field(&mut self, field: &str) -> &mut Self {
         self.dedup_field = Some(field.to_owned());
@@ -297,8 +311,13 @@ impl KafkaSourceBuilder {
                 max_messages: self.max_messages,
                 stop_at_end: self.stop_at_end,
                 idle_timeout: self.idle_timeout,
+                join_deadline: Instant::now() + self.join_timeout.max(self.idle_timeout),
+                joined: false,
                 commit_timeout: self.commit_timeout,
-                dedup_field: self.dedup_field.as_deref().map(FieldName::new),
+                dedup_field: self.dedup_field.as_deref().map(|f| {
+                    let is_key = ValueMapper::new(self.map.clone()).is_key(f);
+                    (FieldName::new(f), is_key)
+                }),
                 seen: RecentKeys::new(self.dedup_capacity),
                 commit_at_end: self.commit_at_end,
                 handed: HashMap::new(),
@@ -336,8 +355,14 @@ struct State {
     max_messages: Option<u64>,
     stop_at_end: bool,
     idle_timeout: Duration,
+    /// Until when to wait for a first assignment.
+    join_deadline: Instant,
+    /// Whether partitions have been assigned since connecting.
+    joined: bool,
     commit_timeout: Duration,
-    dedup_field: Option<FieldName>,
+    /// The dedup field, and whether it is the map's key column (which gives the record key
+    /// rather than a field).
+    dedup_field: Option<(FieldName, bool)>,
     seen: RecentKeys,
     commit_at_end: bool,
     /// Per topic and partition, the offset after the last message handed out (as a record, a
@@ -396,7 +421,8 @@ enum Outcome {
 /// [`max_messages`](KafkaSourceBuilder::max_messages), when every assigned partition has been
 /// read to its end ([`stop_at_end`](KafkaSourceBuilder::stop_at_end), the default, through
 /// librdkafka's `enable.partition.eof`), or when nothing has come for the
-/// [idle timeout](KafkaSourceBuilder::idle_timeout).
+/// [idle timeout](KafkaSourceBuilder::idle_timeout) (or no partitions were assigned within
+/// the [join timeout](KafkaSourceBuilder::join_timeout)).
 ///
 /// # Broker errors
 ///
@@ -454,8 +480,11 @@ impl KafkaSource {
     ///
     /// # Errors
     ///
-    /// [`Error::Commit`] naming the brokers and offsets; the messages since the last commit
-    /// are then delivered again (to this group's next consumer of the partition).
+    /// [`Error::Commit`] naming the brokers and offsets. Nothing is lost: the offsets stay
+    /// pending, so the next successful commit covers them, and if none comes the messages are
+    /// delivered again to this group's next consumer of the partition. A commit refused
+    /// because the group rebalanced (an unknown member, an old generation) succeeds again
+    /// once reading has gone on (polling rejoins the group).
     pub fn commit(&mut self) -> Result<usize> {
         let assigned: HashSet<(String, i32)> = match self.consumer.assignment() {
             Ok(list) => list
@@ -486,8 +515,8 @@ impl KafkaSource {
             match self.consumer.commit(&list, CommitMode::Sync) {
                 Ok(()) => break,
                 Err(e) if retriable(&e) && Instant::now() + pause < deadline => {
-                    // Serve the consumer's events (the coordinator's lookup) while waiting.
-                    let _ = self.consumer.poll(Duration::ZERO).map(drop);
+                    // No poll here: it could take a message that would then never be
+                    // handed out. librdkafka looks the coordinator up in its own threads.
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(1));
                 }
@@ -504,10 +533,11 @@ impl KafkaSource {
     /// Whether every assigned partition has been read to its end.
     fn all_at_end(&self) -> bool {
         match self.consumer.assignment() {
-            Ok(list) if list.count() > 0 => list
-                .elements()
-                .iter()
-                .all(|e| self.st.at_end.contains(&(e.topic().to_owned(), e.partition()))),
+            Ok(list) if list.count() > 0 => list.elements().iter().all(|e| {
+                self.st
+                    .at_end
+                    .contains(&(e.topic().to_owned(), e.partition()))
+            }),
             _ => false,
         }
     }
@@ -611,18 +641,19 @@ impl State {
         }
         *next = position.offset + 1;
         let Some(payload) = message.payload() else {
-            let fault = FieldFault::new(
-                SourceErrorKind::Missing,
-                None,
-            );
+            let fault = FieldFault::new(SourceErrorKind::Missing, None);
             return self.bad(&position, fault, b"");
         };
         let key = match self.mapper.fill(payload, record) {
             Ok(key) => key,
             Err(fault) => return self.bad(&position, fault, payload),
         };
-        if let Some(field) = &self.dedup_field
-            && let Some(id) = dedup_text(record.get(field.as_str()))
+        if let Some((field, is_key)) = &self.dedup_field
+            && let Some(id) = if *is_key {
+                key.clone()
+            } else {
+                dedup_text(record.get(field.as_str()))
+            }
             && !self.seen.insert(&id)
         {
             self.counts.duplicates += 1;
@@ -748,7 +779,21 @@ impl Source for KafkaSource {
             if self.st.stop_at_end && self.all_at_end() {
                 return self.end();
             }
-            if idle_since.elapsed() >= self.st.idle_timeout {
+            if !self.st.joined
+                && self
+                    .consumer
+                    .assignment()
+                    .is_ok_and(|list| list.count() > 0)
+            {
+                self.st.joined = true;
+                idle_since = Instant::now();
+            }
+            let timed_out = if self.st.joined {
+                idle_since.elapsed() >= self.st.idle_timeout
+            } else {
+                Instant::now() >= self.st.join_deadline
+            };
+            if timed_out {
                 // Errors since the last message: stalled if the brokers still cannot be
                 // reached, else the errors have passed and the batch simply ends.
                 if let Some((since, source)) = failing.take()
