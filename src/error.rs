@@ -56,6 +56,10 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] mergetag_postgres::Error),
+    /// A Kafka source could not start (a property librdkafka refuses).
+    #[cfg(feature = "kafka")]
+    #[error(transparent)]
+    Kafka(#[from] mergetag_kafka::Error),
     /// An API sync source could not be set up.
     #[cfg(feature = "http-sync")]
     #[error(transparent)]

@@ -29,6 +29,7 @@
 //! | `postgres` | `mergetag-postgres` | PostgreSQL source and sink (feature `postgres`) |
 //! | `sync` | `mergetag-sync` | paged HTTP API sync, HubSpot contacts (feature `http-sync`) |
 //! | `intake` | `mergetag-intake` | Segment-compatible HTTP event intake (feature `http-intake`) |
+//! | `kafka` | `mergetag-kafka` | at-least-once Kafka consumer source (feature `kafka`) |
 //! | [`segment`] | `mergetag-segment` | customer segments (K-Means, DBSCAN) |
 //! | [`predict`] | `mergetag-predict` | CLV, churn risk and next product (BG/NBD, Pareto/NBD, Gamma-Gamma) |
 //!
@@ -50,6 +51,10 @@ pub use mergetag_dedup as dedup;
 /// `http-intake`).
 #[cfg(feature = "http-intake")]
 pub use mergetag_intake as intake;
+/// Kafka: a consumer-group source of JSON messages whose offsets are committed after the
+/// records are applied (feature `kafka`).
+#[cfg(feature = "kafka")]
+pub use mergetag_kafka as kafka;
 /// Data lakes: Parquet and Arrow sources, Parquet outputs, object stores and a DataFusion
 /// semantic layer (feature `lake`).
 #[cfg(feature = "lake")]

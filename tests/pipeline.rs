@@ -1365,3 +1365,87 @@ fn a_run_scores_with_the_saved_predict_model_file_and_reports_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `kind = "kafka"` source in a pipeline file, read from librdkafka's mock cluster (the
+/// Kafka protocol on 127.0.0.1): JSON messages mapped as JSON Lines lines, a bad one
+/// quarantined, the counts adding up, and `commit_at_end` moving the group on.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_kafka_source_in_a_pipeline_file() {
+    use mergetag::kafka::rdkafka::ClientConfig;
+    use mergetag::kafka::rdkafka::mocking::MockCluster;
+    use mergetag::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use std::time::Duration;
+
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("contacts", 2, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let values = [
+        r#"{"id": 1, "firstname": "Robert", "lastname": "Smith", "email": "bob.smith@gmail.com"}"#,
+        r#"{"id": 2, "firstname": "Bob", "lastname": "Smith", "email": "BOB.SMITH@gmail.com"}"#,
+        r#"{"id": 3, "firstname": "Alice", "lastname": "Jones", "email": "alice@example.com"}"#,
+        r#"{"id": 4, "firstname": "Carol", "lastname": "White", "email": "carol@example.org", "hs_email_optout": "maybe"}"#,
+        "not json",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts")
+            .partition((i % 2) as i32)
+            .payload(v);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+
+    let toml = format!(
+        r#"
+        [[sources]]
+        name = "crm"
+        kind = "kafka"
+        preset = "hubspot_contacts"
+        key = "id"
+        [sources.settings]
+        brokers = "{bootstrap}"
+        topic = "contacts"
+        group_id = "pipeline"
+        commit_at_end = true
+        # The mock cluster waits a session timeout for a group's members to rejoin.
+        properties = {{ "session.timeout.ms" = "6000" }}
+
+        [normalize]
+        standard = true
+
+        [dedup]
+        preset = "contacts"
+        "#
+    );
+    let config = PipelineConfig::from_toml_str(&toml).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    let report = &output.report;
+    assert_eq!(report.records_in, 5);
+    assert_eq!(
+        report.quarantined, 2,
+        "a value that does not convert, and not JSON"
+    );
+    assert!(report.adds_up());
+    assert_eq!(output.profiles.len(), 2);
+
+    // Committed at the end of the read: the next run reads only what came since.
+    let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts")
+        .partition(1)
+        .payload(r#"{"id": 5, "firstname": "Dan", "email": "dan@example.com"}"#);
+    producer.send(record).map_err(|(e, _)| e).unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
+    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert_eq!(output.report.records_in, 1);
+    assert_eq!(output.profiles.len(), 1);
+
+    let err = PipelineConfig::from_toml_str(&toml.replace("group_id =", "group =")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("sources[0] (crm).settings: unknown field `group`"),
+        "{err}"
+    );
+}

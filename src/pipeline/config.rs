@@ -682,6 +682,10 @@ impl PipelineConfig {
             SourceKind::Hubspot => mergetag_sync::open(s, self.base_dir())
                 .map(|source| Opened::Records(Box::new(source)))
                 .map_err(|e| self.sync_error(i, e)),
+            #[cfg(feature = "kafka")]
+            SourceKind::Kafka => mergetag_kafka::open(s, self.base_dir())
+                .map(|source| Opened::Records(Box::new(source)))
+                .map_err(|e| self.kafka_error(i, e)),
             _ => s.open(self.base_dir()).map_err(|e| self.source_error(i, e)),
         }
     }
@@ -697,6 +701,10 @@ impl PipelineConfig {
             SourceKind::Hubspot => mergetag_sync::HubspotSettings::from_source_config(s)
                 .map(drop)
                 .map_err(|e| self.sync_error(i, e)),
+            #[cfg(feature = "kafka")]
+            SourceKind::Kafka => mergetag_kafka::KafkaSettings::from_source_config(s)
+                .map(drop)
+                .map_err(|e| self.kafka_error(i, e)),
             _ => {
                 let _ = (i, s);
                 Ok(())
@@ -723,6 +731,17 @@ impl PipelineConfig {
             }
             mergetag_sync::Error::Sources(e) => self.source_error(i, e),
             e => Error::Sync(e),
+        }
+    }
+
+    #[cfg(feature = "kafka")]
+    fn kafka_error(&self, i: usize, e: mergetag_kafka::Error) -> Error {
+        match e {
+            mergetag_kafka::Error::Invalid { path, message } => {
+                self.invalid(self.source_path(i, &path), message)
+            }
+            mergetag_kafka::Error::Sources(e) => self.source_error(i, e),
+            e => Error::Kafka(e),
         }
     }
 

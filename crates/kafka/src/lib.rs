@@ -45,6 +45,11 @@
 //! The client is rust-rdkafka over librdkafka, built from its bundled sources with the C
 //! compiler and make (no system library, no cmake), without SSL, SASL or compression.
 
+/// The Kafka client this crate is built on (rust-rdkafka), for its error types
+/// ([`Error`]'s sources are `rdkafka::error::KafkaError`s) and for tests that start
+/// librdkafka's mock cluster (`rdkafka::mocking::MockCluster`).
+pub use rdkafka;
+
 mod config;
 mod error;
 mod offsets;
