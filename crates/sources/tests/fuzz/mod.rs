@@ -32,7 +32,8 @@ use mergetag_model::{
 };
 use mergetag_sources::{
     ColumnMap, ColumnMapConfig, ColumnType, CsvSource, CsvSourceBuilder, DEFAULT_MAX_LINE_BYTES,
-    Error, InvalidValues, JsonLinesBuilder, OnBadRow, Opened, SourceConfig, Unmapped,
+    Error, InvalidValues, JsonLinesBuilder, JsonObjectMapper, OnBadRow, Opened, SourceConfig,
+    Unmapped,
 };
 
 /// The name of every source opened here.
@@ -89,7 +90,47 @@ pub fn sources_jsonl(data: &[u8]) {
     match opts & 3 {
         1 => check_events(&builder, limits, input),
         2 => check_jsonl(&builder, limits, input, Mode::Identifies, &[]),
-        _ => check_jsonl(&builder, limits, input, Mode::Records, &[]),
+        _ => {
+            check_jsonl(&builder, limits, input, Mode::Records, &[]);
+            check_object_mapper(column_map(opts >> 5).unwrap_or_default(), input);
+        }
+    }
+}
+
+/// [`JsonObjectMapper`] (what a message-queue source maps each message with) maps each
+/// non-blank line exactly as the JSON Lines reader does: the same record and key, or the same
+/// fault.
+fn check_object_mapper(map: ColumnMap, input: &[u8]) {
+    let mut builder = JsonLinesBuilder::new();
+    builder.on_bad_row(OnBadRow::Fail).column_map(map.clone());
+    let mut source = builder.records(NAME, input);
+    let mut mapper = JsonObjectMapper::new(map);
+    let mut from_mapper = Record::default();
+    let mut from_reader = Record::default();
+    let lines = input
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    for line in lines {
+        let mapped = mapper.fill(line, &mut from_mapper);
+        match (source.read_record(&mut from_reader), mapped) {
+            (Ok(true), Ok(key)) => {
+                assert_eq!(from_reader.fields(), from_mapper.fields(), "fields differ");
+                assert_eq!(from_reader.observed_at, from_mapper.observed_at);
+                if let Some(k) = key.filter(|k| !k.is_empty()) {
+                    assert_eq!(from_reader.id.key, mergetag_model::RecordKey::Id(k));
+                }
+            }
+            (Err(e), Err(fault)) => {
+                assert_eq!(e.kind(), &fault.kind, "faults differ");
+                assert_eq!(e.field(), fault.column.as_ref(), "fault columns differ");
+            }
+            (reader, mapper) => panic!(
+                "the reader gave {:?}, the object mapper {:?}",
+                reader.map_err(|e| e.kind().code()),
+                mapper.map_err(|f| f.kind.code())
+            ),
+        }
     }
 }
 
