@@ -323,6 +323,7 @@ impl KafkaSourceBuilder {
                 handed: HashMap::new(),
                 committed: HashMap::new(),
                 at_end: HashSet::new(),
+                assigned: HashSet::new(),
                 last: None,
                 rejects: Vec::new(),
                 counts: Counts::default(),
@@ -372,6 +373,8 @@ struct State {
     committed: HashMap<(String, i32), i64>,
     /// The assigned partitions read to their end (and not given a message since).
     at_end: HashSet<(String, i32)>,
+    /// The partitions assigned when last looked at.
+    assigned: HashSet<(String, i32)>,
     last: Option<MessagePosition>,
     rejects: Vec<Reject>,
     counts: Counts,
@@ -530,16 +533,29 @@ impl KafkaSource {
         Ok(pending.len())
     }
 
-    /// Whether every assigned partition has been read to its end.
-    fn all_at_end(&self) -> bool {
-        match self.consumer.assignment() {
-            Ok(list) if list.count() > 0 => list.elements().iter().all(|e| {
-                self.st
-                    .at_end
-                    .contains(&(e.topic().to_owned(), e.partition()))
-            }),
-            _ => false,
+    /// Whether every assigned partition has been read to its end. A partition assigned anew
+    /// (after a rebalance) is not at its end until librdkafka says so again.
+    fn all_at_end(&mut self) -> bool {
+        let Ok(list) = self.consumer.assignment() else {
+            return false;
+        };
+        let assigned: HashSet<(String, i32)> = list
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        if assigned != self.st.assigned {
+            for tp in assigned.difference(&self.st.assigned) {
+                self.st.at_end.remove(tp);
+            }
+            self.st.assigned = assigned;
         }
+        !self.st.assigned.is_empty()
+            && self
+                .st
+                .assigned
+                .iter()
+                .all(|tp| self.st.at_end.contains(tp))
     }
 
     /// Marks the assigned partitions numbered `partition` that are at their end. librdkafka
@@ -737,6 +753,22 @@ fn describe(offsets: &[((String, i32), i64)]) -> String {
         .join(", ")
 }
 
+/// Whether a consumer error says the topics or the group cannot be read however long one
+/// waits: a topic that does not exist (and is not created automatically) or is not
+/// authorized, a group that is not authorized.
+fn permanent(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::InvalidTopic
+        )
+    )
+}
+
 /// Whether a refused commit is worth retrying: the coordinator moving or loading, a timeout,
 /// a lost connection.
 fn retriable(e: &KafkaError) -> bool {
@@ -794,13 +826,15 @@ impl Source for KafkaSource {
                 Instant::now() >= self.st.join_deadline
             };
             if timed_out {
-                // Errors since the last message: stalled if the brokers still cannot be
-                // reached, else the errors have passed and the batch simply ends.
+                // Errors since the last message: stalled if they say the topic or group
+                // cannot be read, or if the brokers still cannot be reached; else the errors
+                // have passed and the batch simply ends.
                 if let Some((since, source)) = failing.take()
-                    && self
-                        .consumer
-                        .fetch_metadata(None, Duration::from_secs(2))
-                        .is_err()
+                    && (permanent(&source)
+                        || self
+                            .consumer
+                            .fetch_metadata(None, Duration::from_secs(2))
+                            .is_err())
                 {
                     let e = Error::Stalled {
                         name: self.st.name.to_string(),

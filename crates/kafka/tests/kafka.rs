@@ -755,3 +755,28 @@ fn throughput_of_a_batch() {
         (n - 1) as f64 / elapsed.as_secs_f64()
     );
 }
+
+#[test]
+fn a_topic_that_does_not_exist_is_a_typed_error() {
+    let cluster = cluster(1, "t", 1);
+    let bootstrap = cluster.bootstrap_servers();
+    let mut b = builder(&bootstrap, "no-such-topic", "g");
+    b.join_timeout(Duration::from_secs(3))
+        .idle_timeout(Duration::from_secs(3))
+        .property("allow.auto.create.topics", "false");
+    let mut source = b.connect("events").unwrap();
+    let mut record = Record::default();
+    let started = Instant::now();
+    let e = source.read_record(&mut record).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let cause = std::error::Error::source(&e)
+        .and_then(|c| c.downcast_ref::<Error>())
+        .expect("the cause is the crate's error");
+    assert!(matches!(cause, Error::Stalled { .. }), "{cause}");
+    assert!(
+        cause
+            .to_string()
+            .contains("topics no-such-topic before the first message"),
+        "{cause}"
+    );
+}
