@@ -120,7 +120,10 @@ impl Store {
 
     fn quarantine(&mut self, rejects: Vec<Reject>) {
         for r in rejects {
-            let RecordKey(at) = RecordKey::of(&r);
+            // A reject's key is its position: `events:t/0@41`.
+            let key = r.id.to_string();
+            let (_, at) = key.split_once(':').expect("source:key");
+            let at: MessagePosition = at.parse().expect("a reject's key is its position");
             if self.applied.is_applied(&at) {
                 self.skipped += 1;
                 continue;
@@ -128,17 +131,6 @@ impl Store {
             self.applied.mark(&at);
             *self.quarantine.entry(at.to_string()).or_default() += 1;
         }
-    }
-}
-
-/// A reject's position, from its key.
-struct RecordKey(MessagePosition);
-
-impl RecordKey {
-    fn of(r: &Reject) -> RecordKey {
-        let key = r.id.to_string();
-        let (_, at) = key.split_once(':').expect("source:key");
-        RecordKey(at.parse().expect("a reject's key is its position"))
     }
 }
 
