@@ -871,16 +871,14 @@ impl Source for KafkaSource {
                     return Err(self.st.fatal(e));
                 }
                 Some(Err(e)) => {
+                    // librdkafka retries; the first error's time and the last error are kept.
                     self.st.counts.broker_errors += 1;
-                    if failing.is_none() {
-                        failing = Some((Instant::now(), e));
-                    } else if let Some(f) = &mut failing {
-                        f.1 = e;
-                    }
+                    failing = Some((failing.map_or_else(Instant::now, |(since, _)| since), e));
                     continue;
                 }
             };
-            failing = None;
+            // A partition's end says nothing of the other partitions' brokers: the errors
+            // stand until a message comes.
             self.mark_end(eof);
         }
     }
