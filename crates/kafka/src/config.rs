@@ -228,3 +228,64 @@ pub fn open(config: &SourceConfig, base_dir: impl AsRef<Path>) -> Result<KafkaSo
         e => e,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: &str) -> Result<KafkaSettings> {
+        let text = format!(
+            "name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokers = \"127.0.0.1:9092\"\ntopic = \"t\"\ngroup_id = \"g\"\n{extra}"
+        );
+        KafkaSettings::from_source_config(&SourceConfig::from_toml_str(&text).unwrap())
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        assert!(settings("").is_ok());
+        for (extra, at) in [
+            ("max_messages = 0", "settings.max_messages: "),
+            ("idle_timeout_ms = 0", "settings.idle_timeout_ms: "),
+            ("dedup_capacity = 0", "settings.dedup_capacity: "),
+            ("dedup_field = \" \"", "settings.dedup_field: "),
+            (
+                "start_at = \"middle\"",
+                "settings: unknown variant `middle`",
+            ),
+            ("stop_at_end = \"yes\"", "settings: invalid type"),
+        ] {
+            let e = settings(extra).unwrap_err().to_string();
+            assert!(e.starts_with(at), "{extra}: {e}");
+        }
+        for (text, at) in [
+            (
+                "name = \"e\"\nkind = \"kafka\"\n[settings]\ntopic = \"t\"\ngroup_id = \"g\"\n",
+                "settings: missing field `brokers`",
+            ),
+            (
+                "name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokers = \"a:1,\"\ntopic = \"t\"\ngroup_id = \"g\"\n",
+                "settings.brokers: ",
+            ),
+            (
+                "name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokers = \"a:1\"\ntopics = []\ngroup_id = \"g\"\n",
+                "settings.topics: ",
+            ),
+            (
+                "name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokers = \"a:1\"\ntopic = \"t\"\ngroup_id = \"\"\n",
+                "settings.group_id: ",
+            ),
+        ] {
+            let config = SourceConfig::from_toml_str(text).unwrap();
+            let e = KafkaSettings::from_source_config(&config)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(at), "{e}");
+        }
+        let postgres = SourceConfig::from_toml_str(
+            "name = \"e\"\nkind = \"postgres\"\n[settings]\ntable = \"t\"\n",
+        )
+        .unwrap();
+        let e = KafkaSettings::from_source_config(&postgres).unwrap_err();
+        assert!(e.to_string().starts_with("kind: "), "{e}");
+    }
+}

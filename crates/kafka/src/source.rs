@@ -903,3 +903,60 @@ impl Source for KafkaSource {
         .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_worth_retrying_and_errors_that_last() {
+        let commit = |code| KafkaError::ConsumerCommit(code);
+        assert!(retriable(&commit(
+            RDKafkaErrorCode::CoordinatorNotAvailable
+        )));
+        assert!(retriable(&commit(RDKafkaErrorCode::RequestTimedOut)));
+        assert!(!retriable(&commit(RDKafkaErrorCode::UnknownMemberId)));
+        assert!(!retriable(&commit(
+            RDKafkaErrorCode::GroupAuthorizationFailed
+        )));
+        let consume = |code| KafkaError::MessageConsumption(code);
+        assert!(permanent(&consume(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+        )));
+        assert!(!permanent(&consume(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+        assert!(!permanent(&consume(RDKafkaErrorCode::AllBrokersDown)));
+    }
+
+    #[test]
+    fn dedup_keys_and_offsets_are_shown_plainly() {
+        assert_eq!(
+            dedup_text(Some(&Value::from(" m1 "))).as_deref(),
+            Some("m1")
+        );
+        assert_eq!(dedup_text(Some(&Value::Int(7))).as_deref(), Some("7"));
+        assert_eq!(dedup_text(Some(&Value::from("  "))), None);
+        assert_eq!(dedup_text(Some(&Value::Null)), None);
+        assert_eq!(dedup_text(None), None);
+        let offsets = [(("a".to_owned(), 0), 42), (("a".to_owned(), 1), 17)];
+        assert_eq!(describe(&offsets), "a/0@42, a/1@17");
+    }
+
+    #[test]
+    fn the_builder_refuses_what_it_owns_before_connecting() {
+        let mut b = KafkaSource::builder();
+        b.brokers("127.0.0.1:1").topic("t").group_id("g");
+        for key in OWN_PROPERTIES {
+            let mut b = b.clone();
+            b.property(key, "x");
+            let e = b.connect("x").unwrap_err();
+            assert!(
+                e.to_string().starts_with(&format!("properties.{key}: ")),
+                "{e}"
+            );
+        }
+        let e = b.connect(" ").unwrap_err();
+        assert!(e.to_string().starts_with("name: "), "{e}");
+    }
+}
