@@ -14,6 +14,7 @@ use arrow::datatypes::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use mergetag_model::{SourceErrorKind, Value};
+use mergetag_sources::Cell;
 
 /// Why one cell could not become a value; the caller names the column and row.
 pub(crate) type CellFault = SourceErrorKind;
@@ -71,6 +72,16 @@ impl Column {
             _ => None,
         };
         typed.unwrap_or_else(|| Column::Any(array.clone()))
+    }
+
+    /// The cell at `row`: text borrowed from the array, anything else as a value.
+    #[inline]
+    pub(crate) fn cell(&self, row: usize) -> Result<Cell<'_>, CellFault> {
+        Ok(match self {
+            Column::Utf8(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
+            Column::Utf8View(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
+            _ => Cell::Value(self.value(row)?),
+        })
     }
 
     /// The value at `row`.

@@ -13,7 +13,7 @@ use datafusion::prelude::ParquetReadOptions;
 use mergetag_model::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::cell;
+use crate::convert::Column;
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::runtime::Runtime;
@@ -324,9 +324,20 @@ impl SemanticLayer {
                 let Ok(id_col) = schema.index_of("profile_id") else {
                     break;
                 };
-                let ids = batch.column(id_col);
+                // Each column resolved once per batch, and each name shared by the rows: the
+                // per-row work is the values themselves.
+                let ids = Column::new(batch.column(id_col));
+                let others: Vec<(String, Column)> = schema
+                    .fields()
+                    .iter()
+                    .zip(batch.columns())
+                    .enumerate()
+                    .filter(|(i, _)| *i != id_col)
+                    .map(|(_, (f, c))| (f.name().clone(), Column::new(c)))
+                    .collect();
+                out.reserve(batch.num_rows());
                 for row in 0..batch.num_rows() {
-                    let id = match cell(ids.as_ref(), row) {
+                    let id = match ids.value(row) {
                         Ok(Value::Int(i)) => i,
                         Ok(Value::Text(t)) => match t.parse() {
                             Ok(i) => i,
@@ -338,13 +349,10 @@ impl SemanticLayer {
                     if entry.contains_key(view) {
                         continue;
                     }
-                    let mut object = BTreeMap::new();
-                    for (i, field) in schema.fields().iter().enumerate() {
-                        if i != id_col {
-                            let v = cell(batch.column(i).as_ref(), row).unwrap_or(Value::Null);
-                            object.insert(field.name().clone(), v);
-                        }
-                    }
+                    let object: BTreeMap<String, Value> = others
+                        .iter()
+                        .map(|(name, c)| (name.clone(), c.value(row).unwrap_or(Value::Null)))
+                        .collect();
                     entry.insert(view.clone(), Value::Object(object));
                 }
             }

@@ -11,7 +11,7 @@ use mergetag_model::{
     FieldName, OnBadRow, Position, Record, RecordId, Reject, Source, SourceError, SourceErrorKind,
     SourceName, Value,
 };
-use mergetag_sources::{ColumnMap, FieldFault, ValueMapper};
+use mergetag_sources::{Cell, ColumnMap, FieldFault, RowPlan, ValueMapper};
 use object_store::ObjectMeta;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
@@ -118,7 +118,11 @@ impl ArrowSourceBuilder {
             name: name.clone(),
             read: 0,
         };
-        Ok(self.source(name, Box::new(batches)))
+        let prefetch = Prefetch::start(batches).map_err(|source| Error::Io {
+            path: location.url().to_owned(),
+            source,
+        })?;
+        Ok(self.source(name, Box::new(prefetch)))
     }
 
     fn source(&self, name: SourceName, batches: Box<dyn Batches>) -> ArrowSource {
@@ -132,7 +136,7 @@ impl ArrowSourceBuilder {
             schema: None,
             rows: 0,
             rejects: Vec::new(),
-            cells: Vec::new(),
+            plan: None,
             done: false,
         }
     }
@@ -175,6 +179,71 @@ impl Batches for ReaderBatches {
                     .with_cause(e)
                 }),
         )
+    }
+}
+
+/// The batches decoded at most ahead of the one being read: decoding overlaps turning rows
+/// into records, and memory stays bounded by a few batches.
+const PREFETCH: usize = 2;
+
+/// Parquet batches decoded on a thread of their own, ahead of the reader, in order.
+///
+/// Decoding a batch (decompressing pages, building arrays) and turning its rows into records
+/// cost about the same; on two cores, the two overlap. The channel is bounded, so the decoder
+/// waits when [`PREFETCH`] batches are ready, and stops when the source is dropped.
+struct Prefetch {
+    batches: std::sync::mpsc::Receiver<Result<Batch, SourceError>>,
+    decoder: Option<std::thread::JoinHandle<()>>,
+    name: SourceName,
+    rows: u64,
+}
+
+impl Prefetch {
+    fn start(mut inner: ParquetBatches) -> std::io::Result<Prefetch> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+        let name = inner.name.clone();
+        let decoder = std::thread::Builder::new()
+            .name("mergetag-parquet".into())
+            .spawn(move || {
+                let mut rows = 0u64;
+                while let Some(next) = inner.next_batch(rows) {
+                    if let Ok(b) = &next {
+                        rows += b.batch.num_rows() as u64;
+                    }
+                    let failed = next.is_err();
+                    // A closed channel: the source was dropped; stop decoding.
+                    if tx.send(next).is_err() || failed {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Prefetch {
+            batches: rx,
+            decoder: Some(decoder),
+            name,
+            rows: 0,
+        })
+    }
+}
+
+impl Batches for Prefetch {
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
+        self.rows = rows_so_far;
+        match self.batches.recv() {
+            Ok(next) => Some(next),
+            // A closed channel: the decoder finished, or stopped on a panic, which must not
+            // pass for the end of the data.
+            Err(_) => match self.decoder.take().map(std::thread::JoinHandle::join) {
+                Some(Err(_)) => Some(Err(SourceError::new(
+                    self.name.clone(),
+                    Position::record(self.rows + 1),
+                    SourceErrorKind::Io {
+                        message: "the Parquet decoder stopped unexpectedly".into(),
+                    },
+                ))),
+                _ => None,
+            },
+        }
     }
 }
 
@@ -411,7 +480,8 @@ pub struct ArrowSource {
     schema: Option<SchemaRef>,
     rows: u64,
     rejects: Vec<Reject>,
-    cells: Vec<(usize, Value)>,
+    /// How the current schema's columns (and partition keys) are read.
+    plan: Option<RowPlan>,
     done: bool,
 }
 
@@ -464,8 +534,16 @@ impl ArrowSource {
                     partitions
                 };
             names.extend(partitions.iter().map(|(k, _)| k.clone()));
-            if self.schema.as_ref() != Some(&schema) || self.columns.len() != names.len() {
+            let same = self.schema.as_ref() == Some(&schema)
+                && self.columns.len() == names.len()
+                && self
+                    .columns
+                    .iter()
+                    .zip(&names)
+                    .all(|(c, n)| c.as_str() == n);
+            if !same || self.plan.is_none() {
                 self.columns = names.iter().map(|n| FieldName::new(n)).collect();
+                self.plan = Some(self.mapper.plan(&names));
                 self.schema = Some(schema);
             }
             if batch.num_rows() == 0 {
@@ -482,12 +560,7 @@ impl ArrowSource {
         }
     }
 
-    fn bad_row(
-        &mut self,
-        key: Option<String>,
-        fault: FieldFault,
-        names: &[String],
-    ) -> Result<(), SourceError> {
+    fn bad_row(&mut self, fault: FieldFault, current: &Current) -> Result<(), SourceError> {
         let position = Position::record(self.rows);
         match self.on_bad_row {
             OnBadRow::Fail => {
@@ -495,20 +568,30 @@ impl ArrowSource {
                 Err(fault.into_error(self.name.clone(), position))
             }
             OnBadRow::Quarantine => {
+                let row = current.next;
+                let mut key = None;
+                let mut raw = serde_json::Map::new();
+                for (i, name) in current.names.iter().enumerate() {
+                    let v = match current.cell(i, row) {
+                        Ok(c) => c.into_value(),
+                        Err(_) => Value::Null,
+                    };
+                    if key.is_none() && self.plan.as_ref().is_some_and(|p| p.is_key(i)) {
+                        key = match &v {
+                            Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                            Value::Int(n) => Some(n.to_string()),
+                            _ => None,
+                        };
+                    }
+                    raw.insert(
+                        name.clone(),
+                        serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
+                    );
+                }
                 let id = match key {
                     Some(k) => RecordId::id(self.name.clone(), k),
                     None => RecordId::row(self.name.clone(), self.rows),
                 };
-                let raw: serde_json::Map<String, serde_json::Value> = self
-                    .cells
-                    .iter()
-                    .map(|(c, v)| {
-                        (
-                            names.get(*c).cloned().unwrap_or_default(),
-                            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-                        )
-                    })
-                    .collect();
                 self.rejects.push(Reject {
                     id,
                     position,
@@ -518,6 +601,20 @@ impl ArrowSource {
                 });
                 Ok(())
             }
+        }
+    }
+}
+
+impl Current {
+    /// The cell of column `i` (a batch column, then the partition values) at `row`.
+    #[inline]
+    fn cell(&self, i: usize, row: usize) -> Result<Cell<'_>, SourceErrorKind> {
+        match self.columns.get(i) {
+            Some(c) => c.cell(row),
+            None => Ok(self
+                .partitions
+                .get(i - self.columns.len())
+                .map_or(Cell::Value(Value::Null), |(_, v)| Cell::Text(v))),
         }
     }
 }
@@ -553,53 +650,19 @@ impl Source for ArrowSource {
             };
             let row = current.next;
             self.rows += 1;
-            self.cells.clear();
-            let mut fault = None;
-            for (i, column) in current.columns.iter().enumerate() {
-                match column.value(row) {
-                    Ok(v) => self.cells.push((i, v)),
-                    Err(kind) => {
-                        fault.get_or_insert(FieldFault::new(
-                            kind,
-                            Some(FieldName::new(&current.names[i])),
-                        ));
-                        self.cells.push((i, Value::Null));
-                    }
-                }
-            }
-            let first_partition = current.columns.len();
-            for (j, (_, v)) in current.partitions.iter().enumerate() {
-                self.cells
-                    .push((first_partition + j, Value::Text(v.clone())));
-            }
-            let names = &current.names;
-            let filled = match fault {
-                Some(f) => Err(f),
-                None => self.mapper.fill(
-                    self.cells
-                        .iter()
-                        .map(|(i, v)| (names[*i].as_str(), v.clone())),
+            let filled = match &self.plan {
+                Some(plan) => self.mapper.fill_row(
+                    plan,
+                    |i| current.cell(i, row),
+                    &self.name,
+                    self.rows,
                     record,
                 ),
+                None => Ok(()),
             };
             let result = match filled {
-                Ok(key) => {
-                    record.id = match key {
-                        Some(k) => RecordId::id(self.name.clone(), k),
-                        None => RecordId::row(self.name.clone(), self.rows),
-                    };
-                    Ok(true)
-                }
-                Err(fault) => {
-                    let key = self.cells.iter().find_map(|(i, v)| {
-                        self.mapper.is_key(&names[*i]).then(|| match v {
-                            Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                            Value::Int(n) => Some(n.to_string()),
-                            _ => None,
-                        })?
-                    });
-                    self.bad_row(key, fault, names).map(|()| false)
-                }
+                Ok(()) => Ok(true),
+                Err(fault) => self.bad_row(fault, &current).map(|()| false),
             };
             self.batch = Some(Current {
                 next: row + 1,

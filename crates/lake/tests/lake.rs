@@ -500,6 +500,57 @@ fn tables_of_values_infer_types() {
     assert_eq!(b.num_rows(), 3);
 }
 
+/// Cloud stores are parsed into their object_store backends when their feature is built in,
+/// and refused naming the feature when it is not; other schemes are refused.
+#[test]
+fn cloud_schemes_need_their_features() {
+    let cases: [(&str, bool, &str, Vec<(String, String)>); 3] = [
+        (
+            "s3://bucket/customers",
+            cfg!(feature = "aws"),
+            "aws",
+            vec![("aws_region".into(), "eu-west-1".into())],
+        ),
+        (
+            "gs://bucket/customers",
+            cfg!(feature = "gcp"),
+            "gcp",
+            vec![("google_skip_signature".into(), "true".into())],
+        ),
+        (
+            "az://container/customers",
+            cfg!(feature = "azure"),
+            "azure",
+            vec![
+                (
+                    "azure_storage_account_name".into(),
+                    "devstoreaccount1".into(),
+                ),
+                ("azure_storage_use_emulator".into(), "true".into()),
+            ],
+        ),
+    ];
+    for (url, built, feature, options) in cases {
+        match Location::parse_with(url, ".", options) {
+            Ok(l) => {
+                assert!(built, "{url} parsed without the feature `{feature}`");
+                assert_eq!(l.url(), url);
+                assert_eq!(l.child("x.parquet").url(), format!("{url}/x.parquet"));
+                assert_eq!(l.path().as_ref(), "customers");
+            }
+            Err(e) => {
+                assert!(!built, "{url}: {e}");
+                assert!(
+                    e.to_string().contains(&format!("feature `{feature}`")),
+                    "{e}"
+                );
+            }
+        }
+    }
+    let e = Location::parse("ftp://host/x", ".").unwrap_err();
+    assert!(e.to_string().contains("unknown scheme"), "{e}");
+}
+
 /// S3 against a real S3-compatible server: moto in server mode, started on 127.0.0.1 by the
 /// test (`MERGETAG_MOTO_SERVER` names the `moto_server` program, else it is looked up on the
 /// `PATH`; `.ci/run` installs it). Skipped, saying so, where it is not installed.
