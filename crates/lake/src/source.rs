@@ -8,10 +8,12 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use futures::StreamExt;
 use mergetag_model::{
-    FieldName, OnBadRow, Position, Record, RecordId, Reject, Source, SourceError, SourceErrorKind,
-    SourceName, Value,
+    FieldName, OnBadRow, Position, Record, RecordId, RecordKey, Reject, Source, SourceError,
+    SourceErrorKind, SourceName, Value,
 };
-use mergetag_sources::{Cell, ColumnMap, FieldFault, RowPlan, ValueMapper};
+use mergetag_sources::{
+    Cell, ColumnMap, ColumnType, FieldFault, InvalidValues, PlannedColumn, RowPlan, ValueMapper,
+};
 use object_store::ObjectMeta;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
@@ -137,6 +139,8 @@ impl ArrowSourceBuilder {
             rows: 0,
             rejects: Vec::new(),
             plan: None,
+            columnar: Columnar::default(),
+            filled: false,
             done: false,
         }
     }
@@ -482,7 +486,177 @@ pub struct ArrowSource {
     rejects: Vec<Reject>,
     /// How the current schema's columns (and partition keys) are read.
     plan: Option<RowPlan>,
+    /// The current batch's rows as records, when `filled` (see [`Columnar`]).
+    columnar: Columnar,
+    /// Whether the current batch was filled column by column; if not, its rows are filled one
+    /// by one (structs to flatten, two columns into one field, refused columns).
+    filled: bool,
     done: bool,
+}
+
+/// A batch's rows filled column by column into records of one shape, handed out by swapping:
+/// a column's type is looked at once per batch, not once per cell, and each text cell is
+/// copied once, into a buffer the record already has. Measured on the bench's HubSpot rows,
+/// this took reading 1M rows from 0.45 s to (see the README) on one core.
+#[derive(Default)]
+struct Columnar {
+    records: Vec<Record>,
+    /// Each row's fault: the first column (in column order) that could not be read.
+    faults: Vec<Option<FieldFault>>,
+    /// Each row's best key rank so far.
+    key_rank: Vec<usize>,
+    /// Each row's best observed-at rank and time so far.
+    observed: Vec<Option<(usize, chrono::DateTime<chrono::Utc>)>>,
+    /// The rows of the batch filled: `records[i]` is row `start + i`.
+    start: usize,
+    end: usize,
+}
+
+/// The rows [`Columnar`] fills column by column at a time: their records (fields and text)
+/// stay in the core's cache from one column to the next, and until they are handed out.
+const CHUNK: usize = 64;
+
+impl Columnar {
+    /// Fills column `j` of `rows`.
+    fn fill_column(
+        &mut self,
+        current: &Current,
+        plan: &RowPlan,
+        j: usize,
+        rows: std::ops::Range<usize>,
+        keep_text: bool,
+    ) {
+        let Columnar {
+            records,
+            faults,
+            key_rank,
+            observed,
+            start: base,
+            ..
+        } = self;
+        let base = *base;
+        let mut fault = |row: usize, kind| {
+            // Columns go in order: the first fault of a row is its first column's.
+            if faults[row - base].is_none() {
+                faults[row - base] = Some(FieldFault::new(kind, plan.name(j).cloned()));
+            }
+        };
+        let column = current.columns.get(j);
+        let partition = j
+            .checked_sub(current.columns.len())
+            .and_then(|p| current.partitions.get(p))
+            .map(|(_, v)| v.as_str());
+        // Generic, so that each use below is compiled into its own loop over the cells.
+        fn each<'a>(
+            column: Option<&'a Column>,
+            partition: Option<&'a str>,
+            rows: std::ops::Range<usize>,
+            mut f: impl FnMut(usize, Result<Cell<'a>, SourceErrorKind>),
+        ) {
+            match (column, partition) {
+                (Some(c), _) => c.for_each_cell(rows, f),
+                (None, Some(v)) => rows.for_each(|r| f(r, Ok(Cell::Text(v)))),
+                (None, None) => rows.for_each(|r| f(r, Ok(Cell::Value(Value::Null)))),
+            }
+        }
+        match plan.column(j) {
+            PlannedColumn::Key { rank } => each(column, partition, rows, |row, c| match c {
+                Ok(c) => {
+                    let i = row - base;
+                    if rank < key_rank[i] && c.set_key(&mut records[i].id.key) {
+                        key_rank[i] = rank;
+                    }
+                }
+                Err(kind) => fault(row, kind),
+            }),
+            PlannedColumn::Field {
+                kind,
+                index: Some(index),
+                observed_rank,
+                ..
+            } => {
+                let invalid = || SourceErrorKind::InvalidValue {
+                    expected: kind.as_str().to_owned(),
+                };
+                each(column, partition, rows, |row, c| {
+                    let record = &mut records[row - base];
+                    let value = match (kind, c) {
+                        (_, Err(k)) => return fault(row, k),
+                        (ColumnType::Text, Ok(Cell::Text(t))) => {
+                            return record.set_text_at(index, t);
+                        }
+                        (_, Ok(Cell::Text(t))) => match kind.convert(t) {
+                            Some(v) => v,
+                            None if keep_text => return record.set_text_at(index, t),
+                            None => return fault(row, invalid()),
+                        },
+                        (_, Ok(c)) => match kind.convert_value(c.into_value()) {
+                            Ok(v) => v,
+                            Err(v) if keep_text => Value::Text(v.to_string()),
+                            Err(_) => return fault(row, invalid()),
+                        },
+                    };
+                    if let (Some(rank), Value::DateTime(t)) = (observed_rank, &value)
+                        && observed[row - base].is_none_or(|(best, _)| rank < best)
+                    {
+                        observed[row - base] = Some((rank, *t));
+                    }
+                    record.set_at(index, value);
+                });
+            }
+            // Ignored columns fail their rows only when they cannot be read, as in
+            // `ValueMapper::fill_row`; text and numbers always can.
+            _ => {
+                if column.is_some_and(Column::may_fail) {
+                    each(column, partition, rows, |row, c| {
+                        if let Err(kind) = c {
+                            fault(row, kind);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Fills the rows of `current` (all of them) through `plan`, a flat plan.
+    fn fill(
+        &mut self,
+        current: &Current,
+        plan: &RowPlan,
+        keep_text: bool,
+        source: &SourceName,
+        first_record: u64,
+        rows: std::ops::Range<usize>,
+    ) {
+        let n = rows.len();
+        if self.records.len() < n {
+            self.records.resize_with(n, Record::default);
+        }
+        let fields = plan.fields();
+        for r in &mut self.records[..n] {
+            r.reshape(fields);
+        }
+        self.faults.clear();
+        self.faults.resize(n, None);
+        self.key_rank.clear();
+        self.key_rank.resize(n, usize::MAX);
+        self.observed.clear();
+        self.observed.resize(n, None);
+        self.start = rows.start;
+        self.end = rows.end;
+        for j in 0..current.columns.len() + current.partitions.len() {
+            self.fill_column(current, plan, j, rows.clone(), keep_text);
+        }
+        for (i, record) in self.records[..n].iter_mut().enumerate() {
+            if self.key_rank[i] == usize::MAX {
+                record.id.key = RecordKey::Row(first_record + i as u64);
+            }
+            if record.id.source != *source {
+                record.id.source = source.clone();
+            }
+            record.observed_at = self.observed[i].map(|(_, t)| t);
+        }
+    }
 }
 
 struct Current {
@@ -549,13 +723,19 @@ impl ArrowSource {
             if batch.num_rows() == 0 {
                 continue;
             }
-            self.batch = Some(Current {
+            let current = Current {
                 columns,
                 names,
                 partitions,
                 len: batch.num_rows(),
                 next: 0,
-            });
+            };
+            self.filled = self.plan.as_ref().is_some_and(RowPlan::is_flat)
+                && !current.columns.iter().any(Column::nested);
+            // Nothing of this batch is filled yet.
+            self.columnar.start = 0;
+            self.columnar.end = 0;
+            self.batch = Some(current);
             return Ok(true);
         }
     }
@@ -645,11 +825,61 @@ impl Source for ArrowSource {
                     }
                 }
             }
+            // The common case: the next row of a batch filled column by column, handed out
+            // by a swap.
+            if self.filled
+                && let Some(current) = &mut self.batch
+                && current.next < self.columnar.end
+            {
+                let i = current.next - self.columnar.start;
+                if let Some(None) = self.columnar.faults.get(i)
+                    && let Some(r) = self.columnar.records.get_mut(i)
+                {
+                    current.next += 1;
+                    self.rows += 1;
+                    std::mem::swap(record, r);
+                    return Ok(true);
+                }
+            }
             let Some(current) = self.batch.take() else {
                 continue;
             };
             let row = current.next;
             self.rows += 1;
+            if self.filled {
+                if row >= self.columnar.end
+                    && let Some(plan) = &self.plan
+                {
+                    let keep_text =
+                        self.mapper.column_map().invalid_value_policy() == InvalidValues::KeepText;
+                    let rows = row..(row + CHUNK).min(current.len);
+                    self.columnar
+                        .fill(&current, plan, keep_text, &self.name, self.rows, rows);
+                }
+                let i = row - self.columnar.start;
+                let fault = self.columnar.faults.get_mut(i).and_then(Option::take);
+                let result = match fault {
+                    None => {
+                        if let Some(r) = self.columnar.records.get_mut(i) {
+                            std::mem::swap(record, r);
+                        }
+                        Ok(true)
+                    }
+                    Some(fault) => self.bad_row(fault, &current).map(|()| false),
+                };
+                self.batch = Some(Current {
+                    next: row + 1,
+                    ..current
+                });
+                match result {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => continue,
+                    Err(e) => {
+                        record.clear();
+                        return Err(e);
+                    }
+                }
+            }
             let filled = match &self.plan {
                 Some(plan) => self.mapper.fill_row(
                     plan,

@@ -63,5 +63,5 @@ pub use crate::error::{Error, Result};
 pub use crate::jsonl::{
     DEFAULT_MAX_LINE_BYTES, IdentifySource, JsonLinesBuilder, JsonLinesEvents, JsonLinesSource,
 };
-pub use crate::values::{Cell, FieldFault, RowPlan, ValueMapper};
+pub use crate::values::{Cell, FieldFault, PlannedColumn, RowPlan, ValueMapper};
 pub use mergetag_model::OnBadRow;
