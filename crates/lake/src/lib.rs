@@ -58,13 +58,17 @@ mod runtime;
 #[cfg(feature = "sql")]
 mod semantic;
 mod source;
+mod values;
+mod views;
 mod write;
 
 pub use crate::error::{Error, Result};
 pub use crate::location::Location;
 #[cfg(feature = "sql")]
-pub use crate::semantic::{OutputFormat, SemanticConfig, SemanticLayer, format_batches};
+pub use crate::semantic::{OutputFormat, SemanticLayer, format_batches};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
+pub use crate::values::add_profile_values;
+pub use crate::views::SemanticConfig;
 pub use crate::write::{
     TableBuilder, events_table, profiles_table, provenance_table, serde_table, traits_table,
     write_parquet,

@@ -1,6 +1,5 @@
 //! Parquet datasets and Arrow record batches as a [`Source`] of records.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use mergetag_sources::{
 use object_store::ObjectMeta;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::convert::Column;
 use crate::error::{Error, Result};
@@ -38,6 +37,7 @@ pub struct ArrowSourceBuilder {
     map: ColumnMap,
     on_bad_row: OnBadRow,
     batch_size: usize,
+    threads: usize,
 }
 
 impl Default for ArrowSourceBuilder {
@@ -46,6 +46,7 @@ impl Default for ArrowSourceBuilder {
             map: ColumnMap::new(),
             on_bad_row: OnBadRow::Quarantine,
             batch_size: DEFAULT_BATCH_SIZE,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         }
     }
 }
@@ -70,10 +71,17 @@ impl ArrowSourceBuilder {
     }
 
     /// The rows decoded at once from Parquet (at least 1; default [`DEFAULT_BATCH_SIZE`]).
-    /// Only one batch of the projected columns is decoded at a time (but see the README:
-    /// the process's peak memory was measured growing with the rows read).
+    /// Memory is bounded by a few batches a decoding thread, whatever the size of the data.
     pub fn batch_size(&mut self, rows: usize) -> &mut ArrowSourceBuilder {
         self.batch_size = rows.max(1);
+        self
+    }
+
+    /// The threads that decode Parquet and fill records (at least 1; default: the cores,
+    /// at most 4). Row groups are dealt to them in turn and their records handed out in file
+    /// and row-group order, so the records are the same whatever the number.
+    pub fn threads(&mut self, threads: usize) -> &mut ArrowSourceBuilder {
+        self.threads = threads.max(1);
         self
     }
 
@@ -110,21 +118,38 @@ impl ArrowSourceBuilder {
         let name = name.into();
         let rt = Runtime::new()?;
         let files = rt.block_on(list_parquet(location))?;
-        let batches = ParquetBatches {
-            rt,
-            location: location.clone(),
-            files: files.into(),
-            current: None,
-            mapper: ValueMapper::new(self.map.clone()),
-            batch_size: self.batch_size,
+        drop(rt);
+        let files: Arc<[ParquetFile]> = files.into();
+        let pool = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut workers = Vec::with_capacity(self.threads);
+        for worker in 0..self.threads {
+            let decoder = Decoder {
+                location: location.clone(),
+                files: files.clone(),
+                mapper: ValueMapper::new(self.map.clone()),
+                batch_size: self.batch_size,
+                name: name.clone(),
+                worker,
+                workers: self.threads,
+                pool: pool.clone(),
+            };
+            let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+            let handle = std::thread::Builder::new()
+                .name(format!("mergetag-parquet-{worker}"))
+                .spawn(move || decoder.run(&tx))
+                .map_err(|source| Error::Io {
+                    path: location.url().to_owned(),
+                    source,
+                })?;
+            workers.push((rx, Some(handle)));
+        }
+        let parallel = Parallel {
+            workers,
+            unit: 0,
             name: name.clone(),
-            read: 0,
+            pool,
         };
-        let prefetch = Prefetch::start(batches).map_err(|source| Error::Io {
-            path: location.url().to_owned(),
-            source,
-        })?;
-        Ok(self.source(name, Box::new(prefetch)))
+        Ok(self.source(name, Box::new(parallel)))
     }
 
     fn source(&self, name: SourceName, batches: Box<dyn Batches>) -> ArrowSource {
@@ -154,9 +179,16 @@ struct Batch {
 
 /// Where batches come from.
 trait Batches {
-    /// The next batch; `None` at the end; an error is fatal.
-    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>>;
+    /// The next batch, with its rows already filled when the batch's reader filled them;
+    /// `None` at the end; an error is fatal.
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Delivery, SourceError>>;
+
+    /// Takes back the records of a batch that was read, for their buffers.
+    fn recycle(&mut self, _rows: Columnar) {}
 }
+
+/// A batch, and its rows filled column by column when its reader did that.
+type Delivery = (Batch, Option<Columnar>);
 
 struct ReaderBatches {
     reader: Box<dyn RecordBatchReader>,
@@ -164,13 +196,13 @@ struct ReaderBatches {
 }
 
 impl Batches for ReaderBatches {
-    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Delivery, SourceError>> {
         let batch = self.reader.next()?;
         Some(
             batch
-                .map(|batch| Batch {
-                    batch,
-                    partitions: Arc::from(Vec::new()),
+                .map(|batch| {
+                    let partitions = Arc::from(Vec::new());
+                    (Batch { batch, partitions }, None)
                 })
                 .map_err(|e| {
                     SourceError::new(
@@ -186,67 +218,76 @@ impl Batches for ReaderBatches {
     }
 }
 
-/// The batches decoded at most ahead of the one being read: decoding overlaps turning rows
-/// into records, and memory stays bounded by a few batches.
+/// The batches a decoding thread has ready at most, ahead of the reader: memory stays bounded
+/// by a few batches a thread.
 const PREFETCH: usize = 2;
 
-/// Parquet batches decoded on a thread of their own, ahead of the reader, in order.
+/// What a decoding thread hands the reader, in the order of its units (row groups).
+enum Sent {
+    /// A batch of the unit being read, its rows filled when they could be column by column.
+    Batch(Delivery),
+    /// The unit has no more batches.
+    UnitEnd,
+    /// The thread's units are all read.
+    Finished,
+    /// Reading failed: what failed, naming the file, and why.
+    Failed(String, parquet::errors::ParquetError),
+}
+
+/// Parquet decoded, and its rows filled into records, on threads of their own.
 ///
-/// Decoding a batch (decompressing pages, building arrays) and turning its rows into records
-/// cost about the same; on two cores, the two overlap. The channel is bounded, so the decoder
-/// waits when [`PREFETCH`] batches are ready, and stops when the source is dropped.
-struct Prefetch {
-    batches: std::sync::mpsc::Receiver<Result<Batch, SourceError>>,
-    decoder: Option<std::thread::JoinHandle<()>>,
+/// Every row group of every file (in path order) is a unit; the threads take units in turn
+/// (thread `u % threads` reads unit `u`), and the reader takes each unit's batches from its
+/// thread in unit order, so records come out in file and row-group order whatever the number
+/// of threads. Decoding a batch and filling its records take about the same time, and the
+/// reader only swaps filled records out, so the work spreads over the cores. Each thread has
+/// at most [`PREFETCH`] batches waiting and stops when the source is dropped.
+struct Parallel {
+    workers: Vec<(
+        std::sync::mpsc::Receiver<Sent>,
+        Option<std::thread::JoinHandle<()>>,
+    )>,
+    /// The unit being read.
+    unit: usize,
     name: SourceName,
-    rows: u64,
+    /// Records of batches read, for the threads to fill again.
+    pool: Arc<std::sync::Mutex<Vec<Columnar>>>,
 }
 
-impl Prefetch {
-    fn start(mut inner: ParquetBatches) -> std::io::Result<Prefetch> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
-        let name = inner.name.clone();
-        let decoder = std::thread::Builder::new()
-            .name("mergetag-parquet".into())
-            .spawn(move || {
-                let mut rows = 0u64;
-                while let Some(next) = inner.next_batch(rows) {
-                    if let Ok(b) = &next {
-                        rows += b.batch.num_rows() as u64;
-                    }
-                    let failed = next.is_err();
-                    // A closed channel: the source was dropped; stop decoding.
-                    if tx.send(next).is_err() || failed {
-                        break;
-                    }
+impl Batches for Parallel {
+    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Delivery, SourceError>> {
+        let error = |message: String| {
+            SourceError::new(
+                self.name.clone(),
+                Position::record(rows_so_far + 1),
+                SourceErrorKind::Io { message },
+            )
+        };
+        loop {
+            let w = self.unit % self.workers.len();
+            let (rx, handle) = &mut self.workers[w];
+            match rx.recv() {
+                Ok(Sent::Batch(delivery)) => return Some(Ok(delivery)),
+                Ok(Sent::UnitEnd) => self.unit += 1,
+                Ok(Sent::Finished) => return None,
+                Ok(Sent::Failed(what, cause)) => return Some(Err(error(what).with_cause(cause))),
+                // Closed without a word: the thread panicked, which must not pass for the end
+                // of the data.
+                Err(_) => {
+                    let _ = handle.take().map(std::thread::JoinHandle::join);
+                    return Some(Err(error(
+                        "a Parquet decoding thread stopped unexpectedly".into(),
+                    )));
                 }
-            })?;
-        Ok(Prefetch {
-            batches: rx,
-            decoder: Some(decoder),
-            name,
-            rows: 0,
-        })
+            }
+        }
     }
-}
 
-impl Batches for Prefetch {
-    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
-        self.rows = rows_so_far;
-        match self.batches.recv() {
-            Ok(next) => Some(next),
-            // A closed channel: the decoder finished, or stopped on a panic, which must not
-            // pass for the end of the data.
-            Err(_) => match self.decoder.take().map(std::thread::JoinHandle::join) {
-                Some(Err(_)) => Some(Err(SourceError::new(
-                    self.name.clone(),
-                    Position::record(self.rows + 1),
-                    SourceErrorKind::Io {
-                        message: "the Parquet decoder stopped unexpectedly".into(),
-                    },
-                ))),
-                _ => None,
-            },
+    fn recycle(&mut self, rows: Columnar) {
+        if let Ok(mut pool) = self.pool.lock()
+            && pool.len() < self.workers.len() * (PREFETCH + 2)
+        {
+            pool.push(rows);
         }
     }
 }
@@ -258,100 +299,147 @@ struct ParquetFile {
     partitions: Arc<[(String, String)]>,
 }
 
-/// The file being read: its batches, partition values and URL.
-type OpenFile = (
-    ParquetRecordBatchStream<StoreReader>,
-    Arc<[(String, String)]>,
-    String,
-);
-
-struct ParquetBatches {
-    rt: Runtime,
+/// One decoding thread's work: the units (row groups) `worker`, `worker + workers`, ... of
+/// the files, decoded batch by batch and filled into records.
+struct Decoder {
     location: Location,
-    files: VecDeque<ParquetFile>,
-    current: Option<OpenFile>,
+    files: Arc<[ParquetFile]>,
     mapper: ValueMapper,
     batch_size: usize,
     name: SourceName,
-    read: usize,
+    worker: usize,
+    workers: usize,
+    pool: Arc<std::sync::Mutex<Vec<Columnar>>>,
 }
 
-impl ParquetBatches {
-    fn io(
-        &self,
-        at: u64,
-        file: &str,
-        what: &str,
-        cause: impl std::error::Error + Send + Sync + 'static,
-    ) -> SourceError {
-        SourceError::new(
-            self.name.clone(),
-            Position::record(at),
-            SourceErrorKind::Io {
-                message: format!("{what} {file}"),
-            },
-        )
-        .with_cause(cause)
-    }
-
-    fn open(&mut self, file: ParquetFile, at: u64) -> Result<(), SourceError> {
-        let url = format!("{}/{}", self.location.store_url(), file.meta.location);
-        let reader = StoreReader::new(
-            self.location.store().clone(),
-            file.meta.location.clone(),
-            file.meta.size,
-        );
-        let builder = self
-            .rt
-            .block_on(ParquetRecordBatchStreamBuilder::new(reader))
-            .map_err(|e| self.io(at, &url, "cannot open the Parquet file", e))?;
-        let schema = builder.schema().clone();
-        let keep: Vec<usize> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !self.mapper.is_ignored(f.name()))
-            .map(|(i, _)| i)
-            .collect();
-        let mask = ProjectionMask::roots(builder.parquet_schema(), keep);
-        let stream = builder
-            .with_projection(mask)
-            .with_batch_size(self.batch_size)
-            .build()
-            .map_err(|e| self.io(at, &url, "cannot read the Parquet file", e))?;
-        self.current = Some((stream, file.partitions, url));
-        self.read += 1;
-        Ok(())
-    }
-}
-
-impl Batches for ParquetBatches {
-    fn next_batch(&mut self, rows_so_far: u64) -> Option<Result<Batch, SourceError>> {
-        let at = rows_so_far + 1;
-        loop {
-            if let Some((stream, partitions, url)) = &mut self.current {
-                match self.rt.block_on(stream.next()) {
-                    Some(Ok(batch)) => {
-                        return Some(Ok(Batch {
-                            batch,
-                            partitions: partitions.clone(),
-                        }));
+impl Decoder {
+    fn run(mut self, tx: &std::sync::mpsc::SyncSender<Sent>) {
+        let rt = match Runtime::new() {
+            Ok(rt) => rt,
+            Err(_) => {
+                let e = parquet::errors::ParquetError::General("no async runtime".into());
+                let _ = tx.send(Sent::Failed("cannot start reading Parquet".into(), e));
+                return;
+            }
+        };
+        let keep_text = self.mapper.column_map().invalid_value_policy() == InvalidValues::KeepText;
+        let mut plan: Option<(Vec<String>, RowPlan)> = None;
+        let mut unit = 0usize;
+        let files = self.files.clone();
+        for file in files.iter() {
+            let url = format!("{}/{}", self.location.store_url(), file.meta.location);
+            let mut reader = StoreReader::new(
+                self.location.store().clone(),
+                file.meta.location.clone(),
+                file.meta.size,
+            );
+            let opened = rt.block_on(ArrowReaderMetadata::load_async(
+                &mut reader,
+                ArrowReaderOptions::default(),
+            ));
+            let metadata = match opened {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = tx.send(Sent::Failed(
+                        format!("cannot open the Parquet file {url}"),
+                        e,
+                    ));
+                    return;
+                }
+            };
+            let keep: Vec<usize> = metadata
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !self.mapper.is_ignored(f.name()))
+                .map(|(i, _)| i)
+                .collect();
+            let mask =
+                ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), keep);
+            for group in 0..metadata.metadata().num_row_groups() {
+                let mine = unit % self.workers == self.worker;
+                unit += 1;
+                if !mine {
+                    continue;
+                }
+                let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
+                    reader.clone(),
+                    metadata.clone(),
+                )
+                .with_projection(mask.clone())
+                .with_row_groups(vec![group])
+                .with_batch_size(self.batch_size)
+                .build();
+                let mut stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Sent::Failed(
+                            format!("cannot read the Parquet file {url}"),
+                            e,
+                        ));
+                        return;
                     }
-                    Some(Err(e)) => {
-                        let url = url.clone();
-                        self.current = None;
-                        self.files.clear();
-                        return Some(Err(self.io(at, &url, "cannot read the Parquet file", e)));
+                };
+                loop {
+                    match rt.block_on(stream.next()) {
+                        Some(Ok(batch)) => {
+                            let delivery = self.fill(batch, &file.partitions, &mut plan, keep_text);
+                            // A closed channel: the source was dropped; stop.
+                            if tx.send(Sent::Batch(delivery)).is_err() {
+                                return;
+                            }
+                        }
+                        Some(Err(e)) => {
+                            let _ = tx.send(Sent::Failed(
+                                format!("cannot read the Parquet file {url}"),
+                                e,
+                            ));
+                            return;
+                        }
+                        None => break,
                     }
-                    None => self.current = None,
+                }
+                if tx.send(Sent::UnitEnd).is_err() {
+                    return;
                 }
             }
-            let file = self.files.pop_front()?;
-            if let Err(e) = self.open(file, at) {
-                self.files.clear();
-                return Some(Err(e));
-            }
         }
+        let _ = tx.send(Sent::Finished);
+    }
+
+    /// The batch, its rows filled column by column when its plan allows.
+    fn fill(
+        &mut self,
+        batch: RecordBatch,
+        partitions: &Arc<[(String, String)]>,
+        plan: &mut Option<(Vec<String>, RowPlan)>,
+        keep_text: bool,
+    ) -> Delivery {
+        let current = Current::new(&batch, partitions.clone());
+        if plan
+            .as_ref()
+            .is_none_or(|(names, _)| *names != current.names)
+        {
+            *plan = Some((current.names.clone(), self.mapper.plan(&current.names)));
+        }
+        let mut rows = None;
+        if let Some((_, plan)) = plan
+            && current.len > 0
+            && plan.is_flat()
+            && !current.columns.iter().any(Column::nested)
+        {
+            let mut c = self
+                .pool
+                .lock()
+                .ok()
+                .and_then(|mut p| p.pop())
+                .unwrap_or_default();
+            c.fill(&current, plan, keep_text, &self.name, 1, 0..current.len);
+            rows = Some(c);
+        }
+        let partitions = partitions.clone();
+        (Batch { batch, partitions }, rows)
     }
 }
 
@@ -644,8 +732,14 @@ impl Columnar {
         self.observed.resize(n, None);
         self.start = rows.start;
         self.end = rows.end;
-        for j in 0..current.columns.len() + current.partitions.len() {
-            self.fill_column(current, plan, j, rows.clone(), keep_text);
+        // Column by column within chunks of rows whose records stay in the cache.
+        let mut at = rows.start;
+        while at < rows.end {
+            let chunk = at..(at + CHUNK).min(rows.end);
+            at = chunk.end;
+            for j in 0..current.columns.len() + current.partitions.len() {
+                self.fill_column(current, plan, j, chunk.clone(), keep_text);
+            }
         }
         for (i, record) in self.records[..n].iter_mut().enumerate() {
             if self.key_rank[i] == usize::MAX {
@@ -665,6 +759,34 @@ struct Current {
     partitions: Arc<[(String, String)]>,
     len: usize,
     next: usize,
+}
+
+impl Current {
+    /// The batch's columns, then its partition values (those the batch has no column of).
+    fn new(batch: &RecordBatch, partitions: Arc<[(String, String)]>) -> Current {
+        let schema = batch.schema();
+        let mut names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let columns: Vec<Column> = batch.columns().iter().map(Column::new).collect();
+        let partitions: Arc<[(String, String)]> =
+            if partitions.iter().any(|(k, _)| names.contains(k)) {
+                partitions
+                    .iter()
+                    .filter(|(k, _)| !names.contains(k))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into()
+            } else {
+                partitions
+            };
+        names.extend(partitions.iter().map(|(k, _)| k.clone()));
+        Current {
+            columns,
+            names,
+            partitions,
+            len: batch.num_rows(),
+            next: 0,
+        }
+    }
 }
 
 impl fmt::Debug for ArrowSource {
@@ -692,49 +814,43 @@ impl ArrowSource {
             let Some(next) = self.batches.next_batch(self.rows) else {
                 return Ok(false);
             };
-            let Batch { batch, partitions } = next?;
+            let (Batch { batch, partitions }, filled) = next?;
             let schema = batch.schema();
-            let mut names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-            let columns: Vec<Column> = batch.columns().iter().map(Column::new).collect();
-            let partitions: Arc<[(String, String)]> =
-                if partitions.iter().any(|(k, _)| names.contains(k)) {
-                    partitions
-                        .iter()
-                        .filter(|(k, _)| !names.contains(k))
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .into()
-                } else {
-                    partitions
-                };
-            names.extend(partitions.iter().map(|(k, _)| k.clone()));
+            let current = Current::new(&batch, partitions);
+            let names = &current.names;
             let same = self.schema.as_ref() == Some(&schema)
                 && self.columns.len() == names.len()
                 && self
                     .columns
                     .iter()
-                    .zip(&names)
+                    .zip(names.iter())
                     .all(|(c, n)| c.as_str() == n);
             if !same || self.plan.is_none() {
                 self.columns = names.iter().map(|n| FieldName::new(n)).collect();
-                self.plan = Some(self.mapper.plan(&names));
+                self.plan = Some(self.mapper.plan(names));
                 self.schema = Some(schema);
             }
-            if batch.num_rows() == 0 {
+            if current.len == 0 {
+                if let Some(rows) = filled {
+                    self.batches.recycle(rows);
+                }
                 continue;
             }
-            let current = Current {
-                columns,
-                names,
-                partitions,
-                len: batch.num_rows(),
-                next: 0,
-            };
-            self.filled = self.plan.as_ref().is_some_and(RowPlan::is_flat)
-                && !current.columns.iter().any(Column::nested);
-            // Nothing of this batch is filled yet.
-            self.columnar.start = 0;
-            self.columnar.end = 0;
+            match filled {
+                // Filled by the thread that decoded it.
+                Some(rows) => {
+                    let read = std::mem::replace(&mut self.columnar, rows);
+                    self.batches.recycle(read);
+                    self.filled = true;
+                }
+                None => {
+                    self.filled = self.plan.as_ref().is_some_and(RowPlan::is_flat)
+                        && !current.columns.iter().any(Column::nested);
+                    // Nothing of this batch is filled yet.
+                    self.columnar.start = 0;
+                    self.columnar.end = 0;
+                }
+            }
             self.batch = Some(current);
             return Ok(true);
         }
@@ -838,6 +954,11 @@ impl Source for ArrowSource {
                     current.next += 1;
                     self.rows += 1;
                     std::mem::swap(record, r);
+                    // Rows without a key are numbered here: the thread that filled them does
+                    // not know how many rows came before.
+                    if let RecordKey::Row(n) = &mut record.id.key {
+                        *n = self.rows;
+                    }
                     return Ok(true);
                 }
             }
@@ -862,6 +983,9 @@ impl Source for ArrowSource {
                     None => {
                         if let Some(r) = self.columnar.records.get_mut(i) {
                             std::mem::swap(record, r);
+                        }
+                        if let RecordKey::Row(n) = &mut record.id.key {
+                            *n = self.rows;
                         }
                         Ok(true)
                     }
