@@ -635,7 +635,9 @@ fn threads_and_batches_do_not_change_what_is_read() {
 /// and refused naming the feature when it is not; other schemes are refused.
 #[test]
 fn cloud_schemes_need_their_features() {
-    let cases: [(&str, bool, &str, Vec<(String, String)>); 3] = [
+    /// A URL, whether its feature is built in, the feature, and the store's options.
+    type Case = (&'static str, bool, &'static str, Vec<(String, String)>);
+    let cases: [Case; 3] = [
         (
             "s3://bucket/customers",
             cfg!(feature = "aws"),
