@@ -3,9 +3,11 @@
 //! same HubSpot column map; and the semantic layer's per-profile values of a view over 1M
 //! profiles.
 //!
-//! Run with `cargo bench --bench lake --features lake`. The fixture is generated
+//! Run with `cargo bench --bench lake --features lake-parquet` for the sources alone (no
+//! DataFusion to build), `--features lake` for the view too. The fixture is generated
 //! deterministically; the Parquet file goes to a temporary directory, and its size and the
-//! CSV's are printed.
+//! CSV's are printed. `MERGETAG_LAKE_SCALE=N` reads N rows instead and prints the time and the
+//! process's peak memory.
 
 // A bench talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stderr)]
@@ -14,10 +16,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+#[cfg(feature = "lake")]
+use mergetag::lake::SemanticLayer;
 use mergetag::lake::arrow::array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use mergetag::lake::{ArrowSource, Location, SemanticLayer, write_parquet};
+use mergetag::lake::{ArrowSource, Location, add_profile_values, write_parquet};
 use mergetag::sources::{ColumnMap, CsvSource, OnBadRow};
 use mergetag::{Record, Source};
 
@@ -214,7 +218,39 @@ fn read(c: &mut Criterion) {
     group.finish();
 }
 
-/// A view's per-profile values over 1M profiles: the query and the values for mapping.
+/// Turning a view's 1M rows (its query's result) into per-profile values for mapping: what a
+/// semantic-layer variable costs after the query.
+fn values_after_query(c: &mut Criterion) {
+    let ids = Int64Array::from_iter_values(0..ROWS as i64);
+    let category =
+        StringArray::from_iter_values((0..ROWS).map(|i| ["shoes", "hats", "bags"][i % 3]));
+    let batches: Vec<RecordBatch> = (0..ROWS)
+        .step_by(8192)
+        .map(|start| {
+            let len = 8192.min(ROWS - start);
+            RecordBatch::try_from_iter([
+                ("profile_id", Arc::new(ids.slice(start, len)) as ArrayRef),
+                ("category", Arc::new(category.slice(start, len)) as ArrayRef),
+            ])
+            .expect("a batch")
+        })
+        .collect();
+    let mut group = c.benchmark_group("mergetag_lake::add_profile_values");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function(BenchmarkId::new("view_rows", ROWS), |bench| {
+        bench.iter(|| {
+            let mut out = std::collections::HashMap::new();
+            add_profile_values("favourite", &batches, &mut out);
+            assert_eq!(out.len(), ROWS);
+        });
+    });
+    group.finish();
+}
+
+/// A view's per-profile values over 1M profiles: the query alone, and the query with the
+/// values for mapping (the difference is what turning rows into values costs).
+#[cfg(feature = "lake")]
 fn view_values(c: &mut Criterion) {
     let ids = Int64Array::from_iter_values(0..ROWS as i64);
     let category =
@@ -234,6 +270,17 @@ fn view_values(c: &mut Criterion) {
     let mut group = c.benchmark_group("mergetag_lake::SemanticLayer::profile_values");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function(BenchmarkId::new("query_only", ROWS), |bench| {
+        bench.iter(|| {
+            let rows: usize = layer
+                .query("SELECT * FROM favourite")
+                .expect("rows")
+                .iter()
+                .map(|b| b.num_rows())
+                .sum();
+            assert_eq!(rows, ROWS);
+        });
+    });
     group.bench_function(BenchmarkId::new("view", ROWS), |bench| {
         bench.iter(|| assert_eq!(layer.profile_values().expect("values").len(), ROWS));
     });
@@ -296,7 +343,10 @@ fn scale(n: usize) {
     );
 }
 
-criterion_group!(benches, read, view_values);
+#[cfg(feature = "lake")]
+criterion_group!(benches, read, values_after_query, view_values);
+#[cfg(not(feature = "lake"))]
+criterion_group!(benches, read, values_after_query);
 
 fn main() {
     if let Some(n) = std::env::var("MERGETAG_LAKE_SCALE")

@@ -66,7 +66,7 @@ pub enum Error {
     Sync(#[from] mergetag_sync::Error),
     /// A Parquet source, a Parquet output or the semantic layer failed; the message names the
     /// location, file or view.
-    #[cfg(feature = "lake")]
+    #[cfg(feature = "lake-parquet")]
     #[error(transparent)]
     Lake(#[from] mergetag_lake::Error),
     /// A normalization configuration is not valid.

@@ -55,9 +55,9 @@ pub use mergetag_intake as intake;
 /// records are applied (feature `kafka`).
 #[cfg(feature = "kafka")]
 pub use mergetag_kafka as kafka;
-/// Data lakes: Parquet and Arrow sources, Parquet outputs, object stores and a DataFusion
-/// semantic layer (feature `lake`).
-#[cfg(feature = "lake")]
+/// Data lakes: Parquet and Arrow sources, Parquet outputs and object stores (feature
+/// `lake-parquet`), and a DataFusion semantic layer (feature `lake`).
+#[cfg(feature = "lake-parquet")]
 pub use mergetag_lake as lake;
 pub use mergetag_mapping as mapping;
 pub use mergetag_model as model;

@@ -14,6 +14,7 @@ use arrow::datatypes::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use mergetag_model::{SourceErrorKind, Value};
+use mergetag_sources::Cell;
 
 /// Why one cell could not become a value; the caller names the column and row.
 pub(crate) type CellFault = SourceErrorKind;
@@ -41,6 +42,10 @@ pub(crate) enum Column {
     Float32(Float32Array),
     Utf8(StringArray),
     Utf8View(StringViewArray),
+    TimestampMs(arrow::array::TimestampMillisecondArray),
+    TimestampUs(arrow::array::TimestampMicrosecondArray),
+    /// A dictionary's keys, resolved once, and its values.
+    Dictionary(Vec<usize>, Box<Column>),
     Any(ArrayRef),
 }
 
@@ -68,9 +73,35 @@ impl Column {
                 .map(Column::Float32),
             DataType::Utf8 => a.as_string_opt::<i32>().cloned().map(Column::Utf8),
             DataType::Utf8View => a.as_string_view_opt().cloned().map(Column::Utf8View),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => a
+                .as_primitive_opt::<TimestampMillisecondType>()
+                .cloned()
+                .map(Column::TimestampMs),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => a
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .cloned()
+                .map(Column::TimestampUs),
+            // Null keys are the dictionary's nulls; `cell` checks them before the keys.
+            DataType::Dictionary(..) if a.null_count() == 0 => a.as_any_dictionary_opt().map(|d| {
+                Column::Dictionary(d.normalized_keys(), Box::new(Column::new(d.values())))
+            }),
             _ => None,
         };
         typed.unwrap_or_else(|| Column::Any(array.clone()))
+    }
+
+    /// The cell at `row`: text borrowed from the array, anything else as a value.
+    #[inline]
+    pub(crate) fn cell(&self, row: usize) -> Result<Cell<'_>, CellFault> {
+        Ok(match self {
+            Column::Utf8(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
+            Column::Utf8View(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
+            Column::Dictionary(keys, values) => match keys.get(row) {
+                Some(&k) => return values.cell(k),
+                None => Cell::Value(Value::Null),
+            },
+            _ => Cell::Value(self.value(row)?),
+        })
     }
 
     /// The value at `row`.
@@ -83,8 +114,120 @@ impl Column {
             Column::Float32(a) => nullable(a, row, |a| Value::float(f64::from(a.value(row)))),
             Column::Utf8(a) => nullable(a, row, |a| Value::Text(a.value(row).to_owned())),
             Column::Utf8View(a) => nullable(a, row, |a| Value::Text(a.value(row).to_owned())),
+            Column::TimestampMs(a) => {
+                if row >= a.len() || a.is_null(row) {
+                    Value::Null
+                } else {
+                    Value::DateTime(
+                        DateTime::<Utc>::from_timestamp_millis(a.value(row))
+                            .ok_or_else(|| invalid("timestamp"))?,
+                    )
+                }
+            }
+            Column::TimestampUs(a) => {
+                if row >= a.len() || a.is_null(row) {
+                    Value::Null
+                } else {
+                    Value::DateTime(
+                        DateTime::<Utc>::from_timestamp_micros(a.value(row))
+                            .ok_or_else(|| invalid("timestamp"))?,
+                    )
+                }
+            }
+            Column::Dictionary(keys, values) => match keys.get(row) {
+                Some(&k) => values.value(k)?,
+                None => Value::Null,
+            },
             Column::Any(a) => cell(a.as_ref(), row)?,
         })
+    }
+
+    /// Calls `f` with each row of `rows` and its cell, looking at the column's type once for
+    /// all of them rather than once a cell.
+    #[inline]
+    pub(crate) fn for_each_cell<'a>(
+        &'a self,
+        rows: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, Result<Cell<'a>, CellFault>),
+    ) {
+        fn text<'a>(null: bool, t: impl FnOnce() -> &'a str) -> Cell<'a> {
+            if null {
+                Cell::Value(Value::Null)
+            } else {
+                Cell::Text(t())
+            }
+        }
+        fn value(null: bool, v: impl FnOnce() -> Value) -> Cell<'static> {
+            Cell::Value(if null { Value::Null } else { v() })
+        }
+        let rows = rows.start..rows.end.min(self.len());
+        match self {
+            Column::Utf8(a) => rows.for_each(|r| f(r, Ok(text(a.is_null(r), || a.value(r))))),
+            Column::Utf8View(a) => {
+                rows.for_each(|r| f(r, Ok(text(a.is_null(r), || a.value(r)))));
+            }
+            Column::Int64(a) => {
+                rows.for_each(|r| f(r, Ok(value(a.is_null(r), || Value::Int(a.value(r))))));
+            }
+            Column::Bool(a) => {
+                rows.for_each(|r| f(r, Ok(value(a.is_null(r), || Value::Bool(a.value(r))))));
+            }
+            Column::TimestampMs(a) => rows.for_each(|r| {
+                f(
+                    r,
+                    if a.is_null(r) {
+                        Ok(Cell::Value(Value::Null))
+                    } else {
+                        DateTime::<Utc>::from_timestamp_millis(a.value(r))
+                            .map(|t| Cell::Value(Value::DateTime(t)))
+                            .ok_or_else(|| invalid("timestamp"))
+                    },
+                );
+            }),
+            _ => rows.for_each(|r| f(r, self.cell(r))),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Bool(a) => a.len(),
+            Column::Int64(a) => a.len(),
+            Column::Int32(a) => a.len(),
+            Column::Float64(a) => a.len(),
+            Column::Float32(a) => a.len(),
+            Column::Utf8(a) => a.len(),
+            Column::Utf8View(a) => a.len(),
+            Column::TimestampMs(a) => a.len(),
+            Column::TimestampUs(a) => a.len(),
+            Column::Dictionary(keys, _) => keys.len(),
+            Column::Any(a) => a.len(),
+        }
+    }
+
+    /// Whether reading a cell can fail (text, booleans, integers and floats never do).
+    pub(crate) fn may_fail(&self) -> bool {
+        match self {
+            Column::Dictionary(_, values) => values.may_fail(),
+            Column::TimestampMs(_) | Column::TimestampUs(_) | Column::Any(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether a cell may be an object (a struct or a map), which column maps flatten into
+    /// dotted keys.
+    pub(crate) fn nested(&self) -> bool {
+        fn nested(dt: &DataType) -> bool {
+            match dt {
+                DataType::Struct(_) | DataType::Map(..) => true,
+                DataType::Dictionary(_, v) => nested(v),
+                _ => false,
+            }
+        }
+        match self {
+            Column::Dictionary(_, values) => values.nested(),
+            Column::Any(a) => nested(a.data_type()),
+            _ => false,
+        }
     }
 }
 
@@ -206,9 +349,12 @@ pub(crate) fn cell(a: &dyn Array, row: usize) -> Result<Value, CellFault> {
         }
         DataType::Dictionary(..) => {
             let d = a.as_any_dictionary_opt().ok_or_else(bad)?;
-            let keys = d.normalized_keys();
-            let key = *keys.get(row).ok_or_else(bad)?;
-            cell(d.values().as_ref(), key)?
+            // The key of this row only (normalizing all the keys would cost a pass a cell).
+            let key = match cell(d.keys(), row)? {
+                Value::Int(k) => usize::try_from(k).ok(),
+                _ => None,
+            };
+            cell(d.values().as_ref(), key.ok_or_else(bad)?)?
         }
         _ => Value::Text(
             arrow::util::display::array_value_to_string(a, row).map_err(|_| invalid("text"))?,

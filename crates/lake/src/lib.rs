@@ -46,6 +46,7 @@ mod convert;
 /// The Arrow, Parquet, object_store and DataFusion versions this crate is built with, so that
 /// callers use the same ones.
 pub use arrow;
+#[cfg(feature = "sql")]
 pub use datafusion;
 pub use object_store;
 pub use parquet;
@@ -54,14 +55,20 @@ mod error;
 mod location;
 mod reader;
 mod runtime;
+#[cfg(feature = "sql")]
 mod semantic;
 mod source;
+mod values;
+mod views;
 mod write;
 
 pub use crate::error::{Error, Result};
 pub use crate::location::Location;
-pub use crate::semantic::{OutputFormat, SemanticConfig, SemanticLayer, format_batches};
+#[cfg(feature = "sql")]
+pub use crate::semantic::{OutputFormat, SemanticLayer, format_batches};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
+pub use crate::values::add_profile_values;
+pub use crate::views::SemanticConfig;
 pub use crate::write::{
     TableBuilder, events_table, profiles_table, provenance_table, serde_table, traits_table,
     write_parquet,

@@ -13,18 +13,22 @@ use crate::error::{Error, Result};
 /// A place in an object store: a store and a path (a file, or a prefix that holds files).
 ///
 /// Parsed from a local path (relative paths against a base directory) or a URL: `file:///`
-/// always; `s3://bucket/prefix` with the feature `aws` (configured by `AWS_*` environment
-/// variables, as the AWS tools are, and by [`Location::parse_with`]'s options, such as
-/// `aws_endpoint`, `aws_region`, `aws_access_key_id`, `aws_allow_http`). Other schemes are
-/// refused with the feature they need.
+/// always; with the features of the same names, `s3://bucket/prefix` (feature `aws`),
+/// `gs://bucket/prefix` (feature `gcp`) and `az://container/prefix`,
+/// `abfss://container@account.dfs.core.windows.net/prefix` (feature `azure`). Each store is
+/// configured by its own environment variables, as its own tools are (`AWS_*`, `GOOGLE_*`,
+/// `AZURE_*`), and by [`Location::parse_with`]'s options, which take precedence (such as
+/// `aws_endpoint`, `aws_region`, `aws_allow_http`, `google_service_account`,
+/// `azure_storage_account_name`, `azure_storage_use_emulator`; see object_store's
+/// configuration keys). A scheme whose feature is off is refused, naming the feature.
 ///
 /// ```
 /// use mergetag_lake::Location;
 ///
 /// let here = Location::parse("data/customers", "/srv/lake")?;
 /// assert_eq!(here.to_string(), "file:///srv/lake/data/customers");
-/// let s3 = Location::parse("gs://bucket/x", ".");
-/// assert!(s3.unwrap_err().to_string().contains("not built in"));
+/// let ftp = Location::parse("ftp://host/x", ".");
+/// assert!(ftp.unwrap_err().to_string().contains("unknown scheme"));
 /// # Ok::<(), mergetag_lake::Error>(())
 /// ```
 #[derive(Clone)]
@@ -127,11 +131,16 @@ impl Location {
             _ => {
                 return Err(Error::location(
                     given,
-                    "unknown scheme; use a local path, file:///..., or s3://bucket/prefix",
+                    "unknown scheme; use a local path, file:///..., s3://, gs:// or az://",
                 ));
             }
         };
-        if feature != "aws" || !cfg!(feature = "aws") {
+        let built = match feature {
+            "aws" => cfg!(feature = "aws"),
+            "gcp" => cfg!(feature = "gcp"),
+            _ => cfg!(feature = "azure"),
+        };
+        if !built {
             return Err(Error::location(
                 given,
                 format!(
@@ -139,8 +148,14 @@ impl Location {
                 ),
             ));
         }
+        // Each store reads its own variables, as its own tools do: AWS_*, GOOGLE_*, AZURE_*.
+        let prefix = match feature {
+            "aws" => "AWS_",
+            "gcp" => "GOOGLE_",
+            _ => "AZURE_",
+        };
         let mut opts: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("AWS_"))
+            .filter(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
         opts.extend(options);

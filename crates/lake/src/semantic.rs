@@ -13,75 +13,12 @@ use datafusion::prelude::ParquetReadOptions;
 use mergetag_model::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::cell;
+use crate::views::SemanticConfig;
+
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::runtime::Runtime;
-
-/// The `[semantic]` table of a pipeline file: named SQL views over the run's tables.
-///
-/// ```toml
-/// [semantic.views]
-/// favourite_category = """
-///     SELECT profile_id, name AS category, count(*) AS n FROM events
-///     WHERE kind = 'track' GROUP BY profile_id, name ORDER BY profile_id, n DESC, category"""
-/// ```
-///
-/// A view with a `profile_id` column gives each profile its first row's values, which
-/// mapping variables read as `source = "view.<view>.<column>"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct SemanticConfig {
-    /// View name -> SQL (one `SELECT`). Names are lowercase identifiers.
-    #[serde(default)]
-    pub views: BTreeMap<String, String>,
-}
-
-impl SemanticConfig {
-    /// Parses a `[semantic]` table from TOML and checks the view names.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] naming the key: a syntax error, an unknown key, a bad view name.
-    pub fn from_toml_str(text: &str) -> Result<SemanticConfig> {
-        let c: SemanticConfig =
-            toml::from_str(text).map_err(|e| Error::invalid("semantic", e.message().to_owned()))?;
-        c.check()?;
-        Ok(c)
-    }
-
-    /// Checks the view names (lowercase letters, digits and `_`, not starting with a digit)
-    /// and that each is one query that parses (tables and columns are checked when the view is
-    /// added to a layer, [`SemanticLayer::add_view`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Invalid`] at `semantic.views.<name>` for a bad name or no SQL,
-    /// [`Error::View`] naming the view for SQL that does not parse or is not one query.
-    pub fn check(&self) -> Result<()> {
-        for (name, sql) in &self.views {
-            let ok = name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                && name.chars().next().is_some_and(|c| !c.is_ascii_digit());
-            if !ok {
-                return Err(Error::invalid(
-                    format!("semantic.views.{name}"),
-                    "a view name is lowercase letters, digits and `_`, not starting with a digit",
-                ));
-            }
-            if sql.trim().is_empty() {
-                return Err(Error::invalid(
-                    format!("semantic.views.{name}"),
-                    "the view has no SQL; write a SELECT",
-                ));
-            }
-            check_query(name, sql)?;
-        }
-        Ok(())
-    }
-}
+use crate::values::add_profile_values;
 
 /// How [`SemanticLayer::query_text`] prints a result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,55 +256,9 @@ impl SemanticLayer {
             let batches = self
                 .query(&format!("SELECT * FROM \"{view}\""))
                 .map_err(view_error)?;
-            for batch in &batches {
-                let schema = batch.schema();
-                let Ok(id_col) = schema.index_of("profile_id") else {
-                    break;
-                };
-                let ids = batch.column(id_col);
-                for row in 0..batch.num_rows() {
-                    let id = match cell(ids.as_ref(), row) {
-                        Ok(Value::Int(i)) => i,
-                        Ok(Value::Text(t)) => match t.parse() {
-                            Ok(i) => i,
-                            Err(_) => continue,
-                        },
-                        _ => continue,
-                    };
-                    let entry = out.entry(id).or_default();
-                    if entry.contains_key(view) {
-                        continue;
-                    }
-                    let mut object = BTreeMap::new();
-                    for (i, field) in schema.fields().iter().enumerate() {
-                        if i != id_col {
-                            let v = cell(batch.column(i).as_ref(), row).unwrap_or(Value::Null);
-                            object.insert(field.name().clone(), v);
-                        }
-                    }
-                    entry.insert(view.clone(), Value::Object(object));
-                }
-            }
+            add_profile_values(view, &batches, &mut out);
         }
         Ok(out)
-    }
-}
-
-/// Checks that `sql` is one query (`SELECT` or `WITH`), so that syntax errors are found when
-/// the configuration loads, before any table exists.
-fn check_query(name: &str, sql: &str) -> Result<()> {
-    use datafusion::sql::parser::{DFParser, Statement};
-    use datafusion::sql::sqlparser::ast::Statement as Sql;
-    let statements = DFParser::parse_sql(sql).map_err(|e| Error::View {
-        view: name.to_owned(),
-        message: e.to_string(),
-    })?;
-    match statements.iter().collect::<Vec<_>>().as_slice() {
-        [Statement::Statement(s)] if matches!(**s, Sql::Query(_)) => Ok(()),
-        _ => Err(Error::View {
-            view: name.to_owned(),
-            message: "a view is one query (SELECT or WITH); remove other statements".into(),
-        }),
     }
 }
 

@@ -298,17 +298,32 @@ fn any_record_batch_reader_is_a_source() {
 fn a_listing_that_changes_during_a_read() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Location::parse("d", dir.path()).unwrap();
-    write_parquet(&lake.child("a.parquet"), &[typed_batch(&[1], false)]).unwrap();
-    write_parquet(&lake.child("b.parquet"), &[typed_batch(&[2], false)]).unwrap();
-    let mut source = ArrowSource::builder().parquet("d", &lake).unwrap();
+    for i in 0..10 {
+        let file = lake.child(&format!("f{i}.parquet"));
+        write_parquet(&file, &[typed_batch(&[i], false)]).unwrap();
+    }
+    // One thread, reading at most a few files ahead of the records handed out.
+    let mut source = ArrowSource::builder()
+        .threads(1)
+        .parquet("d", &lake)
+        .unwrap();
     let mut r = Record::default();
     assert!(source.read_record(&mut r).unwrap());
-    // A file added after opening is not read; a listed file that vanished is an error naming it.
-    write_parquet(&lake.child("c.parquet"), &[typed_batch(&[3], false)]).unwrap();
-    std::fs::remove_file(dir.path().join("d/b.parquet")).unwrap();
-    let e = source.read_record(&mut r).unwrap_err();
+    // A file added after opening is not read; a listed file that vanished before it was
+    // reached is an error naming it, after the records of the files before it.
+    write_parquet(&lake.child("g.parquet"), &[typed_batch(&[99], false)]).unwrap();
+    std::fs::remove_file(dir.path().join("d/f9.parquet")).unwrap();
+    let mut read = 1;
+    let e = loop {
+        match source.read_record(&mut r) {
+            Ok(true) => read += 1,
+            Ok(false) => panic!("the end, with f9.parquet gone"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(read, 9);
     assert!(!e.is_recoverable());
-    assert!(e.to_string().contains("b.parquet"), "{e}");
+    assert!(e.to_string().contains("f9.parquet"), "{e}");
     assert!(!source.read_record(&mut r).unwrap());
 }
 
@@ -500,6 +515,175 @@ fn tables_of_values_infer_types() {
     assert_eq!(b.num_rows(), 3);
 }
 
+/// A dataset of several files and row groups, with bad values, rows without keys and rows
+/// with structs, reads to the same records and rejects whatever the number of threads and
+/// the batch size, and through a reader as through a file.
+#[test]
+fn threads_and_batches_do_not_change_what_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Location::parse("crm", dir.path()).unwrap();
+    let mut all = Vec::new();
+    for (f, country) in ["DE", "FR", "US"].iter().enumerate() {
+        let mut batches = Vec::new();
+        for g in 0..3 {
+            let n = 50 + 7 * (f + g);
+            let id = |i: usize| f * 1000 + g * 100 + i;
+            let ids: Vec<Option<String>> = (0..n)
+                .map(|i| (i % 11 != 0).then(|| id(i).to_string()))
+                .collect();
+            let optout: Vec<Option<&str>> = (0..n)
+                .map(|i| Some(if i % 13 == 5 { "maybe" } else { "false" }))
+                .collect();
+            let names: Vec<Option<String>> = (0..n)
+                .map(|i| (i % 5 != 0).then(|| format!("name {}", id(i))))
+                .collect();
+            let created = TimestampMillisecondArray::from(
+                (0..n)
+                    .map(|i| Some(1_700_000_000_000 + id(i) as i64))
+                    .collect::<Vec<_>>(),
+            )
+            .with_timezone("UTC");
+            batches.push(batch(vec![
+                ("hs_object_id", Arc::new(StringArray::from(ids)) as ArrayRef),
+                ("firstname", Arc::new(StringArray::from(names))),
+                ("hs_email_optout", strings(&optout)),
+                ("createdate", Arc::new(created)),
+            ]));
+        }
+        // A file a batch.
+        for (i, b) in batches.iter().enumerate() {
+            let part = lake
+                .child(&format!("country={country}"))
+                .child(&format!("part-{i}.parquet"));
+            write_parquet(&part, std::slice::from_ref(b)).unwrap();
+        }
+        all.extend(batches);
+    }
+    // And a file of many row groups, which the threads share.
+    {
+        use parquet::arrow::ArrowWriter;
+        use parquet::file::properties::WriterProperties;
+        let path = dir.path().join("crm/country=GB");
+        std::fs::create_dir_all(&path).unwrap();
+        let file = std::fs::File::create(path.join("part-0.parquet")).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(20))
+            .build();
+        let mut w = ArrowWriter::try_new(file, all[0].schema(), Some(props)).unwrap();
+        for b in &all[..3] {
+            w.write(b).unwrap();
+        }
+        w.close().unwrap();
+        all.extend(all[..3].to_vec());
+    }
+    let read = |threads: usize, batch_size: usize| {
+        let mut source = ArrowSource::builder()
+            .column_map(ColumnMap::hubspot_contacts())
+            .threads(threads)
+            .batch_size(batch_size)
+            .parquet("crm", &lake)
+            .unwrap();
+        let out = read_all(&mut source);
+        assert_eq!(
+            (out.0.len() + out.1.len()) as u64,
+            source.rows_read(),
+            "every row is a record or a reject"
+        );
+        out
+    };
+    let (records, rejects) = read(1, 8192);
+    let total: usize = all.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(records.len() + rejects.len(), total);
+    assert!(!rejects.is_empty());
+    // Rows without a key are numbered across the whole dataset.
+    assert!(
+        records
+            .iter()
+            .any(|r| matches!(r.id.key, mergetag_model::RecordKey::Row(_)))
+    );
+    assert!(records.iter().all(|r| r.observed_at.is_some()));
+    assert!(records.iter().all(|r| r.text("country").is_some()));
+    for (threads, batch_size) in [(2, 8192), (3, 7), (4, 1), (1, 16)] {
+        let (r, j) = read(threads, batch_size);
+        assert_eq!(r, records, "{threads} threads, batches of {batch_size}");
+        assert_eq!(j, rejects, "{threads} threads, batches of {batch_size}");
+    }
+    // The same rows (of one partition) through a reader, one row at a time.
+    let de: Vec<RecordBatch> = all[..3].to_vec();
+    let reader = RecordBatchIterator::new(de.into_iter().map(Ok), all[0].schema());
+    let mut source = ArrowSource::builder()
+        .column_map(ColumnMap::hubspot_contacts())
+        .from_reader("crm", reader);
+    let (r, j) = read_all(&mut source);
+    let de_records: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.text("country") == Some("DE"))
+        .collect();
+    assert_eq!(r.len(), de_records.len());
+    for (a, b) in r.iter().zip(de_records) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.observed_at, b.observed_at);
+        assert_eq!(a.text(fields::FIRST_NAME), b.text(fields::FIRST_NAME));
+    }
+    assert_eq!(
+        j.len(),
+        rejects.iter().filter(|r| r.raw.contains("\"DE\"")).count()
+    );
+}
+
+/// Cloud stores are parsed into their object_store backends when their feature is built in,
+/// and refused naming the feature when it is not; other schemes are refused.
+#[test]
+fn cloud_schemes_need_their_features() {
+    /// A URL, whether its feature is built in, the feature, and the store's options.
+    type Case = (&'static str, bool, &'static str, Vec<(String, String)>);
+    let cases: [Case; 3] = [
+        (
+            "s3://bucket/customers",
+            cfg!(feature = "aws"),
+            "aws",
+            vec![("aws_region".into(), "eu-west-1".into())],
+        ),
+        (
+            "gs://bucket/customers",
+            cfg!(feature = "gcp"),
+            "gcp",
+            vec![("google_skip_signature".into(), "true".into())],
+        ),
+        (
+            "az://container/customers",
+            cfg!(feature = "azure"),
+            "azure",
+            vec![
+                (
+                    "azure_storage_account_name".into(),
+                    "devstoreaccount1".into(),
+                ),
+                ("azure_storage_use_emulator".into(), "true".into()),
+            ],
+        ),
+    ];
+    for (url, built, feature, options) in cases {
+        match Location::parse_with(url, ".", options) {
+            Ok(l) => {
+                assert!(built, "{url} parsed without the feature `{feature}`");
+                assert_eq!(l.url(), url);
+                assert_eq!(l.child("x.parquet").url(), format!("{url}/x.parquet"));
+                assert_eq!(l.path().as_ref(), "customers");
+            }
+            Err(e) => {
+                assert!(!built, "{url}: {e}");
+                assert!(
+                    e.to_string().contains(&format!("feature `{feature}`")),
+                    "{e}"
+                );
+            }
+        }
+    }
+    let e = Location::parse("ftp://host/x", ".").unwrap_err();
+    assert!(e.to_string().contains("unknown scheme"), "{e}");
+}
+
 /// S3 against a real S3-compatible server: moto in server mode, started on 127.0.0.1 by the
 /// test (`MERGETAG_MOTO_SERVER` names the `moto_server` program, else it is looked up on the
 /// `PATH`; `.ci/run` installs it). Skipped, saying so, where it is not installed.
@@ -648,24 +832,37 @@ mod s3 {
             ]
         );
 
-        // A listing that changes during a read: an object deleted after the listing is an
-        // error naming it; one added is not read.
-        let mut source = ArrowSource::builder().parquet("s3", &lake).unwrap();
+        // A listing that changes during a read: an object deleted after the listing, before
+        // the reading thread reached it, is an error naming it, after the records of the
+        // objects before it; one added is not read.
+        let many = location(&moto, "s3://lake/many", "secret");
+        for i in 0..10 {
+            let file = many.child(&format!("p{i}.parquet"));
+            write_parquet(&file, &[typed_batch(&[i], false)]).unwrap();
+        }
+        let mut source = ArrowSource::builder()
+            .threads(1)
+            .parquet("s3", &many)
+            .unwrap();
         let mut r = Record::default();
         assert!(source.read_record(&mut r).unwrap());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let gone = lake.child("country=MX").child("part-0.parquet");
+        let gone = many.child("p9.parquet");
         rt.block_on(gone.store().delete(gone.path())).unwrap();
-        write_parquet(
-            &lake.child("country=AR").child("part-0.parquet"),
-            &[typed_batch(&[5], false)],
-        )
-        .unwrap();
-        let e = source.read_record(&mut r).unwrap_err();
-        assert!(e.to_string().contains("country=MX/part-0.parquet"), "{e}");
+        write_parquet(&many.child("q.parquet"), &[typed_batch(&[5], false)]).unwrap();
+        let mut read = 1;
+        let e = loop {
+            match source.read_record(&mut r) {
+                Ok(true) => read += 1,
+                Ok(false) => panic!("the end, with p9.parquet gone"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(read, 9);
+        assert!(e.to_string().contains("many/p9.parquet"), "{e}");
 
         // Outputs, queried with SQL straight from the bucket.
         let out = location(&moto, "s3://lake/out", "secret");

@@ -307,6 +307,64 @@ impl Record {
         self.fields.push(Field { name, value });
     }
 
+    /// Gives the record exactly the fields `names`, in that order, for a reader that fills
+    /// many records of one shape column by column ([`Record::set_at`],
+    /// [`Record::set_text_at`]). A record that has those fields already keeps its values (to
+    /// be overwritten); otherwise its fields become `names`, each null, and their text buffers
+    /// are kept for reuse. `names` must be distinct, as with [`Record::push_unchecked`].
+    ///
+    /// ```
+    /// use mergetag_model::{FieldName, Record, Value};
+    ///
+    /// let names = [FieldName::new("first_name"), FieldName::new("age")];
+    /// let mut r = Record::default();
+    /// r.reshape(&names);
+    /// r.set_text_at(0, "Ada");
+    /// r.set_at(1, Value::Int(36));
+    /// assert_eq!(r.text("first_name"), Some("Ada"));
+    /// assert_eq!(r.get("age"), Some(&Value::Int(36)));
+    /// ```
+    pub fn reshape(&mut self, names: &[FieldName]) {
+        if self.fields.len() == names.len()
+            && self.fields.iter().zip(names).all(|(f, n)| f.name == *n)
+        {
+            return;
+        }
+        self.truncate(0);
+        self.fields.extend(names.iter().map(|n| Field {
+            name: n.clone(),
+            value: Value::Null,
+        }));
+    }
+
+    /// Sets the value of the `i`-th field (nothing beyond the last field); its old text
+    /// buffer is kept for reuse.
+    #[inline]
+    pub fn set_at(&mut self, i: usize, value: Value) {
+        if let Some(f) = self.fields.get_mut(i)
+            && let Value::Text(mut s) = std::mem::replace(&mut f.value, value)
+        {
+            s.clear();
+            self.spare.push(s);
+        }
+    }
+
+    /// Sets the `i`-th field to `text` (nothing beyond the last field), reusing its text
+    /// buffer or a spare one.
+    #[inline]
+    pub fn set_text_at(&mut self, i: usize, text: &str) {
+        let Some(f) = self.fields.get_mut(i) else {
+            return;
+        };
+        if let Value::Text(s) = &mut f.value {
+            s.clear();
+            s.push_str(text);
+            return;
+        }
+        let buf = self.take_buffer(text);
+        self.fields[i].value = Value::Text(buf);
+    }
+
     #[inline]
     fn take_buffer(&mut self, text: &str) -> String {
         match self.spare.pop() {

@@ -65,8 +65,20 @@ impl ColumnType {
 
     /// Converts a typed value (from JSON, a database or an API): numbers, booleans, instants
     /// and dates of the right type are taken as they are, text goes through
-    /// [`ColumnType::convert`].
-    pub(crate) fn convert_value(self, value: Value) -> Result<Value, Value> {
+    /// [`ColumnType::convert`]; a value that does not convert comes back as the error.
+    ///
+    /// ```
+    /// use mergetag_model::Value;
+    /// use mergetag_sources::ColumnType;
+    ///
+    /// assert_eq!(ColumnType::Float.convert_value(Value::Int(2)), Ok(Value::Float(2.0)));
+    /// assert_eq!(ColumnType::Int.convert_value(Value::Bool(true)), Err(Value::Bool(true)));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The value itself, when it is not of the type and is not text that converts.
+    pub fn convert_value(self, value: Value) -> Result<Value, Value> {
         match (self, value) {
             (ColumnType::Text, v) => Ok(v),
             (_, Value::Null) => Ok(Value::Null),

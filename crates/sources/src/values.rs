@@ -1,14 +1,16 @@
 //! Column maps over typed values: for sources whose rows arrive as typed cells (a database
 //! row, an API's JSON object) rather than as text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use mergetag_model::{
-    FieldName, Position, Record, SourceError, SourceErrorKind, SourceName, Value,
+    FieldName, Position, Record, RecordKey, SourceError, SourceErrorKind, SourceName, Value,
 };
 
 use crate::column_map::{Action, ColumnMap, InvalidValues};
-use crate::row::observed_at;
+use crate::convert::ColumnType;
+use crate::row::{observed_at, set_key};
 
 /// Why a row could not be mapped: what went wrong and which column it is about. It carries no
 /// value of the row, so it can be shown and logged as it is.
@@ -158,15 +160,191 @@ impl ValueMapper {
         Ok(key.map(|(_, k)| k))
     }
 
+    /// Resolves the columns of one schema (a Parquet file's, a query's) against the map once,
+    /// so that [`ValueMapper::fill_row`] reads each row without looking a column name up.
+    ///
+    /// `columns` are the row's columns in order; cells are later asked for by their index.
+    pub fn plan<S: AsRef<str>>(&self, columns: &[S]) -> RowPlan {
+        let mut actions = Vec::with_capacity(columns.len());
+        let mut key_rank = Vec::with_capacity(columns.len());
+        let mut names = Vec::with_capacity(columns.len());
+        let mut targets = HashSet::new();
+        let mut distinct = true;
+        for column in columns {
+            let column = column.as_ref();
+            let rank = self.map.key_rank(column);
+            let action = if rank.is_some() {
+                Action::Key
+            } else {
+                self.map.action(column)
+            };
+            if let Action::Field(name, _) = &action {
+                distinct &= targets.insert(name.clone());
+            }
+            key_rank.push(rank);
+            actions.push(action);
+            names.push(FieldName::new(column));
+        }
+        let observed = self.map.observed_at_fields();
+        let mut seen = HashSet::new();
+        let observed_rank = actions
+            .iter()
+            .map(|a| match a {
+                Action::Field(name, _) if seen.insert(name.clone()) => {
+                    observed.iter().position(|f| f == name)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut fields = Vec::new();
+        let field_index = actions
+            .iter()
+            .map(|a| match a {
+                Action::Field(name, _) if distinct => {
+                    fields.push(name.clone());
+                    Some(fields.len() - 1)
+                }
+                _ => None,
+            })
+            .collect();
+        RowPlan {
+            names,
+            actions,
+            key_rank,
+            observed_rank,
+            distinct,
+            fields,
+            field_index,
+        }
+    }
+
+    /// Fills `record` from one row of cells through `plan` (made by [`ValueMapper::plan`] for
+    /// the row's columns), exactly as [`ValueMapper::fill`] would from the same columns and
+    /// values, and sets its id: source `source`, keyed by the best-ranked key column with a
+    /// value, else by `row`. `cell(i)` gives the cell of column `i`, or the fault that kept it
+    /// from being read (the row's fault then names that column).
+    ///
+    /// Text cells are written into the record's own buffers, so a source that hands out
+    /// borrowed text (an Arrow string array) copies each value once.
+    ///
+    /// ```
+    /// use mergetag_model::{fields, Record, SourceName, Value};
+    /// use mergetag_sources::{Cell, ColumnMap, ValueMapper};
+    ///
+    /// let mut mapper = ValueMapper::new(ColumnMap::hubspot_contacts());
+    /// let plan = mapper.plan(&["hs_object_id", "firstname", "hs_email_optout"]);
+    /// let row = [Cell::Value(Value::Int(901)), Cell::Text("Ada"), Cell::Text("false")];
+    /// let mut record = Record::default();
+    /// let source = SourceName::new("crm");
+    /// mapper.fill_row(&plan, |i| Ok(row[i].clone()), &source, 1, &mut record)?;
+    /// assert_eq!(record.id.to_string(), "crm:901");
+    /// assert_eq!(record.text(fields::FIRST_NAME), Some("Ada"));
+    /// assert_eq!(record.get(fields::EMAIL_OPT_OUT), Some(&Value::Bool(false)));
+    /// # Ok::<(), mergetag_sources::FieldFault>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ValueMapper::fill`], and the fault `cell` gave, naming its column. On an error the
+    /// record's fields are unspecified.
+    pub fn fill_row<'a>(
+        &mut self,
+        plan: &RowPlan,
+        cell: impl Fn(usize) -> Result<Cell<'a>, SourceErrorKind>,
+        source: &SourceName,
+        row: u64,
+        record: &mut Record,
+    ) -> Result<(), FieldFault> {
+        let fault = |i: usize, kind| FieldFault::new(kind, plan.names.get(i).cloned());
+        let mut key: Option<(usize, Cell<'a>)> = None;
+        let mut observed: Option<(usize, DateTime<Utc>)> = None;
+        let mut nested = !plan.distinct;
+        if !nested {
+            let mut w = record.refill();
+            for (i, action) in plan.actions.iter().enumerate() {
+                let c = cell(i).map_err(|k| fault(i, k))?;
+                if let Cell::Value(Value::Object(_)) = c {
+                    // A struct to flatten into dotted keys, whatever its column is (its keys
+                    // are columns of their own, which may meet other columns): the general
+                    // path below.
+                    nested = true;
+                    break;
+                }
+                match action {
+                    Action::Key => {
+                        let rank = plan.key_rank[i].unwrap_or(usize::MAX);
+                        if key.as_ref().is_none_or(|(r, _)| rank < *r) && c.is_key() {
+                            key = Some((rank, c));
+                        }
+                    }
+                    Action::Ignore => {}
+                    Action::Unmapped => return Err(unmapped(plan.names[i].as_str())),
+                    Action::Field(name, kind) => {
+                        let invalid = || {
+                            fault(
+                                i,
+                                SourceErrorKind::InvalidValue {
+                                    expected: kind.as_str().to_owned(),
+                                },
+                            )
+                        };
+                        let keep_text = self.map.invalid_value_policy() == InvalidValues::KeepText;
+                        let value = match (kind, c) {
+                            (ColumnType::Text, Cell::Text(t)) => {
+                                w.text(name, t);
+                                continue;
+                            }
+                            (_, Cell::Text(t)) => match kind.convert(t) {
+                                Some(v) => v,
+                                None if keep_text => {
+                                    w.text(name, t);
+                                    continue;
+                                }
+                                None => return Err(invalid()),
+                            },
+                            (_, Cell::Value(v)) => match kind.convert_value(v) {
+                                Ok(v) => v,
+                                Err(v) if keep_text => Value::Text(v.to_string()),
+                                Err(_) => return Err(invalid()),
+                            },
+                        };
+                        if let (Some(rank), Value::DateTime(t)) = (plan.observed_rank[i], &value)
+                            && observed.is_none_or(|(best, _)| rank < best)
+                        {
+                            observed = Some((rank, *t));
+                        }
+                        w.value(name, value);
+                    }
+                }
+            }
+        }
+        if nested {
+            let mut cells = Vec::with_capacity(plan.names.len());
+            for i in 0..plan.names.len() {
+                cells.push((
+                    plan.names[i].as_str(),
+                    cell(i).map_err(|k| fault(i, k))?.into_value(),
+                ));
+            }
+            let key = self.fill(cells, record)?;
+            set_key(&mut record.id.key, key.as_deref(), row);
+        } else {
+            record.observed_at = observed.map(|(_, t)| t);
+            if !key.is_some_and(|(_, c)| c.set_key(&mut record.id.key)) {
+                record.id.key = RecordKey::Row(row);
+            }
+        }
+        // Comparing the names is cheaper than the atomic increment and decrement of a clone.
+        if record.id.source != *source {
+            record.id.source = source.clone();
+        }
+        Ok(())
+    }
+
     fn put_column(&mut self, k: &str, v: Value, record: &mut Record) -> Result<(), FieldFault> {
         match self.action(k) {
             Action::Key | Action::Ignore => Ok(()),
-            Action::Unmapped => Err(FieldFault::new(
-                SourceErrorKind::Other {
-                    message: "column is not in the column map; map it, list it under `ignore`, or set `unmapped = \"keep\"`".into(),
-                },
-                Some(FieldName::new(k)),
-            )),
+            Action::Unmapped => Err(unmapped(k)),
             Action::Field(name, kind) => {
                 let value = match kind.convert_value(v) {
                     Ok(v) => v,
@@ -194,6 +372,183 @@ impl ValueMapper {
                 })
             }
         }
+    }
+}
+
+/// The fault of a column the map refuses.
+fn unmapped(column: &str) -> FieldFault {
+    FieldFault::new(
+        SourceErrorKind::Other {
+            message: "column is not in the column map; map it, list it under `ignore`, or set `unmapped = \"keep\"`".into(),
+        },
+        Some(FieldName::new(column)),
+    )
+}
+
+/// Sets the record key to the decimal text of `n`, reusing the existing buffer.
+///
+/// Written out by hand: `write!` through `fmt` measured about 3% of reading integer-keyed
+/// Parquet rows, this a fraction of that.
+fn set_int_key(slot: &mut RecordKey, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    let sign = if n < 0 { "-" } else { "" };
+    // Only ASCII digits were written.
+    let text = std::str::from_utf8(&digits[at..]).unwrap_or_default();
+    match slot {
+        RecordKey::Id(s) => {
+            s.clear();
+            s.push_str(sign);
+            s.push_str(text);
+        }
+        RecordKey::Row(_) => *slot = RecordKey::Id(format!("{sign}{text}")),
+    }
+}
+
+/// One cell of a row for [`ValueMapper::fill_row`]: text borrowed from the source's buffer, or
+/// a typed value ([`Value::Null`] for a missing one).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Cell<'a> {
+    /// Text, converted to the column's type as CSV text is.
+    Text(&'a str),
+    /// A typed value, converted as [`ValueMapper::fill`] converts values.
+    Value(Value),
+}
+
+impl Cell<'_> {
+    /// The cell as an owned value.
+    pub fn into_value(self) -> Value {
+        match self {
+            Cell::Text(t) => Value::Text(t.to_owned()),
+            Cell::Value(v) => v,
+        }
+    }
+
+    /// Writes the record key this cell gives into `slot` (trimmed text, or an integer in
+    /// decimal), reusing its buffer; `false`, leaving `slot` as it is, for a cell that keys
+    /// nothing (blank text, anything else).
+    pub fn set_key(&self, slot: &mut RecordKey) -> bool {
+        match self {
+            Cell::Text(t) if !t.trim().is_empty() => set_key(slot, Some(t.trim()), 0),
+            Cell::Value(Value::Text(t)) if !t.trim().is_empty() => set_key(slot, Some(t.trim()), 0),
+            Cell::Value(Value::Int(n)) => set_int_key(slot, *n),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether the cell can key a record: non-blank text or an integer.
+    fn is_key(&self) -> bool {
+        match self {
+            Cell::Text(t) => !t.trim().is_empty(),
+            Cell::Value(Value::Text(t)) => !t.trim().is_empty(),
+            Cell::Value(Value::Int(_)) => true,
+            Cell::Value(_) => false,
+        }
+    }
+}
+
+/// The columns of one schema resolved against a column map by [`ValueMapper::plan`]: what
+/// each column becomes, which hold the key, which give the observed-at time.
+#[derive(Debug, Clone)]
+pub struct RowPlan {
+    names: Vec<FieldName>,
+    actions: Vec<Action>,
+    key_rank: Vec<Option<usize>>,
+    observed_rank: Vec<Option<usize>>,
+    /// No two columns become one field, so a row is written field by field in column order.
+    distinct: bool,
+    /// The fields the columns become, in column order (when `distinct`).
+    fields: Vec<FieldName>,
+    /// Each column's index in `fields`.
+    field_index: Vec<Option<usize>>,
+}
+
+/// What one column of a [`RowPlan`] becomes ([`RowPlan::column`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlannedColumn<'a> {
+    /// Holds the record's key: of the key columns with a value, the lowest rank wins.
+    Key {
+        /// The column's rank among the map's key columns.
+        rank: usize,
+    },
+    /// Dropped, as the map says.
+    Ignored,
+    /// Not in the map, which refuses unmapped columns: a row with this column is a fault.
+    Refused,
+    /// Becomes a field.
+    Field {
+        /// The field.
+        name: &'a FieldName,
+        /// The type values are converted to.
+        kind: ColumnType,
+        /// The field's index among [`RowPlan::fields`], when the plan is flat.
+        index: Option<usize>,
+        /// The field's rank among the map's observed-at fields, when it is one (the first
+        /// column of a field only).
+        observed_rank: Option<usize>,
+    },
+}
+
+impl RowPlan {
+    /// The number of columns planned.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no column was planned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Whether column `i` holds the record key.
+    pub fn is_key(&self, i: usize) -> bool {
+        self.key_rank.get(i).is_some_and(Option::is_some)
+    }
+
+    /// What column `i` becomes ([`PlannedColumn::Ignored`] beyond the last column).
+    pub fn column(&self, i: usize) -> PlannedColumn<'_> {
+        match self.actions.get(i) {
+            Some(Action::Key) => PlannedColumn::Key {
+                rank: self.key_rank[i].unwrap_or(usize::MAX),
+            },
+            Some(Action::Field(name, kind)) => PlannedColumn::Field {
+                name,
+                kind: *kind,
+                index: self.field_index[i],
+                observed_rank: self.observed_rank[i],
+            },
+            Some(Action::Unmapped) => PlannedColumn::Refused,
+            Some(Action::Ignore) | None => PlannedColumn::Ignored,
+        }
+    }
+
+    /// The name of column `i`.
+    pub fn name(&self, i: usize) -> Option<&FieldName> {
+        self.names.get(i)
+    }
+
+    /// Whether rows of this plan can be written column by column into records of one shape
+    /// ([`RowPlan::fields`], [`Record::reshape`]): no two columns become one field and no
+    /// column is refused. Rows with structs to flatten still need [`ValueMapper::fill_row`].
+    pub fn is_flat(&self) -> bool {
+        self.distinct && !self.actions.contains(&Action::Unmapped)
+    }
+
+    /// The fields a flat plan's rows have, in column order.
+    pub fn fields(&self) -> &[FieldName] {
+        &self.fields
     }
 }
 
@@ -265,6 +620,175 @@ mod tests {
         // A date is a timestamp at midnight UTC.
         m.fill([("updated", Value::Date(day))], &mut r).unwrap();
         assert!(r.get("updated_at").unwrap().as_datetime().is_some());
+    }
+
+    /// `fill_row` through a plan gives what `fill` gives, with the id set as sources set it.
+    fn both(map: &ColumnMap, columns: &[&str], row: &[Value]) {
+        let mut slow = ValueMapper::new(map.clone());
+        let mut fast = ValueMapper::new(map.clone());
+        let (mut a, mut b) = (Record::default(), Record::default());
+        let source = SourceName::new("s");
+        let expected = slow
+            .fill(columns.iter().copied().zip(row.iter().cloned()), &mut a)
+            .map(|key| {
+                a.id = match key {
+                    Some(k) => mergetag_model::RecordId::id(source.clone(), k),
+                    None => mergetag_model::RecordId::row(source.clone(), 7),
+                };
+            });
+        let plan = fast.plan(columns);
+        // Text as borrowed cells, the rest as values, as the Arrow source hands them out.
+        let cell = |i: usize| {
+            Ok(match &row[i] {
+                Value::Text(t) => Cell::Text(t),
+                v => Cell::Value(v.clone()),
+            })
+        };
+        // A record with leftovers of an earlier row, as a reused one has.
+        b.set_text("stale", "x");
+        let got = fast.fill_row(&plan, cell, &source, 7, &mut b);
+        assert_eq!(got, expected, "{columns:?}");
+        if expected.is_ok() {
+            assert_eq!(a, b, "{columns:?}");
+        }
+    }
+
+    #[test]
+    fn planned_rows_fill_as_rows_of_values() {
+        let map = ColumnMap::hubspot_contacts();
+        let at: chrono::DateTime<chrono::Utc> = "2026-01-02T03:04:05Z".parse().unwrap();
+        both(
+            &map,
+            &[
+                "hs_object_id",
+                "firstname",
+                "email",
+                "hs_email_optout",
+                "lastmodifieddate",
+                "extra",
+            ],
+            &[
+                Value::Int(9),
+                Value::from("Ada"),
+                Value::Null,
+                Value::from("true"),
+                Value::DateTime(at),
+                Value::from(""),
+            ],
+        );
+        // Keys: text is trimmed, blank text keys nothing, the row number then.
+        both(
+            &map,
+            &["hs_object_id", "firstname"],
+            &[Value::from(" 12 "), Value::from("A")],
+        );
+        both(&map, &["hs_object_id"], &[Value::from("  ")]);
+        both(&map, &["hs_object_id"], &[Value::Bool(true)]);
+        // A value that does not convert, and the same kept as text.
+        both(&map, &["hs_email_optout"], &[Value::from("maybe")]);
+        both(
+            &map.clone().invalid_values(InvalidValues::KeepText),
+            &["hs_email_optout", "createdate"],
+            &[Value::from("maybe"), Value::Float(1.5)],
+        );
+        // Two columns into one field (equal values, then different ones).
+        let two = ColumnMap::new()
+            .with_column("a", "name")
+            .with_column("b", "name");
+        both(&two, &["a", "b"], &[Value::from("x"), Value::from("x")]);
+        both(&two, &["a", "b"], &[Value::from("x"), Value::from("y")]);
+        // Structs flatten, and may meet a column of the dotted name.
+        let mut address = std::collections::BTreeMap::new();
+        address.insert("city".to_owned(), Value::from("Springfield"));
+        both(
+            &ColumnMap::new(),
+            &["address", "address.city"],
+            &[Value::Object(address.clone()), Value::from("Springfield")],
+        );
+        both(
+            &ColumnMap::new(),
+            &["address", "zip"],
+            &[Value::Object(address), Value::Int(1)],
+        );
+        // Refused columns.
+        let strict = ColumnMap::new()
+            .with_column("a", "a")
+            .unmapped(crate::Unmapped::Reject);
+        both(&strict, &["a", "b"], &[Value::from("x"), Value::Null]);
+    }
+
+    proptest::proptest! {
+        /// Any row of any columns fills the same record through a plan as through `fill`.
+        #[test]
+        fn planned_rows_equal_value_rows(
+            picks in proptest::collection::vec((0usize..9, 0usize..9), 0..8),
+            keep_text in proptest::bool::ANY,
+        ) {
+            const COLUMNS: [&str; 9] = [
+                "hs_object_id", "firstname", "email", "hs_email_optout", "createdate",
+                "extra", "address", "address.city", "Email",
+            ];
+            let at: chrono::DateTime<chrono::Utc> = "2026-01-02T03:04:05Z".parse().unwrap();
+            let mut inner = std::collections::BTreeMap::new();
+            inner.insert("city".to_owned(), Value::from("Leeds"));
+            let values = [
+                Value::Null,
+                Value::Int(42),
+                Value::from(" 7 "),
+                Value::from(""),
+                Value::from("true"),
+                Value::Float(2.5),
+                Value::DateTime(at),
+                Value::from("2026-03-04T05:06:07Z"),
+                Value::Object(inner),
+            ];
+            let mut columns: Vec<&str> = Vec::new();
+            let mut row = Vec::new();
+            for (c, v) in picks {
+                // A schema names each column once.
+                if !columns.contains(&COLUMNS[c]) {
+                    columns.push(COLUMNS[c]);
+                    row.push(values[v].clone());
+                }
+            }
+            let mut map = ColumnMap::hubspot_contacts().with_observed_at("created_at");
+            if keep_text {
+                map = map.invalid_values(InvalidValues::KeepText);
+            }
+            both(&map, &columns, &row);
+        }
+    }
+
+    #[test]
+    fn integer_keys_in_decimal() {
+        for n in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
+            let mut slot = RecordKey::Row(1);
+            set_int_key(&mut slot, n);
+            assert_eq!(slot, RecordKey::Id(n.to_string()));
+            set_int_key(&mut slot, n / 3);
+            assert_eq!(slot, RecordKey::Id((n / 3).to_string()));
+        }
+    }
+
+    #[test]
+    fn cell_faults_name_their_column() {
+        let mut m = ValueMapper::new(ColumnMap::new());
+        let plan = m.plan(&["a", "b"]);
+        let mut r = Record::default();
+        let f = m
+            .fill_row(
+                &plan,
+                |i| match i {
+                    0 => Ok(Cell::Text("x")),
+                    _ => Err(SourceErrorKind::InvalidUtf8),
+                },
+                &SourceName::new("s"),
+                1,
+                &mut r,
+            )
+            .unwrap_err();
+        assert_eq!(f.column.as_ref().map(|c| c.as_str()), Some("b"));
+        assert_eq!(f.kind, SourceErrorKind::InvalidUtf8);
     }
 
     #[test]
