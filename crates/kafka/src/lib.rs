@@ -55,7 +55,7 @@ mod error;
 mod offsets;
 mod source;
 
-pub use crate::config::{KafkaSettings, open};
+pub use crate::config::{KafkaSettings, PipelineCommit, open};
 pub use crate::error::{Error, Result};
 pub use crate::offsets::{AppliedOffsets, InvalidPosition, MessagePosition, RecentKeys};
 pub use crate::source::{
