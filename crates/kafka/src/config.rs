@@ -96,7 +96,11 @@ pub struct KafkaSettings {
     pub dedup_capacity: Option<usize>,
     /// When a pipeline run commits the offsets read (default [`PipelineCommit::Never`]);
     /// also spelt `commit_at_end = true` / `false`.
-    #[serde(default, alias = "commit_at_end", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "commit_at_end",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub commit: Option<PipelineCommit>,
     /// More librdkafka consumer properties, as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -247,14 +251,20 @@ impl<'de> Deserialize<'de> for PipelineCommit {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("\"after_outputs\" or \"never\" (or, as commit_at_end, true or false)")
             }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                v: bool,
+            ) -> std::result::Result<Self::Value, E> {
                 Ok(if v {
                     PipelineCommit::AfterOutputs
                 } else {
                     PipelineCommit::Never
                 })
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
                 match v {
                     "after_outputs" => Ok(PipelineCommit::AfterOutputs),
                     "never" => Ok(PipelineCommit::Never),
@@ -319,7 +329,10 @@ mod tests {
                 "commit = \"at_end\"",
                 "settings: unknown variant `at_end`, expected `after_outputs` or `never`",
             ),
-            ("commit = 1", "settings: invalid type: integer `1`, expected \"after_outputs\""),
+            (
+                "commit = 1",
+                "settings: invalid type: integer `1`, expected \"after_outputs\"",
+            ),
             (
                 "commit = \"never\"\ncommit_at_end = true",
                 "settings: duplicate field `commit`",

@@ -600,7 +600,11 @@ fn a_pipeline_file_source_opens_and_reads() {
     let records: Vec<Record> = source.records().collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 10);
     assert_eq!(records[0].text(fields::EMAIL), Some("person0@example.com"));
-    assert_eq!(source.counters()["commits"], 0, "the end of a batch commits nothing");
+    assert_eq!(
+        source.counters()["commits"],
+        0,
+        "the end of a batch commits nothing"
+    );
     drop(source);
     // Not acknowledged: the next run reads the same ten, and acknowledges them.
     let mut source = mergetag_kafka::open(&config, ".").unwrap();
