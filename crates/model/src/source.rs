@@ -735,7 +735,7 @@ mod tests {
         dynamic.commit().unwrap();
         let mut plain = IterSource::new("mem", rows());
         assert!(plain.commit().is_ok());
-        let mut by_ref: &mut dyn Source = &mut plain;
+        let by_ref: &mut dyn Source = &mut plain;
         assert!(by_ref.commit().is_ok());
     }
 
