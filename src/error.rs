@@ -48,6 +48,19 @@ pub enum Error {
     /// names the source, its line and field.
     #[error(transparent)]
     Source(#[from] mergetag_model::SourceError),
+    /// A source could not acknowledge what the run read
+    /// ([`RunOutput::commit_sources`](crate::pipeline::RunOutput::commit_sources)): a Kafka
+    /// commit refused. The message names the source (the first that failed, after every source
+    /// was tried); the outputs stand, and its records are read again by the next run unless
+    /// another call succeeds.
+    #[error("cannot commit what the run read from source `{}`{}", source.source_name(), and_others(*others))]
+    Commit {
+        /// How many other sources failed too.
+        others: usize,
+        /// The first source's error.
+        #[source]
+        source: mergetag_model::SourceError,
+    },
     /// Opening a source or loading a column map failed.
     #[error(transparent)]
     Sources(#[from] mergetag_sources::Error),
@@ -90,6 +103,15 @@ pub enum Error {
     /// A mapping, trait or engagement configuration is not valid, or does not suit a platform.
     #[error("mapping: {0}")]
     Mapping(#[from] mergetag_mapping::Error),
+}
+
+/// ` and 2 others` after the first source's name, or nothing.
+fn and_others(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " and 1 other".to_owned(),
+        n => format!(" and {n} others"),
+    }
 }
 
 /// `Result` with the facade's [`Error`].

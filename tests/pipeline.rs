@@ -1366,61 +1366,98 @@ fn a_run_scores_with_the_saved_predict_model_file_and_reports_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A `kind = "kafka"` source in a pipeline file, read from librdkafka's mock cluster (the
-/// Kafka protocol on 127.0.0.1): JSON messages mapped as JSON Lines lines, a bad one
-/// quarantined, the counts adding up, and `commit_at_end` moving the group on.
+/// librdkafka's mock cluster (the Kafka protocol on 127.0.0.1) with a topic `contacts` of
+/// two partitions, and a producer for it, for the pipeline-file tests of Kafka sources.
 #[cfg(feature = "kafka")]
-#[test]
-fn a_kafka_source_in_a_pipeline_file() {
-    use mergetag::kafka::rdkafka::ClientConfig;
-    use mergetag::kafka::rdkafka::mocking::MockCluster;
-    use mergetag::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+mod kafka {
     use std::time::Duration;
 
-    let cluster = MockCluster::new(1).unwrap();
-    cluster.create_topic("contacts", 2, 1).unwrap();
-    let bootstrap = cluster.bootstrap_servers();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
-    let values = [
+    use mergetag::kafka::rdkafka::ClientConfig;
+    use mergetag::kafka::rdkafka::mocking::MockCluster;
+    use mergetag::kafka::rdkafka::producer::{
+        BaseProducer, BaseRecord, DefaultProducerContext, Producer,
+    };
+
+    /// Five HubSpot-shaped contacts: two of one person, one whose opt-out does not convert,
+    /// one that is not JSON.
+    pub const CONTACTS: [&str; 5] = [
         r#"{"id": 1, "firstname": "Robert", "lastname": "Smith", "email": "bob.smith@gmail.com"}"#,
         r#"{"id": 2, "firstname": "Bob", "lastname": "Smith", "email": "BOB.SMITH@gmail.com"}"#,
         r#"{"id": 3, "firstname": "Alice", "lastname": "Jones", "email": "alice@example.com"}"#,
         r#"{"id": 4, "firstname": "Carol", "lastname": "White", "email": "carol@example.org", "hs_email_optout": "maybe"}"#,
         "not json",
     ];
-    for (i, v) in values.iter().enumerate() {
-        let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts")
-            .partition((i % 2) as i32)
-            .payload(v);
-        producer.send(record).map_err(|(e, _)| e).unwrap();
+
+    pub struct Contacts {
+        // Declared first, dropped first: the producer before its cluster.
+        producer: BaseProducer,
+        cluster: MockCluster<'static, DefaultProducerContext>,
     }
-    producer.flush(Duration::from_secs(10)).unwrap();
 
-    let toml = format!(
-        r#"
-        [[sources]]
-        name = "crm"
-        kind = "kafka"
-        preset = "hubspot_contacts"
-        key = "id"
-        [sources.settings]
-        brokers = "{bootstrap}"
-        topic = "contacts"
-        group_id = "pipeline"
-        commit_at_end = true
-        # The mock cluster waits a session timeout for a group's members to rejoin.
-        properties = {{ "session.timeout.ms" = "6000" }}
+    impl Contacts {
+        pub fn start() -> Contacts {
+            let cluster = MockCluster::new(1).unwrap();
+            cluster.create_topic("contacts", 2, 1).unwrap();
+            let producer = ClientConfig::new()
+                .set("bootstrap.servers", cluster.bootstrap_servers())
+                .create()
+                .unwrap();
+            Contacts { producer, cluster }
+        }
 
-        [normalize]
-        standard = true
+        /// Produces `values`, round robin over the partitions.
+        pub fn produce(&self, values: &[&str]) {
+            for (i, v) in values.iter().enumerate() {
+                let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts")
+                    .partition((i % 2) as i32)
+                    .payload(v);
+                self.producer.send(record).map_err(|(e, _)| e).unwrap();
+            }
+            self.producer.flush(Duration::from_secs(10)).unwrap();
+        }
 
-        [dedup]
-        preset = "contacts"
-        "#
-    );
+        /// A pipeline file reading the topic as group `pipeline`, its source's settings ending
+        /// with `settings` and the file with `rest`.
+        pub fn pipeline(&self, settings: &str, rest: &str) -> String {
+            format!(
+                r#"
+                [[sources]]
+                name = "crm"
+                kind = "kafka"
+                preset = "hubspot_contacts"
+                key = "id"
+                [sources.settings]
+                brokers = "{}"
+                topic = "contacts"
+                group_id = "pipeline"
+                # The mock cluster waits a session timeout for a group's members to rejoin.
+                properties = {{ "session.timeout.ms" = "6000" }}
+                {settings}
+
+                [normalize]
+                standard = true
+
+                [dedup]
+                preset = "contacts"
+
+                {rest}
+                "#,
+                self.cluster.bootstrap_servers()
+            )
+        }
+    }
+}
+
+/// A `kind = "kafka"` source in a pipeline file, read from librdkafka's mock cluster: JSON
+/// messages mapped as JSON Lines lines, a bad one quarantined, the counts adding up; a run
+/// commits nothing by itself, `RunOutput::commit_sources` commits once (again: harmless), and
+/// the next run reads only what came since.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_kafka_source_in_a_pipeline_file() {
+    let kafka = kafka::Contacts::start();
+    kafka.produce(&kafka::CONTACTS);
+    let toml = kafka.pipeline("commit = \"after_outputs\"", "");
     let config = PipelineConfig::from_toml_str(&toml).unwrap();
     let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
     let report = &output.report;
@@ -1431,16 +1468,20 @@ fn a_kafka_source_in_a_pipeline_file() {
     );
     assert!(report.adds_up());
     assert_eq!(output.profiles.len(), 2);
+    drop(output);
 
-    // Committed at the end of the read: the next run reads only what came since.
-    let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts")
-        .partition(1)
-        .payload(r#"{"id": 5, "firstname": "Dan", "email": "dan@example.com"}"#);
-    producer.send(record).map_err(|(e, _)| e).unwrap();
-    producer.flush(Duration::from_secs(10)).unwrap();
-    let output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    // Dropped unacknowledged: the next run reads the same five, and acknowledges them.
+    let mut output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
+    assert_eq!(output.report.records_in, 5);
+    assert_eq!(output.commit_sources().unwrap(), 1);
+    assert_eq!(output.commit_sources().unwrap(), 0, "once only");
+
+    // Committed: the next run reads only what came since.
+    kafka.produce(&[r#"{"id": 5, "firstname": "Dan", "email": "dan@example.com"}"#]);
+    let mut output = Pipeline::from_config(&config).unwrap().run(|_| {}).unwrap();
     assert_eq!(output.report.records_in, 1);
     assert_eq!(output.profiles.len(), 1);
+    output.commit_sources().unwrap();
 
     let err = PipelineConfig::from_toml_str(&toml.replace("group_id =", "group =")).unwrap_err();
     assert!(
@@ -1448,4 +1489,62 @@ fn a_kafka_source_in_a_pipeline_file() {
             .contains("sources[0] (crm).settings: unknown field `group`"),
         "{err}"
     );
+}
+
+/// `mergetag run` over a Kafka source (`run_config`): a run that fails after reading (its
+/// output directory cannot be created) commits nothing, so the next run reads the same
+/// messages again; a run whose outputs are written commits, so the one after reads only new
+/// messages; with `commit = "never"` no run moves the group on.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_kafka_pipeline_run_commits_after_its_outputs_only() {
+    use mergetag::pipeline::run_config;
+
+    let kafka = kafka::Contacts::start();
+    kafka.produce(&kafka::CONTACTS);
+    let dir = temp_dir("kafka_commit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocked = dir.join("blocked");
+    std::fs::write(&blocked, "a file, not a directory").unwrap();
+    let file = |commit: &str, out: &Path| {
+        let path = dir.join("p.toml");
+        let text = kafka.pipeline(
+            commit,
+            &format!("[outputs]\ndir = {:?}\n", out.display().to_string()),
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    let bad = file("commit = \"after_outputs\"", &blocked.join("out"));
+    let err = run_config(&bad, |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Write { .. }), "{err}");
+
+    let out = dir.join("out");
+    let good = file("commit = \"after_outputs\"", &out);
+    let output = run_config(&good, |_| {}).unwrap();
+    assert_eq!(
+        output.report.records_in, 5,
+        "the failed run committed nothing"
+    );
+    assert!(out.join(files::PROFILES).exists());
+    drop(output);
+
+    kafka.produce(&[r#"{"id": 5, "firstname": "Dan", "email": "dan@example.com"}"#]);
+    let output = run_config(&good, |_| {}).unwrap();
+    assert_eq!(output.report.records_in, 1, "the written run committed");
+    drop(output);
+
+    // `commit_at_end = false`, the older spelling of "never": read, written, not committed.
+    let never = file("commit_at_end = false", &out);
+    for _ in 0..2 {
+        let output = run_config(&never, |_| {}).unwrap();
+        assert_eq!(output.report.records_in, 0);
+    }
+    kafka.produce(&[r#"{"id": 6, "firstname": "Eve", "email": "eve@example.com"}"#]);
+    for _ in 0..2 {
+        let output = run_config(&never, |_| {}).unwrap();
+        assert_eq!(output.report.records_in, 1, "never committed");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -123,6 +123,25 @@
 //! and field), `delimiter` (one character, CSV), `max_line_bytes` (JSON Lines), `join` and
 //! `key_as`.
 //!
+//! A source with `kind = "kafka"` (feature `kafka`) reads a consumer group's topics; its
+//! `[sources.settings]` keys are those of `mergetag_kafka::KafkaSettings`. Its offsets are
+//! committed only as `commit` says:
+//!
+//! ```toml
+//! [[sources]]
+//! name = "identifies"
+//! kind = "kafka"                          # JSON messages, mapped as JSON Lines lines
+//! key = "messageId"
+//! [sources.settings]
+//! brokers = "127.0.0.1:9092"
+//! topic = "identifies"
+//! group_id = "mergetag"
+//! commit = "after_outputs"                # commit the offsets read once every output is
+//!                                         # written, never when reading ends: a run that
+//!                                         # fails before commits nothing; "never" (the
+//!                                         # default): each run rereads from the last commit
+//! ```
+//!
 //! `[normalize]`, `[rules]`, `[dedup]` and `[mapping]` (and each `outputs.mapping.<platform>`)
 //! can instead name a file with `file = "..."`, in that stage's own format; keys written
 //! beside `file` override or extend it.

@@ -196,17 +196,23 @@ pub const PROGRESS_EVERY: u64 = 1024;
 /// Loads the pipeline configuration at `path`, builds it, runs it with `progress`, and writes
 /// the outputs to the configured `outputs.dir` (if any): what `mergetag run --config` does.
 ///
+/// Once every output is written, the sources are acknowledged ([`RunOutput::commit_sources`]:
+/// a Kafka source with `commit = "after_outputs"` commits then); a run that fails before
+/// commits nothing. Without `outputs.dir` nothing is written and nothing acknowledged: call
+/// `commit_sources` on the output once you have stored it.
+///
 /// # Errors
 ///
-/// Those of [`PipelineConfig::load`], [`Pipeline::from_config`], [`Pipeline::run`] and
-/// [`RunOutput::write_to`].
+/// Those of [`PipelineConfig::load`], [`Pipeline::from_config`], [`Pipeline::run`],
+/// [`RunOutput::write_to`] and [`RunOutput::commit_sources`].
 pub fn run_config(path: impl AsRef<Path>, progress: impl FnMut(Progress)) -> Result<RunOutput> {
     let config = PipelineConfig::load(path)?;
     let pipeline = Pipeline::from_config(&config)?;
     let dir = pipeline.output_dir().map(Path::to_owned);
-    let output = pipeline.run(progress)?;
+    let mut output = pipeline.run(progress)?;
     if let Some(dir) = dir {
         output.write_to(dir)?;
+        output.commit_sources()?;
     }
     Ok(output)
 }

@@ -7,13 +7,17 @@ use std::path::{Path, PathBuf};
 
 use mergetag_dedup::DedupResult;
 use mergetag_mapping::Audience;
-use mergetag_model::{Profile, ProfileId, Record, RecordId, Value};
+use mergetag_model::{Profile, ProfileId, Record, RecordId, Source, Value};
 use mergetag_validate::{Audit, QuarantineEntry, QuarantineWriter};
 
 use super::report::RunReport;
 use crate::error::{Error, Result};
 
 /// Everything a run produced.
+///
+/// It also keeps the run's sources, open, until [`RunOutput::commit_sources`] acknowledges
+/// them once the results are stored (a Kafka consumer stays in its group until then, or until
+/// the output is dropped). Since a source need not be `Send`, neither is a `RunOutput`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RunOutput {
@@ -39,6 +43,20 @@ pub struct RunOutput {
     pub audiences: Vec<Audience>,
     /// The counts and timings.
     pub report: RunReport,
+    /// The sources read, until they are acknowledged.
+    pub(super) sources: ReadSources,
+}
+
+/// The sources a run read, each kept until [`RunOutput::commit_sources`] acknowledges it.
+#[derive(Default)]
+pub(super) struct ReadSources(pub(super) Vec<Box<dyn Source>>);
+
+impl std::fmt::Debug for ReadSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|s| s.name().as_str()))
+            .finish()
+    }
 }
 
 /// The files [`RunOutput::write_to`] writes.
@@ -94,6 +112,57 @@ impl RunOutput {
         &self,
     ) -> impl Iterator<Item = (&Profile, &BTreeMap<String, Value>)> {
         self.profiles.iter().zip(&self.traits)
+    }
+
+    /// Acknowledges the sources the run read, once its results are stored: calls
+    /// [`Source::commit`] on each, so that a source that can acknowledge makes it durable (a
+    /// Kafka source with `commit = "after_outputs"` commits its group's offsets, and the next
+    /// run goes on after the messages this one read); other sources do nothing. Call it only
+    /// when everything you keep of the run is stored for good ([`RunOutput::write_to`] has
+    /// returned, your own store is written): what is acknowledged is not read again.
+    /// [`run_config`](super::run_config) and `mergetag run` call it after writing every output;
+    /// a run that fails before that commits nothing.
+    ///
+    /// Each source is acknowledged once, then closed (a Kafka consumer leaves its group);
+    /// calling again does nothing. A source whose acknowledgement fails stays open, and the
+    /// next call tries it again. Returns how many sources this call acknowledged.
+    ///
+    /// ```
+    /// use mergetag::pipeline::{Pipeline, PipelineConfig};
+    ///
+    /// let config = PipelineConfig::load("examples/data/pipeline.toml")?;
+    /// let mut output = Pipeline::from_config(&config)?.run(|_| {})?;
+    /// // ... store what you keep of `output` ...
+    /// assert!(output.commit_sources()? > 0); // files acknowledge trivially
+    /// assert_eq!(output.commit_sources()?, 0); // once only
+    /// # Ok::<(), mergetag::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Commit`] naming the first source that failed, after every source was tried.
+    pub fn commit_sources(&mut self) -> Result<usize> {
+        let mut failed: Vec<(Box<dyn Source>, mergetag_model::SourceError)> = Vec::new();
+        let mut acknowledged = 0;
+        for mut source in std::mem::take(&mut self.sources.0) {
+            match source.commit() {
+                Ok(()) => acknowledged += 1,
+                Err(e) => failed.push((source, e)),
+            }
+        }
+        let mut errors = Vec::with_capacity(failed.len());
+        for (source, e) in failed {
+            self.sources.0.push(source);
+            errors.push(e);
+        }
+        let mut errors = errors.into_iter();
+        match errors.next() {
+            None => Ok(acknowledged),
+            Some(first) => Err(Error::Commit {
+                others: errors.len(),
+                source: first,
+            }),
+        }
     }
 
     fn index_of(&self, id: ProfileId) -> Option<usize> {

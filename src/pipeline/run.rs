@@ -23,7 +23,7 @@ use mergetag_validate::{
 };
 
 use super::builder::SourceSlot;
-use super::output::RunOutput;
+use super::output::{ReadSources, RunOutput};
 use super::report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
     StageReport, StageTime,
@@ -78,11 +78,13 @@ impl RunState<'_> {
     }
 }
 
-/// The records read: those to deduplicate, those to join, and what each source did.
+/// The records read: those to deduplicate, those to join, what each source did, and the
+/// sources themselves, kept to be acknowledged once the results are stored.
 struct Read {
     contacts: Vec<Record>,
     joiners: Vec<(Record, FieldName)>,
     sources: Vec<SourceReport>,
+    opened: Vec<Box<dyn Source>>,
     tally: Option<Tally>,
 }
 
@@ -115,6 +117,10 @@ impl Pipeline {
     /// header), or reports a bad row while its [`SourceOptions::on_bad_row`] is
     /// [`OnBadRow::Fail`], naming the source and position. Otherwise bad rows are never
     /// errors: they are quarantined. [`Error::Stage`] when a [`ProfileStage`] fails.
+    ///
+    /// The run acknowledges nothing to its sources: the [`RunOutput`] keeps them, and its
+    /// [`RunOutput::commit_sources`] acknowledges them once you have stored the results (a
+    /// Kafka source then commits). A run that fails drops its sources unacknowledged.
     ///
     /// [`SourceOptions::on_bad_row`]: super::SourceOptions::on_bad_row
     /// [`ProfileStage`]: super::ProfileStage
@@ -165,6 +171,7 @@ impl Pipeline {
             audit: self.validator.as_ref().and_then(Validator::audit),
             audiences: exported.audiences,
             report,
+            sources: ReadSources(read.opened),
         })
     }
 
@@ -175,6 +182,7 @@ impl Pipeline {
             contacts: Vec::new(),
             joiners: Vec::new(),
             sources: Vec::new(),
+            opened: Vec::new(),
             tally: self.normalizer.as_ref().map(|_| Tally::default()),
         };
         let mut per_record = PerRecord {
@@ -187,6 +195,7 @@ impl Pipeline {
             let sr =
                 self.read_source(state, &mut slot, &mut read, &mut per_record, &mut rejects)?;
             read.sources.push(sr);
+            read.opened.push(slot.source);
         }
         Ok(read)
     }

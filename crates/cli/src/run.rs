@@ -90,14 +90,17 @@ pub struct Ran {
     pub written: Option<(PathBuf, Vec<PathBuf>)>,
 }
 
-/// Loads the pipeline file at `path` (once), runs it with its progress on `progress`, and
-/// writes its outputs where the file says.
+/// Loads the pipeline file at `path` (once), runs it with its progress on `progress`, writes
+/// its outputs where the file says, and then, only then, acknowledges its sources
+/// ([`RunOutput::commit_sources`]: a Kafka source with `commit = "after_outputs"` commits).
+/// Without `outputs.dir` nothing is written and nothing acknowledged.
 ///
 /// # Errors
 ///
 /// [`Error::Usage`] when an output file would overwrite a source or the pipeline file
 /// ([`refuse_overwrites`]); [`Error::Pipeline`] with the facade's error: the file's line and
-/// column for a bad configuration, the file for a read or write failure.
+/// column for a bad configuration, the file for a read or write failure, the source for a
+/// commit refused.
 pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<Ran> {
     let config = PipelineConfig::load(path).map_err(Error::Pipeline)?;
     refuse_overwrites(path, &config)?;
@@ -105,10 +108,11 @@ pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<Ran> {
     let pipeline = pipeline::Pipeline::from_config(&config).map_err(Error::Pipeline)?;
     let output = pipeline.run(|p| progress.update(progress_message(&p), p.done));
     progress.finish();
-    let output = output.map_err(Error::Pipeline)?;
+    let mut output = output.map_err(Error::Pipeline)?;
     let written = match config.output_dir() {
         Some(dir) => {
             let files = output.write_to(&dir).map_err(Error::Pipeline)?;
+            output.commit_sources().map_err(Error::Pipeline)?;
             Some((dir, files))
         }
         None => None,

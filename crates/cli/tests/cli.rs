@@ -1164,6 +1164,55 @@ fn run_errors_exit_2() {
     assert!(stderr(&o).contains("--config"), "{}", stderr(&o));
 }
 
+/// `mergetag run` over a Kafka source on librdkafka's mock cluster (127.0.0.1): a run whose
+/// outputs cannot be written exits 2 and commits nothing, so the next run reads the same
+/// messages; a run that wrote its outputs committed, so the next one reads nothing.
+#[cfg(feature = "kafka")]
+#[test]
+fn run_commits_a_kafka_source_only_after_writing_its_outputs() {
+    use mergetag::kafka::rdkafka::ClientConfig;
+    use mergetag::kafka::rdkafka::mocking::MockCluster;
+    use mergetag::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("contacts", 1, 1).unwrap();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .create()
+        .unwrap();
+    for i in 1..=3 {
+        let value = format!(r#"{{"id": {i}, "email": "person{i}@example.com"}}"#);
+        let record: BaseRecord<'_, (), str> = BaseRecord::to("contacts").payload(&value);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(std::time::Duration::from_secs(10)).unwrap();
+
+    let dir = temp_dir();
+    write(&dir, "blocked", "a file where a directory should be");
+    let pipeline = |out: &str| {
+        format!(
+            "[[sources]]\nname = \"crm\"\nkind = \"kafka\"\nkey = \"id\"\n\
+             [sources.settings]\nbrokers = \"{}\"\ntopic = \"contacts\"\ngroup_id = \"cli\"\n\
+             commit = \"after_outputs\"\nproperties = {{ \"session.timeout.ms\" = \"6000\" }}\n\
+             [outputs]\ndir = \"{out}\"\n",
+            cluster.bootstrap_servers()
+        )
+    };
+    let records_in = |config: &str| {
+        let o = run(&["run", "--config", config, "--json"], b"");
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        json_lines(&o)[0]["records_in"].as_u64().unwrap()
+    };
+    let bad = write(&dir, "bad.toml", &pipeline("blocked/out"));
+    let o = run(&["run", "--config", &bad], b"");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
+    let good = write(&dir, "good.toml", &pipeline("out"));
+    assert_eq!(records_in(&good), 3, "the failed run committed nothing");
+    assert_eq!(records_in(&good), 0, "the written run committed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------------------------------------
 // fuzz inputs
 

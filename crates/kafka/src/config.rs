@@ -28,16 +28,20 @@ use crate::source::{KafkaSource, KafkaSourceBuilder, StartAt};
 /// stop_at_end = true                   # end when every partition is read to its end (default)
 /// idle_timeout_ms = 10000              # end when nothing comes for this long (default 10 s)
 /// dedup_field = "messageId"            # drop a message whose field repeats one read before
-/// commit_at_end = false                # commit when the batch ends (see below; default false)
+/// commit = "after_outputs"             # or "never" (the default): see below
 /// [sources.settings.properties]        # more librdkafka consumer properties (optional)
 /// "session.timeout.ms" = "10000"
 /// ```
 ///
-/// A pipeline run has no point after its outputs are written at which the source could
-/// commit, so by default a pipeline run commits nothing and each run reads from the group's
-/// last committed offsets again (at least once, with the run deduplicating by record key);
-/// `commit_at_end = true` commits when the batch has been read, so that the next run goes on
-/// from there, at the price of not rereading the batch if this run fails after reading.
+/// When the group's offsets are committed ([`PipelineCommit`]): with `commit =
+/// "after_outputs"`, once the run's outputs have all been written (`mergetag run`,
+/// `mergetag::pipeline::run_config`; in code, `RunOutput::commit_sources` after you have stored
+/// the results), through [`Source::commit`](mergetag_model::Source::commit); never when
+/// reading ends. A run that fails before that (reading, a stage, writing an output) commits
+/// nothing, and the next run reads the same messages again. With `commit = "never"`, the
+/// default, no run commits and each reads from the group's last committed offsets again (at
+/// least once, the run deduplicating by record key). `commit_at_end = true` / `false`, the
+/// key's first spelling, means `"after_outputs"` / `"never"`.
 ///
 /// ```
 /// use mergetag_kafka::KafkaSettings;
@@ -90,9 +94,14 @@ pub struct KafkaSettings {
     /// How many dedup keys are remembered (default 100,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_capacity: Option<usize>,
-    /// Commit the offsets read when the batch ends (default `false`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit_at_end: Option<bool>,
+    /// When a pipeline run commits the offsets read (default [`PipelineCommit::Never`]);
+    /// also spelt `commit_at_end = true` / `false`.
+    #[serde(
+        default,
+        alias = "commit_at_end",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commit: Option<PipelineCommit>,
     /// More librdkafka consumer properties, as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
@@ -194,13 +203,76 @@ impl KafkaSettings {
         if let Some(n) = self.dedup_capacity {
             b.dedup_capacity(n);
         }
-        if let Some(y) = self.commit_at_end {
-            b.commit_at_end(y);
-        }
+        b.commit_on_ack(self.commit == Some(PipelineCommit::AfterOutputs));
         for (k, v) in &self.properties {
             b.property(k, v);
         }
         b
+    }
+}
+
+/// When a pipeline run commits a Kafka source's offsets: the `commit` key of its
+/// `[sources.settings]` table, `"after_outputs"` or `"never"` (the default). The older key
+/// `commit_at_end` takes `true` (for `"after_outputs"`) or `false` (for `"never"`).
+///
+/// ```
+/// use mergetag_kafka::{KafkaSettings, PipelineCommit};
+/// use mergetag_sources::SourceConfig;
+///
+/// let settings = |extra: &str| {
+///     let text = format!("name = \"e\"\nkind = \"kafka\"\n[settings]\nbrokers = \"127.0.0.1:9092\"\ntopic = \"t\"\ngroup_id = \"g\"\n{extra}");
+///     KafkaSettings::from_source_config(&SourceConfig::from_toml_str(&text).unwrap())
+/// };
+/// assert_eq!(settings("commit = \"after_outputs\"")?.commit, Some(PipelineCommit::AfterOutputs));
+/// assert_eq!(settings("commit_at_end = true")?.commit, Some(PipelineCommit::AfterOutputs));
+/// assert_eq!(settings("commit_at_end = false")?.commit, Some(PipelineCommit::Never));
+/// assert_eq!(settings("")?.commit, None); // never
+/// # Ok::<(), mergetag_kafka::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PipelineCommit {
+    /// Commit once the run's outputs are all written ([`Source::commit`], which the pipeline
+    /// calls then), so that the next run goes on after the messages this one read.
+    ///
+    /// [`Source::commit`]: mergetag_model::Source::commit
+    AfterOutputs,
+    /// Never commit (the default): every run reads from the group's last committed offsets.
+    #[default]
+    Never,
+}
+
+impl<'de> Deserialize<'de> for PipelineCommit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PipelineCommit;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"after_outputs\" or \"never\" (or, as commit_at_end, true or false)")
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                v: bool,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(if v {
+                    PipelineCommit::AfterOutputs
+                } else {
+                    PipelineCommit::Never
+                })
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                match v {
+                    "after_outputs" => Ok(PipelineCommit::AfterOutputs),
+                    "never" => Ok(PipelineCommit::Never),
+                    _ => Err(E::unknown_variant(v, &["after_outputs", "never"])),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -253,6 +325,18 @@ mod tests {
                 "settings: unknown variant `middle`",
             ),
             ("stop_at_end = \"yes\"", "settings: invalid type"),
+            (
+                "commit = \"at_end\"",
+                "settings: unknown variant `at_end`, expected `after_outputs` or `never`",
+            ),
+            (
+                "commit = 1",
+                "settings: invalid type: integer `1`, expected \"after_outputs\"",
+            ),
+            (
+                "commit = \"never\"\ncommit_at_end = true",
+                "settings: duplicate field `commit`",
+            ),
         ] {
             let e = settings(extra).unwrap_err().to_string();
             assert!(e.starts_with(at), "{extra}: {e}");

@@ -40,7 +40,9 @@
 //!
 //! See [`KafkaSource`] for the guarantees, how a batch ends and what becomes of bad messages
 //! and broker errors. In a pipeline file, a source with `kind = "kafka"` and a
-//! `[sources.settings]` table ([`KafkaSettings`]) is opened by [`open`].
+//! `[sources.settings]` table ([`KafkaSettings`]) is opened by [`open`]; with `commit =
+//! "after_outputs"` ([`PipelineCommit`]) the run commits through
+//! [`Source::commit`](mergetag_model::Source::commit) once its outputs are written.
 //!
 //! The client is rust-rdkafka over librdkafka, built from its bundled sources with the C
 //! compiler and make (no system library, no cmake), without SSL, SASL or compression.
@@ -55,7 +57,7 @@ mod error;
 mod offsets;
 mod source;
 
-pub use crate::config::{KafkaSettings, open};
+pub use crate::config::{KafkaSettings, PipelineCommit, open};
 pub use crate::error::{Error, Result};
 pub use crate::offsets::{AppliedOffsets, InvalidPosition, MessagePosition, RecentKeys};
 pub use crate::source::{

@@ -96,7 +96,7 @@ pub struct KafkaSourceBuilder {
     commit_timeout: Duration,
     dedup_field: Option<String>,
     dedup_capacity: usize,
-    commit_at_end: bool,
+    commit_on_ack: bool,
     properties: BTreeMap<String, String>,
 }
 
@@ -116,7 +116,7 @@ impl Default for KafkaSourceBuilder {
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             dedup_field: None,
             dedup_capacity: DEFAULT_DEDUP_CAPACITY,
-            commit_at_end: false,
+            commit_on_ack: true,
             properties: BTreeMap::new(),
         }
     }
@@ -218,13 +218,14 @@ impl KafkaSourceBuilder {
         self
     }
 
-    /// Commits the offsets of everything handed out when the batch ends (default `false`).
-    /// This is for pipeline runs, which have no other point at which to commit: the commit
-    /// then comes after reading, before the run's outputs are written, so a run that fails
-    /// later does not see those messages again. Programs should call
-    /// [`KafkaSource::commit`] after applying instead.
-    pub fn commit_at_end(&mut self, yes: bool) -> &mut Self {
-        self.commit_at_end = yes;
+    /// Whether [`Source::commit`], the acknowledgement a caller that handles every kind of
+    /// source sends once the records are stored (a pipeline, after writing its outputs),
+    /// commits as [`KafkaSource::commit`] does (default `true`). With `false` it does
+    /// nothing, and the group's offsets move only when [`KafkaSource::commit`] is called: a
+    /// pipeline file's `commit = "never"`. The source never commits on its own, whatever
+    /// this says: not when a batch ends, not when it is dropped.
+    pub fn commit_on_ack(&mut self, yes: bool) -> &mut Self {
+        self.commit_on_ack = yes;
         self
     }
 
@@ -319,7 +320,7 @@ impl KafkaSourceBuilder {
                     (FieldName::new(f), is_key)
                 }),
                 seen: RecentKeys::new(self.dedup_capacity),
-                commit_at_end: self.commit_at_end,
+                commit_on_ack: self.commit_on_ack,
                 handed: HashMap::new(),
                 committed: HashMap::new(),
                 at_end: HashSet::new(),
@@ -365,7 +366,8 @@ struct State {
     /// rather than a field).
     dedup_field: Option<(FieldName, bool)>,
     seen: RecentKeys,
-    commit_at_end: bool,
+    /// Whether [`Source::commit`] commits.
+    commit_on_ack: bool,
     /// Per topic and partition, the offset after the last message handed out (as a record, a
     /// reject or a skipped duplicate): what [`KafkaSource::commit`] commits.
     handed: HashMap<(String, i32), i64>,
@@ -399,6 +401,14 @@ enum Outcome {
 /// after the last message handed out in each assigned partition. A consumer that stops before
 /// committing (a crash, an error) leaves those messages to be delivered again, to the next
 /// consumer of the group.
+///
+/// Code that handles any [`Source`] acknowledges through [`Source::commit`], which commits
+/// the same way (unless [`commit_on_ack`](KafkaSourceBuilder::commit_on_ack) is off): the
+/// pipeline calls it once a run's outputs are written (`RunOutput::commit_sources`), never
+/// when reading ends. Between reading and committing the consumer is not polled: a run that
+/// takes longer than librdkafka's `max.poll.interval.ms` (5 minutes by default) is taken out
+/// of the group, its commit is refused and the next run reads the batch again; raise that
+/// property for long runs.
 ///
 /// Applying must therefore be idempotent, which makes the whole effectively once:
 /// - within a run, the source skips a message at an offset it has already handed out (after a
@@ -602,9 +612,6 @@ impl KafkaSource {
 
     fn end(&mut self) -> Result<bool, SourceError> {
         self.st.done = true;
-        if self.st.commit_at_end {
-            self.commit().map_err(|e| self.st.fatal(e))?;
-        }
         Ok(false)
     }
 }
@@ -885,6 +892,31 @@ impl Source for KafkaSource {
 
     fn drain_rejects(&mut self, out: &mut Vec<Reject>) {
         out.append(&mut self.st.rejects);
+    }
+
+    /// Commits as [`KafkaSource::commit`] does, unless the source was built with
+    /// [`commit_on_ack(false)`](KafkaSourceBuilder::commit_on_ack) (then it does nothing).
+    ///
+    /// # Errors
+    ///
+    /// A fatal [`SourceError`] naming the source, whose
+    /// [cause](std::error::Error::source) is the [`Error::Commit`]; the offsets stay
+    /// pending, so a later call (or [`KafkaSource::commit`]) commits them.
+    fn commit(&mut self) -> Result<(), SourceError> {
+        if !self.st.commit_on_ack {
+            return Ok(());
+        }
+        match KafkaSource::commit(self) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(SourceError::new(
+                self.st.name.clone(),
+                Position::record(self.st.counts.messages),
+                SourceErrorKind::Io {
+                    message: e.to_string(),
+                },
+            )
+            .with_cause(e)),
+        }
     }
 
     fn counters(&self) -> BTreeMap<String, u64> {

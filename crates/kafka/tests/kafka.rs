@@ -590,7 +590,7 @@ fn a_pipeline_file_source_opens_and_reads() {
         topic = "{topic}"
         group_id = "pipeline"
         max_messages = 10
-        commit_at_end = true
+        commit = "after_outputs"
         [settings.properties]
         "session.timeout.ms" = "6000"
         "#
@@ -600,14 +600,39 @@ fn a_pipeline_file_source_opens_and_reads() {
     let records: Vec<Record> = source.records().collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 10);
     assert_eq!(records[0].text(fields::EMAIL), Some("person0@example.com"));
+    assert_eq!(
+        source.counters()["commits"],
+        0,
+        "the end of a batch commits nothing"
+    );
     drop(source);
-    // Committed at the end: the next run goes on after the ten.
+    // Not acknowledged: the next run reads the same ten, and acknowledges them.
+    let mut source = mergetag_kafka::open(&config, ".").unwrap();
+    assert_eq!(source.records().count(), 10);
+    Source::commit(&mut source).unwrap();
+    Source::commit(&mut source).unwrap(); // nothing new: harmless
+    assert_eq!(source.counters()["commits"], 1);
+    drop(source);
+    // Acknowledged: the next run goes on after the ten.
     let mut source = mergetag_kafka::open(&config, ".").unwrap();
     let ids: Vec<String> = source
         .records()
         .map(|r| r.unwrap().id.to_string())
         .collect();
     assert_eq!(ids, ["events:m10", "events:m11"]);
+    drop(source);
+
+    // `commit = "never"` (the default): acknowledging does nothing.
+    let mut never = config.clone();
+    never.settings.remove("commit");
+    never
+        .settings
+        .insert("group_id".into(), serde_json::json!("pipeline-never"));
+    let mut source = mergetag_kafka::open(&never, ".").unwrap();
+    assert_eq!(source.records().count(), 10);
+    Source::commit(&mut source).unwrap();
+    assert_eq!(source.counters()["commits"], 0);
+    assert_eq!(source.pending_offsets().len(), 1, "still pending");
 
     let mut bad = config.clone();
     bad.settings

@@ -324,6 +324,40 @@ pub trait Source {
         std::collections::BTreeMap::new()
     }
 
+    /// Says that the records this source handed out (and the rejects drained from it) have
+    /// been processed and their results stored: a source that can acknowledge what it read,
+    /// such as a message queue's consumer, makes that durable now, so that its next reader
+    /// goes on after them; a source that cannot (a file, the default) does nothing.
+    ///
+    /// Call it only once the results are stored for good: what a source acknowledges is not
+    /// read again, so acknowledging before (and then failing) loses it. Not calling it is
+    /// always safe: the next reader gets the same records again (at least once), which a
+    /// caller that stores them by record key absorbs. The pipeline calls it on every source
+    /// through `RunOutput::commit_sources`, after its outputs are written.
+    ///
+    /// ```
+    /// use mergetag_model::{IterSource, Record, RecordId, Source};
+    ///
+    /// let rows = (1..=2).map(|i| Ok::<_, std::convert::Infallible>(Record::new(RecordId::row("memory", i))));
+    /// let mut source = IterSource::new("memory", rows);
+    /// let mut stored = Vec::new();
+    /// for record in source.records() {
+    ///     stored.push(record?); // store the results first ...
+    /// }
+    /// source.commit()?; // ... then acknowledge (a no-op for an in-memory source)
+    /// assert_eq!(stored.len(), 2);
+    /// # Ok::<(), mergetag_model::SourceError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`SourceError`] naming the source when the acknowledgement could not be made durable
+    /// (a Kafka commit refused): nothing is lost, the records are read again by the next
+    /// reader unless a later call succeeds.
+    fn commit(&mut self) -> Result<(), SourceError> {
+        Ok(())
+    }
+
     /// An iterator over the records, each a new [`Record`]. It ends after the last record or
     /// after an error that is not recoverable.
     ///
@@ -356,6 +390,9 @@ impl<S: Source + ?Sized> Source for &mut S {
     fn counters(&self) -> std::collections::BTreeMap<String, u64> {
         (**self).counters()
     }
+    fn commit(&mut self) -> Result<(), SourceError> {
+        (**self).commit()
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -373,6 +410,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn counters(&self) -> std::collections::BTreeMap<String, u64> {
         (**self).counters()
+    }
+    fn commit(&mut self) -> Result<(), SourceError> {
+        (**self).commit()
     }
 }
 
@@ -667,6 +707,36 @@ mod tests {
         let mut out = Vec::new();
         boxed.drain_rejects(&mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn commit_is_forwarded_and_a_no_op_by_default() {
+        struct Acked(u32);
+        impl Source for Acked {
+            fn name(&self) -> &SourceName {
+                static NAME: std::sync::OnceLock<SourceName> = std::sync::OnceLock::new();
+                NAME.get_or_init(|| SourceName::new("acked"))
+            }
+            fn read_record(&mut self, _: &mut Record) -> Result<bool, SourceError> {
+                Ok(false)
+            }
+            fn commit(&mut self) -> Result<(), SourceError> {
+                self.0 += 1;
+                Ok(())
+            }
+        }
+        let mut acked = Acked(0);
+        Source::commit(&mut &mut acked).unwrap();
+        assert_eq!(acked.0, 1, "forwarded through &mut");
+        let mut boxed = Box::new(acked);
+        boxed.commit().unwrap();
+        assert_eq!(boxed.0, 2, "forwarded through Box");
+        let mut dynamic: Box<dyn Source> = boxed;
+        dynamic.commit().unwrap();
+        let mut plain = IterSource::new("mem", rows());
+        assert!(plain.commit().is_ok());
+        let by_ref: &mut dyn Source = &mut plain;
+        assert!(by_ref.commit().is_ok());
     }
 
     #[test]
