@@ -357,6 +357,9 @@ impl Decoder {
                 .collect();
             let mask =
                 ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), keep);
+            // With one unit in all (one file of one row group), only one thread decodes: the
+            // reader fills the records then, so that decoding and filling still overlap.
+            let shared = files.len() > 1 || metadata.metadata().num_row_groups() > 1;
             for group in 0..metadata.metadata().num_row_groups() {
                 let mine = unit % self.workers == self.worker;
                 unit += 1;
@@ -384,7 +387,12 @@ impl Decoder {
                 loop {
                     match rt.block_on(stream.next()) {
                         Some(Ok(batch)) => {
-                            let delivery = self.fill(batch, &file.partitions, &mut plan, keep_text);
+                            let delivery = if shared {
+                                self.fill(batch, &file.partitions, &mut plan, keep_text)
+                            } else {
+                                let partitions = file.partitions.clone();
+                                (Batch { batch, partitions }, None)
+                            };
                             // A closed channel: the source was dropped; stop.
                             if tx.send(Sent::Batch(delivery)).is_err() {
                                 return;
