@@ -119,9 +119,9 @@ pub use clusters::{ClusterHandle, ClusterResult, ClusterStage};
 pub use config::PipelineConfig;
 pub use consent::ConsentRule;
 #[cfg(feature = "lake")]
-pub use lake::{SemanticStage, VIEW_TRAIT, parquet_files};
+pub use lake::{STAGE_TABLES, SemanticStage, VIEW_TRAIT, parquet_files};
 pub use mergetag_model::EventSource;
-pub use output::{RunOutput, files};
+pub use output::{ParquetOutput, RunOutput, files};
 pub use predict::{PredictHandle, PredictStage};
 pub use report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
@@ -194,12 +194,14 @@ pub struct Progress {
 pub const PROGRESS_EVERY: u64 = 1024;
 
 /// Loads the pipeline configuration at `path`, builds it, runs it with `progress`, and writes
-/// the outputs to the configured `outputs.dir` (if any): what `mergetag run --config` does.
+/// the outputs to the configured `outputs.dir` (if any) and, with the feature `lake`, the
+/// run's tables as Parquet to `outputs.parquet.dir` (if any): what `mergetag run --config`
+/// does.
 ///
 /// # Errors
 ///
 /// Those of [`PipelineConfig::load`], [`Pipeline::from_config`], [`Pipeline::run`] and
-/// [`RunOutput::write_to`].
+/// [`RunOutput::write_to`] (and of `PipelineConfig::write_parquet`).
 pub fn run_config(path: impl AsRef<Path>, progress: impl FnMut(Progress)) -> Result<RunOutput> {
     let config = PipelineConfig::load(path)?;
     let pipeline = Pipeline::from_config(&config)?;
@@ -208,5 +210,7 @@ pub fn run_config(path: impl AsRef<Path>, progress: impl FnMut(Progress)) -> Res
     if let Some(dir) = dir {
         output.write_to(dir)?;
     }
+    #[cfg(feature = "lake")]
+    config.write_parquet(&output)?;
     Ok(output)
 }

@@ -52,6 +52,8 @@ pub use parquet;
 
 mod error;
 mod location;
+mod partition;
+mod plan;
 mod reader;
 mod runtime;
 mod semantic;
@@ -60,11 +62,13 @@ mod write;
 
 pub use crate::error::{Error, Result};
 pub use crate::location::Location;
+pub use crate::partition::{NULL_PARTITION, Partitioning, write_table};
+pub use crate::plan::TableSchema;
 pub use crate::semantic::{OutputFormat, SemanticConfig, SemanticLayer, format_batches};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
 pub use crate::write::{
-    TableBuilder, events_table, profiles_table, provenance_table, serde_table, traits_table,
-    write_parquet,
+    TableBuilder, events_table, profiles_table, provenance_table, segments_table, serde_table,
+    text_list_type, timestamp_type, traits_table, write_parquet,
 };
 
 use std::path::Path;
