@@ -112,6 +112,20 @@
 //! [[outputs.mapping.mailchimp.variables]]
 //! name = "fname"
 //! source = "profile.first_name"
+//! [outputs.parquet]                       # the run's tables as Parquet (feature `lake`;
+//! dir = "out/lake"                        # without it, an error): a directory (relative
+//!                                         # to this file) or file:///..., s3://bucket/x
+//! partition_by = { events = "date", audiences = "platform" }   # Hive partitions (optional):
+//!                                         # events: date, kind; audiences: platform;
+//!                                         # quarantine, members, clusters: source;
+//!                                         # segments: segment
+//!
+//! [semantic.views]                        # SQL views (feature `lake`) over profiles,
+//! favourite_category = """                 # provenance, traits, events, segments, members
+//!     SELECT profile_id, name AS category, count(*) AS n FROM events
+//!     GROUP BY profile_id, name ORDER BY profile_id, n DESC, category"""
+//! # planned when the pipeline is built: an unknown table, function or column, or a type
+//! # error, names the view; mapping variables read `source = "view.NAME.COLUMN"`
 //! ```
 //!
 //! Each `[[sources]]` entry is a [`SourceConfig`] (the same type the command line and your code
@@ -636,7 +650,8 @@ impl PipelineConfig {
                     let file = file.canonicalize().unwrap_or(file);
                     let part = root.join(table);
                     let part = part.canonicalize().unwrap_or(part);
-                    input == file || (!p.partition_columns(table).is_empty() && input.starts_with(&part))
+                    input == file
+                        || (!p.partition_columns(table).is_empty() && input.starts_with(&part))
                 });
                 if clash {
                     return Err(self.invalid(
@@ -749,7 +764,8 @@ impl PipelineConfig {
                     open
                 }
                 "traits" => {
-                    let mut names: Vec<&str> = self.traits.iter().map(|t| t.name.as_str()).collect();
+                    let mut names: Vec<&str> =
+                        self.traits.iter().map(|t| t.name.as_str()).collect();
                     if self.engagement.is_some() {
                         names.extend(["engagement_score", "engagement_level"]);
                     }
@@ -987,7 +1003,18 @@ impl PipelineConfig {
             let tables = self.view_tables(files)?;
             s.plan(&tables).map_err(|e| match e {
                 mergetag_lake::Error::Invalid { path, message } => self.invalid(path, message),
-                mergetag_lake::Error::View { view, message } => {
+                mergetag_lake::Error::View { view, mut message } => {
+                    let run_only = super::parquet_files::ALL
+                        .iter()
+                        .map(|f| f.trim_end_matches(".parquet"))
+                        .filter(|t| !super::STAGE_TABLES.contains(t))
+                        .find(|t| message.contains(&format!("table 'datafusion.public.{t}' not found")));
+                    if let Some(t) = run_only {
+                        message.push_str(&format!(
+                            "; `{t}` is a table of a finished run, for `mergetag query`: views read {}",
+                            super::STAGE_TABLES.join(", ")
+                        ));
+                    }
                     self.invalid(format!("semantic.views.{view}"), message)
                 }
                 e => Error::Lake(e),

@@ -273,11 +273,7 @@ impl RunOutput {
     ///
     /// [`Error::Lake`](crate::Error::Lake) should Arrow refuse a column.
     pub fn tables(&self) -> Result<Vec<(&'static str, RecordBatch)>> {
-        let owners: Vec<Option<u64>> = self
-            .event_profiles
-            .iter()
-            .map(|p| p.map(|p| p.0))
-            .collect();
+        let owners: Vec<Option<u64>> = self.event_profiles.iter().map(|p| p.map(|p| p.0)).collect();
         let members = self
             .records
             .iter()

@@ -99,7 +99,8 @@ impl ParquetOutput {
 
     /// Partitions the table `table` as `partition` says.
     pub fn partition(mut self, table: &str, partition: &str) -> ParquetOutput {
-        self.partition_by.insert(table.to_owned(), partition.to_owned());
+        self.partition_by
+            .insert(table.to_owned(), partition.to_owned());
         self
     }
 

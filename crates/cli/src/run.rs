@@ -88,6 +88,9 @@ pub struct Ran {
     pub output: RunOutput,
     /// The directory written to, and the files written there.
     pub written: Option<(PathBuf, Vec<PathBuf>)>,
+    /// Where the Parquet tables went (`[outputs.parquet]`, feature `lake`), and each file
+    /// written there with its size; `None` without Parquet outputs.
+    pub parquet: Option<(String, Vec<(String, u64)>)>,
 }
 
 /// Loads the pipeline file at `path` (once), runs it with its progress on `progress`, and
@@ -113,12 +116,37 @@ pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<Ran> {
         }
         None => None,
     };
-    Ok(Ran { output, written })
+    #[cfg(feature = "lake")]
+    let parquet = match config.parquet_dir().map_err(Error::Pipeline)? {
+        Some(dir) => {
+            let files = config.write_parquet(&output).map_err(Error::Pipeline)?;
+            Some((dir.url().to_owned(), files))
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "lake"))]
+    let parquet = None;
+    Ok(Ran {
+        output,
+        written,
+        parquet,
+    })
 }
 
 /// The line `mergetag run` prints on stderr after a run: where it wrote, or that it wrote
 /// nothing.
 pub fn written_line(ran: &Ran) -> String {
+    let mut line = written_files(ran);
+    if let Some((dir, files)) = &ran.parquet {
+        line.push_str(&format!(
+            "\nmergetag run: wrote {} Parquet files to {dir}",
+            files.len()
+        ));
+    }
+    line
+}
+
+fn written_files(ran: &Ran) -> String {
     match &ran.written {
         Some((dir, files)) => format!(
             "mergetag run: wrote {} files to {}",

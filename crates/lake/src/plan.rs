@@ -135,7 +135,8 @@ impl SemanticConfig {
                 let (name, _, e) = failed.swap_remove(0);
                 return Err(Error::View {
                     view: name.clone(),
-                    message: e.to_string(),
+                    // One line: DataFusion's context, then its cause.
+                    message: e.to_string().replace("\ncaused by\n", ": "),
                 });
             }
             pending = failed.into_iter().map(|(n, s, _)| (n, s)).collect();
@@ -168,7 +169,12 @@ impl Planner {
             deferred: BTreeSet::new(),
         };
         for t in tables {
-            let fields = t.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            let fields = t
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
             p.tables.insert(t.name.clone(), (fields, t.open));
             p.register(&t.name)?;
         }
@@ -246,7 +252,11 @@ impl Planner {
                             Some(r) if self.tables.contains_key(r) => false,
                             _ => open_views,
                         };
-                        return if view_open { Ok(Planned::Deferred) } else { Err(e) };
+                        return if view_open {
+                            Ok(Planned::Deferred)
+                        } else {
+                            Err(e)
+                        };
                     };
                     assumed += 1;
                     if assumed > MAX_ASSUMED {
@@ -260,7 +270,8 @@ impl Planner {
                         }
                         fields.push(Field::new(&column, DataType::Null, true));
                     }
-                    self.register(&target).map_err(|e| DataFusionError::Plan(e.to_string()))?;
+                    self.register(&target)
+                        .map_err(|e| DataFusionError::Plan(e.to_string()))?;
                 }
             }
         }

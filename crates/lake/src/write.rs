@@ -248,7 +248,9 @@ impl TableBuilder {
                 Some(Err(dt)) => {
                     return Err(Error::invalid(
                         format!("{}.{name}", self.name),
-                        format!("a column cannot be declared as {dt}; use Boolean, Int64, Float64, Utf8, Date32, Timestamp(µs, UTC) or a list of Int64, Float64 or Utf8"),
+                        format!(
+                            "a column cannot be declared as {dt}; use Boolean, Int64, Float64, Utf8, Date32, Timestamp(µs, UTC) or a list of Int64, Float64 or Utf8"
+                        ),
                     ));
                 }
                 None => values.iter().map(kind_of).fold(Kind::Null, unify),
