@@ -441,6 +441,13 @@ fn every_table_as_parquet_partitioned_and_read_back_with_sql() {
         count(&layer, "SELECT count(*) FROM events"),
         run.events.len()
     );
+    // Members are one file again: the partitions of the first write are gone.
+    assert!(dir.path().join("lake/members.parquet").is_file());
+    let stale: Vec<_> = std::fs::read_dir(dir.path().join("lake/members"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .collect();
+    assert!(stale.is_empty(), "{stale:?}");
     for day in std::fs::read_dir(dir.path().join("lake/events")).unwrap() {
         let day = day.unwrap().path();
         if day

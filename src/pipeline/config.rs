@@ -634,8 +634,9 @@ impl PipelineConfig {
             let Some(dir) = self.parquet_dir()? else {
                 return Ok(());
             };
-            // Never overwrite an input: no source may be a table's file or lie in a
-            // partitioned table's directory.
+            // Never overwrite an input: no source may be a table's file, hold the output
+            // directory (a Parquet dataset), or lie in a table's directory (which a
+            // partitioned table fills and an unpartitioned one empties).
             let Some(root) = dir.url().strip_prefix("file://") else {
                 return Ok(());
             };
@@ -650,8 +651,7 @@ impl PipelineConfig {
                     let file = file.canonicalize().unwrap_or(file);
                     let part = root.join(table);
                     let part = part.canonicalize().unwrap_or(part);
-                    input == file
-                        || (!p.partition_columns(table).is_empty() && input.starts_with(&part))
+                    input == file || file.starts_with(&input) || input.starts_with(&part)
                 });
                 if clash {
                     return Err(self.invalid(

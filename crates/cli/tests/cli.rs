@@ -1136,7 +1136,10 @@ fn run_writes_parquet_and_query_reads_every_table() {
     for f in ["profiles.parquet", "merge_log.parquet", "clusters.parquet"] {
         assert!(lake.join(f).is_file(), "{f}");
     }
-    assert!(lake.join("audiences/platform=jsonl/part-0.parquet").is_file());
+    assert!(
+        lake.join("audiences/platform=jsonl/part-0.parquet")
+            .is_file()
+    );
     assert!(lake.join("members/source=hubspot/part-0.parquet").is_file());
 
     let sql = "SELECT (SELECT count(*) FROM clusters) AS clusters, \

@@ -123,9 +123,9 @@ impl From<Partitioning> for String {
 /// [`NULL_PARTITION`]). Each file is written atomically by
 /// [`write_parquet`]. A partitioned table without rows is one empty file under
 /// [`NULL_PARTITION`], so that readers still find its columns. After the new files are
-/// written, `.parquet` files of earlier runs left in other partitions of the table are
-/// deleted, so that the directory holds this run's table only (a reader listing it while
-/// this happens may see both).
+/// written, the table's files of earlier runs that were not replaced (`.parquet` files in
+/// other partitions, or the other layout: `<name>.parquet` or `<name>/`) are deleted, so
+/// that `dir` holds this run's table only (a reader listing it meanwhile may see both).
 ///
 /// Returns each file's location and size, in partition order.
 ///
@@ -155,10 +155,13 @@ pub fn write_table(
     batch: &RecordBatch,
     partition: Option<&Partitioning>,
 ) -> Result<Vec<(String, u64)>> {
+    let single = dir.child(&format!("{name}.parquet"));
     let Some(partition) = partition else {
-        let file = dir.child(&format!("{name}.parquet"));
-        let size = write_parquet(&file, std::slice::from_ref(batch))?;
-        return Ok(vec![(file.url().to_owned(), size)]);
+        let size = write_parquet(&single, std::slice::from_ref(batch))?;
+        let written = vec![(single.url().to_owned(), size)];
+        // The partitions of an earlier run that partitioned this table.
+        remove_stale(&dir.child(name), &written)?;
+        return Ok(written);
     };
     let schema = batch.schema();
     let at = format!("{name}.partition_by");
@@ -200,6 +203,8 @@ pub fn write_table(
         written.push((file.url().to_owned(), size));
     }
     remove_stale(&table, &written)?;
+    // The single file of an earlier run that did not partition this table.
+    remove_stale(&single, &written)?;
     Ok(written)
 }
 
@@ -243,7 +248,7 @@ fn partition_values(
     }
 }
 
-/// Deletes the `.parquet` files under `table` that are not among `written`.
+/// Deletes the `.parquet` files at or under `table` that are not among `written`.
 fn remove_stale(table: &Location, written: &[(String, u64)]) -> Result<()> {
     let keep: BTreeSet<&str> = written.iter().map(|(u, _)| u.as_str()).collect();
     let rt = Runtime::new()?;
@@ -261,7 +266,10 @@ fn remove_stale(table: &Location, written: &[(String, u64)]) -> Result<()> {
         })?;
     for meta in listed {
         let url = format!("{}/{}", table.store_url(), meta.location);
-        if meta.location.as_ref().ends_with(".parquet") && !keep.contains(url.as_str()) {
+        // A listing of a prefix finds `events.parquet.tmp` beside `events.parquet` too:
+        // only the prefix itself or what lies under it as a directory is the table's.
+        let inside = meta.location.prefix_matches(table.path());
+        if inside && meta.location.as_ref().ends_with(".parquet") && !keep.contains(url.as_str()) {
             rt.block_on(store.delete(&meta.location))
                 .map_err(|e| err("delete", e))?;
         }

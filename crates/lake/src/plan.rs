@@ -160,7 +160,10 @@ const MAX_ASSUMED: usize = 64;
 
 impl Planner {
     fn new(tables: &[TableSchema]) -> Result<Planner> {
-        let config = SessionConfig::new().with_target_partitions(1);
+        // As the layer's session is configured, so that views plan alike.
+        let config = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_information_schema(true);
         let mut p = Planner {
             rt: Runtime::new()?,
             ctx: SessionContext::new_with_config(config),
