@@ -641,3 +641,26 @@ fn views_are_planned_when_the_pipeline_is_built() {
     )
     .unwrap();
 }
+
+/// The second TOML block of the pipeline-file reference (`[outputs.parquet]`,
+/// `[semantic.views]`) parses and plans as written.
+#[test]
+fn the_documented_lake_tables_parse() {
+    let source = std::fs::read_to_string("src/pipeline/config.rs").unwrap();
+    let block = source
+        .split("//! ```toml\n")
+        .nth(2)
+        .and_then(|b| b.split("//! ```\n").next())
+        .unwrap();
+    let doc: String = block
+        .lines()
+        .map(|l| l.strip_prefix("//!").unwrap_or(l))
+        .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+        .collect();
+    assert!(doc.contains("[outputs.parquet]"), "{doc}");
+    let text = format!("[[sources]]\nname = \"crm\"\npath = \"crm.csv\"\n{doc}");
+    let config = PipelineConfig::from_toml_str(&text).unwrap();
+    let parquet = config.outputs.unwrap().parquet.unwrap();
+    assert_eq!(parquet.partition_columns("events"), ["date"]);
+    assert_eq!(config.semantic.unwrap().views.len(), 1);
+}

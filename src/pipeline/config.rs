@@ -112,20 +112,26 @@
 //! [[outputs.mapping.mailchimp.variables]]
 //! name = "fname"
 //! source = "profile.first_name"
-//! [outputs.parquet]                       # the run's tables as Parquet (feature `lake`;
-//! dir = "out/lake"                        # without it, an error): a directory (relative
-//!                                         # to this file) or file:///..., s3://bucket/x
+//! ```
+//!
+//! With the feature `lake` (without it, these tables are errors saying so):
+//!
+//! ```toml
+//! [outputs.parquet]                       # the run's tables as Parquet, each file atomic:
+//! dir = "out/lake"                        # a directory (relative to this file), or
+//!                                         # file:///..., s3://bucket/prefix
 //! partition_by = { events = "date", audiences = "platform" }   # Hive partitions (optional):
 //!                                         # events: date, kind; audiences: platform;
 //!                                         # quarantine, members, clusters: source;
 //!                                         # segments: segment
 //!
-//! [semantic.views]                        # SQL views (feature `lake`) over profiles,
-//! favourite_category = """                 # provenance, traits, events, segments, members
+//! # SQL views over profiles, provenance, traits, events, segments and members, planned
+//! # when the pipeline is built: an unknown table, function or column, or a type error, is
+//! # an error naming the view. Mapping variables read `source = "view.NAME.COLUMN"`.
+//! [semantic.views]
+//! favourite_category = """
 //!     SELECT profile_id, name AS category, count(*) AS n FROM events
 //!     GROUP BY profile_id, name ORDER BY profile_id, n DESC, category"""
-//! # planned when the pipeline is built: an unknown table, function or column, or a type
-//! # error, names the view; mapping variables read `source = "view.NAME.COLUMN"`
 //! ```
 //!
 //! Each `[[sources]]` entry is a [`SourceConfig`] (the same type the command line and your code
