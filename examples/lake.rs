@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Written to `target/lake-example/`: `lake/hubspot/country=*/part-0.parquet` (the dataset)
-//! and `out/` (every table of the run: `*.parquet`, with the events partitioned by day,
-//! `out/events/date=*/part-0.parquet`, and the audiences by platform).
+//! and `out/` (every table of the run: `*.parquet`, with the events partitioned by month,
+//! `out/events/month=*/part-0.parquet`, and the audiences by platform).
 
 // An example talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stdout)]
@@ -112,11 +112,11 @@ favourite_event = """
         output.profiles.len()
     );
 
-    // 3. The run's tables as Parquet, each file written atomically; the events by day and
+    // 3. The run's tables as Parquet, each file written atomically; the events by month and
     //    the audiences by platform, as Hive partitions.
     let out = Location::parse(&work.join("out").display().to_string(), ".")?;
     let partitions = BTreeMap::from([
-        ("events".to_owned(), "date".parse::<Partitioning>()?),
+        ("events".to_owned(), "month".parse::<Partitioning>()?),
         ("audiences".to_owned(), "platform".parse::<Partitioning>()?),
     ]);
     let written = output.write_parquet_partitioned(&out, &partitions)?;

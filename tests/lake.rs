@@ -434,6 +434,24 @@ fn every_table_as_parquet_partitioned_and_read_back_with_sql() {
     let n = source.records().count();
     assert_eq!(n, run.events.len());
 
+    // By month: fewer directories, the same rows.
+    let monthly = ParquetOutput::new(dir.path().join("monthly").display().to_string())
+        .partition("events", "month");
+    let layer = read_back(&run, &monthly);
+    let months = count(&layer, "SELECT count(DISTINCT month) FROM events");
+    assert!(months < days, "{months} months, {days} days");
+    assert_eq!(
+        count(
+            &layer,
+            "SELECT count(*) FROM events WHERE month <> to_char(timestamp, '%Y-%m')"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&layer, "SELECT count(*) FROM events"),
+        run.events.len()
+    );
+
     // Written again with other partitions, the old ones are gone.
     let coarser = ParquetOutput::new(parquet.dir.clone()).partition("events", "kind");
     let layer = read_back(&run, &coarser);
@@ -559,7 +577,7 @@ fn parquet_outputs_in_the_pipeline_file() {
     );
     let e = bad("[outputs.parquet]\ndir = \"lake\"\npartition_by = { events = \"name\" }\n");
     assert!(
-        e.contains("events cannot be partitioned by `name`; use date or kind"),
+        e.contains("events cannot be partitioned by `name`; use date, month or kind"),
         "{e}"
     );
     let e = bad("[outputs.parquet]\ndir = \"lake\"\n");

@@ -121,7 +121,7 @@
 //! dir = "out/lake"                        # a directory (relative to this file), or
 //!                                         # file:///..., s3://bucket/prefix
 //! partition_by = { events = "date", audiences = "platform" }   # Hive partitions (optional):
-//!                                         # events: date, kind; audiences: platform;
+//!                                         # events: date, month, kind; audiences: platform;
 //!                                         # quarantine, members, clusters: source;
 //!                                         # segments: segment
 //!

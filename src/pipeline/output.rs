@@ -62,7 +62,8 @@ pub struct RunOutput {
 /// ```
 ///
 /// The partitions each table allows ([`ParquetOutput::PARTITIONS`]): `events` by `date` (the
-/// UTC day of `timestamp`, which stays in the files) or `kind`; `audiences` by `platform`;
+/// UTC day of `timestamp`, `YYYY-MM-DD`, which stays in the files), `month` (`YYYY-MM`) or
+/// `kind`; `audiences` by `platform`;
 /// `quarantine`, `members` and `clusters` by `source`; `segments` by `segment`. A partition
 /// column leaves the files (Hive style) and is read back as text from the directory names
 /// (null values under `__HIVE_DEFAULT_PARTITION__`).
@@ -81,7 +82,7 @@ pub struct ParquetOutput {
 impl ParquetOutput {
     /// The partitions each table allows, as written in `partition_by`.
     pub const PARTITIONS: &[(&str, &[&str])] = &[
-        ("events", &["date", "kind"]),
+        ("events", &["date", "month", "kind"]),
         ("audiences", &["platform"]),
         ("quarantine", &["source"]),
         ("members", &["source"]),
@@ -133,7 +134,11 @@ impl ParquetOutput {
                     at,
                     format!(
                         "{table} cannot be partitioned by `{p}`; use {}",
-                        allowed.join(" or ")
+                        match allowed.split_last() {
+                            Some((last, [])) => (*last).to_owned(),
+                            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                            None => String::new(),
+                        }
                     ),
                 ));
             }

@@ -24,8 +24,10 @@ pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// How a table is split into Hive-style partitions: one directory `<key>=<value>` per value,
 /// holding one Parquet file, `part-0.parquet`.
 ///
-/// Written as a string in a pipeline file: a column's name (`"platform"`), or `"date"` for
-/// the day (UTC, `YYYY-MM-DD`) of a table's `timestamp` column.
+/// Written as a string in a pipeline file: a column's name (`"platform"`), `"date"` for the
+/// day (UTC, `YYYY-MM-DD`) of a table's `timestamp` column, or `"month"` for its month
+/// (`YYYY-MM`: fewer, larger files when the days are many and small); `date(col)` and
+/// `month(col)` name another timestamp column.
 ///
 /// ```
 /// use mergetag_lake::Partitioning;
@@ -34,6 +36,7 @@ pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// assert_eq!(p, Partitioning::Day { column: "timestamp".into() });
 /// assert_eq!(p.key(), "date");
 /// assert_eq!("platform".parse::<Partitioning>()?.key(), "platform");
+/// assert_eq!("month".parse::<Partitioning>()?.to_string(), "month");
 /// # Ok::<(), mergetag_lake::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,6 +52,12 @@ pub enum Partitioning {
         /// The timestamp column (`timestamp` when written as `"date"`).
         column: String,
     },
+    /// By the month (UTC) of a timestamp column, under the key `month`; the column stays in
+    /// the files.
+    Month {
+        /// The timestamp column (`timestamp` when written as `"month"`).
+        column: String,
+    },
 }
 
 impl Partitioning {
@@ -58,13 +67,16 @@ impl Partitioning {
         match self {
             Partitioning::Column(c) => c,
             Partitioning::Day { .. } => "date",
+            Partitioning::Month { .. } => "month",
         }
     }
 
     /// The column of the table the partitions come from.
     pub fn column(&self) -> &str {
         match self {
-            Partitioning::Column(c) | Partitioning::Day { column: c } => c,
+            Partitioning::Column(c)
+            | Partitioning::Day { column: c }
+            | Partitioning::Month { column: c } => c,
         }
     }
 }
@@ -74,6 +86,8 @@ impl fmt::Display for Partitioning {
         match self {
             Partitioning::Day { column } if column == "timestamp" => f.write_str("date"),
             Partitioning::Day { column } => write!(f, "date({column})"),
+            Partitioning::Month { column } if column == "timestamp" => f.write_str("month"),
+            Partitioning::Month { column } => write!(f, "month({column})"),
             Partitioning::Column(c) => f.write_str(c),
         }
     }
@@ -84,20 +98,25 @@ impl std::str::FromStr for Partitioning {
 
     fn from_str(s: &str) -> Result<Partitioning> {
         let s = s.trim();
-        if s == "date" {
-            return Ok(Partitioning::Day {
-                column: "timestamp".into(),
-            });
+        let of = |prefix: &str| {
+            if s == prefix {
+                return Some("timestamp".to_owned());
+            }
+            s.strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('('))
+                .and_then(|r| r.strip_suffix(')'))
+                .map(|c| c.trim().to_owned())
+        };
+        if let Some(column) = of("date") {
+            return Ok(Partitioning::Day { column });
         }
-        if let Some(c) = s.strip_prefix("date(").and_then(|r| r.strip_suffix(')')) {
-            return Ok(Partitioning::Day {
-                column: c.trim().to_owned(),
-            });
+        if let Some(column) = of("month") {
+            return Ok(Partitioning::Month { column });
         }
         if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::invalid(
                 "partition_by",
-                format!("`{s}` is not a column name; write a column, or \"date\""),
+                format!("`{s}` is not a column name; write a column, \"date\" or \"month\""),
             ));
         }
         Ok(Partitioning::Column(s.to_owned()))
@@ -217,12 +236,19 @@ fn partition_values(
 ) -> Result<Vec<Option<String>>> {
     let array = batch.column(col);
     match partition {
-        Partitioning::Day { column } => {
+        Partitioning::Day { column } | Partitioning::Month { column } => {
             let DataType::Timestamp(TimeUnit::Microsecond, _) = array.data_type() else {
                 return Err(Error::invalid(
                     at,
-                    format!("`{column}` is not a timestamp column; partition by date needs one"),
+                    format!(
+                        "`{column}` is not a timestamp column; partition by {} needs one",
+                        partition.key()
+                    ),
                 ));
+            };
+            let format = match partition {
+                Partitioning::Month { .. } => "%Y-%m",
+                _ => "%Y-%m-%d",
             };
             let ts = array.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
             Ok((0..ts.len())
@@ -230,7 +256,7 @@ fn partition_values(
                     (!ts.is_null(i))
                         .then(|| chrono::DateTime::from_timestamp_micros(ts.value(i)))
                         .flatten()
-                        .map(|d| d.date_naive().format("%Y-%m-%d").to_string())
+                        .map(|d| d.date_naive().format(format).to_string())
                 })
                 .collect())
         }
