@@ -254,7 +254,7 @@ fn columns(layer: &mergetag::lake::SemanticLayer, tables: &[&str]) -> Vec<String
         .map(|t| format!("'{t}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let csv = layer
+    let json = layer
         .query_text(
             &format!(
                 "SELECT table_name, column_name, data_type FROM information_schema.columns \
@@ -263,7 +263,7 @@ fn columns(layer: &mergetag::lake::SemanticLayer, tables: &[&str]) -> Vec<String
             OutputFormat::Json,
         )
         .unwrap();
-    csv.lines()
+    json.lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             // DataFusion reads Parquet text as Utf8View; the values are the same.
