@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Written to `target/lake-example/`: `lake/hubspot/country=*/part-0.parquet` (the dataset)
-//! and `out/*.parquet` (profiles, provenance, traits, quarantine, members, pairs).
+//! and `out/` (every table of the run: `*.parquet`, with the events partitioned by month,
+//! `out/events/month=*/part-0.parquet`, and the audiences by platform).
 
 // An example talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stdout)]
@@ -18,7 +19,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mergetag::lake::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use mergetag::lake::{Location, OutputFormat, SemanticConfig, SemanticLayer, write_parquet};
+use mergetag::lake::{
+    Location, OutputFormat, Partitioning, SemanticConfig, SemanticLayer, write_parquet,
+};
 use mergetag::mapping::VariableConfig;
 use mergetag::pipeline::{Pipeline, PipelineConfig};
 use mergetag::sources::SourceFormat;
@@ -109,20 +112,27 @@ favourite_event = """
         output.profiles.len()
     );
 
-    // 3. The run's tables as Parquet, each file written atomically.
+    // 3. The run's tables as Parquet, each file written atomically; the events by month and
+    //    the audiences by platform, as Hive partitions.
     let out = Location::parse(&work.join("out").display().to_string(), ".")?;
-    for (file, bytes) in output.write_parquet(&out)? {
-        println!("wrote {file} ({bytes} bytes)");
-    }
+    let partitions = BTreeMap::from([
+        ("events".to_owned(), "month".parse::<Partitioning>()?),
+        ("audiences".to_owned(), "platform".parse::<Partitioning>()?),
+    ]);
+    let written = output.write_parquet_partitioned(&out, &partitions)?;
+    println!("wrote {} files to {out}", written.len());
 
     // 4. SQL over the files.
     let mut layer = SemanticLayer::new()?;
     for table in ["profiles", "traits", "members"] {
         layer.register_parquet(table, &out.child(&format!("{table}.parquet")))?;
     }
+    layer.register_parquet_partitioned("audiences", &out.child("audiences"), &["platform"])?;
     let sql = "SELECT m.source, count(DISTINCT m.profile_id) AS profiles, \
                round(avg(t.engagement_score), 3) AS avg_engagement \
                FROM members m JOIN traits t USING (profile_id) GROUP BY m.source ORDER BY m.source";
+    print!("{}", layer.query_text(sql, OutputFormat::Table)?);
+    let sql = "SELECT platform, count(*) AS recipients FROM audiences GROUP BY platform ORDER BY platform";
     print!("{}", layer.query_text(sql, OutputFormat::Table)?);
     Ok(())
 }

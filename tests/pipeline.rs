@@ -1548,3 +1548,19 @@ fn a_kafka_pipeline_run_commits_after_its_outputs_only() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without the feature `lake`, `[outputs.parquet]` is refused, saying which feature to
+/// enable, rather than ignored.
+#[cfg(not(feature = "lake"))]
+#[test]
+fn parquet_outputs_without_the_lake_feature_are_refused() {
+    let e = mergetag::pipeline::PipelineConfig::from_toml_str(
+        "[[sources]]\nname = \"crm\"\npath = \"crm.csv\"\n[outputs.parquet]\ndir = \"lake\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("outputs.parquet: Parquet outputs need the feature `lake`"),
+        "{e}"
+    );
+}

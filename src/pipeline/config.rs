@@ -114,6 +114,26 @@
 //! source = "profile.first_name"
 //! ```
 //!
+//! With the feature `lake` (without it, these tables are errors saying so):
+//!
+//! ```toml
+//! [outputs.parquet]                       # the run's tables as Parquet, each file atomic:
+//! dir = "out/lake"                        # a directory (relative to this file), or
+//!                                         # file:///..., s3://bucket/prefix
+//! partition_by = { events = "date", audiences = "platform" }   # Hive partitions (optional):
+//!                                         # events: date, month, kind; audiences: platform;
+//!                                         # quarantine, members, clusters: source;
+//!                                         # segments: segment
+//!
+//! # SQL views over profiles, provenance, traits, events, segments and members, planned
+//! # when the pipeline is built: an unknown table, function or column, or a type error, is
+//! # an error naming the view. Mapping variables read `source = "view.NAME.COLUMN"`.
+//! [semantic.views]
+//! favourite_category = """
+//!     SELECT profile_id, name AS category, count(*) AS n FROM events
+//!     GROUP BY profile_id, name ORDER BY profile_id, n DESC, category"""
+//! ```
+//!
 //! Each `[[sources]]` entry is a [`SourceConfig`] (the same type the command line and your code
 //! use): its column map is a preset, the inline keys `preset`, `key`, `observed_at`,
 //! `ignore`, `unmapped`, `invalid_values` and `columns` (as in
@@ -168,8 +188,8 @@ use mergetag_validate::{RuleSet, RuleSetConfig, Validator};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClusterStage, ConsentRule, Pipeline, PipelineBuilder, PredictStage, RfmConfig, RfmStage,
-    SegmentStage, SourceOptions,
+    ClusterStage, ConsentRule, ParquetOutput, Pipeline, PipelineBuilder, PredictStage, RfmConfig,
+    RfmStage, SegmentStage, SourceOptions,
 };
 use crate::error::{Error, Result};
 
@@ -538,6 +558,10 @@ pub struct OutputsSection {
     /// source; see [`ConsentRule`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentRule>,
+    /// The run's tables as Parquet (`[outputs.parquet]`, feature `lake`; see
+    /// [`ParquetOutput`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet: Option<ParquetOutput>,
 }
 
 /// The parts of a configuration, built.
@@ -608,6 +632,192 @@ impl PipelineConfig {
             .as_ref()
             .and_then(|o| o.dir.as_deref())
             .map(|d| self.resolve(d))
+    }
+
+    /// Checks `[outputs.parquet]`: its partitions, and (feature `lake`) its location, which
+    /// must not hold an input; without the feature, its presence is an error.
+    fn check_parquet_output(&self) -> Result<()> {
+        let Some(p) = self.outputs.as_ref().and_then(|o| o.parquet.as_ref()) else {
+            return Ok(());
+        };
+        if !cfg!(feature = "lake") {
+            return Err(self.invalid(
+                "outputs.parquet",
+                "Parquet outputs need the feature `lake` (build mergetag or mergetag-cli with --features lake), or remove [outputs.parquet]",
+            ));
+        }
+        p.check()
+            .map_err(|(key, message)| self.invalid(format!("outputs.parquet.{key}"), message))?;
+        #[cfg(feature = "lake")]
+        {
+            p.partitions().map_err(|e| match e {
+                Error::Lake(mergetag_lake::Error::Invalid { message, .. }) => {
+                    self.invalid("outputs.parquet.partition_by", message)
+                }
+                e => e,
+            })?;
+            let Some(dir) = self.parquet_dir()? else {
+                return Ok(());
+            };
+            // Never overwrite an input: no source may be a table's file, hold the output
+            // directory (a Parquet dataset), or lie in a table's directory (which a
+            // partitioned table fills and an unpartitioned one empties).
+            let Some(root) = dir.url().strip_prefix("file://") else {
+                return Ok(());
+            };
+            let root = Path::new(root);
+            for (i, s) in self.sources.iter().enumerate() {
+                let input = std::path::absolute(s.resolved_path(self.base_dir()))
+                    .unwrap_or_else(|_| s.resolved_path(self.base_dir()));
+                let input = input.canonicalize().unwrap_or(input);
+                let clash = super::parquet_files::ALL.iter().any(|f| {
+                    let table = f.trim_end_matches(".parquet");
+                    let file = root.join(f);
+                    let file = file.canonicalize().unwrap_or(file);
+                    let part = root.join(table);
+                    let part = part.canonicalize().unwrap_or(part);
+                    input == file || file.starts_with(&input) || input.starts_with(&part)
+                });
+                if clash {
+                    return Err(self.invalid(
+                        "outputs.parquet.dir",
+                        format!(
+                            "the Parquet outputs would overwrite the input of {}; an output never overwrites an input: choose another directory",
+                            self.source_path(i, "path").trim_end_matches(".path")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where `[outputs.parquet]` writes (a local directory resolved against
+    /// [`PipelineConfig::base_dir`], or an object-store URL); `None` without it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] at `outputs.parquet.dir` when the location cannot be parsed.
+    #[cfg(feature = "lake")]
+    pub fn parquet_dir(&self) -> Result<Option<mergetag_lake::Location>> {
+        let Some(p) = self.outputs.as_ref().and_then(|o| o.parquet.as_ref()) else {
+            return Ok(None);
+        };
+        mergetag_lake::Location::parse(&p.dir, self.base_dir())
+            .map(Some)
+            .map_err(|e| self.invalid("outputs.parquet.dir", e.to_string()))
+    }
+
+    /// Writes `output`'s tables as `[outputs.parquet]` says (nothing without it): what
+    /// [`run_config`](super::run_config) and `mergetag run` do after a run. Returns each file
+    /// written and its size.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`PipelineConfig::parquet_dir`] and
+    /// [`RunOutput::write_parquet_partitioned`](super::RunOutput::write_parquet_partitioned).
+    #[cfg(feature = "lake")]
+    pub fn write_parquet(&self, output: &super::RunOutput) -> Result<Vec<(String, u64)>> {
+        let (Some(dir), Some(p)) = (
+            self.parquet_dir()?,
+            self.outputs.as_ref().and_then(|o| o.parquet.as_ref()),
+        ) else {
+            return Ok(Vec::new());
+        };
+        output.write_parquet_partitioned(&dir, &p.partitions()?)
+    }
+
+    /// The tables a view reads when the pipeline runs ([`STAGE_TABLES`](super::STAGE_TABLES)),
+    /// with the columns the configuration determines: see the README's "Semantic layer".
+    /// `profiles` holds `profile_id`, `members`, every canonical field and the fields the
+    /// sources' column maps name (and `key_as`); it is open unless every record source
+    /// refuses unmapped columns (`unmapped = "reject"`, a CSV or JSON Lines file whose column
+    /// map is inline). `traits` holds `profile_id` and the traits of `[[traits]]`,
+    /// `[engagement]`, `[[segments]]`, `[rfm]` and `[clusters]`; it is open with `[predict]`.
+    /// Field and trait columns have the type `Null` here (not known before the data).
+    #[cfg(feature = "lake")]
+    fn view_tables(&self, files: bool) -> Result<Vec<mergetag_lake::TableSchema>> {
+        use mergetag_lake::TableSchema;
+        use mergetag_lake::arrow::datatypes::{DataType, Field, Schema};
+        use std::sync::Arc;
+
+        let mut tables = Vec::new();
+        for (name, batch) in super::lake::stage_schemas()? {
+            let schema = batch.schema();
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            let add = |fields: &mut Vec<Field>, n: &str| {
+                if !fields.iter().any(|f| f.name() == n) {
+                    fields.push(Field::new(n, DataType::Null, true));
+                }
+            };
+            let open = match name {
+                "profiles" => {
+                    for f in mergetag_model::fields::ALL {
+                        add(&mut fields, f.name);
+                    }
+                    let mut open = false;
+                    for s in &self.sources {
+                        if s.format().ok() == Some(SourceFormat::Events) {
+                            continue;
+                        }
+                        for n in s.key_as.iter().chain(&s.join) {
+                            add(&mut fields, n);
+                        }
+                        let map = if files || s.column_map_file.is_none() {
+                            s.column_map(self.base_dir()).ok().flatten()
+                        } else {
+                            None
+                        };
+                        if let Some(m) = &map {
+                            for r in m.rules() {
+                                add(&mut fields, r.field.as_str());
+                            }
+                            for f in m.observed_at_fields() {
+                                add(&mut fields, f.as_str());
+                            }
+                        }
+                        let closed = s.kind == SourceKind::File
+                            && matches!(
+                                s.format().ok(),
+                                Some(SourceFormat::Csv | SourceFormat::Jsonl)
+                            )
+                            && s.column_map_file.is_none()
+                            && s.unmapped == Some(mergetag_sources::Unmapped::Reject);
+                        open |= !closed;
+                    }
+                    open
+                }
+                "traits" => {
+                    let mut names: Vec<&str> =
+                        self.traits.iter().map(|t| t.name.as_str()).collect();
+                    if self.engagement.is_some() {
+                        names.extend(["engagement_score", "engagement_level"]);
+                    }
+                    if !self.segments.is_empty() {
+                        names.push("segments");
+                    }
+                    if self.rfm.is_some() {
+                        names.extend(["rfm_r", "rfm_f", "rfm_m", "rfm_segment"]);
+                    }
+                    if self.clusters.is_some() {
+                        names.extend(["segment", "segment_name", "segment_distance"]);
+                    }
+                    for n in names {
+                        add(&mut fields, n);
+                    }
+                    self.predict.is_some()
+                }
+                _ => false,
+            };
+            let schema = Arc::new(Schema::new(fields));
+            tables.push(if open {
+                TableSchema::open(name, schema)
+            } else {
+                TableSchema::closed(name, schema)
+            });
+        }
+        Ok(tables)
     }
 
     /// The `[clusters]` table checked, its `model` path resolved against
@@ -834,14 +1044,27 @@ impl PipelineConfig {
     fn build_parts(&self, files: bool) -> Result<Built> {
         #[cfg(feature = "lake")]
         if let Some(s) = &self.semantic {
-            s.check().map_err(|e| match e {
+            let tables = self.view_tables(files)?;
+            s.plan(&tables).map_err(|e| match e {
                 mergetag_lake::Error::Invalid { path, message } => self.invalid(path, message),
-                mergetag_lake::Error::View { view, message } => {
+                mergetag_lake::Error::View { view, mut message } => {
+                    let run_only = super::parquet_files::ALL
+                        .iter()
+                        .map(|f| f.trim_end_matches(".parquet"))
+                        .filter(|t| !super::STAGE_TABLES.contains(t))
+                        .find(|t| message.contains(&format!("table 'datafusion.public.{t}' not found")));
+                    if let Some(t) = run_only {
+                        message.push_str(&format!(
+                            "; `{t}` is a table of a finished run, for `mergetag query`: views read {}",
+                            super::STAGE_TABLES.join(", ")
+                        ));
+                    }
                     self.invalid(format!("semantic.views.{view}"), message)
                 }
                 e => Error::Lake(e),
             })?;
         }
+        self.check_parquet_output()?;
         let now = match &self.now {
             None => None,
             Some(s) => Some(

@@ -119,9 +119,9 @@ pub use clusters::{ClusterHandle, ClusterResult, ClusterStage};
 pub use config::PipelineConfig;
 pub use consent::ConsentRule;
 #[cfg(feature = "lake")]
-pub use lake::{SemanticStage, VIEW_TRAIT, parquet_files};
+pub use lake::{STAGE_TABLES, SemanticStage, VIEW_TRAIT, parquet_files};
 pub use mergetag_model::EventSource;
-pub use output::{RunOutput, files};
+pub use output::{ParquetOutput, RunOutput, files};
 pub use predict::{PredictHandle, PredictStage};
 pub use report::{
     DedupReport, EventsReport, OutputReport, ProfilesReport, RunReport, RunWarning, SourceReport,
@@ -194,24 +194,37 @@ pub struct Progress {
 pub const PROGRESS_EVERY: u64 = 1024;
 
 /// Loads the pipeline configuration at `path`, builds it, runs it with `progress`, and writes
-/// the outputs to the configured `outputs.dir` (if any): what `mergetag run --config` does.
+/// the outputs to the configured `outputs.dir` (if any) and, with the feature `lake`, the
+/// run's tables as Parquet to `outputs.parquet.dir` (if any): what `mergetag run --config`
+/// does.
 ///
 /// Once every output is written, the sources are acknowledged ([`RunOutput::commit_sources`]:
 /// a Kafka source with `commit = "after_outputs"` commits then); a run that fails before
-/// commits nothing. Without `outputs.dir` nothing is written and nothing acknowledged: call
-/// `commit_sources` on the output once you have stored it.
+/// commits nothing. Without `outputs.dir` or `[outputs.parquet]` nothing is written and
+/// nothing acknowledged: call `commit_sources` on the output once you have stored it.
 ///
 /// # Errors
 ///
 /// Those of [`PipelineConfig::load`], [`Pipeline::from_config`], [`Pipeline::run`],
-/// [`RunOutput::write_to`] and [`RunOutput::commit_sources`].
+/// [`RunOutput::write_to`] (and of `PipelineConfig::write_parquet`) and
+/// [`RunOutput::commit_sources`].
 pub fn run_config(path: impl AsRef<Path>, progress: impl FnMut(Progress)) -> Result<RunOutput> {
     let config = PipelineConfig::load(path)?;
     let pipeline = Pipeline::from_config(&config)?;
     let dir = pipeline.output_dir().map(Path::to_owned);
     let mut output = pipeline.run(progress)?;
+    let mut wrote = false;
     if let Some(dir) = dir {
         output.write_to(dir)?;
+        wrote = true;
+    }
+    #[cfg(feature = "lake")]
+    {
+        wrote |= config.parquet_dir()?.is_some();
+        config.write_parquet(&output)?;
+    }
+    // Every output is written: only now are the sources acknowledged.
+    if wrote {
         output.commit_sources()?;
     }
     Ok(output)

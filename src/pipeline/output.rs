@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use mergetag_dedup::DedupResult;
 use mergetag_mapping::Audience;
-use mergetag_model::{Profile, ProfileId, Record, RecordId, Source, Value};
+use mergetag_model::{Event, Profile, ProfileId, Record, RecordId, Source, Value};
 use mergetag_validate::{Audit, QuarantineEntry, QuarantineWriter};
+use serde::{Deserialize, Serialize};
 
 use super::report::RunReport;
 use crate::error::{Error, Result};
@@ -31,6 +32,11 @@ pub struct RunOutput {
     /// The computed traits (and engagement) of each profile: `traits[i]` for `profiles[i]`;
     /// empty maps when no trait or engagement stage ran.
     pub traits: Vec<BTreeMap<String, Value>>,
+    /// The events read (from every event source, in reading order).
+    pub events: Vec<Event>,
+    /// The profile each event was attributed to: `event_profiles[i]` for `events[i]`; `None`
+    /// when none of its identifiers resolves to a profile.
+    pub event_profiles: Vec<Option<ProfileId>>,
     /// The result of deduplication, when it ran; its indices refer to the first
     /// `dedup.clusters.len()` entries of `records`.
     pub dedup: Option<DedupResult>,
@@ -56,6 +62,115 @@ impl std::fmt::Debug for ReadSources {
         f.debug_list()
             .entries(self.0.iter().map(|s| s.name().as_str()))
             .finish()
+    }
+}
+
+/// `[outputs.parquet]` of a pipeline file: the run's tables written as Parquet (feature
+/// `lake`; without it the key is an error saying so), each file atomically, by
+/// `RunOutput::write_parquet_partitioned` after a run ([`run_config`](super::run_config) and
+/// `mergetag run` do it).
+///
+/// ```toml
+/// [outputs.parquet]
+/// dir = "out/lake"                 # a local directory (relative to the pipeline file) or
+///                                  # an object-store URL (file:///..., s3://bucket/prefix)
+/// [outputs.parquet.partition_by]   # Hive partitions, per table (optional)
+/// events = "date"                  # events/date=2026-11-21/part-0.parquet
+/// audiences = "platform"           # audiences/platform=sendgrid/part-0.parquet
+/// ```
+///
+/// The partitions each table allows ([`ParquetOutput::PARTITIONS`]): `events` by `date` (the
+/// UTC day of `timestamp`, `YYYY-MM-DD`, which stays in the files), `month` (`YYYY-MM`) or
+/// `kind`; `audiences` by `platform`;
+/// `quarantine`, `members` and `clusters` by `source`; `segments` by `segment`. A partition
+/// column leaves the files (Hive style) and is read back as text from the directory names
+/// (null values under `__HIVE_DEFAULT_PARTITION__`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ParquetOutput {
+    /// Where the tables go: a local directory (relative to the pipeline file) or an
+    /// object-store URL.
+    pub dir: String,
+    /// Table -> how it is partitioned; unnamed tables are one file each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partition_by: BTreeMap<String, String>,
+}
+
+impl ParquetOutput {
+    /// The partitions each table allows, as written in `partition_by`.
+    pub const PARTITIONS: &[(&str, &[&str])] = &[
+        ("events", &["date", "month", "kind"]),
+        ("audiences", &["platform"]),
+        ("quarantine", &["source"]),
+        ("members", &["source"]),
+        ("clusters", &["source"]),
+        ("segments", &["segment"]),
+    ];
+
+    /// Output to `dir`, no table partitioned.
+    pub fn new(dir: impl Into<String>) -> ParquetOutput {
+        ParquetOutput {
+            dir: dir.into(),
+            partition_by: BTreeMap::new(),
+        }
+    }
+
+    /// Partitions the table `table` as `partition` says.
+    pub fn partition(mut self, table: &str, partition: &str) -> ParquetOutput {
+        self.partition_by
+            .insert(table.to_owned(), partition.to_owned());
+        self
+    }
+
+    /// Checks `partition_by`: known tables, and partitions they allow.
+    ///
+    /// # Errors
+    ///
+    /// `(key, message)`: the key under `outputs.parquet` and how to fix it.
+    pub fn check(&self) -> std::result::Result<(), (String, String)> {
+        if self.dir.trim().is_empty() {
+            return Err((
+                "dir".into(),
+                "the directory is empty; write a path or a URL".into(),
+            ));
+        }
+        for (table, p) in &self.partition_by {
+            let at = format!("partition_by.{table}");
+            let Some((_, allowed)) = Self::PARTITIONS.iter().find(|(t, _)| t == table) else {
+                let tables: Vec<_> = Self::PARTITIONS.iter().map(|(t, _)| *t).collect();
+                return Err((
+                    at,
+                    format!(
+                        "the table {table} cannot be partitioned; partition one of {}",
+                        tables.join(", ")
+                    ),
+                ));
+            };
+            if !allowed.contains(&p.trim()) {
+                return Err((
+                    at,
+                    format!(
+                        "{table} cannot be partitioned by `{p}`; use {}",
+                        match allowed.split_last() {
+                            Some((last, [])) => (*last).to_owned(),
+                            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                            None => String::new(),
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The partition columns of `table` as readers see them (none when it is one file).
+    pub fn partition_columns(&self, table: &str) -> Vec<&str> {
+        // A table is partitioned by a column of its own name, or `date`.
+        self.partition_by
+            .get(table)
+            .map(|p| vec![p.trim()])
+            .unwrap_or_default()
     }
 }
 

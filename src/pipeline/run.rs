@@ -150,7 +150,7 @@ impl Pipeline {
             .iter()
             .filter(|p| p.is_suppressed(Channel::Email))
             .count() as u64;
-        let traits = self.traits(&mut state, &profiles, &mut events)?;
+        let (traits, event_profiles) = self.traits(&mut state, &profiles, &mut events)?;
         let exported = self.export(&mut state, &profiles, &traits, &suppressed);
         let report = state.report(
             read.sources,
@@ -166,6 +166,8 @@ impl Pipeline {
             profile_of,
             profiles,
             traits,
+            events: events.events,
+            event_profiles,
             dedup: clusters.result,
             quarantine: state.quarantine,
             audit: self.validator.as_ref().and_then(Validator::audit),
@@ -470,13 +472,14 @@ impl Pipeline {
     }
 
     /// Step 7: attributes events to profiles and computes traits and engagement, then runs the
-    /// profile stages; returns each profile's traits.
+    /// profile stages; returns each profile's traits, and the profile of each event.
+    #[allow(clippy::type_complexity)]
     fn traits(
         &mut self,
         state: &mut RunState<'_>,
         profiles: &[Profile],
         events: &mut Events,
-    ) -> Result<Vec<BTreeMap<String, Value>>> {
+    ) -> Result<(Vec<BTreeMap<String, Value>>, Vec<Option<ProfileId>>)> {
         let mut traits: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new(); profiles.len()];
         let now = self
             .now
@@ -484,13 +487,23 @@ impl Pipeline {
             .unwrap_or_else(Utc::now);
         let computes = self.traits.is_some() || self.engagement.is_some();
         if !computes && self.profile_stages.is_empty() {
-            return Ok(traits);
+            // Nothing uses the events but the outputs: attribute them all the same.
+            let owners = if events.events.is_empty() {
+                Vec::new()
+            } else {
+                let mut graph = IdentityGraph::from_profiles(profiles);
+                graph.link(&events.events);
+                events.events.iter().map(|e| graph.resolve(e)).collect()
+            };
+            return Ok((traits, owners));
         }
         let total = Some(profiles.len() as u64);
         state.progress(Step::Traits, None, 0, total);
         let start = Instant::now();
         let mut graph = IdentityGraph::from_profiles(profiles);
         graph.link(&events.events);
+        let owners: Vec<Option<ProfileId>> =
+            events.events.iter().map(|e| graph.resolve(e)).collect();
         let mut groups = graph.group(&events.events);
         if let Some(er) = &mut events.report {
             let attributed: u64 = groups.values().map(|g| g.len() as u64).sum();
@@ -516,7 +529,7 @@ impl Pipeline {
         }
         state.finished(Step::Traits, None, profiles.len() as u64);
         self.profile_stages(state, profiles, &per_profile, &mut traits, now)?;
-        Ok(traits)
+        Ok((traits, owners))
     }
 
     /// Step 8: the profile stages, in the order added, each seeing the traits so far.

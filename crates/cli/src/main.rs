@@ -89,14 +89,17 @@ enum Command {
     /// files would overwrite a source or the pipeline file is refused (exit 2). With
     /// [predict] model_file present, predictions come from that saved model (no refit; the
     /// report names it with its training window and drift verdict, a warning when the verdict
-    /// is retrain); refit = true fits afresh.
+    /// is retrain); refit = true fits afresh. With [outputs.parquet] dir (feature lake), the
+    /// run's tables are also written there as Parquet, each file atomically, partitioned as
+    /// partition_by says (events by date, audiences by platform, ...).
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Run the pipeline described in one TOML file and query its result with SQL.
     ///
-    /// Writes nothing. The tables are profiles, provenance, traits, quarantine, members and
-    /// pairs, and the views of the file's [semantic.views]; queries are read-only. Prints an
-    /// aligned table, CSV or JSON Lines (--format).
+    /// Writes nothing. The tables are profiles, provenance, traits, events, segments,
+    /// quarantine, members, pairs, clusters, merge_log and audiences, and the views of the
+    /// file's [semantic.views]; queries are read-only. Prints an aligned table, CSV or JSON
+    /// Lines (--format).
     #[cfg(feature = "lake")]
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),

@@ -1,7 +1,8 @@
 //! `mergetag query --config pipeline.toml "SELECT ..."` (feature `lake`): runs the pipeline
-//! (writing nothing), registers its tables (`profiles`, `provenance`, `traits`,
-//! `quarantine`, `members`, `pairs`) and the file's `[semantic.views]` with DataFusion, and
-//! prints the query's result.
+//! (writing nothing), registers its tables (`profiles`, `provenance`, `traits`, `events`,
+//! `segments`, `quarantine`, `members`, `pairs`, `clusters`, `merge_log`, `audiences`; see
+//! `RunOutput::tables` for their columns) and the file's `[semantic.views]` with DataFusion,
+//! and prints the query's result.
 
 use std::path::Path;
 

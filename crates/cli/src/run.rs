@@ -88,12 +88,15 @@ pub struct Ran {
     pub output: RunOutput,
     /// The directory written to, and the files written there.
     pub written: Option<(PathBuf, Vec<PathBuf>)>,
+    /// Where the Parquet tables went (`[outputs.parquet]`, feature `lake`), and each file
+    /// written there with its size; `None` without Parquet outputs.
+    pub parquet: Option<(String, Vec<(String, u64)>)>,
 }
 
 /// Loads the pipeline file at `path` (once), runs it with its progress on `progress`, writes
 /// its outputs where the file says, and then, only then, acknowledges its sources
 /// ([`RunOutput::commit_sources`]: a Kafka source with `commit = "after_outputs"` commits).
-/// Without `outputs.dir` nothing is written and nothing acknowledged.
+/// Without `outputs.dir` or `[outputs.parquet]` nothing is written and nothing acknowledged.
 ///
 /// # Errors
 ///
@@ -112,17 +115,45 @@ pub fn run_pipeline(path: &Path, progress: &Progress) -> Result<Ran> {
     let written = match config.output_dir() {
         Some(dir) => {
             let files = output.write_to(&dir).map_err(Error::Pipeline)?;
-            output.commit_sources().map_err(Error::Pipeline)?;
             Some((dir, files))
         }
         None => None,
     };
-    Ok(Ran { output, written })
+    #[cfg(feature = "lake")]
+    let parquet = match config.parquet_dir().map_err(Error::Pipeline)? {
+        Some(dir) => {
+            let files = config.write_parquet(&output).map_err(Error::Pipeline)?;
+            Some((dir.url().to_owned(), files))
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "lake"))]
+    let parquet = None;
+    // Every output is written: only now are the sources acknowledged.
+    if written.is_some() || parquet.is_some() {
+        output.commit_sources().map_err(Error::Pipeline)?;
+    }
+    Ok(Ran {
+        output,
+        written,
+        parquet,
+    })
 }
 
 /// The line `mergetag run` prints on stderr after a run: where it wrote, or that it wrote
 /// nothing.
 pub fn written_line(ran: &Ran) -> String {
+    let mut line = written_files(ran);
+    if let Some((dir, files)) = &ran.parquet {
+        line.push_str(&format!(
+            "\nmergetag run: wrote {} Parquet files to {dir}",
+            files.len()
+        ));
+    }
+    line
+}
+
+fn written_files(ran: &Ran) -> String {
     match &ran.written {
         Some((dir, files)) => format!(
             "mergetag run: wrote {} files to {}",

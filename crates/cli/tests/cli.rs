@@ -1114,6 +1114,72 @@ fn query_a_pipeline_with_sql() {
     assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
 }
 
+#[cfg(feature = "lake")]
+#[test]
+fn run_writes_parquet_and_query_reads_every_table() {
+    let dir = temp_dir();
+    let out = dir.join("out");
+    let lake = dir.join("lake");
+    let text = format!(
+        "{}\n[outputs.parquet]\ndir = \"{}\"\npartition_by = {{ audiences = \"platform\", members = \"source\" }}\n",
+        pipeline_toml(&out),
+        lake.display()
+    );
+    let config = write(&dir, "pipeline.toml", &text);
+    let o = run(&["run", "--config", &config], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Parquet files to file:///"),
+        "{}",
+        stderr(&o)
+    );
+    for f in ["profiles.parquet", "merge_log.parquet", "clusters.parquet"] {
+        assert!(lake.join(f).is_file(), "{f}");
+    }
+    assert!(
+        lake.join("audiences/platform=jsonl/part-0.parquet")
+            .is_file()
+    );
+    assert!(lake.join("members/source=hubspot/part-0.parquet").is_file());
+
+    let sql = "SELECT (SELECT count(*) FROM clusters) AS clusters, \
+               (SELECT count(*) FROM merge_log WHERE event IN ('attached', 'merged')) AS joins, \
+               (SELECT count(DISTINCT profile_id) FROM clusters) AS profiles, \
+               (SELECT count(*) FROM profiles) AS golden, (SELECT count(*) FROM audiences) > 0 AS sent";
+    let o = run(
+        &["query", "--config", &config, "--format", "json", "-q", sql],
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = &json_lines(&o)[0];
+    assert_eq!(v["clusters"], 396);
+    assert_eq!(v["profiles"], v["golden"]);
+    assert_eq!(
+        v["joins"].as_i64().unwrap() + v["golden"].as_i64().unwrap(),
+        396
+    );
+    assert_eq!(v["sent"], true);
+}
+
+#[cfg(not(feature = "lake"))]
+#[test]
+fn parquet_outputs_need_the_lake_feature() {
+    let dir = temp_dir();
+    let text = format!(
+        "{}\n[outputs.parquet]\ndir = \"lake\"\n",
+        pipeline_toml(&dir.join("out"))
+    );
+    let config = write(&dir, "pipeline.toml", &text);
+    let o = run(&["run", "--config", &config], b"");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outputs.parquet: Parquet outputs need the feature `lake`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("out").exists());
+}
+
 #[test]
 fn run_pipeline_file() {
     let dir = temp_dir();

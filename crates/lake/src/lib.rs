@@ -53,6 +53,9 @@ pub use parquet;
 
 mod error;
 mod location;
+mod partition;
+#[cfg(feature = "sql")]
+mod plan;
 mod reader;
 mod runtime;
 #[cfg(feature = "sql")]
@@ -65,13 +68,16 @@ mod write;
 pub use crate::error::{Error, Result};
 pub use crate::location::Location;
 #[cfg(feature = "sql")]
+pub use crate::plan::TableSchema;
+#[cfg(feature = "sql")]
 pub use crate::semantic::{OutputFormat, SemanticLayer, format_batches};
+pub use crate::partition::{NULL_PARTITION, Partitioning, write_table};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
 pub use crate::values::add_profile_values;
 pub use crate::views::SemanticConfig;
 pub use crate::write::{
-    TableBuilder, events_table, profiles_table, provenance_table, serde_table, traits_table,
-    write_parquet,
+    TableBuilder, events_table, profiles_table, provenance_table, segments_table, serde_table,
+    text_list_type, timestamp_type, traits_table, write_parquet,
 };
 
 use std::path::Path;

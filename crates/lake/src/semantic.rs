@@ -131,8 +131,9 @@ impl SemanticLayer {
     }
 
     /// Registers the Parquet file or dataset at `location` as the table `name` (Hive
-    /// partitions are not inferred here; read partitioned data through
-    /// [`ArrowSource`](crate::ArrowSource) or name the file).
+    /// partitions are not inferred here; name them with
+    /// [`SemanticLayer::register_parquet_partitioned`], or read partitioned data through
+    /// [`ArrowSource`](crate::ArrowSource)).
     ///
     /// # Errors
     ///
@@ -148,6 +149,62 @@ impl SemanticLayer {
                 name,
                 location.url(),
                 ParquetReadOptions::default(),
+            ))
+            .map_err(query_error)
+    }
+
+    /// Registers the Hive-partitioned Parquet dataset at `location` as the table `name`:
+    /// its files under `<key>=<value>/` directories, one level per key of `partitions` (in
+    /// order), which become columns of type `Utf8` after the files' columns, as
+    /// [`write_table`](crate::write_table) writes them. Files outside such directories are
+    /// not read.
+    ///
+    /// ```
+    /// use mergetag_lake::{Location, Partitioning, SemanticLayer, TableBuilder, write_table};
+    /// use mergetag_model::Value;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let lake = Location::parse(&dir.path().display().to_string(), ".")?;
+    /// let mut t = TableBuilder::new("audiences");
+    /// t.push_row([("platform", Value::from("sendgrid")), ("profile_id", Value::Int(1))]);
+    /// t.push_row([("platform", Value::from("braze")), ("profile_id", Value::Int(2))]);
+    /// write_table(&lake, "audiences", &t.finish()?, Some(&Partitioning::Column("platform".into())))?;
+    ///
+    /// let mut layer = SemanticLayer::new()?;
+    /// layer.register_parquet_partitioned("audiences", &lake.child("audiences"), &["platform"])?;
+    /// let csv = layer.query_text(
+    ///     "SELECT platform, profile_id FROM audiences ORDER BY platform",
+    ///     mergetag_lake::OutputFormat::Csv,
+    /// )?;
+    /// assert_eq!(csv, "platform,profile_id\nbraze,2\nsendgrid,1\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Query`] when the location cannot be read as Parquet.
+    pub fn register_parquet_partitioned(
+        &mut self,
+        name: &str,
+        location: &Location,
+        partitions: &[&str],
+    ) -> Result<()> {
+        let url = url::Url::parse(location.store_url())
+            .map_err(|e| Error::location(location.url(), e.to_string()))?;
+        self.ctx
+            .register_object_store(&url, location.store().clone());
+        let _ = self.ctx.deregister_table(name).map_err(query_error)?;
+        let cols = partitions
+            .iter()
+            .map(|p| ((*p).to_owned(), arrow::datatypes::DataType::Utf8))
+            .collect();
+        // A directory: DataFusion lists it when the URL ends with a slash.
+        let dir = format!("{}/", location.url().trim_end_matches('/'));
+        self.rt
+            .block_on(self.ctx.register_parquet(
+                name,
+                &dir,
+                ParquetReadOptions::default().table_partition_cols(cols),
             ))
             .map_err(query_error)
     }

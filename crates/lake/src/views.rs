@@ -19,6 +19,13 @@ use crate::error::{Error, Result};
 ///
 /// A view with a `profile_id` column gives each profile its first row's values, which
 /// mapping variables read as `source = "view.<view>.<column>"`.
+///
+/// Views are checked in three steps: [`SemanticConfig::check`] when the configuration loads
+/// (names, and SQL that parses as one query; no DataFusion needed); `SemanticConfig::plan`
+/// (feature `sql`) before any data is read, against the schemas the tables will have
+/// (unknown tables, functions and columns, type errors; the exact rule for tables whose
+/// columns depend on the data is there); and `SemanticLayer::add_views` (feature `sql`) over
+/// the real tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -42,8 +49,9 @@ impl SemanticConfig {
     }
 
     /// Checks the view names (lowercase letters, digits and `_`, not starting with a digit)
-    /// and that each is one query that parses (tables and columns are checked when the view is
-    /// added to a layer, [`SemanticLayer::add_view`]).
+    /// and that each is one query that parses (tables and columns are checked when the views
+    /// are planned, `SemanticConfig::plan`, and when they are added to a layer,
+    /// `SemanticLayer::add_view`; both with the feature `sql`).
     ///
     /// # Errors
     ///

@@ -123,11 +123,16 @@ pub(crate) fn to_json(v: &Value) -> serde_json::Value {
 /// assert_eq!(batch.schema().field(1).data_type(), &arrow::datatypes::DataType::Int64);
 /// # Ok::<(), mergetag_lake::Error>(())
 /// ```
+///
+/// A column declared with [`TableBuilder::typed_column`] has that type whatever its values,
+/// even when the table has no row: that is how a table keeps a fixed schema.
 #[derive(Debug, Clone)]
 pub struct TableBuilder {
     name: String,
     columns: Vec<(String, Vec<Value>)>,
     index: HashMap<String, usize>,
+    /// The declared kind of each column, by index; `Err` holds a type that cannot be declared.
+    declared: HashMap<usize, std::result::Result<Kind, DataType>>,
     rows: usize,
 }
 
@@ -138,8 +143,48 @@ impl TableBuilder {
             name: name.into(),
             columns: Vec::new(),
             index: HashMap::new(),
+            declared: HashMap::new(),
             rows: 0,
         }
+    }
+
+    /// Declares a column of the Arrow type `data_type`, which it keeps even when the table is
+    /// empty or every value is null: `Boolean`, `Int64`, `Float64`, `Utf8`, `Date32`,
+    /// `Timestamp(Microsecond, "UTC")`, or a `List` of `Int64`, `Float64` or `Utf8`. A value
+    /// that does not fit the type is null there, except in `Utf8` columns, which hold any
+    /// value as text (lists and objects as JSON).
+    ///
+    /// ```
+    /// use arrow::datatypes::{DataType, TimeUnit};
+    /// use mergetag_lake::TableBuilder;
+    ///
+    /// let mut t = TableBuilder::new("events");
+    /// t.typed_column("profile_id", DataType::Int64)
+    ///     .typed_column("timestamp", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
+    /// let empty = t.finish()?;
+    /// assert_eq!(empty.num_rows(), 0);
+    /// assert_eq!(empty.schema().field(0).data_type(), &DataType::Int64);
+    /// # Ok::<(), mergetag_lake::Error>(())
+    /// ```
+    ///
+    /// Another type is an [`Error::Invalid`] at [`TableBuilder::finish`].
+    pub fn typed_column(&mut self, name: &str, data_type: DataType) -> &mut TableBuilder {
+        let i = self.slot(name);
+        self.declared
+            .insert(i, declared_kind(&data_type).ok_or(data_type));
+        self
+    }
+
+    /// Declares each `(name, type)` of `columns`, in order, as
+    /// [`TableBuilder::typed_column`] does.
+    pub fn typed_columns<'a>(
+        &mut self,
+        columns: impl IntoIterator<Item = &'a (&'a str, DataType)>,
+    ) -> &mut TableBuilder {
+        for (name, data_type) in columns {
+            self.typed_column(name, data_type.clone());
+        }
+        self
     }
 
     /// Declares a column, so that it exists (null) even when no row has it.
@@ -197,8 +242,19 @@ impl TableBuilder {
     pub fn finish(&self) -> Result<RecordBatch> {
         let mut fields = Vec::with_capacity(self.columns.len());
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
-        for (name, values) in &self.columns {
-            let kind = values.iter().map(kind_of).fold(Kind::Null, unify);
+        for (i, (name, values)) in self.columns.iter().enumerate() {
+            let kind = match self.declared.get(&i) {
+                Some(Ok(kind)) => *kind,
+                Some(Err(dt)) => {
+                    return Err(Error::invalid(
+                        format!("{}.{name}", self.name),
+                        format!(
+                            "a column cannot be declared as {dt}; use Boolean, Int64, Float64, Utf8, Date32, Timestamp(µs, UTC) or a list of Int64, Float64 or Utf8"
+                        ),
+                    ));
+                }
+                None => values.iter().map(kind_of).fold(Kind::Null, unify),
+            };
             let (dt, array) = build(kind, values);
             fields.push(Field::new(name, dt, true));
             arrays.push(array);
@@ -210,6 +266,37 @@ impl TableBuilder {
             source,
         })
     }
+}
+
+/// The kind a declared Arrow type builds, if it is one this builder makes.
+fn declared_kind(dt: &DataType) -> Option<Kind> {
+    Some(match dt {
+        DataType::Boolean => Kind::Bool,
+        DataType::Int64 => Kind::Int,
+        DataType::Float64 => Kind::Float,
+        DataType::Utf8 => Kind::Text,
+        DataType::Date32 => Kind::Date,
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" => {
+            Kind::DateTime
+        }
+        DataType::List(item) => match item.data_type() {
+            DataType::Int64 => Kind::List(Scalar::Int),
+            DataType::Float64 => Kind::List(Scalar::Float),
+            DataType::Utf8 => Kind::List(Scalar::Text),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The Arrow type of a timestamp column: microseconds, UTC.
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, utc())
+}
+
+/// The Arrow type of a list of text.
+pub fn text_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
 }
 
 fn utc() -> Option<Arc<str>> {
@@ -334,15 +421,17 @@ fn as_float(v: &Value) -> Option<f64> {
     }
 }
 
-/// The golden profiles as a wide table: `profile_id`, `members` (record ids), then one
-/// column per field (in first-met order), holding the chosen value.
+/// The golden profiles as a wide table: `profile_id` (`Int64`), `members` (record ids,
+/// `List(Utf8)`), then one column per field (in first-met order), holding the chosen value
+/// (typed from the values, see [`TableBuilder`]).
 ///
 /// # Errors
 ///
 /// As [`TableBuilder::finish`].
 pub fn profiles_table(profiles: &[Profile]) -> Result<RecordBatch> {
     let mut t = TableBuilder::new("profiles");
-    t.column("profile_id").column("members");
+    t.typed_column("profile_id", DataType::Int64)
+        .typed_column("members", text_list_type());
     for p in profiles {
         let members = Value::List(
             p.members
@@ -367,26 +456,25 @@ fn profile_id(p: &Profile) -> Value {
     i64::try_from(p.id.0).map_or_else(|_| Value::Text(p.id.0.to_string()), Value::Int)
 }
 
-/// The provenance of every profile value, one row per profile field: `profile_id`, `field`,
-/// `value` (as text), `record_id` (the record it came from), `observed_at`, `rule` (the
-/// survivorship rule that chose it) and `conflicts` (how many other values it won over).
+/// The provenance of every profile value, one row per profile field: `profile_id` (`Int64`),
+/// `field`, `value` (as text), `record_id` (the record it came from; all `Utf8`),
+/// `observed_at` (`Timestamp(µs, UTC)`), `rule` (the survivorship rule that chose it, `Utf8`)
+/// and `conflicts` (how many other values it won over, `Int64`).
 ///
 /// # Errors
 ///
 /// As [`TableBuilder::finish`].
 pub fn provenance_table(profiles: &[Profile]) -> Result<RecordBatch> {
     let mut t = TableBuilder::new("provenance");
-    for c in [
-        "profile_id",
-        "field",
-        "value",
-        "record_id",
-        "observed_at",
-        "rule",
-        "conflicts",
-    ] {
-        t.column(c);
-    }
+    t.typed_columns(&[
+        ("profile_id", DataType::Int64),
+        ("field", DataType::Utf8),
+        ("value", DataType::Utf8),
+        ("record_id", DataType::Utf8),
+        ("observed_at", timestamp_type()),
+        ("rule", DataType::Utf8),
+        ("conflicts", DataType::Int64),
+    ]);
     for p in profiles {
         for f in &p.fields {
             t.push_row([
@@ -417,7 +505,8 @@ fn text_of(v: &Value) -> Value {
     }
 }
 
-/// The traits of each profile as a wide table: `profile_id`, then one column per trait.
+/// The traits of each profile as a wide table: `profile_id` (`Int64`), then one column per
+/// trait (typed from the values, see [`TableBuilder`]).
 /// `traits[i]` belongs to `profiles[i]`; missing maps are empty.
 ///
 /// # Errors
@@ -428,7 +517,7 @@ pub fn traits_table(
     traits: &[BTreeMap<String, Value>],
 ) -> Result<RecordBatch> {
     let mut t = TableBuilder::new("traits");
-    t.column("profile_id");
+    t.typed_column("profile_id", DataType::Int64);
     let empty = BTreeMap::new();
     for (i, p) in profiles.iter().enumerate() {
         let row = traits.get(i).unwrap_or(&empty);
@@ -440,29 +529,28 @@ pub fn traits_table(
     t.finish()
 }
 
-/// Events, one row each: `origin`, `kind`, `name`, `timestamp`, `user_id`, `anonymous_id`,
-/// `email`, `message_id`, `properties` (JSON text) and the `profile_id` from `profile_of`
-/// (`profile_of[i]` for `events[i]`; null where it is `None` or missing).
+/// Events, one row each: `profile_id` (`Int64`, from `profile_of`: `profile_of[i]` for
+/// `events[i]`; null where it is `None` or missing), `origin`, `kind`, `name` (`Utf8`),
+/// `timestamp` (`Timestamp(µs, UTC)`), `user_id`, `anonymous_id`, `email`, `message_id` and
+/// `properties` (JSON text; all `Utf8`).
 ///
 /// # Errors
 ///
 /// As [`TableBuilder::finish`].
 pub fn events_table(events: &[Event], profile_of: &[Option<u64>]) -> Result<RecordBatch> {
     let mut t = TableBuilder::new("events");
-    for c in [
-        "profile_id",
-        "origin",
-        "kind",
-        "name",
-        "timestamp",
-        "user_id",
-        "anonymous_id",
-        "email",
-        "message_id",
-        "properties",
-    ] {
-        t.column(c);
-    }
+    t.typed_columns(&[
+        ("profile_id", DataType::Int64),
+        ("origin", DataType::Utf8),
+        ("kind", DataType::Utf8),
+        ("name", DataType::Utf8),
+        ("timestamp", timestamp_type()),
+        ("user_id", DataType::Utf8),
+        ("anonymous_id", DataType::Utf8),
+        ("email", DataType::Utf8),
+        ("message_id", DataType::Utf8),
+        ("properties", DataType::Utf8),
+    ]);
     let opt = |s: &Option<String>| s.clone().map_or(Value::Null, Value::Text);
     for (i, e) in events.iter().enumerate() {
         let props = Value::Object(e.properties.clone());
@@ -491,6 +579,72 @@ pub fn events_table(events: &[Event], profile_of: &[Option<u64>]) -> Result<Reco
             ("message_id", opt(&e.message_id)),
             ("properties", Value::Text(to_json(&props).to_string())),
         ]);
+    }
+    t.finish()
+}
+
+/// The segments of each profile, one row per profile and rule segment: `profile_id`
+/// (`Int64`), `segment` (the rule segment's name, from the trait `segments`, `Utf8`), and the
+/// segment found in the data that the profile is in (the `[clusters]` stage's traits
+/// `segment` and `segment_name`): `cluster_id` (`Int64`) and `cluster_name` (`Utf8`), null
+/// without that stage. A profile in no rule segment but in a found segment has one row with
+/// a null `segment`; a profile in neither has no row. `traits[i]` belongs to `profiles[i]`.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use mergetag_lake::segments_table;
+/// use mergetag_model::{Profile, ProfileId, Value};
+///
+/// let profiles = [Profile::new(ProfileId(1), vec![]), Profile::new(ProfileId(2), vec![])];
+/// let traits = [
+///     BTreeMap::from([("segments".to_owned(), Value::List(vec!["vip".into(), "new".into()]))]),
+///     BTreeMap::from([("segment".to_owned(), Value::Int(3)), ("segment_name".to_owned(), "Loyal".into())]),
+/// ];
+/// let t = segments_table(&profiles, &traits)?;
+/// assert_eq!(t.num_rows(), 3); // vip and new for 1, the found segment for 2
+/// assert_eq!(segments_table(&[], &[])?.num_columns(), 4);
+/// # Ok::<(), mergetag_lake::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`TableBuilder::finish`].
+pub fn segments_table(
+    profiles: &[Profile],
+    traits: &[BTreeMap<String, Value>],
+) -> Result<RecordBatch> {
+    let mut t = TableBuilder::new("segments");
+    t.typed_columns(&[
+        ("profile_id", DataType::Int64),
+        ("segment", DataType::Utf8),
+        ("cluster_id", DataType::Int64),
+        ("cluster_name", DataType::Utf8),
+    ]);
+    let empty = BTreeMap::new();
+    for (i, p) in profiles.iter().enumerate() {
+        let row = traits.get(i).unwrap_or(&empty);
+        let cluster_id = row.get("segment").cloned().unwrap_or(Value::Null);
+        let cluster_name = row.get("segment_name").cloned().unwrap_or(Value::Null);
+        let names: Vec<Value> = match row.get("segments") {
+            Some(Value::List(l)) => l.iter().filter(|v| !v.is_null()).cloned().collect(),
+            _ => Vec::new(),
+        };
+        if names.is_empty() && cluster_id.is_null() && cluster_name.is_null() {
+            continue;
+        }
+        let names = if names.is_empty() {
+            vec![Value::Null]
+        } else {
+            names
+        };
+        for name in names {
+            t.push_row([
+                ("profile_id", profile_id(p)),
+                ("segment", name),
+                ("cluster_id", cluster_id.clone()),
+                ("cluster_name", cluster_name.clone()),
+            ]);
+        }
     }
     t.finish()
 }
