@@ -67,11 +67,11 @@ mod write;
 
 pub use crate::error::{Error, Result};
 pub use crate::location::Location;
+pub use crate::partition::{NULL_PARTITION, Partitioning, write_table};
 #[cfg(feature = "sql")]
 pub use crate::plan::TableSchema;
 #[cfg(feature = "sql")]
 pub use crate::semantic::{OutputFormat, SemanticLayer, format_batches};
-pub use crate::partition::{NULL_PARTITION, Partitioning, write_table};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
 pub use crate::values::add_profile_values;
 pub use crate::views::SemanticConfig;
