@@ -5,12 +5,13 @@
 //!
 //! Invariants: nothing panics; a configuration that loads checks again as valid and survives
 //! a round trip through TOML; every row of a Parquet file read becomes a record or a reject
-//! (`rows_read = records + rejects`), and reading ends.
+//! (`rows_read = records + rejects`), and reading ends. The Parquet target reads through the
+//! source's own footer check, which refuses lengths the metadata cannot hold (parquet 59.2
+//! would reserve them: see `check_thrift_lengths` in `src/reader.rs`).
 
-use mergetag_lake::{ArrowSource, SemanticConfig};
+use mergetag_lake::{ArrowSource, Location, SemanticConfig};
 use mergetag_model::{OnBadRow, Record, Source};
 use mergetag_sources::ColumnMap;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// A `[semantic]` table from arbitrary text.
 pub fn semantic_config(data: &[u8]) {
@@ -28,19 +29,23 @@ pub fn semantic_config(data: &[u8]) {
     );
 }
 
-/// An arbitrary file read as Parquet, through a column map chosen by the first byte.
+/// An arbitrary file read as a Parquet dataset, through a column map, a thread count and a
+/// batch size chosen by the first byte.
 pub fn parquet(data: &[u8]) {
     let Some((&options, file)) = data.split_first() else {
         return;
     };
-    let file = bytes::Bytes::copy_from_slice(file);
-    let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(file) else {
+    // One file per process, rewritten for each input: the source reads it through the object
+    // store, as it reads any dataset.
+    let dir = std::env::temp_dir().join(format!("mergetag-lake-fuzz-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() {
         return;
-    };
-    let Ok(reader) = builder
-        .with_batch_size(1 + usize::from(options % 7))
-        .build()
-    else {
+    }
+    let path = dir.join("input.parquet");
+    if std::fs::write(&path, file).is_err() {
+        return;
+    }
+    let Ok(location) = Location::parse(&path.to_string_lossy(), ".") else {
         return;
     };
     let map = if options & 0x80 == 0 {
@@ -48,10 +53,15 @@ pub fn parquet(data: &[u8]) {
     } else {
         ColumnMap::hubspot_contacts()
     };
-    let mut source = ArrowSource::builder()
+    let Ok(mut source) = ArrowSource::builder()
         .column_map(map)
         .on_bad_row(OnBadRow::Quarantine)
-        .from_reader("fuzz", reader);
+        .threads(1 + usize::from(options & 1))
+        .batch_size(1 + usize::from((options >> 1) % 7))
+        .parquet("fuzz", &location)
+    else {
+        return;
+    };
     let mut record = Record::default();
     let mut records = 0u64;
     let mut failed = false;
