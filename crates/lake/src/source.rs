@@ -975,7 +975,7 @@ impl Source for ArrowSource {
             };
             let row = current.next;
             self.rows += 1;
-            if self.filled {
+            let filled = if self.filled {
                 if row >= self.columnar.end
                     && let Some(plan) = &self.plan
                 {
@@ -986,8 +986,7 @@ impl Source for ArrowSource {
                         .fill(&current, plan, keep_text, &self.name, self.rows, rows);
                 }
                 let i = row - self.columnar.start;
-                let fault = self.columnar.faults.get_mut(i).and_then(Option::take);
-                let result = match fault {
+                match self.columnar.faults.get_mut(i).and_then(Option::take) {
                     None => {
                         if let Some(r) = self.columnar.records.get_mut(i) {
                             std::mem::swap(record, r);
@@ -995,32 +994,21 @@ impl Source for ArrowSource {
                         if let RecordKey::Row(n) = &mut record.id.key {
                             *n = self.rows;
                         }
-                        Ok(true)
+                        Ok(())
                     }
-                    Some(fault) => self.bad_row(fault, &current).map(|()| false),
-                };
-                self.batch = Some(Current {
-                    next: row + 1,
-                    ..current
-                });
-                match result {
-                    Ok(true) => return Ok(true),
-                    Ok(false) => continue,
-                    Err(e) => {
-                        record.clear();
-                        return Err(e);
-                    }
+                    Some(fault) => Err(fault),
                 }
-            }
-            let filled = match &self.plan {
-                Some(plan) => self.mapper.fill_row(
-                    plan,
-                    |i| current.cell(i, row),
-                    &self.name,
-                    self.rows,
-                    record,
-                ),
-                None => Ok(()),
+            } else {
+                match &self.plan {
+                    Some(plan) => self.mapper.fill_row(
+                        plan,
+                        |i| current.cell(i, row),
+                        &self.name,
+                        self.rows,
+                        record,
+                    ),
+                    None => Ok(()),
+                }
             };
             let result = match filled {
                 Ok(()) => Ok(true),
