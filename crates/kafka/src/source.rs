@@ -744,11 +744,7 @@ impl std::fmt::Display for BadMessage {
 impl std::error::Error for BadMessage {}
 
 fn dedup_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Int(n) => Some(n.to_string()),
-        _ => None,
-    }
+    value.and_then(mergetag_sources::key_text)
 }
 
 /// `events/0@42, events/1@17`.

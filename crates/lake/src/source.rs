@@ -881,11 +881,7 @@ impl ArrowSource {
                         Err(_) => Value::Null,
                     };
                     if key.is_none() && self.plan.as_ref().is_some_and(|p| p.is_key(i)) {
-                        key = match &v {
-                            Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                            Value::Int(n) => Some(n.to_string()),
-                            _ => None,
-                        };
+                        key = mergetag_sources::key_text(&v);
                     }
                     raw.insert(
                         name.clone(),

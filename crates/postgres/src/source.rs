@@ -377,11 +377,7 @@ impl PostgresSource {
                 }
             };
             if key.is_none() && self.mapper.is_key(column.as_str()) {
-                key = match &value {
-                    Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                    Value::Int(n) => Some(n.to_string()),
-                    _ => None,
-                };
+                key = mergetag_sources::key_text(&value);
             }
             if let Some(w) = &mut self.watermark
                 && w.index == Some(i)

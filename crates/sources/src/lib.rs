@@ -64,5 +64,5 @@ pub use crate::jsonl::{
     DEFAULT_MAX_LINE_BYTES, IdentifySource, JsonLinesBuilder, JsonLinesEvents, JsonLinesSource,
     JsonObjectMapper,
 };
-pub use crate::values::{Cell, FieldFault, PlannedColumn, RowPlan, ValueMapper};
+pub use crate::values::{Cell, FieldFault, PlannedColumn, RowPlan, ValueMapper, key_text};
 pub use mergetag_model::OnBadRow;

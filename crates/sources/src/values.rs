@@ -574,8 +574,18 @@ pub(crate) fn put_field(
     }
 }
 
-/// The text of a key value: text as it is (trimmed), an integer in decimal.
-fn key_text(v: &Value) -> Option<String> {
+/// The text a value gives as a record key: text trimmed (nothing when blank), an integer in
+/// decimal, nothing for anything else. [`ValueMapper::fill`] keys records this way; sources
+/// use it to key the rows they quarantine.
+///
+/// ```
+/// use mergetag_model::Value;
+///
+/// assert_eq!(mergetag_sources::key_text(&Value::from(" 901 ")).as_deref(), Some("901"));
+/// assert_eq!(mergetag_sources::key_text(&Value::Int(7)).as_deref(), Some("7"));
+/// assert_eq!(mergetag_sources::key_text(&Value::from("  ")), None);
+/// ```
+pub fn key_text(v: &Value) -> Option<String> {
     match v {
         Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Value::Int(i) => Some(i.to_string()),

@@ -261,11 +261,7 @@ impl<P: Pager> Source for PagedSource<P> {
             let key = cells
                 .iter()
                 .filter(|(c, _)| self.mapper.is_key(c))
-                .find_map(|(_, v)| match v {
-                    Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                    Value::Int(i) => Some(i.to_string()),
-                    _ => None,
-                });
+                .find_map(|(_, v)| mergetag_sources::key_text(v));
             let filled = self.mapper.fill(cells.drain(..), record);
             self.cells = cells;
             match filled {
