@@ -44,10 +44,13 @@ pub(crate) enum Column {
     Utf8View(StringViewArray),
     TimestampMs(arrow::array::TimestampMillisecondArray),
     TimestampUs(arrow::array::TimestampMicrosecondArray),
-    /// A dictionary's keys, resolved once, and its values.
+    /// A dictionary's keys, resolved once ([`NULL_KEY`] for a null), and its values.
     Dictionary(Vec<usize>, Box<Column>),
     Any(ArrayRef),
 }
+
+/// The resolved key of a null in a dictionary column.
+const NULL_KEY: usize = usize::MAX;
 
 impl Column {
     /// The column for `array`.
@@ -81,9 +84,17 @@ impl Column {
                 .as_primitive_opt::<TimestampMicrosecondType>()
                 .cloned()
                 .map(Column::TimestampUs),
-            // Null keys are the dictionary's nulls; `cell` checks them before the keys.
-            DataType::Dictionary(..) if a.null_count() == 0 => a.as_any_dictionary_opt().map(|d| {
-                Column::Dictionary(d.normalized_keys(), Box::new(Column::new(d.values())))
+            // Null keys are the dictionary's nulls: [`NULL_KEY`] in the resolved keys.
+            DataType::Dictionary(..) => a.as_any_dictionary_opt().map(|d| {
+                let mut keys = d.normalized_keys();
+                if let Some(nulls) = d.keys().logical_nulls() {
+                    for (k, valid) in keys.iter_mut().zip(nulls.iter()) {
+                        if !valid {
+                            *k = NULL_KEY;
+                        }
+                    }
+                }
+                Column::Dictionary(keys, Box::new(Column::new(d.values())))
             }),
             _ => None,
         };
@@ -97,8 +108,8 @@ impl Column {
             Column::Utf8(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
             Column::Utf8View(a) if row < a.len() && !a.is_null(row) => Cell::Text(a.value(row)),
             Column::Dictionary(keys, values) => match keys.get(row) {
-                Some(&k) => return values.cell(k),
-                None => Cell::Value(Value::Null),
+                Some(&k) if k != NULL_KEY => return values.cell(k),
+                _ => Cell::Value(Value::Null),
             },
             _ => Cell::Value(self.value(row)?),
         })
@@ -135,8 +146,8 @@ impl Column {
                 }
             }
             Column::Dictionary(keys, values) => match keys.get(row) {
-                Some(&k) => values.value(k)?,
-                None => Value::Null,
+                Some(&k) if k != NULL_KEY => values.value(k)?,
+                _ => Value::Null,
             },
             Column::Any(a) => cell(a.as_ref(), row)?,
         })
@@ -186,6 +197,32 @@ impl Column {
             }),
             _ => rows.for_each(|r| f(r, self.cell(r))),
         }
+    }
+
+    /// Calls `f` with each text cell of `rows` (`None` for a null) and returns `true`, for a
+    /// column of text; returns `false`, calling nothing, for any other column. The loop that
+    /// fills most fields of most exports: no cell is wrapped in a value on the way.
+    #[inline]
+    pub(crate) fn for_each_text<'a>(
+        &'a self,
+        rows: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, Option<&'a str>),
+    ) -> bool {
+        let rows = rows.start..rows.end.min(self.len());
+        match self {
+            Column::Utf8(a) if a.null_count() == 0 => rows.for_each(|r| f(r, Some(a.value(r)))),
+            Column::Utf8(a) => rows.for_each(|r| f(r, (!a.is_null(r)).then(|| a.value(r)))),
+            Column::Utf8View(a) => rows.for_each(|r| f(r, (!a.is_null(r)).then(|| a.value(r)))),
+            Column::Dictionary(keys, values) => match values.as_ref() {
+                Column::Utf8(v) => rows.for_each(|r| {
+                    let k = keys[r];
+                    f(r, (k < v.len() && !v.is_null(k)).then(|| v.value(k)));
+                }),
+                _ => return false,
+            },
+            _ => return false,
+        }
+        true
     }
 
     fn len(&self) -> usize {

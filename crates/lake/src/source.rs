@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{TryRecvError, TrySendError};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
@@ -121,6 +123,9 @@ impl ArrowSourceBuilder {
         drop(rt);
         let files: Arc<[ParquetFile]> = files.into();
         let pool = Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Filling takes about twice what decoding does: the thread starts with a quarter of
+        // each batch (a first batch is filled by both whatever the timing), then adapts.
+        let split = Arc::new(AtomicUsize::new(self.batch_size.div_ceil(CHUNK) / 4));
         let mut workers = Vec::with_capacity(self.threads);
         for worker in 0..self.threads {
             let decoder = Decoder {
@@ -132,6 +137,7 @@ impl ArrowSourceBuilder {
                 worker,
                 workers: self.threads,
                 pool: pool.clone(),
+                split: split.clone(),
             };
             let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
             let handle = std::thread::Builder::new()
@@ -148,6 +154,7 @@ impl ArrowSourceBuilder {
             unit: 0,
             name: name.clone(),
             pool,
+            split,
         };
         Ok(self.source(name, Box::new(parallel)))
     }
@@ -252,6 +259,11 @@ struct Parallel {
     name: SourceName,
     /// Records of batches read, for the threads to fill again.
     pool: Arc<std::sync::Mutex<Vec<Columnar>>>,
+    /// With one unit in all, the chunks of [`CHUNK`] rows of each batch its thread fills
+    /// before sending it (the reader fills the rest): raised by the thread when the reader
+    /// is behind, lowered by the reader when it finds no batch ready. Who fills a row
+    /// changes nothing in the records.
+    split: Arc<AtomicUsize>,
 }
 
 impl Batches for Parallel {
@@ -266,7 +278,18 @@ impl Batches for Parallel {
         loop {
             let w = self.unit % self.workers.len();
             let (rx, handle) = &mut self.workers[w];
-            match rx.recv() {
+            let received = match rx.try_recv() {
+                Ok(sent) => Ok(sent),
+                // The thread is behind: it should fill fewer rows (when it fills some).
+                Err(TryRecvError::Empty) => {
+                    let _ = self
+                        .split
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| k.checked_sub(1));
+                    rx.recv()
+                }
+                Err(TryRecvError::Disconnected) => Err(std::sync::mpsc::RecvError),
+            };
+            match received {
                 Ok(Sent::Batch(delivery)) => return Some(Ok(delivery)),
                 Ok(Sent::UnitEnd) => self.unit += 1,
                 Ok(Sent::Finished) => return None,
@@ -310,6 +333,8 @@ struct Decoder {
     worker: usize,
     workers: usize,
     pool: Arc<std::sync::Mutex<Vec<Columnar>>>,
+    /// See [`Parallel::split`].
+    split: Arc<AtomicUsize>,
 }
 
 impl Decoder {
@@ -346,6 +371,14 @@ impl Decoder {
                     ));
                     return;
                 }
+            };
+            let metadata = match dictionary_schema(&metadata) {
+                Some(schema) => ArrowReaderMetadata::try_new(
+                    metadata.metadata().clone(),
+                    ArrowReaderOptions::new().with_schema(schema),
+                )
+                .unwrap_or(metadata),
+                None => metadata,
             };
             let keep: Vec<usize> = metadata
                 .schema()
@@ -387,15 +420,32 @@ impl Decoder {
                 loop {
                     match rt.block_on(stream.next()) {
                         Some(Ok(batch)) => {
-                            let delivery = if shared {
-                                self.fill(batch, &file.partitions, &mut plan, keep_text)
+                            // Alone, the thread fills the first rows of each batch, as many
+                            // as keep it as busy as the reader, who fills the rest.
+                            let rows = if shared {
+                                usize::MAX
                             } else {
-                                let partitions = file.partitions.clone();
-                                (Batch { batch, partitions }, None)
+                                self.split.load(Ordering::Relaxed) * CHUNK
                             };
-                            // A closed channel: the source was dropped; stop.
-                            if tx.send(Sent::Batch(delivery)).is_err() {
-                                return;
+                            let delivery =
+                                self.fill(batch, &file.partitions, &mut plan, keep_text, rows);
+                            match tx.try_send(Sent::Batch(delivery)) {
+                                Ok(()) => {}
+                                // The reader is behind: this thread takes more of the filling.
+                                Err(TrySendError::Full(sent)) => {
+                                    if !shared {
+                                        let _ = self.split.fetch_update(
+                                            Ordering::Relaxed,
+                                            Ordering::Relaxed,
+                                            |k| Some((k + 1).min(self.batch_size.div_ceil(CHUNK))),
+                                        );
+                                    }
+                                    if tx.send(sent).is_err() {
+                                        return;
+                                    }
+                                }
+                                // A closed channel: the source was dropped; stop.
+                                Err(TrySendError::Disconnected(_)) => return,
                             }
                         }
                         Some(Err(e)) => {
@@ -416,14 +466,17 @@ impl Decoder {
         let _ = tx.send(Sent::Finished);
     }
 
-    /// The batch, its rows filled column by column when its plan allows.
+    /// The batch, its first `rows` rows (all of them at most) filled column by column when
+    /// its plan allows.
     fn fill(
         &mut self,
         batch: RecordBatch,
         partitions: &Arc<[(String, String)]>,
         plan: &mut Option<(Vec<String>, RowPlan)>,
         keep_text: bool,
+        rows: usize,
     ) -> Delivery {
+        let fill = rows.min(batch.num_rows());
         let current = Current::new(&batch, partitions.clone());
         if plan
             .as_ref()
@@ -431,9 +484,9 @@ impl Decoder {
         {
             *plan = Some((current.names.clone(), self.mapper.plan(&current.names)));
         }
-        let mut rows = None;
+        let mut filled = None;
         if let Some((_, plan)) = plan
-            && current.len > 0
+            && fill > 0
             && plan.is_flat()
             && !current.columns.iter().any(Column::nested)
         {
@@ -443,12 +496,59 @@ impl Decoder {
                 .ok()
                 .and_then(|mut p| p.pop())
                 .unwrap_or_default();
-            c.fill(&current, plan, keep_text, &self.name, 1, 0..current.len);
-            rows = Some(c);
+            c.fill(&current, plan, keep_text, &self.name, 1, 0..fill);
+            filled = Some(c);
         }
         let partitions = partitions.clone();
-        (Batch { batch, partitions }, rows)
+        (Batch { batch, partitions }, filled)
     }
+}
+
+/// The file's Arrow schema with its text columns that are dictionary-encoded in every row
+/// group read as dictionaries (`None` when it has none): a value is then decoded once a
+/// dictionary, not copied out of it once a row, before it is copied into its record. Columns
+/// with a page of values written out (a dictionary that grew too large) stay text, since
+/// reading those as a dictionary would build one.
+fn dictionary_schema(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
+    use arrow::datatypes::{DataType, Schema};
+    use parquet::basic::Encoding;
+    let parquet = metadata.metadata();
+    let descr = parquet.file_metadata().schema_descr();
+    let schema = metadata.schema();
+    let dictionary = |leaf: usize| {
+        parquet.num_row_groups() > 0
+            && parquet.row_groups().iter().all(|group| {
+                let chunk = group.column(leaf);
+                chunk.dictionary_page_offset().is_some()
+                    && chunk.page_encoding_stats_mask().is_some_and(|m| {
+                        m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
+                    })
+            })
+    };
+    let mut changed = false;
+    let fields: Vec<arrow::datatypes::FieldRef> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            if field.data_type() != &DataType::Utf8 {
+                return field.clone();
+            }
+            let mut leaves =
+                (0..descr.num_columns()).filter(|&c| descr.get_column_root_idx(c) == i);
+            match (leaves.next(), leaves.next()) {
+                (Some(leaf), None) if dictionary(leaf) => {
+                    changed = true;
+                    Arc::new(field.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(DataType::Utf8),
+                    )))
+                }
+                _ => field.clone(),
+            }
+        })
+        .collect();
+    changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
 /// Lists the Parquet files at `location` (a file, or a prefix), in path order.
@@ -654,6 +754,25 @@ impl Columnar {
                 (None, Some(v)) => rows.for_each(|r| f(r, Ok(Cell::Text(v)))),
                 (None, None) => rows.for_each(|r| f(r, Ok(Cell::Value(Value::Null)))),
             }
+        }
+        // Text into a text field: straight from the array into the record's buffer.
+        if let (
+            PlannedColumn::Field {
+                kind: ColumnType::Text,
+                index: Some(index),
+                ..
+            },
+            Some(column),
+        ) = (plan.column(j), column)
+            && column.for_each_text(rows.clone(), |row, text| {
+                let record = &mut records[row - base];
+                match text {
+                    Some(t) => record.set_text_at(index, t),
+                    None => record.set_at(index, Value::Null),
+                }
+            })
+        {
+            return;
         }
         match plan.column(j) {
             PlannedColumn::Key { rank } => each(column, partition, rows, |row, c| match c {
@@ -1031,5 +1150,136 @@ impl Source for ArrowSource {
 
     fn columns(&self) -> &[FieldName] {
         &self.columns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, RecordBatchIterator, StringArray};
+    use arrow::array::{TimestampMillisecondArray, as_string_array};
+    use mergetag_model::RecordKey;
+
+    /// 40,000 contacts in one row group: text columns with few values (written as
+    /// dictionaries) and with many (a dictionary too large, written out), nulls in both,
+    /// rows without a key, and opt-outs that are not booleans (rejects).
+    fn contacts() -> RecordBatch {
+        let n = 40_000usize;
+        let ids: Int64Array = (0..n)
+            .map(|i| (i % 997 != 5).then_some(1_000 + i as i64))
+            .collect();
+        let first: StringArray = (0..n)
+            .map(|i| (i % 13 != 0).then(|| ["Ada", "Bob", "Chloé", "Dmitri"][i % 4]))
+            .collect();
+        let email: StringArray = (0..n)
+            .map(|i| (i % 17 != 0).then(|| format!("person.{i}.with-a-long-address@example.com")))
+            .collect();
+        let optout: StringArray = (0..n)
+            .map(|i| {
+                Some(if i % 1009 == 3 {
+                    "maybe"
+                } else {
+                    ["true", "false"][i % 2]
+                })
+            })
+            .collect();
+        let created = TimestampMillisecondArray::from_iter_values(
+            (0..n).map(|i| 1_600_000_000_000 + i as i64 * 86_400_123),
+        )
+        .with_timezone("UTC");
+        RecordBatch::try_from_iter([
+            ("hs_object_id", Arc::new(ids) as ArrayRef),
+            ("firstname", Arc::new(first)),
+            ("email", Arc::new(email)),
+            ("hs_email_optout", Arc::new(optout)),
+            ("createdate", Arc::new(created)),
+        ])
+        .unwrap()
+    }
+
+    fn read_all(source: &mut ArrowSource) -> (Vec<Record>, Vec<Reject>) {
+        let mut records = Vec::new();
+        let mut record = Record::default();
+        while source.read_record(&mut record).unwrap() {
+            records.push(record.clone());
+        }
+        let mut rejects = Vec::new();
+        source.drain_rejects(&mut rejects);
+        (records, rejects)
+    }
+
+    /// A file of one row group is decoded on one thread, which fills the first rows of each
+    /// batch (as many as keep it as busy as the reader) while the reader fills the rest; text
+    /// columns written as dictionaries are read as dictionaries. Whoever fills a row, and
+    /// whatever the batch size, the records and rejects are those of the same rows given as
+    /// plain Arrow batches.
+    #[test]
+    fn one_row_group_shared_between_decoder_and_reader() {
+        let batch = contacts();
+        let dir = std::env::temp_dir().join(format!("mergetag-lake-split-{}", std::process::id()));
+        let file =
+            Location::parse(&dir.join("contacts.parquet").display().to_string(), ".").unwrap();
+        crate::write_parquet(&file, std::slice::from_ref(&batch)).unwrap();
+
+        // The names are read as a dictionary; the addresses (too many to fit one) as text.
+        let rt = Runtime::new().unwrap();
+        let files = rt.block_on(list_parquet(&file)).unwrap();
+        let mut reader = StoreReader::new(
+            file.store().clone(),
+            files[0].meta.location.clone(),
+            files[0].meta.size,
+        );
+        let metadata = rt
+            .block_on(ArrowReaderMetadata::load_async(
+                &mut reader,
+                ArrowReaderOptions::default(),
+            ))
+            .unwrap();
+        let hinted = dictionary_schema(&metadata).expect("a dictionary column");
+        assert!(matches!(
+            hinted.field_with_name("firstname").unwrap().data_type(),
+            arrow::datatypes::DataType::Dictionary(..)
+        ));
+        assert_eq!(
+            hinted.field_with_name("email").unwrap().data_type(),
+            &arrow::datatypes::DataType::Utf8
+        );
+
+        let map = mergetag_sources::ColumnMap::hubspot_contacts();
+        let plain = RecordBatchIterator::new([Ok(batch.clone())], batch.schema());
+        let (records, rejects) = read_all(
+            &mut ArrowSource::builder()
+                .column_map(map.clone())
+                .from_reader("crm", plain),
+        );
+        assert_eq!(records.len() + rejects.len(), batch.num_rows());
+        assert_eq!(rejects.len(), 40);
+        assert!(
+            records
+                .iter()
+                .any(|r| matches!(r.id.key, RecordKey::Row(_)))
+        );
+        assert!(records.iter().any(|r| r.text("first_name").is_none()));
+        assert_eq!(
+            records.iter().filter(|r| r.text("email").is_some()).count(),
+            as_string_array(batch.column(2)).iter().flatten().count()
+                - rejects
+                    .iter()
+                    .filter(|r| r.raw.contains("with-a-long"))
+                    .count()
+        );
+        for (threads, batch_size) in [(1, 8192), (2, 8192), (1, 7), (2, 1000), (4, 40_000)] {
+            let mut source = ArrowSource::builder()
+                .column_map(map.clone())
+                .threads(threads)
+                .batch_size(batch_size)
+                .parquet("crm", &file)
+                .unwrap();
+            let (r, j) = read_all(&mut source);
+            assert_eq!(r, records, "{threads} threads, batches of {batch_size}");
+            assert_eq!(j, rejects, "{threads} threads, batches of {batch_size}");
+            assert_eq!(source.rows_read(), batch.num_rows() as u64);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -78,6 +78,7 @@ impl ColumnType {
     /// # Errors
     ///
     /// The value itself, when it is not of the type and is not text that converts.
+    #[inline]
     pub fn convert_value(self, value: Value) -> Result<Value, Value> {
         match (self, value) {
             (ColumnType::Text, v) => Ok(v),

@@ -401,16 +401,17 @@ fn set_int_key(slot: &mut RecordKey, n: i64) {
             break;
         }
     }
-    let sign = if n < 0 { "-" } else { "" };
-    // Only ASCII digits were written.
-    let text = std::str::from_utf8(&digits[at..]).unwrap_or_default();
-    match slot {
-        RecordKey::Id(s) => {
-            s.clear();
-            s.push_str(sign);
-            s.push_str(text);
-        }
-        RecordKey::Row(_) => *slot = RecordKey::Id(format!("{sign}{text}")),
+    if n < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    if let RecordKey::Row(_) = slot {
+        *slot = RecordKey::Id(String::with_capacity(digits.len() - at));
+    }
+    if let RecordKey::Id(s) = slot {
+        s.clear();
+        // ASCII digits and a sign, pushed as characters: no UTF-8 check of the buffer.
+        s.extend(digits[at..].iter().map(|&b| char::from(b)));
     }
 }
 
@@ -427,6 +428,7 @@ pub enum Cell<'a> {
 
 impl Cell<'_> {
     /// The cell as an owned value.
+    #[inline]
     pub fn into_value(self) -> Value {
         match self {
             Cell::Text(t) => Value::Text(t.to_owned()),
@@ -437,6 +439,7 @@ impl Cell<'_> {
     /// Writes the record key this cell gives into `slot` (trimmed text, or an integer in
     /// decimal), reusing its buffer; `false`, leaving `slot` as it is, for a cell that keys
     /// nothing (blank text, anything else).
+    #[inline]
     pub fn set_key(&self, slot: &mut RecordKey) -> bool {
         match self {
             Cell::Text(t) if !t.trim().is_empty() => set_key(slot, Some(t.trim()), 0),
