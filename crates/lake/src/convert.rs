@@ -46,11 +46,24 @@ pub(crate) enum Column {
     TimestampUs(arrow::array::TimestampMicrosecondArray),
     /// A dictionary's keys, resolved once ([`NULL_KEY`] for a null), and its values.
     Dictionary(Vec<usize>, Box<Column>),
+    /// A dictionary with 32-bit keys (how Parquet's dictionary-encoded text is read), read
+    /// through its keys as they are.
+    DictionaryI32(Int32Array, Box<Column>),
     Any(ArrayRef),
 }
 
 /// The resolved key of a null in a dictionary column.
 const NULL_KEY: usize = usize::MAX;
+
+/// The key at `row` of a dictionary's keys; `None` for a null, a row beyond them, or a
+/// negative key.
+#[inline]
+fn key(keys: &Int32Array, row: usize) -> Option<usize> {
+    if row >= keys.len() || keys.is_null(row) {
+        return None;
+    }
+    usize::try_from(keys.value(row)).ok()
+}
 
 impl Column {
     /// The column for `array`.
@@ -84,6 +97,11 @@ impl Column {
                 .as_primitive_opt::<TimestampMicrosecondType>()
                 .cloned()
                 .map(Column::TimestampUs),
+            DataType::Dictionary(k, _) if **k == DataType::Int32 => {
+                a.as_dictionary_opt::<Int32Type>().map(|d| {
+                    Column::DictionaryI32(d.keys().clone(), Box::new(Column::new(d.values())))
+                })
+            }
             // Null keys are the dictionary's nulls: [`NULL_KEY`] in the resolved keys.
             DataType::Dictionary(..) => a.as_any_dictionary_opt().map(|d| {
                 let mut keys = d.normalized_keys();
@@ -110,6 +128,10 @@ impl Column {
             Column::Dictionary(keys, values) => match keys.get(row) {
                 Some(&k) if k != NULL_KEY => return values.cell(k),
                 _ => Cell::Value(Value::Null),
+            },
+            Column::DictionaryI32(keys, values) => match key(keys, row) {
+                Some(k) => return values.cell(k),
+                None => Cell::Value(Value::Null),
             },
             _ => Cell::Value(self.value(row)?),
         })
@@ -148,6 +170,10 @@ impl Column {
             Column::Dictionary(keys, values) => match keys.get(row) {
                 Some(&k) if k != NULL_KEY => values.value(k)?,
                 _ => Value::Null,
+            },
+            Column::DictionaryI32(keys, values) => match key(keys, row) {
+                Some(k) => values.value(k)?,
+                None => Value::Null,
             },
             Column::Any(a) => cell(a.as_ref(), row)?,
         })
@@ -220,6 +246,15 @@ impl Column {
                 }),
                 _ => return false,
             },
+            Column::DictionaryI32(keys, values) => match values.as_ref() {
+                Column::Utf8(v) => rows.for_each(|r| {
+                    let text = key(keys, r)
+                        .filter(|&k| k < v.len() && !v.is_null(k))
+                        .map(|k| v.value(k));
+                    f(r, text);
+                }),
+                _ => return false,
+            },
             _ => return false,
         }
         true
@@ -237,6 +272,7 @@ impl Column {
             Column::TimestampMs(a) => a.len(),
             Column::TimestampUs(a) => a.len(),
             Column::Dictionary(keys, _) => keys.len(),
+            Column::DictionaryI32(keys, _) => keys.len(),
             Column::Any(a) => a.len(),
         }
     }
@@ -244,7 +280,7 @@ impl Column {
     /// Whether reading a cell can fail (text, booleans, integers and floats never do).
     pub(crate) fn may_fail(&self) -> bool {
         match self {
-            Column::Dictionary(_, values) => values.may_fail(),
+            Column::Dictionary(_, values) | Column::DictionaryI32(_, values) => values.may_fail(),
             Column::TimestampMs(_) | Column::TimestampUs(_) | Column::Any(_) => true,
             _ => false,
         }
@@ -261,7 +297,7 @@ impl Column {
             }
         }
         match self {
-            Column::Dictionary(_, values) => values.nested(),
+            Column::Dictionary(_, values) | Column::DictionaryI32(_, values) => values.nested(),
             Column::Any(a) => nested(a.data_type()),
             _ => false,
         }

@@ -69,10 +69,11 @@ pub fn add_profile_values(
             if entry.contains_key(view) {
                 continue;
             }
-            let object: BTreeMap<String, Value> = others
-                .iter()
-                .map(|(name, c)| (name.clone(), c.value(row).unwrap_or(Value::Null)))
-                .collect();
+            // Inserted one by one: collecting would gather and sort the pairs first.
+            let mut object = BTreeMap::new();
+            for (name, c) in &others {
+                object.insert(name.clone(), c.value(row).unwrap_or(Value::Null));
+            }
             entry.insert(view.to_owned(), Value::Object(object));
         }
     }
