@@ -13,7 +13,7 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mergetag_dedup::{
-    BlockingReport, Deduper, Features, PassReport, Scorer, TrainedModel, cluster_pairs,
+    BlockingReport, Deduper, Features, PassReport, TrainedModel, cluster_pairs,
     match_probability,
 };
 use mergetag_lake::{Location, write_parquet};
@@ -374,6 +374,14 @@ impl DedupPlan {
                  ON l.k{s} = r.k{s} AND l.pos < r.pos"
             );
         }
+        // A directory DataFusion writes into: emptied first, or an earlier run's files would
+        // be read as this run's.
+        if blocked_dir.exists() {
+            std::fs::remove_dir_all(blocked_dir).map_err(|source| Error::Io {
+                path: blocked_dir.display().to_string(),
+                source,
+            })?;
+        }
         let blocked_path = format!("{}/", blocked_dir.display());
         if slots > 0 {
             ctx.sql(&union)
@@ -392,15 +400,6 @@ impl DedupPlan {
             ctx.register_parquet("blocked", &blocked_path, ParquetReadOptions::default())
                 .await
                 .map_err(Error::datafusion("register the blocked pairs"))?;
-            let batches = ctx
-                .sql(
-                    "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) \
-                     FROM blocked GROUP BY slot, seen",
-                )
-                .await
-                .and_then(|_| Ok(()))
-                .map(|_| ());
-            batches.map_err(Error::datafusion("count the blocked pairs"))?;
             let rows = query_rows(
                 &ctx,
                 "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) FROM blocked GROUP BY slot, seen",

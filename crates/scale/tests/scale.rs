@@ -107,7 +107,8 @@ fn partitions_and_input_order_do_not_change_the_result() {
     let one_clusters = clusters_by_id(&records, &one.clusters);
     assert!(!one_pairs.is_empty());
     records.reverse();
-    records.rotate_left(records.len() / 3);
+    let third = records.len() / 3;
+    records.rotate_left(third);
     let four = plan
         .target_partitions(4)
         .batch_size(333)
