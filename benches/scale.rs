@@ -92,14 +92,21 @@ fn table(deduper: &Deduper, records: &[Record]) -> (Arc<Schema>, Vec<RecordBatch
         Field::new("pos", DataType::UInt32, false),
         Field::new("k", DataType::UInt64, true),
     ];
-    fields.extend((0..features.column_count()).map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)));
-    fields.extend(RAW.iter().map(|f| Field::new(format!("raw_{f}"), DataType::Utf8, true)));
+    fields.extend(
+        (0..features.column_count()).map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
+    );
+    fields.extend(
+        RAW.iter()
+            .map(|f| Field::new(format!("raw_{f}"), DataType::Utf8, true)),
+    );
     let schema = Arc::new(Schema::new(fields));
     let mut batches = Vec::new();
     for start in (0..records.len()).step_by(8192) {
         let rows = start..(start + 8192).min(records.len());
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from_iter_values(rows.clone().map(|i| i as u32))),
+            Arc::new(UInt32Array::from_iter_values(
+                rows.clone().map(|i| i as u32),
+            )),
             Arc::new(UInt64Array::from_iter(
                 rows.clone()
                     .map(|i| Some(features.keys(0)[i]).filter(|&k| k != 0)),

@@ -83,7 +83,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 5. The in-process run with the same model gives the same pairs and clusters.
     let start = Instant::now();
     let in_process = deduper.run_with_model(&deduper.prepare(&records), &model)?;
-    println!("in-process run with the same model in {:.2?}", start.elapsed());
+    println!(
+        "in-process run with the same model in {:.2?}",
+        start.elapsed()
+    );
     let ids = |pairs: &mut dyn Iterator<Item = (usize, usize, f64)>| -> BTreeSet<_> {
         pairs
             .map(|(a, b, w)| (records[a].id.clone(), records[b].id.clone(), w.to_bits()))
@@ -111,13 +114,16 @@ fn as_batch(records: &[Record]) -> Result<RecordBatch, Box<dyn std::error::Error
     ))];
     for name in &names {
         fields.push(Field::new(name, DataType::Utf8, true));
-        columns.push(Arc::new(StringArray::from_iter(records.iter().map(|r| {
-            match r.get(name) {
+        columns.push(Arc::new(StringArray::from_iter(records.iter().map(
+            |r| match r.get(name) {
                 None | Some(Value::Null) => None,
                 Some(Value::Text(s)) => Some(s.clone()),
                 Some(other) => Some(other.to_string()),
-            }
-        }))));
+            },
+        ))));
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }

@@ -212,7 +212,13 @@ impl Deduper {
             }
         }
         let n = left.len();
-        if right.len() != n || left.columns.iter().chain(&right.columns).any(|c| c.len() != n) {
+        if right.len() != n
+            || left
+                .columns
+                .iter()
+                .chain(&right.columns)
+                .any(|c| c.len() != n)
+        {
             return Err(Error::invalid(
                 "features",
                 "the left and right features must have the same number of rows in every column",
@@ -235,7 +241,7 @@ impl Deduper {
     /// scoring reads them, and a batch's would not be the whole data's).
     fn prepared_of(&self, features: &Features) -> Vec<Prepared> {
         let columns: Vec<Column> = features.columns.to_vec();
-        let mut prepared: Vec<Prepared> = per_comparison(&self.config(), columns)
+        let mut prepared: Vec<Prepared> = per_comparison(self.config(), columns)
             .into_iter()
             .map(|(c, main, swap)| Prepared::build(c, main.unwrap_or_default(), swap, false))
             .collect();
@@ -379,14 +385,16 @@ mod tests {
 
     #[test]
     fn batches_compare_and_score_as_a_run_does() {
-        let records = Generator::new(7).noise(Noise::default()).generate(600).records;
+        let records = Generator::new(7)
+            .noise(Noise::default())
+            .generate(600)
+            .records;
         let deduper = DedupConfig::contacts().build().unwrap();
         let result = deduper.run(&records);
         let prepared = deduper.prepare(&records);
         let features = deduper.features(&records);
         // Pairs of input rows: every match, and some arbitrary others.
-        let mut pairs: Vec<(usize, usize)> =
-            result.matches.iter().map(|p| (p.a, p.b)).collect();
+        let mut pairs: Vec<(usize, usize)> = result.matches.iter().map(|p| (p.a, p.b)).collect();
         pairs.extend((0..200).map(|k| (k, (k * 7 + 3) % records.len())));
         let take = |rows: &mut dyn Iterator<Item = usize>| {
             let mut f = Features::empty(&deduper);

@@ -1,7 +1,7 @@
 //! The crate's error type.
 
 /// What can go wrong in a deduplication plan. Messages name the step that failed, never a
-/// value that was read.
+/// value that was read. Causes are boxed, so that a `Result` stays small.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -12,7 +12,7 @@ pub enum Error {
         step: &'static str,
         /// The dedup crate's error.
         #[source]
-        source: mergetag_dedup::Error,
+        source: Box<mergetag_dedup::Error>,
     },
     /// The configuration cannot run as a plan; `path` names the key, `message` says how to
     /// fix it.
@@ -30,7 +30,7 @@ pub enum Error {
         step: &'static str,
         /// The lake crate's error.
         #[source]
-        source: mergetag_lake::Error,
+        source: Box<mergetag_lake::Error>,
     },
     /// Arrow refused a batch.
     #[error("{step}: cannot build the Arrow batch")]
@@ -48,7 +48,7 @@ pub enum Error {
         step: String,
         /// DataFusion's error (it names tables and columns, never values).
         #[source]
-        source: datafusion::error::DataFusionError,
+        source: Box<datafusion::error::DataFusionError>,
     },
     /// A local directory or the async runtime could not be set up.
     #[error("{path}: {source}")]
@@ -73,7 +73,10 @@ impl Error {
         step: impl Into<String>,
     ) -> impl FnOnce(datafusion::error::DataFusionError) -> Error {
         let step = step.into();
-        move |source| Error::DataFusion { step, source }
+        move |source| Error::DataFusion {
+            step,
+            source: Box::new(source),
+        }
     }
 }
 

@@ -13,8 +13,7 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mergetag_dedup::{
-    BlockingReport, Deduper, Features, PassReport, TrainedModel, cluster_pairs,
-    match_probability,
+    BlockingReport, Deduper, Features, PassReport, TrainedModel, cluster_pairs, match_probability,
 };
 use mergetag_lake::{Location, write_parquet};
 use mergetag_model::Record;
@@ -142,12 +141,10 @@ impl DedupPlan {
     /// the plan that failed.
     pub fn run(&self, records: &[Record], model: &TrainedModel, dir: &Path) -> Result<PlanResult> {
         let config = self.deduper.config();
-        model
-            .check(config)
-            .map_err(|source| Error::Dedup {
-                step: "the model does not fit the configuration",
-                source,
-            })?;
+        model.check(config).map_err(|source| Error::Dedup {
+            step: "the model does not fit the configuration",
+            source: Box::new(source),
+        })?;
         if u32::try_from(records.len()).is_err() {
             return Err(Error::invalid(
                 "records",
@@ -158,12 +155,11 @@ impl DedupPlan {
             path: dir.display().to_string(),
             source,
         })?;
-        let lake = Location::parse(&dir.display().to_string(), ".").map_err(|source| {
-            Error::Lake {
+        let lake =
+            Location::parse(&dir.display().to_string(), ".").map_err(|source| Error::Lake {
                 step: "the working directory is not a usable location",
-                source,
-            }
-        })?;
+                source: Box::new(source),
+            })?;
         // Positions in record-id order (ties by input index), as Deduper::prepare orders.
         let mut order: Vec<usize> = (0..records.len()).collect();
         order.sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
@@ -176,7 +172,7 @@ impl DedupPlan {
         let records_file = lake.child("records.parquet");
         write_parquet(&records_file, &batches).map_err(|source| Error::Lake {
             step: "write the records table",
-            source,
+            source: Box::new(source),
         })?;
         drop(batches);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -228,7 +224,7 @@ impl DedupPlan {
         write_parquet(&pairs_file, &[pairs_batch(records, &matches)?]).map_err(|source| {
             Error::Lake {
                 step: "write the pairs table",
-                source,
+                source: Box::new(source),
             }
         })?;
         Ok(PlanResult {
@@ -254,8 +250,13 @@ impl DedupPlan {
             Field::new("pos", DataType::UInt32, false),
             Field::new("id", DataType::Utf8, false),
         ];
-        fields.extend((0..features.column_count()).map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)));
-        fields.extend((0..features.slots()).map(|s| Field::new(format!("k{s}"), DataType::UInt64, true)));
+        fields.extend(
+            (0..features.column_count())
+                .map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
+        );
+        fields.extend(
+            (0..features.slots()).map(|s| Field::new(format!("k{s}"), DataType::UInt64, true)),
+        );
         let schema = Arc::new(Schema::new(fields));
         let mut batches = Vec::new();
         let mut start = 0;
@@ -276,7 +277,8 @@ impl DedupPlan {
             for s in 0..features.slots() {
                 let keys = features.keys(s);
                 columns.push(Arc::new(UInt64Array::from_iter(
-                    rows.clone().map(|i| keys.get(i).copied().filter(|&k| k != 0)),
+                    rows.clone()
+                        .map(|i| keys.get(i).copied().filter(|&k| k != 0)),
                 )));
             }
             batches.push(
@@ -408,7 +410,8 @@ impl DedupPlan {
             .await?;
             for row in rows {
                 if let [slot, seen, count] = row[..]
-                    && let Some(entry) = usize::try_from(slot).ok().and_then(|s| per_slot.get_mut(s))
+                    && let Some(entry) =
+                        usize::try_from(slot).ok().and_then(|s| per_slot.get_mut(s))
                 {
                     let count = u64::try_from(count).unwrap_or(0);
                     if seen == 0 {
@@ -546,13 +549,20 @@ fn report(
                 oversized_blocks: 0,
                 oversized_records: 0,
             };
-            for (s, _) in features.slot_pass().iter().enumerate().filter(|(_, q)| **q == p) {
+            for (s, _) in features
+                .slot_pass()
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| **q == p)
+            {
                 if let Some((stats, largest)) = block_stats.get(s) {
                     let get = |k: usize| stats.get(k).copied().map_or(0, to_usize);
                     report.keyed_records = report.keyed_records.max(get(1));
                     report.oversized_blocks += get(2);
                     report.oversized_records += get(3);
-                    report.largest_blocks.extend(largest.iter().copied().map(to_usize));
+                    report
+                        .largest_blocks
+                        .extend(largest.iter().copied().map(to_usize));
                 }
                 if let Some(&(new, repeated)) = per_slot.get(s) {
                     report.new_pairs += new;
@@ -577,7 +587,10 @@ fn report(
 async fn query_i64(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
     let rows = query_rows(ctx, sql, step).await?;
     if rows.first().is_some_and(|r| r.len() == 1) {
-        return Ok(rows.into_iter().filter_map(|r| r.first().copied()).collect());
+        return Ok(rows
+            .into_iter()
+            .filter_map(|r| r.first().copied())
+            .collect());
     }
     Ok(rows.into_iter().next().unwrap_or_default())
 }
@@ -629,9 +642,15 @@ fn pairs_batch(records: &[Record], matches: &[PlanPair]) -> Result<RecordBatch> 
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(StringArray::from_iter_values(matches.iter().map(|p| id(p.a)))),
-            Arc::new(StringArray::from_iter_values(matches.iter().map(|p| id(p.b)))),
-            Arc::new(Float64Array::from_iter_values(matches.iter().map(|p| p.weight))),
+            Arc::new(StringArray::from_iter_values(
+                matches.iter().map(|p| id(p.a)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                matches.iter().map(|p| id(p.b)),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                matches.iter().map(|p| p.weight),
+            )),
             Arc::new(Float64Array::from_iter_values(
                 matches.iter().map(|p| p.probability),
             )),
