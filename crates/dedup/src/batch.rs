@@ -72,6 +72,7 @@ use crate::prepare::{Column, column_specs, extract, per_comparison};
 #[derive(Debug, Default)]
 pub struct Features {
     names: Vec<String>,
+    main_columns: Vec<usize>,
     columns: Vec<Column>,
     keys: Vec<Vec<u64>>,
     slot_pass: Vec<usize>,
@@ -85,6 +86,7 @@ impl Features {
         Features {
             columns: names.iter().map(|_| Column::default()).collect(),
             names,
+            main_columns: main_columns(deduper),
             keys: Vec::new(),
             slot_pass,
         }
@@ -110,6 +112,12 @@ impl Features {
     /// The number of feature columns.
     pub fn column_count(&self) -> usize {
         self.columns.len()
+    }
+
+    /// Per comparison (in configuration order), the index of its main feature column: the
+    /// column whose value frequencies a term-frequency adjusted comparison weighs.
+    pub fn comparison_columns(&self) -> &[usize] {
+        &self.main_columns
     }
 
     /// The folded value of feature column `column` at `row` (empty when missing, or when
@@ -156,7 +164,27 @@ fn layout(deduper: &Deduper) -> (Vec<String>, Vec<usize>) {
             std::iter::once(c.field.clone()).chain(swap.map(|_| format!("{}.swap", c.field)))
         })
         .collect();
-    let slot_pass = pass_specs(config)
+    (names, slot_passes(deduper))
+}
+
+/// Per comparison, the index of its main feature column (its swap column, if any, follows).
+fn main_columns(deduper: &Deduper) -> Vec<usize> {
+    let config = deduper.config();
+    let mut at = 0;
+    per_comparison(config, column_specs(config))
+        .into_iter()
+        .map(|(_, _, swap)| {
+            let here = at;
+            at += 1 + usize::from(swap.is_some());
+            here
+        })
+        .collect()
+}
+
+/// The blocking pass of each hashed key slot.
+fn slot_passes(deduper: &Deduper) -> Vec<usize> {
+    let config = deduper.config();
+    pass_specs(config)
         .iter()
         .enumerate()
         .flat_map(|(p, spec)| {
@@ -167,8 +195,7 @@ fn layout(deduper: &Deduper) -> (Vec<String>, Vec<usize>) {
             };
             std::iter::repeat_n(p, n)
         })
-        .collect();
-    (names, slot_pass)
+        .collect()
 }
 
 impl Deduper {
@@ -183,6 +210,7 @@ impl Deduper {
         let (columns, keys) = extract(records, &specs, &passes);
         Features {
             names,
+            main_columns: main_columns(self),
             columns,
             keys: keys.into_iter().flat_map(|k| k.hashed).collect(),
             slot_pass,
@@ -422,16 +450,7 @@ mod tests {
                 }
             }
         }
-        let main_column: Vec<usize> = deduper
-            .config()
-            .comparisons
-            .iter()
-            .scan(0, |at, c| {
-                let here = *at;
-                *at += 1 + usize::from(c.swap_with.is_some());
-                Some(here)
-            })
-            .collect();
+        let main_column = features.comparison_columns();
         for (k, p) in result.matches.iter().enumerate() {
             let w = scorer.weight(patterns[k], |c| {
                 let col = main_column[c];

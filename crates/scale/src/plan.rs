@@ -137,7 +137,8 @@ impl DedupPlan {
     /// # Errors
     ///
     /// [`Error::Dedup`] when the model does not fit the configuration, [`Error::Lake`] or
-    /// [`Error::Io`] when `dir` cannot be written, [`Error::DataFusion`] naming the step of
+    /// [`Error::Io`] when `dir` cannot be written (or when called from inside an async
+    /// task: run it on a blocking thread), [`Error::DataFusion`] naming the step of
     /// the plan that failed.
     pub fn run(&self, records: &[Record], model: &TrainedModel, dir: &Path) -> Result<PlanResult> {
         let config = self.deduper.config();
@@ -175,6 +176,14 @@ impl DedupPlan {
             source: Box::new(source),
         })?;
         drop(batches);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::Io {
+                path: "<runtime>".into(),
+                source: std::io::Error::other(
+                    "a plan blocks on its own runtime; run it from a blocking thread (spawn_blocking), not from an async task",
+                ),
+            });
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.target_partitions)
             .enable_all()
@@ -342,12 +351,13 @@ impl DedupPlan {
                  sum(CASE WHEN size > {max} THEN size ELSE 0 END) AS over_records \
                  FROM (SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s})"
             );
-            let stats = query_i64(&ctx, &sql, &format!("block sizes of key slot {s}")).await?;
+            let stats = query_row(&ctx, &sql, &format!("block sizes of key slot {s}")).await?;
             let sql = format!(
                 "SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} \
                  ORDER BY size DESC LIMIT 5"
             );
-            let largest = query_i64(&ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
+            let largest =
+                query_column(&ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
             block_stats.push((stats, largest));
         }
         let mut union = String::new();
@@ -436,7 +446,7 @@ impl DedupPlan {
         // Comparing and scoring: each candidate pair joined to its two records' features and
         // its first record's value counts (for term frequencies).
         let columns = features.column_count();
-        let main_columns = main_columns(&self.deduper);
+        let main_columns = features.comparison_columns();
         let tf = crate::udf::WeightUdf::new(model.clone())
             .term_frequency_comparisons()
             .to_vec();
@@ -444,7 +454,7 @@ impl DedupPlan {
         let mut tf_joins = String::new();
         for (t, &c) in tf.iter().enumerate() {
             let m = main_columns.get(c).copied().unwrap_or(0);
-            let total = query_i64(
+            let total = query_row(
                 &ctx,
                 &format!("SELECT count(*) FROM records WHERE f{m} <> ''"),
                 &format!("count the values of comparison {c}"),
@@ -512,18 +522,6 @@ struct Scored {
     model: TrainedModel,
 }
 
-/// Per comparison: the index of its main feature column.
-fn main_columns(deduper: &Deduper) -> Vec<usize> {
-    let names = Features::empty(deduper).names().to_vec();
-    let mut out = Vec::new();
-    for (k, name) in names.iter().enumerate() {
-        if !name.ends_with(".swap") {
-            out.push(k);
-        }
-    }
-    out
-}
-
 /// The blocking report from the per-slot block statistics and pair counts, as
 /// `Deduper::run` reports it.
 fn report(
@@ -583,16 +581,22 @@ fn report(
     }
 }
 
-/// Runs `sql` and gives the first row's integers (or, for a one-column result, the column).
-async fn query_i64(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
-    let rows = query_rows(ctx, sql, step).await?;
-    if rows.first().is_some_and(|r| r.len() == 1) {
-        return Ok(rows
-            .into_iter()
-            .filter_map(|r| r.first().copied())
-            .collect());
-    }
-    Ok(rows.into_iter().next().unwrap_or_default())
+/// Runs `sql` and gives its first row's integers (empty when there is no row).
+async fn query_row(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
+    Ok(query_rows(ctx, sql, step)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// Runs `sql` and gives its first column's integers.
+async fn query_column(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
+    Ok(query_rows(ctx, sql, step)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.first().copied())
+        .collect())
 }
 
 /// Runs `sql` and gives every row's integer columns (nulls as 0).

@@ -183,3 +183,84 @@ fn empty_input_gives_empty_results() {
     assert!(result.matches.is_empty());
     assert!(result.clusters.is_empty());
 }
+
+/// The UDFs registered on a session of one's own, used from SQL: the levels are
+/// `PreparedRecords::compare`'s, and a wrong call is an error, not a panic.
+#[test]
+fn the_udfs_work_on_any_session() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
+    use arrow::datatypes::{DataType, Field, Schema, UInt32Type, UInt64Type};
+    use mergetag_scale::datafusion::datasource::MemTable;
+    use mergetag_scale::datafusion::prelude::SessionContext;
+    use mergetag_scale::register_udfs;
+
+    let records = Generator::new(9)
+        .noise(Noise::default())
+        .generate(80)
+        .records;
+    let deduper = DedupConfig::contacts().build().unwrap();
+    let model = deduper.run(&records).model;
+    let features = deduper.features(&records);
+    let mut fields = vec![Field::new("i", DataType::UInt32, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from_iter_values(
+        0..records.len() as u32,
+    ))];
+    for c in 0..features.column_count() {
+        fields.push(Field::new(format!("f{c}"), DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            (0..records.len()).map(|i| features.value(c, i)),
+        )));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_table(
+        "t",
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+    )
+    .unwrap();
+    register_udfs(&ctx, &deduper, Some(&model));
+    let cols = |side: &str| -> Vec<String> {
+        (0..features.column_count())
+            .map(|c| format!("{side}.f{c}"))
+            .collect()
+    };
+    let sql = format!(
+        "SELECT l.i, r.i, mergetag_levels({}, {}) FROM t l JOIN t r ON l.i < r.i",
+        cols("l").join(", "),
+        cols("r").join(", ")
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let batches = runtime
+        .block_on(async { ctx.sql(&sql).await?.collect().await })
+        .unwrap();
+    let prepared = deduper.prepare(&records);
+    let mut rows = 0;
+    for b in &batches {
+        let (a, c, p) = (
+            b.column(0).as_primitive::<UInt32Type>(),
+            b.column(1).as_primitive::<UInt32Type>(),
+            b.column(2).as_primitive::<UInt64Type>(),
+        );
+        for k in 0..b.num_rows() {
+            let (x, y) = (a.value(k) as usize, c.value(k) as usize);
+            assert_eq!(p.value(k), prepared.compare(x, y), "{x} {y}");
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, records.len() * (records.len() - 1) / 2);
+    // Wrong calls: errors naming the function.
+    for sql in [
+        "SELECT mergetag_levels(l.f0) FROM t l",
+        "SELECT mergetag_weight(1, 2) FROM t",
+    ] {
+        let e = runtime
+            .block_on(async { ctx.sql(sql).await?.collect().await })
+            .unwrap_err();
+        assert!(e.to_string().contains("mergetag_"), "{e}");
+    }
+}
