@@ -360,32 +360,7 @@ impl DedupPlan {
                 query_column(&ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
             block_stats.push((stats, largest));
         }
-        let mut union = String::new();
-        for s in 0..slots {
-            let earlier: Vec<String> = (0..s)
-                .map(|q| format!("coalesce(l.k{q} = r.k{q}, false)"))
-                .collect();
-            let seen = if earlier.is_empty() {
-                "false".to_owned()
-            } else {
-                earlier.join(" OR ")
-            };
-            let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
-            if s > 0 {
-                union.push_str(" UNION ALL ");
-            }
-            let _ = write!(
-                union,
-                "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen \
-                 FROM (SELECT r.pos{keys} FROM records r JOIN \
-                       (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
-                       ON r.k{s} = b.key) l \
-                 JOIN (SELECT r.pos{keys} FROM records r JOIN \
-                       (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
-                       ON r.k{s} = b.key) r \
-                 ON l.k{s} = r.k{s} AND l.pos < r.pos"
-            );
-        }
+        let union = blocking_sql(slots, max);
         // A directory DataFusion writes into: emptied first, or an earlier run's files would
         // be read as this run's.
         if blocked_dir.exists() {
@@ -512,6 +487,41 @@ impl DedupPlan {
             model,
         })
     }
+}
+
+/// The candidate pairs of every key slot, as one query over `records`: per slot, the records
+/// in blocks of at most `max` joined on the slot's key, each pair `(a, b)` with `a < b` in
+/// record-id order, `seen` when an earlier slot's key pairs them already (a pair
+/// `Deduper::run` does not emit again). Pairs of an oversized block of an earlier slot are
+/// `seen` too, as they are in process.
+fn blocking_sql(slots: usize, max: usize) -> String {
+    let mut union = String::new();
+    for s in 0..slots {
+        let earlier: Vec<String> = (0..s)
+            .map(|q| format!("coalesce(l.k{q} = r.k{q}, false)"))
+            .collect();
+        let seen = if earlier.is_empty() {
+            "false".to_owned()
+        } else {
+            earlier.join(" OR ")
+        };
+        let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
+        if s > 0 {
+            union.push_str(" UNION ALL ");
+        }
+        let _ = write!(
+            union,
+            "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen \
+             FROM (SELECT r.pos{keys} FROM records r JOIN \
+                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+                   ON r.k{s} = b.key) l \
+             JOIN (SELECT r.pos{keys} FROM records r JOIN \
+                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+                   ON r.k{s} = b.key) r \
+             ON l.k{s} = r.k{s} AND l.pos < r.pos"
+        );
+    }
+    union
 }
 
 /// Scored candidate pairs (positions in record-id order, sorted) and what blocking did.
@@ -698,6 +708,70 @@ pub fn train_on_sample(deduper: &Deduper, records: &[Record], size: usize) -> Tr
 mod tests {
     use super::*;
     use mergetag_dedup::DedupConfig;
+
+    /// The blocking joins are sort-merge joins, which spill, not hash joins.
+    #[test]
+    fn blocking_joins_are_sort_merge_joins() {
+        use datafusion::datasource::MemTable;
+        let plan = DedupPlan::new(DedupConfig::contacts().build().unwrap()).unwrap();
+        let ctx = plan.session().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("pos", DataType::UInt32, false),
+            Field::new("k0", DataType::UInt64, true),
+            Field::new("k1", DataType::UInt64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(UInt32Array::from(vec![0, 1, 2])),
+                Arc::new(UInt64Array::from(vec![Some(5), Some(5), None])),
+                Arc::new(UInt64Array::from(vec![Some(7), Some(7), Some(7)])),
+            ],
+        )
+        .unwrap();
+        ctx.register_table(
+            "records",
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let sql = blocking_sql(2, 10);
+        let explained = runtime
+            .block_on(async { ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await })
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&explained)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("SortMergeJoin"), "{text}");
+        assert!(!text.contains("HashJoinExec"), "{text}");
+        let rows = runtime
+            .block_on(async {
+                ctx.sql(&format!(
+                    "SELECT slot, a, b, seen FROM ({sql}) ORDER BY slot, a, b"
+                ))
+                .await?
+                .collect()
+                .await
+            })
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&rows)
+            .unwrap()
+            .to_string();
+        // Slot 0 pairs 0 and 1; slot 1 pairs all three, (0, 1) seen before.
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(
+            lines[1..],
+            [
+                "| 0    | 0 | 1 | false |",
+                "| 1    | 0 | 1 | true  |",
+                "| 1    | 0 | 2 | false |",
+                "| 1    | 1 | 2 | false |",
+            ],
+            "{text}"
+        );
+    }
 
     #[test]
     fn window_passes_and_no_passes_are_refused() {
