@@ -30,6 +30,7 @@
 //! | `sync` | `mergetag-sync` | paged HTTP API sync, HubSpot contacts (feature `http-sync`) |
 //! | `intake` | `mergetag-intake` | Segment-compatible HTTP event intake (feature `http-intake`) |
 //! | `kafka` | `mergetag-kafka` | at-least-once Kafka consumer source (feature `kafka`) |
+//! | `scale` | `mergetag-scale` | deduplication as a DataFusion plan (feature `scale`) |
 //! | [`segment`] | `mergetag-segment` | customer segments (K-Means, DBSCAN) |
 //! | [`predict`] | `mergetag-predict` | CLV, churn risk and next product (BG/NBD, Pareto/NBD, Gamma-Gamma) |
 //!
@@ -67,6 +68,9 @@ pub use mergetag_normalize as normalize;
 #[cfg(feature = "postgres")]
 pub use mergetag_postgres as postgres;
 pub use mergetag_predict as predict;
+/// Deduplication as a DataFusion plan with the in-process run's answers (feature `scale`).
+#[cfg(feature = "scale")]
+pub use mergetag_scale as scale;
 pub use mergetag_segment as segment;
 pub use mergetag_sources as sources;
 /// API sync: paged HTTP sources with rate limits and backoff, and a HubSpot-style contacts

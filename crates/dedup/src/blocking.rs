@@ -64,6 +64,21 @@ pub struct BlockingPass {
 }
 
 impl BlockingPass {
+    /// The pass as reports name it: `field:transform + ...` (`email:email_key`).
+    pub fn label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| {
+                let t = serde_json::to_value(k.transform)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{}:{t}", k.field)
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
     /// A pass blocking on equal keys.
     pub fn on(keys: Vec<KeyPart>) -> BlockingPass {
         BlockingPass {

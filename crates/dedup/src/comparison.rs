@@ -272,6 +272,17 @@ impl Prepared {
 
     /// A prepared comparison over columns already extracted (and in their final order).
     pub(crate) fn new(config: &ComparisonConfig, main: Column, swap: Option<Column>) -> Prepared {
+        Prepared::build(config, main, swap, true)
+    }
+
+    /// [`Prepared::new`], with the term frequencies of the values counted only when
+    /// `with_tf` (a batch's frequencies are not the whole data's).
+    pub(crate) fn build(
+        config: &ComparisonConfig,
+        main: Column,
+        swap: Option<Column>,
+        with_tf: bool,
+    ) -> Prepared {
         let groups = if config.kind == ComparisonKind::GivenName {
             (0..main.len())
                 .map(|i| nicknames::groups(main.get(i)))
@@ -279,7 +290,7 @@ impl Prepared {
         } else {
             Vec::new()
         };
-        let tf = if config.term_frequency {
+        let tf = if with_tf && config.term_frequency {
             let n = main.len();
             let mut counts: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
             for i in 0..n {

@@ -620,18 +620,7 @@ impl Deduper {
         for (p, pass_keys) in run.keys.iter().enumerate() {
             let pass = &self.config.blocking[p];
             let mut report = PassReport {
-                keys: pass
-                    .keys
-                    .iter()
-                    .map(|k| {
-                        let t = serde_json::to_value(k.transform)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        format!("{}:{t}", k.field)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" + "),
+                keys: pass.label(),
                 keyed_records: 0,
                 new_pairs: 0,
                 repeated_pairs: 0,
@@ -1370,11 +1359,9 @@ impl Deduper {
         let (roots, refused_bridges) = cluster_by(n, pairs.len(), edge, self.config.guard_bridges);
         // Cluster ids in record-id order of their first member, so they do not depend on input
         // order; then everything is mapped back to input indices.
-        let mut cluster_of_root: HashMap<u32, u32> = HashMap::new();
+        let (by_position, cluster_count) = crate::batch::number_clusters(&roots);
         let mut clusters = vec![0u32; n];
-        for (pos, &root) in roots.iter().enumerate() {
-            let next = cluster_of_root.len() as u32;
-            let id = *cluster_of_root.entry(root).or_insert(next);
+        for (pos, &id) in by_position.iter().enumerate() {
             clusters[run.order[pos]] = id;
         }
         let matches: Vec<ScoredPair> = (0..pairs.len())
@@ -1389,7 +1376,7 @@ impl Deduper {
             .collect();
         DedupResult {
             matches,
-            cluster_count: cluster_of_root.len(),
+            cluster_count,
             clusters,
             refused_bridges,
             blocking,
@@ -1585,7 +1572,7 @@ fn set_exact(row: &mut [f64], exact: f64) {
 /// The prior odds for a random pair: the expected matches among candidates spread over all
 /// pairs. Field weights compare matches with *random* pairs (u comes from random pairs), so they
 /// add to these odds, not to those of a candidate pair.
-fn global_prior(candidate_prior: f64, blocking: &BlockingReport) -> f64 {
+pub(crate) fn global_prior(candidate_prior: f64, blocking: &BlockingReport) -> f64 {
     if blocking.all_pairs == 0 {
         return candidate_prior.clamp(1e-12, 0.5);
     }
@@ -1618,6 +1605,24 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// The weight of comparison `c` at level `l`, where `tf` gives the first record's value
+    /// frequency (read only for the exact level of a term-frequency adjusted comparison).
+    #[inline]
+    pub(crate) fn field_weight(&self, c: usize, l: usize, tf: impl FnOnce() -> Option<f32>) -> f64 {
+        if l == 1
+            && let Some(log_m) = self.log_m_exact.get(c).copied().flatten()
+            && let Some(tf) = tf()
+            && tf > 0.0
+        {
+            return log_m - f64::from(tf).log2();
+        }
+        self.weights
+            .get(c)
+            .and_then(|w| w.get(l))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
     pub(crate) fn new(model: &TrainedModel) -> Tables {
         Tables {
             prior: (model.prior / (1.0 - model.prior)).log2(),
@@ -1646,19 +1651,9 @@ impl PreparedRecords {
     /// The weight of comparison `c` at level `l` for the record at sorted position `i`.
     #[inline]
     fn field_weight(&self, tables: &Tables, c: usize, l: usize, i: usize) -> f64 {
-        if l == 1
-            && let Some(log_m) = tables.log_m_exact.get(c).copied().flatten()
-            && let Some(&tf) = self.prepared.get(c).and_then(|p| p.tf.get(i))
-            && tf > 0.0
-        {
-            return log_m - f64::from(tf).log2();
-        }
-        tables
-            .weights
-            .get(c)
-            .and_then(|w| w.get(l))
-            .copied()
-            .unwrap_or(0.0)
+        tables.field_weight(c, l, || {
+            self.prepared.get(c).and_then(|p| p.tf.get(i)).copied()
+        })
     }
 
     /// The match weight of sorted positions `i` and `j` whose levels are `pattern`.

@@ -55,6 +55,7 @@
 //! erasure and a versioned file format.
 
 pub mod analysis;
+mod batch;
 mod blocking;
 mod cluster;
 mod comparison;
@@ -76,6 +77,7 @@ pub mod survivorship;
 pub use crate::analysis::{
     BlockingAnalysis, CHOSEN_RECALL_TARGET, ChosenBlocking, PassRecall, PassSuggestion,
 };
+pub use crate::batch::{Clustering, Features, Scorer, cluster_pairs, match_probability};
 pub use crate::blocking::{BlockingPass, KeyPart, KeyTransform, MinHash};
 pub use crate::comparison::{ComparisonConfig, ComparisonKind};
 pub use crate::config::DedupConfig;

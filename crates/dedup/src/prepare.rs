@@ -10,7 +10,7 @@ use crate::fold;
 
 /// Strings of one field for every record, in one buffer: value `i` is
 /// `buf[ends[i - 1]..ends[i]]`, empty for a missing value.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Column {
     buf: String,
     ends: Vec<u32>,

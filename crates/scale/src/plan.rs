@@ -1,0 +1,787 @@
+//! The deduplication plan: records table, blocking joins, levels and weights UDFs, pairs as
+//! Parquet, clusters.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, UInt32Type};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use mergetag_dedup::{
+    BlockingReport, Deduper, Features, PassReport, TrainedModel, cluster_pairs, match_probability,
+};
+use mergetag_lake::{Location, write_parquet};
+use mergetag_model::Record;
+
+use crate::error::{Error, Result};
+use crate::udf::{LEVELS_UDF, WEIGHT_UDF, register_udfs};
+
+/// Deduplication as a DataFusion plan; see the crate docs for an example.
+///
+/// Built from a [`Deduper`] whose blocking passes are keyed or MinHash passes (a
+/// sorted-neighbourhood pass does not run as a plan yet); settings are changed with the
+/// setters and [`DedupPlan::run`] can be called again.
+#[derive(Debug, Clone)]
+pub struct DedupPlan {
+    deduper: Deduper,
+    target_partitions: usize,
+    batch_size: usize,
+    memory_limit: Option<usize>,
+}
+
+/// A pair of records at or above the threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanPair {
+    /// The index in the input of the record with the smaller id.
+    pub a: usize,
+    /// The index in the input of the other record.
+    pub b: usize,
+    /// The match weight (log2 odds).
+    pub weight: f64,
+    /// The match probability.
+    pub probability: f64,
+}
+
+/// What a plan found.
+#[derive(Debug, Clone)]
+pub struct PlanResult {
+    /// The pairs at or above the threshold, in record-id order of `(a, b)`: the same pairs,
+    /// weights and probabilities as [`DedupResult::matches`](mergetag_dedup::DedupResult).
+    pub matches: Vec<PlanPair>,
+    /// The cluster of each input record, numbered as [`Deduper::run`] numbers them.
+    pub clusters: Vec<u32>,
+    /// The number of clusters.
+    pub cluster_count: usize,
+    /// Matches the bridge guard refused.
+    pub refused_bridges: u64,
+    /// What blocking did, pass by pass (oversized blocks capped and counted).
+    pub blocking: BlockingReport,
+    /// The model the pairs were scored with: the one given, its prior scaled to this
+    /// blocking ([`TrainedModel::for_blocking`]).
+    pub model: TrainedModel,
+    /// The Parquet file of the matches: `a_id`, `b_id` (record ids as text), `weight`,
+    /// `probability`.
+    pub pairs_file: PathBuf,
+}
+
+impl DedupPlan {
+    /// A plan deduplicating as `deduper` does, with 4 partitions, batches of 8,192 rows and
+    /// no memory limit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] at `blocking` when the configuration has no blocking passes
+    /// (choose them with [`Deduper::choose_blocking`] first), and at `blocking[i]` for a
+    /// sorted-neighbourhood pass.
+    pub fn new(deduper: Deduper) -> Result<DedupPlan> {
+        let config = deduper.config();
+        if config.blocking.is_empty() {
+            return Err(Error::invalid(
+                "blocking",
+                "a plan needs blocking passes; choose them with Deduper::choose_blocking and add them to the configuration",
+            ));
+        }
+        if let Some(i) = config.blocking.iter().position(|p| p.window.is_some()) {
+            return Err(Error::invalid(
+                format!("blocking[{i}]"),
+                "sorted-neighbourhood passes (`window`) do not run as a plan yet; use a keyed or MinHash pass, or Deduper::run",
+            ));
+        }
+        Ok(DedupPlan {
+            deduper,
+            target_partitions: 4,
+            batch_size: 8192,
+            memory_limit: None,
+        })
+    }
+
+    /// How many partitions DataFusion runs in parallel (at least 1). The result does not
+    /// depend on it.
+    pub fn target_partitions(&mut self, n: usize) -> &mut DedupPlan {
+        self.target_partitions = n.max(1);
+        self
+    }
+
+    /// Rows per Arrow batch (at least 1).
+    pub fn batch_size(&mut self, n: usize) -> &mut DedupPlan {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// A memory pool of `bytes` for DataFusion, beyond which joins and sorts spill to disk;
+    /// `None` (the default) for no limit.
+    pub fn memory_limit(&mut self, bytes: Option<usize>) -> &mut DedupPlan {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// The deduplicator.
+    pub fn deduper(&self) -> &Deduper {
+        &self.deduper
+    }
+
+    /// Deduplicates `records` with `model` (trained in-process, on a sample with
+    /// [`train_on_sample`] or on everything with [`Deduper::run`], or loaded with
+    /// [`TrainedModel::from_json_str`]), working in `dir`: the records table, the blocked pairs
+    /// and the matches (`pairs.parquet`) are written there.
+    ///
+    /// With the model [`Deduper::run`] learns on the same records, the matches and clusters
+    /// are that run's exactly. Candidate pairs with their weights are held in memory for
+    /// clustering: 16 bytes a pair (about 500 MB at 32M pairs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Dedup`] when the model does not fit the configuration, [`Error::Lake`] or
+    /// [`Error::Io`] when `dir` cannot be written (or when called from inside an async
+    /// task: run it on a blocking thread), [`Error::DataFusion`] naming the step of
+    /// the plan that failed.
+    pub fn run(&self, records: &[Record], model: &TrainedModel, dir: &Path) -> Result<PlanResult> {
+        let config = self.deduper.config();
+        model.check(config).map_err(|source| Error::Dedup {
+            step: "the model does not fit the configuration",
+            source: Box::new(source),
+        })?;
+        if u32::try_from(records.len()).is_err() {
+            return Err(Error::invalid(
+                "records",
+                "a plan holds at most 4,294,967,295 records; split the input",
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let lake =
+            Location::parse(&dir.display().to_string(), ".").map_err(|source| Error::Lake {
+                step: "the working directory is not a usable location",
+                source: Box::new(source),
+            })?;
+        // Positions in record-id order (ties by input index), as Deduper::prepare orders.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
+        let mut position = vec![0u32; records.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            position[i] = pos as u32;
+        }
+        let features = self.deduper.features(records);
+        let batches = self.records_batches(records, &position, &features)?;
+        let records_file = lake.child("records.parquet");
+        write_parquet(&records_file, &batches).map_err(|source| Error::Lake {
+            step: "write the records table",
+            source: Box::new(source),
+        })?;
+        drop(batches);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::Io {
+                path: "<runtime>".into(),
+                source: std::io::Error::other(
+                    "a plan blocks on its own runtime; run it from a blocking thread (spawn_blocking), not from an async task",
+                ),
+            });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.target_partitions)
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                path: "<runtime>".into(),
+                source,
+            })?;
+        let scored = runtime.block_on(self.plan(
+            &features,
+            records.len(),
+            model,
+            &dir.join("records.parquet"),
+            &dir.join("blocked"),
+        ))?;
+        drop(runtime);
+        let Scored {
+            pairs,
+            weights,
+            blocking,
+            model,
+        } = scored;
+        let threshold = config.threshold;
+        let clustering = cluster_pairs(
+            records.len(),
+            &pairs,
+            &weights,
+            threshold,
+            config.guard_bridges,
+        );
+        let mut clusters = vec![0u32; records.len()];
+        for (pos, &c) in clustering.clusters.iter().enumerate() {
+            clusters[order[pos]] = c;
+        }
+        let matches: Vec<PlanPair> = pairs
+            .iter()
+            .zip(&weights)
+            .filter(|&(_, &w)| match_probability(w) >= threshold)
+            .map(|(&(a, b), &weight)| PlanPair {
+                a: order[a as usize],
+                b: order[b as usize],
+                weight,
+                probability: match_probability(weight),
+            })
+            .collect();
+        let pairs_file = lake.child("pairs.parquet");
+        write_parquet(&pairs_file, &[pairs_batch(records, &matches)?]).map_err(|source| {
+            Error::Lake {
+                step: "write the pairs table",
+                source: Box::new(source),
+            }
+        })?;
+        Ok(PlanResult {
+            matches,
+            clusters,
+            cluster_count: clustering.cluster_count,
+            refused_bridges: clustering.refused_bridges,
+            blocking,
+            model,
+            pairs_file: dir.join("pairs.parquet"),
+        })
+    }
+
+    /// The records table: `pos` (record-id order), `id`, the feature columns `f0...` and the
+    /// key slots `k0...` (null for no key), in input order.
+    fn records_batches(
+        &self,
+        records: &[Record],
+        position: &[u32],
+        features: &Features,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut fields = vec![
+            Field::new("pos", DataType::UInt32, false),
+            Field::new("id", DataType::Utf8, false),
+        ];
+        fields.extend(
+            (0..features.column_count())
+                .map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
+        );
+        fields.extend(
+            (0..features.slots()).map(|s| Field::new(format!("k{s}"), DataType::UInt64, true)),
+        );
+        let schema = Arc::new(Schema::new(fields));
+        let mut batches = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let end = (start + self.batch_size).min(records.len());
+            let rows = start..end;
+            let mut columns: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from(position[rows.clone()].to_vec())),
+                Arc::new(StringArray::from_iter_values(
+                    records[rows.clone()].iter().map(|r| r.id.to_string()),
+                )),
+            ];
+            for c in 0..features.column_count() {
+                columns.push(Arc::new(StringArray::from_iter_values(
+                    rows.clone().map(|i| features.value(c, i)),
+                )));
+            }
+            for s in 0..features.slots() {
+                let keys = features.keys(s);
+                columns.push(Arc::new(UInt64Array::from_iter(
+                    rows.clone()
+                        .map(|i| keys.get(i).copied().filter(|&k| k != 0)),
+                )));
+            }
+            batches.push(
+                RecordBatch::try_new(schema.clone(), columns).map_err(|source| Error::Arrow {
+                    step: "records table",
+                    source,
+                })?,
+            );
+            start = end;
+        }
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        Ok(batches)
+    }
+
+    /// The session: partitions, batch size, sort-merge joins (which spill) and the memory
+    /// pool.
+    fn session(&self) -> Result<SessionContext> {
+        let config = SessionConfig::new()
+            .with_target_partitions(self.target_partitions)
+            .with_batch_size(self.batch_size)
+            .set_bool("datafusion.optimizer.prefer_hash_join", false);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = self.memory_limit {
+            runtime = runtime.with_memory_limit(bytes, 1.0);
+        }
+        let runtime = runtime
+            .build_arc()
+            .map_err(Error::datafusion("the DataFusion runtime"))?;
+        Ok(SessionContext::new_with_config_rt(config, runtime))
+    }
+
+    /// Blocking, comparing and scoring, in DataFusion.
+    async fn plan(
+        &self,
+        features: &Features,
+        n: usize,
+        model: &TrainedModel,
+        records_file: &Path,
+        blocked_dir: &Path,
+    ) -> Result<Scored> {
+        let config = self.deduper.config();
+        let ctx = self.session()?;
+        ctx.register_parquet(
+            "records",
+            records_file.display().to_string(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .map_err(Error::datafusion("register the records table"))?;
+        let max = config.max_block_size;
+        // Blocking: per key slot, the blocks' sizes, then the pairs of blocks within the cap,
+        // each flagged when an earlier slot's key already pairs it.
+        let slots = features.slots();
+        let mut block_stats = Vec::with_capacity(slots);
+        for s in 0..slots {
+            let sql = format!(
+                "SELECT count(*) AS blocks, sum(size) AS keyed, \
+                 sum(CASE WHEN size > {max} THEN 1 ELSE 0 END) AS over, \
+                 sum(CASE WHEN size > {max} THEN size ELSE 0 END) AS over_records \
+                 FROM (SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s})"
+            );
+            let stats = query_row(&ctx, &sql, &format!("block sizes of key slot {s}")).await?;
+            let sql = format!(
+                "SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} \
+                 ORDER BY size DESC LIMIT 5"
+            );
+            let largest =
+                query_column(&ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
+            block_stats.push((stats, largest));
+        }
+        let union = blocking_sql(slots, max);
+        // A directory DataFusion writes into: emptied first, or an earlier run's files would
+        // be read as this run's.
+        if blocked_dir.exists() {
+            std::fs::remove_dir_all(blocked_dir).map_err(|source| Error::Io {
+                path: blocked_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let blocked_path = format!("{}/", blocked_dir.display());
+        if slots > 0 {
+            ctx.sql(&union)
+                .await
+                .map_err(Error::datafusion("plan the blocking joins"))?
+                .write_parquet(&blocked_path, DataFrameWriteOptions::new(), None)
+                .await
+                .map_err(Error::datafusion("run the blocking joins"))?;
+        }
+        let has_blocked = slots > 0
+            && std::fs::read_dir(blocked_dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
+        let mut per_slot = vec![(0u64, 0u64); slots];
+        if has_blocked {
+            ctx.register_parquet("blocked", &blocked_path, ParquetReadOptions::default())
+                .await
+                .map_err(Error::datafusion("register the blocked pairs"))?;
+            let rows = query_rows(
+                &ctx,
+                "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) FROM blocked GROUP BY slot, seen",
+                "count the blocked pairs",
+            )
+            .await?;
+            for row in rows {
+                if let [slot, seen, count] = row[..]
+                    && let Some(entry) =
+                        usize::try_from(slot).ok().and_then(|s| per_slot.get_mut(s))
+                {
+                    let count = u64::try_from(count).unwrap_or(0);
+                    if seen == 0 {
+                        entry.0 += count;
+                    } else {
+                        entry.1 += count;
+                    }
+                }
+            }
+        }
+        let blocking = report(self, features, &block_stats, &per_slot, n);
+        let model = model.for_blocking(&blocking);
+        register_udfs(&ctx, &self.deduper, Some(&model));
+        if !has_blocked || blocking.candidate_pairs == 0 {
+            return Ok(Scored {
+                pairs: Vec::new(),
+                weights: Vec::new(),
+                blocking,
+                model,
+            });
+        }
+        // Comparing and scoring: each candidate pair joined to its two records' features and
+        // its first record's value counts (for term frequencies).
+        let columns = features.column_count();
+        let main_columns = features.comparison_columns();
+        let tf = crate::udf::WeightUdf::new(model.clone())
+            .term_frequency_comparisons()
+            .to_vec();
+        let mut weight_args = String::new();
+        let mut tf_joins = String::new();
+        for (t, &c) in tf.iter().enumerate() {
+            let m = main_columns.get(c).copied().unwrap_or(0);
+            let total = query_row(
+                &ctx,
+                &format!("SELECT count(*) FROM records WHERE f{m} <> ''"),
+                &format!("count the values of comparison {c}"),
+            )
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0);
+            let _ = write!(weight_args, ", t{t}.n, CAST({total} AS BIGINT)");
+            let _ = write!(
+                tf_joins,
+                " LEFT JOIN (SELECT f{m} AS v, count(*) AS n FROM records WHERE f{m} <> '' GROUP BY f{m}) t{t} \
+                  ON l.f{m} = t{t}.v"
+            );
+        }
+        let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
+        let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
+        let sql = format!(
+            "SELECT c.a, c.b, {WEIGHT_UDF}({LEVELS_UDF}({}, {}){weight_args}) AS weight \
+             FROM blocked c JOIN records l ON c.a = l.pos JOIN records r ON c.b = r.pos{tf_joins} \
+             WHERE NOT c.seen ORDER BY c.a, c.b",
+            left.join(", "),
+            right.join(", ")
+        );
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .map_err(Error::datafusion("plan the scoring"))?
+            .collect()
+            .await
+            .map_err(Error::datafusion("run the scoring"))?;
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut pairs = Vec::with_capacity(total);
+        let mut weights = Vec::with_capacity(total);
+        for batch in &batches {
+            let (Some(a), Some(b), Some(w)) = (
+                batch.column(0).as_primitive_opt::<UInt32Type>(),
+                batch.column(1).as_primitive_opt::<UInt32Type>(),
+                batch.column(2).as_primitive_opt::<Float64Type>(),
+            ) else {
+                return Err(Error::invalid(
+                    "scoring",
+                    "the scored pairs did not come back as (UInt32, UInt32, Float64)",
+                ));
+            };
+            for k in 0..batch.num_rows() {
+                pairs.push((a.value(k), b.value(k)));
+                weights.push(w.value(k));
+            }
+        }
+        Ok(Scored {
+            pairs,
+            weights,
+            blocking,
+            model,
+        })
+    }
+}
+
+/// The candidate pairs of every key slot, as one query over `records`: per slot, the records
+/// in blocks of at most `max` joined on the slot's key, each pair `(a, b)` with `a < b` in
+/// record-id order, `seen` when an earlier slot's key pairs them already (a pair
+/// `Deduper::run` does not emit again). Pairs of an oversized block of an earlier slot are
+/// `seen` too, as they are in process.
+fn blocking_sql(slots: usize, max: usize) -> String {
+    let mut union = String::new();
+    for s in 0..slots {
+        let earlier: Vec<String> = (0..s)
+            .map(|q| format!("coalesce(l.k{q} = r.k{q}, false)"))
+            .collect();
+        let seen = if earlier.is_empty() {
+            "false".to_owned()
+        } else {
+            earlier.join(" OR ")
+        };
+        let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
+        if s > 0 {
+            union.push_str(" UNION ALL ");
+        }
+        let _ = write!(
+            union,
+            "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen \
+             FROM (SELECT r.pos{keys} FROM records r JOIN \
+                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+                   ON r.k{s} = b.key) l \
+             JOIN (SELECT r.pos{keys} FROM records r JOIN \
+                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+                   ON r.k{s} = b.key) r \
+             ON l.k{s} = r.k{s} AND l.pos < r.pos"
+        );
+    }
+    union
+}
+
+/// Scored candidate pairs (positions in record-id order, sorted) and what blocking did.
+struct Scored {
+    pairs: Vec<(u32, u32)>,
+    weights: Vec<f64>,
+    blocking: BlockingReport,
+    model: TrainedModel,
+}
+
+/// The blocking report from the per-slot block statistics and pair counts, as
+/// `Deduper::run` reports it.
+fn report(
+    plan: &DedupPlan,
+    features: &Features,
+    block_stats: &[(Vec<i64>, Vec<i64>)],
+    per_slot: &[(u64, u64)],
+    n: usize,
+) -> BlockingReport {
+    let config = plan.deduper.config();
+    let to_usize = |x: i64| usize::try_from(x).unwrap_or(0);
+    let passes: Vec<PassReport> = config
+        .blocking
+        .iter()
+        .enumerate()
+        .map(|(p, pass)| {
+            let mut report = PassReport {
+                keys: pass.label(),
+                keyed_records: 0,
+                new_pairs: 0,
+                repeated_pairs: 0,
+                largest_blocks: Vec::new(),
+                oversized_blocks: 0,
+                oversized_records: 0,
+            };
+            for (s, _) in features
+                .slot_pass()
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| **q == p)
+            {
+                if let Some((stats, largest)) = block_stats.get(s) {
+                    let get = |k: usize| stats.get(k).copied().map_or(0, to_usize);
+                    report.keyed_records = report.keyed_records.max(get(1));
+                    report.oversized_blocks += get(2);
+                    report.oversized_records += get(3);
+                    report
+                        .largest_blocks
+                        .extend(largest.iter().copied().map(to_usize));
+                }
+                if let Some(&(new, repeated)) = per_slot.get(s) {
+                    report.new_pairs += new;
+                    report.repeated_pairs += repeated;
+                }
+            }
+            report.largest_blocks.sort_unstable_by(|a, b| b.cmp(a));
+            report.largest_blocks.truncate(5);
+            report
+        })
+        .collect();
+    let candidate_pairs = passes.iter().map(|p| p.new_pairs).sum();
+    let n = n as u64;
+    BlockingReport {
+        passes,
+        candidate_pairs,
+        all_pairs: n * n.saturating_sub(1) / 2,
+    }
+}
+
+/// Runs `sql` and gives its first row's integers (empty when there is no row).
+async fn query_row(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
+    Ok(query_rows(ctx, sql, step)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// Runs `sql` and gives its first column's integers.
+async fn query_column(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<i64>> {
+    Ok(query_rows(ctx, sql, step)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.first().copied())
+        .collect())
+}
+
+/// Runs `sql` and gives every row's integer columns (nulls as 0).
+async fn query_rows(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<Vec<i64>>> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(Error::datafusion(format!("plan: {step}")))?
+        .collect()
+        .await
+        .map_err(Error::datafusion(format!("run: {step}")))?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let columns: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &DataType::Int64))
+            .collect::<Result<_, _>>()
+            .map_err(|source| Error::Arrow {
+                step: "query result",
+                source,
+            })?;
+        for k in 0..batch.num_rows() {
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| {
+                        let c = c.as_primitive::<Int64Type>();
+                        if c.is_null(k) { 0 } else { c.value(k) }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// The matches as a table: record ids, weight and probability.
+fn pairs_batch(records: &[Record], matches: &[PlanPair]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a_id", DataType::Utf8, false),
+        Field::new("b_id", DataType::Utf8, false),
+        Field::new("weight", DataType::Float64, false),
+        Field::new("probability", DataType::Float64, false),
+    ]));
+    let id = |i: usize| records.get(i).map(|r| r.id.to_string()).unwrap_or_default();
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                matches.iter().map(|p| id(p.a)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                matches.iter().map(|p| id(p.b)),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                matches.iter().map(|p| p.weight),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                matches.iter().map(|p| p.probability),
+            )),
+        ],
+    )
+    .map_err(|source| Error::Arrow {
+        step: "pairs table",
+        source,
+    })
+}
+
+/// A model trained in-process on a deterministic sample of `size` records (every record when
+/// there are fewer): the records with the smallest hashes of their ids, so the sample does
+/// not depend on input order. Its prior is rescaled to the full data's blocking when a plan
+/// runs ([`TrainedModel::for_blocking`]).
+pub fn train_on_sample(deduper: &Deduper, records: &[Record], size: usize) -> TrainedModel {
+    use std::hash::{Hash, Hasher};
+    let mut keyed: Vec<(u64, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            r.id.hash(&mut h);
+            (h.finish(), i)
+        })
+        .collect();
+    keyed.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| records[x.1].id.cmp(&records[y.1].id))
+            .then(x.1.cmp(&y.1))
+    });
+    let sample: Vec<Record> = keyed
+        .iter()
+        .take(size)
+        .map(|&(_, i)| records[i].clone())
+        .collect();
+    deduper.run(&sample).model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mergetag_dedup::DedupConfig;
+
+    /// The blocking joins are sort-merge joins, which spill, not hash joins.
+    #[test]
+    fn blocking_joins_are_sort_merge_joins() {
+        use datafusion::datasource::MemTable;
+        let plan = DedupPlan::new(DedupConfig::contacts().build().unwrap()).unwrap();
+        let ctx = plan.session().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("pos", DataType::UInt32, false),
+            Field::new("k0", DataType::UInt64, true),
+            Field::new("k1", DataType::UInt64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(UInt32Array::from(vec![0, 1, 2])),
+                Arc::new(UInt64Array::from(vec![Some(5), Some(5), None])),
+                Arc::new(UInt64Array::from(vec![Some(7), Some(7), Some(7)])),
+            ],
+        )
+        .unwrap();
+        ctx.register_table(
+            "records",
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let sql = blocking_sql(2, 10);
+        let explained = runtime
+            .block_on(async { ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await })
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&explained)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("SortMergeJoin"), "{text}");
+        assert!(!text.contains("HashJoinExec"), "{text}");
+        let rows = runtime
+            .block_on(async {
+                ctx.sql(&format!(
+                    "SELECT slot, a, b, seen FROM ({sql}) ORDER BY slot, a, b"
+                ))
+                .await?
+                .collect()
+                .await
+            })
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&rows)
+            .unwrap()
+            .to_string();
+        // Slot 0 pairs 0 and 1; slot 1 pairs all three, (0, 1) seen before.
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(
+            lines[1..],
+            [
+                "| 0    | 0 | 1 | false |",
+                "| 1    | 0 | 1 | true  |",
+                "| 1    | 0 | 2 | false |",
+                "| 1    | 1 | 2 | false |",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn window_passes_and_no_passes_are_refused() {
+        let mut config = DedupConfig::contacts();
+        config.blocking[1].window = Some(3);
+        let e = DedupPlan::new(config.build().unwrap()).unwrap_err();
+        assert!(e.to_string().starts_with("blocking[1]: "), "{e}");
+        let mut config = DedupConfig::contacts();
+        config.blocking.clear();
+        let e = DedupPlan::new(Deduper::new(config).unwrap()).unwrap_err();
+        assert!(e.to_string().starts_with("blocking: "), "{e}");
+    }
+}
