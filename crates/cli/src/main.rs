@@ -635,23 +635,7 @@ fn run(command: Command) -> Result<u8, Error> {
                     summary.records, summary.skipped, summary.pairs, summary.clusters
                 ));
                 if let Some(chosen) = &summary.chosen_blocking {
-                    let passes: Vec<String> = chosen
-                        .passes
-                        .iter()
-                        .map(|p| {
-                            p.keys
-                                .iter()
-                                .map(|k| {
-                                    let t = serde_json::to_value(k.transform)
-                                        .ok()
-                                        .and_then(|v| v.as_str().map(str::to_owned))
-                                        .unwrap_or_default();
-                                    format!("{}:{t}", k.field)
-                                })
-                                .collect::<Vec<_>>()
-                                .join(" + ")
-                        })
-                        .collect();
+                    let passes: Vec<String> = chosen.passes.iter().map(|p| p.label()).collect();
                     say(&format!(
                         "blocking passes chosen from the data (no [[dedup.blocking]] given): {}; {} candidate pairs, estimated blocking recall {}",
                         passes.join(", "),

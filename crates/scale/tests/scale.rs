@@ -6,17 +6,19 @@ use mergetag_model::Record;
 use mergetag_scale::{DedupPlan, PlanResult, train_on_sample};
 use mergetag_testkit::{Generator, Noise};
 
-/// The matches as (id, id, weight bits, probability bits), sorted.
-fn plan_pairs(records: &[Record], r: &PlanResult) -> Vec<(String, String, u64, u64)> {
-    let mut v: Vec<_> = r
-        .matches
-        .iter()
-        .map(|p| {
+/// Pairs of input indices with their weight and probability, as (id, id, weight bits,
+/// probability bits), sorted.
+fn sorted_pairs(
+    records: &[Record],
+    pairs: impl Iterator<Item = (usize, usize, f64, f64)>,
+) -> Vec<(String, String, u64, u64)> {
+    let mut v: Vec<_> = pairs
+        .map(|(a, b, weight, probability)| {
             (
-                records[p.a].id.to_string(),
-                records[p.b].id.to_string(),
-                p.weight.to_bits(),
-                p.probability.to_bits(),
+                records[a].id.to_string(),
+                records[b].id.to_string(),
+                weight.to_bits(),
+                probability.to_bits(),
             )
         })
         .collect();
@@ -24,21 +26,24 @@ fn plan_pairs(records: &[Record], r: &PlanResult) -> Vec<(String, String, u64, u
     v
 }
 
+/// The plan's matches, as [`sorted_pairs`].
+fn plan_pairs(records: &[Record], r: &PlanResult) -> Vec<(String, String, u64, u64)> {
+    sorted_pairs(
+        records,
+        r.matches
+            .iter()
+            .map(|p| (p.a, p.b, p.weight, p.probability)),
+    )
+}
+
+/// The in-process run's matches, as [`sorted_pairs`].
 fn run_pairs(records: &[Record], r: &DedupResult) -> Vec<(String, String, u64, u64)> {
-    let mut v: Vec<_> = r
-        .matches
-        .iter()
-        .map(|p| {
-            (
-                records[p.a].id.to_string(),
-                records[p.b].id.to_string(),
-                p.weight.to_bits(),
-                p.probability.to_bits(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    sorted_pairs(
+        records,
+        r.matches
+            .iter()
+            .map(|p| (p.a, p.b, p.weight, p.probability)),
+    )
 }
 
 /// Each record id with its cluster.

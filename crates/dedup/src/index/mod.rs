@@ -77,7 +77,7 @@ use mergetag_model::{Profile, ProfileId, Record, RecordId};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::blocking::{BlockingPass, KeyPart, PassKeys, pass_specs};
+use crate::blocking::{PassKeys, pass_specs};
 use crate::cluster::{Edge, cluster, refuse_bridge};
 use crate::comparison::{ComparisonConfig, Prepared, derive_from_names, name_sources};
 use crate::config::DedupConfig;
@@ -213,20 +213,6 @@ pub struct MatchIndex {
     pending: Vec<Record>,
 }
 
-fn pass_name(pass: &BlockingPass) -> String {
-    pass.keys
-        .iter()
-        .map(|k: &KeyPart| {
-            let t = serde_json::to_value(k.transform)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("{}:{t}", k.field)
-        })
-        .collect::<Vec<_>>()
-        .join(" + ")
-}
-
 impl MatchIndex {
     /// An empty index for this configuration and model.
     ///
@@ -255,7 +241,7 @@ impl MatchIndex {
                     "blocking pass `{}` is a sorted-neighbourhood (window) pass, which an index \
                      cannot look new records up by; use key or minhash passes for incremental \
                      matching",
-                    pass_name(p)
+                    p.label()
                 ),
             ));
         }
@@ -797,7 +783,7 @@ impl MatchIndex {
                 profile: ProfileId(p),
                 rule: format!(
                     "blocking `{}`; probability {:.4} >= threshold {}",
-                    pass_name(&self.config.blocking[self.key_slots[k].pass]),
+                    self.config.blocking[self.key_slots[k].pass].label(),
                     probability(w),
                     threshold
                 ),
