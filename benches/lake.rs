@@ -7,23 +7,25 @@
 //! DataFusion to build), `--features lake` for the view too. The fixture is generated
 //! deterministically; the Parquet file goes to a temporary directory, and its size and the
 //! CSV's are printed. `MERGETAG_LAKE_SCALE=N` reads N rows instead and prints the time and the
-//! process's peak memory.
+//! process's peak memory; `MERGETAG_LAKE_CPU=1` prints each source's wall and CPU time
+//! instead of benchmarking.
 
 // A bench talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stderr)]
 
+use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group};
 #[cfg(feature = "lake")]
 use mergetag::lake::SemanticLayer;
 use mergetag::lake::arrow::array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use mergetag::lake::{ArrowSource, Location, add_profile_values, write_parquet};
+use mergetag::lake::{ArrowSource, Location, ProfileRows, add_profile_values, write_parquet};
 use mergetag::sources::{ColumnMap, CsvSource, OnBadRow};
-use mergetag::{Record, Source};
+use mergetag::{Record, Source, Value};
 
 const ROWS: usize = 1_000_000;
 const BATCH: usize = 65_536;
@@ -162,6 +164,33 @@ fn to_batches(rows: &[Row]) -> Vec<RecordBatch> {
         .collect()
 }
 
+/// The CPU time of this process so far (all its threads), from `/proc/self/stat`.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime, in clock ticks of 1/100 s.
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// Writes `batches` to `path` as one Parquet file compressed with Snappy; its size.
+fn write_snappy(path: &std::path::Path, batches: &[RecordBatch]) -> u64 {
+    use mergetag::lake::parquet::arrow::ArrowWriter;
+    use mergetag::lake::parquet::basic::Compression;
+    use mergetag::lake::parquet::file::properties::WriterProperties;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let file = std::fs::File::create(path).expect("a file");
+    let mut writer =
+        ArrowWriter::try_new(file, batches[0].schema(), Some(props)).expect("a writer");
+    for b in batches {
+        writer.write(b).expect("written");
+    }
+    writer.close().expect("closed");
+    std::fs::metadata(path).expect("written").len()
+}
+
 /// Reads `source` to its end; the number of records.
 fn drain(source: &mut dyn Source) -> usize {
     let mut record = Record::default();
@@ -178,8 +207,12 @@ fn read(c: &mut Criterion) {
     let csv = to_csv(&rows);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = Location::parse("contacts.parquet", dir.path()).expect("a location");
-    let size = write_parquet(&file, &to_batches(&rows)).expect("written");
-    drop(rows);
+    let batches = to_batches(&rows);
+    let size = write_parquet(&file, &batches).expect("written");
+    // The same rows as Spark, pyarrow and DuckDB write them by default: Snappy.
+    let snappy_file = Location::parse("contacts-snappy.parquet", dir.path()).expect("a location");
+    let snappy_size = write_snappy(&dir.path().join("contacts-snappy.parquet"), &batches);
+    drop((rows, batches));
     let csv_source = || {
         CsvSource::builder()
             .column_map(ColumnMap::hubspot_contacts())
@@ -187,26 +220,55 @@ fn read(c: &mut Criterion) {
             .from_reader("crm", csv.as_slice())
             .expect("a header")
     };
-    let parquet_source = || {
+    let open = |file: &Location| {
         ArrowSource::builder()
             .column_map(ColumnMap::hubspot_contacts())
             .on_bad_row(OnBadRow::Fail)
-            .parquet("crm", &file)
+            .parquet("crm", file)
             .expect("a dataset")
     };
-    // The two give the same records.
-    let (mut a, mut b) = (csv_source(), parquet_source());
-    let (mut ra, mut rb) = (Record::default(), Record::default());
+    let parquet_source = || open(&file);
+    let snappy_source = || open(&snappy_file);
+    // The three give the same records.
+    let (mut a, mut b, mut s) = (csv_source(), parquet_source(), snappy_source());
+    let (mut ra, mut rb, mut rc) = (Record::default(), Record::default(), Record::default());
     for _ in 0..1000 {
         assert!(a.read_record(&mut ra).unwrap() && b.read_record(&mut rb).unwrap());
+        assert!(s.read_record(&mut rc).unwrap());
         assert_eq!(ra, rb);
+        assert_eq!(ra, rc);
     }
 
+    // Wall and CPU time of each source, read 10 times in turn, three rounds: the machines
+    // here are noisy, and CPU time shows what the threads cost beside what they save.
+    if std::env::var_os("MERGETAG_LAKE_CPU").is_some() {
+        for _ in 0..3 {
+            for name in ["csv", "parquet (zstd)", "parquet (Snappy)"] {
+                let (cpu, wall) = (cpu_seconds(), std::time::Instant::now());
+                for _ in 0..10 {
+                    let n = match name {
+                        "csv" => drain(&mut csv_source()),
+                        "parquet (zstd)" => drain(&mut parquet_source()),
+                        _ => drain(&mut snappy_source()),
+                    };
+                    assert_eq!(n, ROWS);
+                }
+                let cpu = cpu_seconds().zip(cpu).map_or("unknown".into(), |(b, a)| {
+                    format!("{:.3} s", (b - a) / 10.0)
+                });
+                eprintln!(
+                    "{name}: {:.3} s a read, CPU {cpu}",
+                    wall.elapsed().as_secs_f64() / 10.0
+                );
+            }
+        }
+        return;
+    }
     let mut group = c.benchmark_group("mergetag_lake::ArrowSource::read_record");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
     eprintln!(
-        "fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes",
+        "fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes (zstd), {snappy_size} bytes (Snappy)",
         csv.len()
     );
     group.bench_function(BenchmarkId::new("csv_baseline", ROWS), |bench| {
@@ -215,13 +277,19 @@ fn read(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("parquet", ROWS), |bench| {
         bench.iter(|| assert_eq!(drain(&mut parquet_source()), ROWS));
     });
+    group.bench_function(BenchmarkId::new("parquet_snappy", ROWS), |bench| {
+        bench.iter(|| assert_eq!(drain(&mut snappy_source()), ROWS));
+    });
     group.finish();
 }
 
 /// Turning a view's 1M rows (its query's result) into per-profile values for mapping: what a
-/// semantic-layer variable costs after the query. The values are dropped outside the timed
-/// part (`iter_with_large_drop`): a run hands them to its profiles, which free them when the
-/// run's results are dropped, with or without a view.
+/// semantic-layer variable costs after the query. `flat_traits` is what the pipeline's
+/// semantic stage does: index the rows by profile ([`ProfileRows`]) and give each of 1M
+/// profiles (each with two traits already) the flat trait `view.favourite.category`.
+/// `nested_objects`, the baseline, is the former representation (an object per profile and
+/// view, [`add_profile_values`]). What each builds is dropped outside the timed part
+/// (`iter_batched`): a run frees its profiles' traits when its results are dropped.
 fn values_after_query(c: &mut Criterion) {
     let ids = Int64Array::from_iter_values(0..ROWS as i64);
     let category =
@@ -237,27 +305,48 @@ fn values_after_query(c: &mut Criterion) {
             .expect("a batch")
         })
         .collect();
-    let mut group = c.benchmark_group("mergetag_lake::add_profile_values");
+    // The profiles in the order a run holds them, with the traits a run gave them before.
+    let profile_ids: Vec<i64> = (0..ROWS as i64).rev().collect();
+    let traits = || -> Vec<BTreeMap<String, Value>> {
+        (0..ROWS)
+            .map(|i| {
+                BTreeMap::from([
+                    ("orders".to_owned(), Value::Int(i as i64 % 7)),
+                    ("engagement_level".to_owned(), Value::from("High")),
+                ])
+            })
+            .collect()
+    };
+    let mut group = c.benchmark_group("mergetag_lake::view_values");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
-    group.bench_function(BenchmarkId::new("view_rows", ROWS), |bench| {
-        bench.iter_with_large_drop(|| {
-            let mut out = std::collections::HashMap::new();
-            add_profile_values("favourite", &batches, &mut out);
-            assert_eq!(out.len(), ROWS);
-            out
-        });
-    });
-    // What freeing them costs, for the record: 1M small maps.
-    group.bench_function(BenchmarkId::new("drop_values", ROWS), |bench| {
+    group.bench_function(BenchmarkId::new("flat_traits", ROWS), |bench| {
         bench.iter_batched(
-            || {
-                let mut out = std::collections::HashMap::new();
-                add_profile_values("favourite", &batches, &mut out);
-                out
+            traits,
+            |mut traits| {
+                let rows = ProfileRows::new("favourite", &batches);
+                rows.for_each_trait(profile_ids.iter().copied(), |i, name, value| {
+                    traits[i].insert(name.to_owned(), value);
+                });
+                traits
             },
-            drop,
-            criterion::BatchSize::PerIteration,
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function(BenchmarkId::new("nested_objects", ROWS), |bench| {
+        bench.iter_batched(
+            traits,
+            |mut traits| {
+                let mut values = HashMap::new();
+                add_profile_values("favourite", &batches, &mut values);
+                for (i, id) in profile_ids.iter().enumerate() {
+                    if let Some(v) = values.remove(id) {
+                        traits[i].insert("view".to_owned(), Value::Object(v));
+                    }
+                }
+                traits
+            },
+            BatchSize::PerIteration,
         );
     });
     group.finish();
@@ -298,9 +387,9 @@ fn view_values(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("view", ROWS), |bench| {
         bench.iter_with_large_drop(|| {
-            let values = layer.profile_values().expect("values");
-            assert_eq!(values.len(), ROWS);
-            values
+            let views = layer.profile_values().expect("values");
+            assert_eq!(views[0].len(), ROWS);
+            views
         });
     });
     group.finish();

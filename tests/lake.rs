@@ -121,15 +121,12 @@ favourite = """SELECT profile_id, name AS event FROM events WHERE kind = 'track'
         assert_eq!(fa, fb, "{}", a.id);
     }
 
-    // The views' values, as the trait `view`, and through mapping variables.
+    // The views' values, as flat traits `view.<view>.<column>`, and through mapping
+    // variables.
     let with_events = run
         .traits
         .iter()
-        .filter(|t| {
-            t.get(VIEW_TRAIT)
-                .and_then(|v| v.pointer("activity.n"))
-                .is_some()
-        })
+        .filter(|t| t.get(&format!("{VIEW_TRAIT}.activity.n")).is_some())
         .count();
     assert!(with_events > 10, "{with_events}");
     let payloads = serde_json::to_string(&run.audiences[4].payloads).unwrap();

@@ -17,17 +17,19 @@ use super::output::{ParquetOutput, RunOutput};
 use super::stage::{ProfileBatch, ProfileStage, StageError};
 use crate::error::Result;
 
-/// The trait under which the semantic layer's view values land: `view.<view>.<column>`, the
-/// path mapping variables read (`source = "view.favourite_category.category"`).
+/// The prefix of the traits under which the semantic layer's view values land: each view
+/// column is the trait `view.<view>.<column>` ([`mergetag_lake::view_trait`]), the source
+/// mapping variables and segment rules read (`source = "view.favourite_category.category"`).
 pub const VIEW_TRAIT: &str = "view";
 
 /// The semantic layer as a profile stage (`[semantic.views]` in a pipeline file): it
 /// registers the batch's tables ([`STAGE_TABLES`]: `profiles`, `provenance`, `traits` as
 /// computed so far, `events` attributed to the profiles, `segments` and `members`) as
 /// DataFusion tables, adds the views (each checked: an unknown table or column is an error
-/// naming the view), runs them, and gives each profile the trait [`VIEW_TRAIT`], an object
-/// of view -> the view's columns in its first row for that profile (views without a
-/// `profile_id` column add nothing).
+/// naming the view), runs them, and gives each profile one trait per view column,
+/// `view.<view>.<column>` (see [`VIEW_TRAIT`]), from the view's first row for that profile
+/// (views without a `profile_id` column add nothing). The traits are flat, with no object
+/// around them: a view over a million profiles costs one value each, not two maps.
 #[derive(Debug, Clone)]
 pub struct SemanticStage {
     config: SemanticConfig,
@@ -73,12 +75,14 @@ impl ProfileStage for SemanticStage {
             layer.register_batches(name, vec![table])?;
         }
         layer.add_views(&self.config)?;
-        let mut values = layer.profile_values()?;
-        for i in 0..batch.len() {
-            let id = i64::try_from(batch.profile(i).id.0).unwrap_or(i64::MAX);
-            if let Some(v) = values.remove(&id) {
-                batch.set_trait(i, VIEW_TRAIT, Value::Object(v));
-            }
+        let views = layer.profile_values()?;
+        let ids: Vec<i64> = (0..batch.len())
+            .map(|i| i64::try_from(batch.profile(i).id.0).unwrap_or(i64::MAX))
+            .collect();
+        for rows in &views {
+            rows.for_each_trait(ids.iter().copied(), |i, name, value| {
+                batch.set_trait(i, name, value);
+            });
         }
         Ok(())
     }

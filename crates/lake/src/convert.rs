@@ -238,6 +238,9 @@ impl Column {
         match self {
             Column::Utf8(a) if a.null_count() == 0 => rows.for_each(|r| f(r, Some(a.value(r)))),
             Column::Utf8(a) => rows.for_each(|r| f(r, (!a.is_null(r)).then(|| a.value(r)))),
+            Column::Utf8View(a) if a.null_count() == 0 => {
+                rows.for_each(|r| f(r, Some(a.value(r))));
+            }
             Column::Utf8View(a) => rows.for_each(|r| f(r, (!a.is_null(r)).then(|| a.value(r)))),
             Column::Dictionary(keys, values) => match values.as_ref() {
                 Column::Utf8(v) => rows.for_each(|r| {

@@ -73,7 +73,7 @@ pub use crate::plan::TableSchema;
 #[cfg(feature = "sql")]
 pub use crate::semantic::{OutputFormat, SemanticLayer, format_batches};
 pub use crate::source::{ArrowSource, ArrowSourceBuilder, DEFAULT_BATCH_SIZE};
-pub use crate::values::add_profile_values;
+pub use crate::values::{ProfileRows, add_profile_values, view_trait};
 pub use crate::views::SemanticConfig;
 pub use crate::write::{
     TableBuilder, events_table, profiles_table, provenance_table, segments_table, serde_table,

@@ -2,7 +2,6 @@
 //! DataFusion tables, named SQL views over them checked when they are added, and the
 //! per-profile values of those views for mapping variables.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -10,7 +9,6 @@ use arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::prelude::ParquetReadOptions;
-use mergetag_model::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::views::SemanticConfig;
@@ -18,7 +16,7 @@ use crate::views::SemanticConfig;
 use crate::error::{Error, Result};
 use crate::location::Location;
 use crate::runtime::Runtime;
-use crate::values::add_profile_values;
+use crate::values::ProfileRows;
 
 /// How [`SemanticLayer::query_text`] prints a result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,8 +60,9 @@ impl std::str::FromStr for OutputFormat {
 /// let mut layer = SemanticLayer::new()?;
 /// layer.register_batches("traits", vec![t.finish()?])?;
 /// layer.add_view("buyers", "SELECT profile_id, orders > 0 AS buyer FROM traits")?;
-/// let values = layer.profile_values()?;
-/// assert_eq!(values[&1]["buyers"].pointer("buyer"), Some(&Value::Bool(true)));
+/// let views = layer.profile_values()?;
+/// assert_eq!(views[0].view(), "buyers");
+/// assert_eq!(views[0].value(1, 0), Some(Value::Bool(true)));
 ///
 /// // A view is checked when it is added: an unknown column is an error naming the view.
 /// let e = layer.add_view("bad", "SELECT nope FROM traits").unwrap_err();
@@ -292,16 +291,17 @@ impl SemanticLayer {
         format_batches(&batches, format)
     }
 
-    /// The values every view with a `profile_id` column gives each profile: profile id ->
-    /// view -> an object of the view's other columns, from the view's first row for that
-    /// profile (write `ORDER BY` in the view to choose it). Mapping variables read these as
-    /// `view.<view>.<column>`.
+    /// Every view's rows by profile, in the order the views were added: each profile's
+    /// first row of the view (write `ORDER BY` in the view to choose it), kept columnar
+    /// ([`ProfileRows`]). Views without a `profile_id` column give no profile a row. Mapping
+    /// variables read a view's columns as `view.<view>.<column>`, the traits
+    /// [`ProfileRows::for_each_trait`] gives.
     ///
     /// # Errors
     ///
     /// [`Error::View`] when a view fails to run.
-    pub fn profile_values(&self) -> Result<HashMap<i64, BTreeMap<String, Value>>> {
-        let mut out: HashMap<i64, BTreeMap<String, Value>> = HashMap::new();
+    pub fn profile_values(&self) -> Result<Vec<ProfileRows>> {
+        let mut out = Vec::with_capacity(self.views.len());
         for view in &self.views {
             let view_error = |e: Error| Error::View {
                 view: view.clone(),
@@ -313,7 +313,7 @@ impl SemanticLayer {
             let batches = self
                 .query(&format!("SELECT * FROM \"{view}\""))
                 .map_err(view_error)?;
-            add_profile_values(view, &batches, &mut out);
+            out.push(ProfileRows::new(view, &batches));
         }
         Ok(out)
     }

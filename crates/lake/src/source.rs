@@ -18,7 +18,9 @@ use mergetag_sources::{
 use object_store::ObjectMeta;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::convert::Column;
 use crate::error::{Error, Result};
@@ -315,6 +317,12 @@ impl Batches for Parallel {
     }
 }
 
+/// A row group's batches: read from a local file as they are decoded, or fetched from a store.
+enum GroupBatches<L> {
+    Local(L),
+    Store(parquet::arrow::async_reader::ParquetRecordBatchStream<StoreReader>),
+}
+
 /// A listed Parquet object and the Hive partition values of its path.
 #[derive(Debug)]
 struct ParquetFile {
@@ -353,6 +361,9 @@ impl Decoder {
         let files = self.files.clone();
         for file in files.iter() {
             let url = format!("{}/{}", self.location.store_url(), file.meta.location);
+            // The file's path when the store is the local file system.
+            let local = (self.location.store_url() == "file://")
+                .then(|| std::path::PathBuf::from(format!("/{}", file.meta.location)));
             let mut reader = StoreReader::new(
                 self.location.store().clone(),
                 file.meta.location.clone(),
@@ -372,7 +383,7 @@ impl Decoder {
                     return;
                 }
             };
-            let metadata = match dictionary_schema(&metadata) {
+            let metadata = match read_schema(&metadata) {
                 Some(schema) => ArrowReaderMetadata::try_new(
                     metadata.metadata().clone(),
                     ArrowReaderOptions::new().with_schema(schema),
@@ -399,15 +410,38 @@ impl Decoder {
                 if !mine {
                     continue;
                 }
-                let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
-                    reader.clone(),
-                    metadata.clone(),
-                )
-                .with_projection(mask.clone())
-                .with_row_groups(vec![group])
-                .with_batch_size(self.batch_size)
-                .build();
-                let mut stream = match stream {
+                let batches = match local.as_ref() {
+                    // A file on a local disk is read page by page as it is decoded, so that
+                    // decoding starts at once; from a store, a row group's columns are
+                    // fetched first (in one request per range), then decoded.
+                    Some(path) => std::fs::File::open(path)
+                        .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+                        .and_then(|file| {
+                            ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                file,
+                                metadata.clone(),
+                            )
+                            .with_projection(mask.clone())
+                            .with_row_groups(vec![group])
+                            .with_batch_size(self.batch_size)
+                            .build()
+                        })
+                        .map(|reader| {
+                            GroupBatches::Local(reader.map(|b| {
+                                b.map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+                            }))
+                        }),
+                    None => ParquetRecordBatchStreamBuilder::new_with_metadata(
+                        reader.clone(),
+                        metadata.clone(),
+                    )
+                    .with_projection(mask.clone())
+                    .with_row_groups(vec![group])
+                    .with_batch_size(self.batch_size)
+                    .build()
+                    .map(GroupBatches::Store),
+                };
+                let mut batches = match batches {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = tx.send(Sent::Failed(
@@ -418,7 +452,11 @@ impl Decoder {
                     }
                 };
                 loop {
-                    match rt.block_on(stream.next()) {
+                    let next = match &mut batches {
+                        GroupBatches::Local(reader) => reader.next(),
+                        GroupBatches::Store(stream) => rt.block_on(stream.next()),
+                    };
+                    match next {
                         Some(Ok(batch)) => {
                             // Alone, the thread fills the first rows of each batch, as many
                             // as keep it as busy as the reader, who fills the rest.
@@ -504,12 +542,13 @@ impl Decoder {
     }
 }
 
-/// The file's Arrow schema with its text columns that are dictionary-encoded in every row
-/// group read as dictionaries (`None` when it has none): a value is then decoded once a
-/// dictionary, not copied out of it once a row, before it is copied into its record. Columns
-/// with a page of values written out (a dictionary that grew too large) stay text, since
-/// reading those as a dictionary would build one.
-fn dictionary_schema(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
+/// The file's Arrow schema as this source reads it (`None` when that is the file's own): text
+/// columns that are dictionary-encoded in every row group are read as dictionaries, so a
+/// value is decoded once a dictionary, not copied out of it once a row, before it is copied
+/// into its record; other text columns (a page of values written out, or a dictionary that
+/// grew too large) are read as string views, which point into the decoded pages instead of
+/// copying each value into a buffer of their own first.
+fn read_schema(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
     use arrow::datatypes::{DataType, Schema};
     use parquet::basic::Encoding;
     let parquet = metadata.metadata();
@@ -536,16 +575,15 @@ fn dictionary_schema(metadata: &ArrowReaderMetadata) -> Option<SchemaRef> {
             }
             let mut leaves =
                 (0..descr.num_columns()).filter(|&c| descr.get_column_root_idx(c) == i);
-            match (leaves.next(), leaves.next()) {
+            let read_as = match (leaves.next(), leaves.next()) {
                 (Some(leaf), None) if dictionary(leaf) => {
-                    changed = true;
-                    Arc::new(field.as_ref().clone().with_data_type(DataType::Dictionary(
-                        Box::new(DataType::Int32),
-                        Box::new(DataType::Utf8),
-                    )))
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
                 }
-                _ => field.clone(),
-            }
+                (Some(_), None) => DataType::Utf8View,
+                _ => return field.clone(),
+            };
+            changed = true;
+            Arc::new(field.as_ref().clone().with_data_type(read_as))
         })
         .collect();
     changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
@@ -848,9 +886,6 @@ impl Columnar {
             self.records.resize_with(n, Record::default);
         }
         let fields = plan.fields();
-        for r in &mut self.records[..n] {
-            r.reshape(fields);
-        }
         self.faults.clear();
         self.faults.resize(n, None);
         self.key_rank.clear();
@@ -864,6 +899,11 @@ impl Columnar {
         while at < rows.end {
             let chunk = at..(at + CHUNK).min(rows.end);
             at = chunk.end;
+            // Shaped here, not all at first: the chunk's records are then in the cache
+            // for their columns.
+            for r in &mut self.records[chunk.start - rows.start..chunk.end - rows.start] {
+                r.reshape(fields);
+            }
             for j in 0..current.columns.len() + current.partitions.len() {
                 self.fill_column(current, plan, j, chunk.clone(), keep_text);
             }
@@ -1235,14 +1275,14 @@ mod tests {
                 ArrowReaderOptions::default(),
             ))
             .unwrap();
-        let hinted = dictionary_schema(&metadata).expect("a dictionary column");
+        let hinted = read_schema(&metadata).expect("a dictionary column");
         assert!(matches!(
             hinted.field_with_name("firstname").unwrap().data_type(),
             arrow::datatypes::DataType::Dictionary(..)
         ));
         assert_eq!(
             hinted.field_with_name("email").unwrap().data_type(),
-            &arrow::datatypes::DataType::Utf8
+            &arrow::datatypes::DataType::Utf8View
         );
 
         let map = mergetag_sources::ColumnMap::hubspot_contacts();

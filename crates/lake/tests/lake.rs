@@ -463,16 +463,23 @@ fn views_are_checked_and_give_values_per_profile() {
     )
     .unwrap();
     layer.add_views(&config).unwrap();
-    let values = layer.profile_values().unwrap();
+    let views = layer.profile_values().unwrap();
+    // In the order the views were added: a view after those it reads.
+    let names: Vec<&str> = views.iter().map(|v| v.view()).collect();
+    assert_eq!(names, ["favourite_category", "big"]);
+    let (favourite, big) = (&views[0], &views[1]);
+    assert_eq!(favourite.columns(), ["category"]);
+    assert_eq!(favourite.value(1, 0), Some(Value::from("shoes")));
+    assert_eq!(big.value(2, 0), Some(Value::from("hats")));
+    assert_eq!(big.value(1, 0), None);
+    assert_eq!(big.ids(), [2, 4]);
     assert_eq!(
-        values[&1]["favourite_category"].pointer("category"),
-        Some(&Value::from("shoes"))
+        big.object(2),
+        Some(BTreeMap::from([(
+            "category".to_owned(),
+            Value::from("hats")
+        )]))
     );
-    assert_eq!(
-        values[&2]["big"].pointer("category"),
-        Some(&Value::from("hats"))
-    );
-    assert!(!values[&1].contains_key("big"));
 
     let bad =
         SemanticConfig::from_toml_str("[views]\nv = \"SELECT profile_id, colour FROM traits\"\n")

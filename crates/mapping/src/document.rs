@@ -453,6 +453,12 @@ pub(crate) enum Source {
 }
 
 impl Source {
+    /// Column `path`'s first segment of view `view`, and the path into its value after it.
+    fn view(view: &str, path: &str) -> Source {
+        let (column, rest) = path.split_once('.').unwrap_or((path, ""));
+        Source::Trait(format!("view.{view}.{column}"), rest.into())
+    }
+
     pub(crate) fn parse(s: &str) -> Option<Source> {
         let (scope, rest) = s.trim().split_once('.')?;
         let (head, path) = rest.split_once('.').unwrap_or((rest, ""));
@@ -463,10 +469,15 @@ impl Source {
             ("profile", "address", "") => Some(Source::Address),
             ("profile", "id", "") => Some(Source::ProfileId),
             ("profile", _, _) => Some(Source::Field(head.into(), path.into())),
+            // A semantic-layer view's column: the pipeline's semantic stage puts each column of
+            // a view's row for the profile in the flat trait `view.<view>.<column>`
+            // (`view.favourite_category.category`), with a path into it after that.
+            ("view", _, _) if !path.is_empty() => Some(Source::view(head, path)),
+            ("traits", "view", _) if path.contains('.') => {
+                let (view, path) = path.split_once('.').unwrap_or((path, ""));
+                Some(Source::view(view, path))
+            }
             ("traits", _, _) => Some(Source::Trait(head.into(), path.into())),
-            // A semantic-layer view's column: the pipeline's semantic stage puts each view's
-            // row for the profile in the trait `view` (`view.favourite_category.category`).
-            ("view", _, _) if !path.is_empty() => Some(Source::Trait("view".into(), rest.into())),
             _ => None,
         }
     }
@@ -862,15 +873,41 @@ mod tests {
     }
 
     #[test]
-    fn view_sources_read_the_view_trait() {
+    fn view_sources_read_the_flat_view_traits() {
+        let flat = |name: &str, path: &str| Some(Source::Trait(name.into(), path.into()));
         assert_eq!(
             Source::parse("view.favourite_category.category"),
-            Some(Source::Trait(
-                "view".into(),
-                "favourite_category.category".into()
-            ))
+            flat("view.favourite_category.category", "")
+        );
+        // The same through `traits.`, and a path into the column's value after it.
+        assert_eq!(
+            Source::parse("traits.view.favourite_category.category"),
+            flat("view.favourite_category.category", "")
+        );
+        assert_eq!(
+            Source::parse("view.top.product.sku"),
+            flat("view.top.product", "sku")
         );
         assert_eq!(Source::parse("view.favourite_category"), None);
+        assert_eq!(Source::parse("view.favourite_category."), None);
+        // A trait of its own named `view` (no column after the view) is read as before.
+        assert_eq!(Source::parse("traits.view.x"), flat("view", "x"));
+
+        // Rendered from a profile's flat trait.
+        let p = Profile::new(ProfileId(1), vec![]);
+        let traits = BTreeMap::from([(
+            "view.favourite_category.category".to_owned(),
+            Value::from("shoes"),
+        )]);
+        let recipient = Recipient {
+            profile: &p,
+            traits: &traits,
+        };
+        let source = Source::parse("view.favourite_category.category").unwrap();
+        assert_eq!(
+            source.resolve(&recipient).0.as_deref(),
+            Some(&Value::from("shoes"))
+        );
     }
 
     #[test]
