@@ -35,11 +35,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mergetag-cluster.XXXXXX")
 pids=()
 stop() {
     status=$?
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
+    # Executors first (they tell the scheduler they stop), the scheduler last.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[$i]}" 2>/dev/null || true
+        wait "${pids[$i]}" 2>/dev/null || true
     done
     if [ "$status" -ne 0 ]; then
         for log in "$work"/*.log; do
