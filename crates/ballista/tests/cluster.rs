@@ -26,13 +26,16 @@ impl Drop for Processes {
     }
 }
 
-/// A port free on 127.0.0.1 when asked (the OS's choice, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct ports free on 127.0.0.1 when asked: the OS's choices, all held until all
+/// are chosen, then released.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// Starts `binary` with `args`, its output in `log`.
@@ -130,7 +133,8 @@ fn files_under(dir: &Path) -> usize {
 fn a_scheduler_and_two_executors_give_the_local_answers() {
     let temp = tempfile::tempdir().unwrap();
     let logs = temp.path();
-    let scheduler_port = free_port();
+    let ports = free_ports(5);
+    let scheduler_port = ports[0];
     let mut processes = Processes(Vec::new());
     processes.0.push(start(
         env!("CARGO_BIN_EXE_mergetag-ballista-scheduler"),
@@ -145,7 +149,7 @@ fn a_scheduler_and_two_executors_give_the_local_answers() {
     );
     let mut work_dirs = Vec::new();
     for e in 0..2 {
-        let (flight, grpc) = (free_port(), free_port());
+        let (flight, grpc) = (ports[1 + 2 * e], ports[2 + 2 * e]);
         let work = temp.path().join(format!("executor-{e}"));
         std::fs::create_dir_all(&work).unwrap();
         processes.0.push(start(
@@ -234,7 +238,7 @@ fn a_scheduler_and_two_executors_give_the_local_answers() {
 /// A scheduler that is not there: an error naming the plan's step, not a hang or a panic.
 #[test]
 fn an_unreachable_scheduler_is_an_error() {
-    let port = free_port();
+    let port = free_ports(1)[0];
     let records = Generator::new(3).generate(40).records;
     let deduper = DedupConfig::contacts().build().unwrap();
     let model = deduper.run(&records).model;
