@@ -13,6 +13,9 @@
 //! must be able to read and write: run them on this machine, or set `MERGETAG_PLAN_DIR` to
 //! a shared file system mounted at the same path on every executor.
 
+// An example prints what it found.
+#![allow(clippy::print_stdout)]
+
 use std::process::ExitCode;
 use std::time::Instant;
 
