@@ -31,6 +31,7 @@
 //! | `intake` | `mergetag-intake` | Segment-compatible HTTP event intake (feature `http-intake`) |
 //! | `kafka` | `mergetag-kafka` | at-least-once Kafka consumer source (feature `kafka`) |
 //! | `scale` | `mergetag-scale` | deduplication as a DataFusion plan (feature `scale`) |
+//! | `ballista` | `mergetag-ballista` | the deduplication plan on a Ballista cluster (feature `ballista`) |
 //! | [`segment`] | `mergetag-segment` | customer segments (K-Means, DBSCAN) |
 //! | [`predict`] | `mergetag-predict` | CLV, churn risk and next product (BG/NBD, Pareto/NBD, Gamma-Gamma) |
 //!
@@ -47,6 +48,10 @@ pub use pipeline::{
     RunReport, stage_fn,
 };
 
+/// The deduplication plan on a DataFusion Ballista cluster, with the local plan's answers
+/// (feature `ballista`).
+#[cfg(feature = "ballista")]
+pub use mergetag_ballista as ballista;
 pub use mergetag_dedup as dedup;
 /// A Segment-compatible HTTP event intake that resolves identities live (feature
 /// `http-intake`).

@@ -1,6 +1,7 @@
 //! Deduplication as an Apache DataFusion plan: the same answers as [`Deduper::run`], from an
-//! engine that joins, sorts and spills out of memory, and that a distributed scheduler can
-//! run later.
+//! engine that joins, sorts and spills out of memory, on a session of its own
+//! ([`DedupPlan::run`]) or one the caller gives ([`DedupPlan::run_on`]), such as a Ballista
+//! cluster's (the `mergetag-ballista` crate).
 //!
 //! ```
 //! use mergetag_dedup::DedupConfig;

@@ -141,6 +141,31 @@ impl DedupPlan {
     /// task: run it on a blocking thread), [`Error::DataFusion`] naming the step of
     /// the plan that failed.
     pub fn run(&self, records: &[Record], model: &TrainedModel, dir: &Path) -> Result<PlanResult> {
+        let ctx = self.session()?;
+        self.run_on(&ctx, records, model, dir)
+    }
+
+    /// Deduplicates as [`DedupPlan::run`] does, with the plan's queries run by a session
+    /// the caller built: a distributed engine's client session (such as a Ballista
+    /// scheduler's, in `mergetag-ballista`), whose settings should start from
+    /// [`DedupPlan::session_config`]. The plan registers its tables (`records`, `blocked`)
+    /// and UDFs ([`register_udfs`]) on it, replacing tables of the same names.
+    ///
+    /// `dir` is made absolute: the engine's workers read and write the tables at the same
+    /// path, so on several machines it must be a shared file system mounted at the same
+    /// path on each. Clustering runs in this process, as in [`DedupPlan::run`]; the memory
+    /// limit is the session's own (its runtime's), not [`DedupPlan::memory_limit`].
+    ///
+    /// # Errors
+    ///
+    /// As [`DedupPlan::run`].
+    pub fn run_on(
+        &self,
+        ctx: &SessionContext,
+        records: &[Record],
+        model: &TrainedModel,
+        dir: &Path,
+    ) -> Result<PlanResult> {
         let config = self.deduper.config();
         model.check(config).map_err(|source| Error::Dedup {
             step: "the model does not fit the configuration",
@@ -153,6 +178,10 @@ impl DedupPlan {
             ));
         }
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let dir = &std::path::absolute(dir).map_err(|source| Error::Io {
             path: dir.display().to_string(),
             source,
         })?;
@@ -193,6 +222,7 @@ impl DedupPlan {
                 source,
             })?;
         let scored = runtime.block_on(self.plan(
+            ctx,
             &features,
             records.len(),
             model,
@@ -304,13 +334,20 @@ impl DedupPlan {
         Ok(batches)
     }
 
-    /// The session: partitions, batch size, sort-merge joins (which spill) and the memory
-    /// pool.
-    fn session(&self) -> Result<SessionContext> {
-        let config = SessionConfig::new()
+    /// The settings the plan's queries run with: [`DedupPlan::target_partitions`],
+    /// [`DedupPlan::batch_size`] and sort-merge joins, which spill
+    /// (`datafusion.optimizer.prefer_hash_join = false`). A session given to
+    /// [`DedupPlan::run_on`] starts from them.
+    pub fn session_config(&self) -> SessionConfig {
+        SessionConfig::new()
             .with_target_partitions(self.target_partitions)
             .with_batch_size(self.batch_size)
-            .set_bool("datafusion.optimizer.prefer_hash_join", false);
+            .set_bool("datafusion.optimizer.prefer_hash_join", false)
+    }
+
+    /// The session: [`DedupPlan::session_config`] and the memory pool.
+    fn session(&self) -> Result<SessionContext> {
+        let config = self.session_config();
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = self.memory_limit {
             runtime = runtime.with_memory_limit(bytes, 1.0);
@@ -324,6 +361,7 @@ impl DedupPlan {
     /// Blocking, comparing and scoring, in DataFusion.
     async fn plan(
         &self,
+        ctx: &SessionContext,
         features: &Features,
         n: usize,
         model: &TrainedModel,
@@ -331,7 +369,11 @@ impl DedupPlan {
         blocked_dir: &Path,
     ) -> Result<Scored> {
         let config = self.deduper.config();
-        let ctx = self.session()?;
+        // A session given again: the tables of an earlier run make way.
+        for table in ["records", "blocked"] {
+            ctx.deregister_table(table)
+                .map_err(Error::datafusion(format!("deregister the {table} table")))?;
+        }
         ctx.register_parquet(
             "records",
             records_file.display().to_string(),
@@ -351,13 +393,13 @@ impl DedupPlan {
                  sum(CASE WHEN size > {max} THEN size ELSE 0 END) AS over_records \
                  FROM (SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s})"
             );
-            let stats = query_row(&ctx, &sql, &format!("block sizes of key slot {s}")).await?;
+            let stats = query_row(ctx, &sql, &format!("block sizes of key slot {s}")).await?;
             let sql = format!(
                 "SELECT count(*) AS size FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} \
                  ORDER BY size DESC LIMIT 5"
             );
             let largest =
-                query_column(&ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
+                query_column(ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
             block_stats.push((stats, largest));
         }
         let union = blocking_sql(slots, max);
@@ -388,7 +430,7 @@ impl DedupPlan {
                 .await
                 .map_err(Error::datafusion("register the blocked pairs"))?;
             let rows = query_rows(
-                &ctx,
+                ctx,
                 "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) FROM blocked GROUP BY slot, seen",
                 "count the blocked pairs",
             )
@@ -409,7 +451,7 @@ impl DedupPlan {
         }
         let blocking = report(self, features, &block_stats, &per_slot, n);
         let model = model.for_blocking(&blocking);
-        register_udfs(&ctx, &self.deduper, Some(&model));
+        register_udfs(ctx, &self.deduper, Some(&model));
         if !has_blocked || blocking.candidate_pairs == 0 {
             return Ok(Scored {
                 pairs: Vec::new(),
@@ -430,7 +472,7 @@ impl DedupPlan {
         for (t, &c) in tf.iter().enumerate() {
             let m = main_columns.get(c).copied().unwrap_or(0);
             let total = query_row(
-                &ctx,
+                ctx,
                 &format!("SELECT count(*) FROM records WHERE f{m} <> ''"),
                 &format!("count the values of comparison {c}"),
             )

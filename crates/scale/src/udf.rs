@@ -42,6 +42,12 @@ impl LevelsUdf {
             signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
+
+    /// The deduplicator it compares with: what a plan codec sends to a distributed
+    /// engine's workers to build the same UDF there.
+    pub fn deduper(&self) -> &Deduper {
+        &self.deduper
+    }
 }
 
 impl PartialEq for LevelsUdf {
@@ -171,6 +177,12 @@ impl WeightUdf {
     /// pattern.
     pub fn term_frequency_comparisons(&self) -> &[usize] {
         &self.tf
+    }
+
+    /// The model it scores with: what a plan codec sends to a distributed engine's workers
+    /// to build the same UDF there.
+    pub fn model(&self) -> &TrainedModel {
+        &self.model
     }
 }
 

@@ -161,6 +161,42 @@ fn oversized_blocks_are_capped_and_reported_as_in_process() {
     assert_eq!(result.clusters, in_process.clusters);
 }
 
+/// A session of the caller's, given twice: the second run replaces the first run's tables
+/// and gives the same answers as `DedupPlan::run`.
+#[test]
+fn a_session_of_ones_own_gives_the_same_answers() {
+    use mergetag_scale::datafusion::prelude::SessionContext;
+
+    let records = Generator::new(7)
+        .noise(Noise::default())
+        .generate(800)
+        .records;
+    let deduper = DedupConfig::contacts().build().unwrap();
+    let in_process = deduper.run(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = DedupPlan::new(deduper).unwrap();
+    let ctx = SessionContext::new_with_config(plan.session_config());
+    let first = plan
+        .run_on(&ctx, &records, &in_process.model, &dir.path().join("first"))
+        .unwrap();
+    let second = plan
+        .run_on(
+            &ctx,
+            &records,
+            &in_process.model,
+            &dir.path().join("second"),
+        )
+        .unwrap();
+    let expected = run_pairs(&records, &in_process);
+    assert!(!expected.is_empty());
+    for result in [&first, &second] {
+        assert_eq!(plan_pairs(&records, result), expected);
+        assert_eq!(result.clusters, in_process.clusters);
+        assert_eq!(result.blocking, in_process.blocking);
+    }
+    assert!(second.pairs_file.starts_with(dir.path().join("second")));
+}
+
 #[test]
 fn a_model_for_another_configuration_is_an_error() {
     let records = Generator::new(1).generate(50).records;
