@@ -46,24 +46,22 @@ impl ClusterPlan {
     ///
     /// [`Error::Invalid`] at `scheduler_url` when it does not name a host and port.
     pub fn new(plan: DedupPlan, scheduler_url: &str) -> Result<ClusterPlan> {
+        let invalid = || {
+            Error::invalid(
+                "scheduler_url",
+                "write it as df://HOST:PORT (the scheduler's gRPC port, 50050 by default)",
+            )
+        };
         let rest = scheduler_url
             .strip_prefix("df://")
             .or_else(|| scheduler_url.strip_prefix("http://"))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "scheduler_url",
-                    "write it as df://HOST:PORT (the scheduler's gRPC port, 50050 by default)",
-                )
-            })?;
+            .ok_or_else(invalid)?;
         let rest = rest.trim_end_matches('/');
         let valid = rest
             .rsplit_once(':')
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !valid {
-            return Err(Error::invalid(
-                "scheduler_url",
-                "write it as df://HOST:PORT (the scheduler's gRPC port, 50050 by default)",
-            ));
+            return Err(invalid());
         }
         Ok(ClusterPlan {
             plan,

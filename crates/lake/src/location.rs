@@ -189,6 +189,15 @@ impl Location {
         &self.base
     }
 
+    /// The file system path of `key` (an object of this location's store) when the store
+    /// is the local file system, as that store maps it; `None` for any other store.
+    pub(crate) fn local_file(&self, key: &Path) -> Option<std::path::PathBuf> {
+        if self.base != "file://" {
+            return None;
+        }
+        LocalFileSystem::new().path_to_filesystem(key).ok()
+    }
+
     /// The location as a URL (`file:///srv/lake/customers`, `s3://bucket/customers`).
     pub fn url(&self) -> &str {
         &self.url

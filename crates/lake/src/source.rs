@@ -362,8 +362,7 @@ impl Decoder {
         for file in files.iter() {
             let url = format!("{}/{}", self.location.store_url(), file.meta.location);
             // The file's path when the store is the local file system.
-            let local = (self.location.store_url() == "file://")
-                .then(|| std::path::PathBuf::from(format!("/{}", file.meta.location)));
+            let local = self.location.local_file(&file.meta.location);
             let mut reader = StoreReader::new(
                 self.location.store().clone(),
                 file.meta.location.clone(),
