@@ -35,7 +35,9 @@
 //! The plan, step by step:
 //!
 //! 1. **Records table**: each record's folded comparison features and hashed blocking keys
-//!    ([`Deduper::features`]) and its position in record-id order, written as Parquet.
+//!    ([`Deduper::features`]), extracted chunk by chunk ([`DedupPlan::run_chunks`]) and
+//!    written as Parquet; then numbered in record-id order by a sort in DataFusion (which
+//!    spills), so positions are the in-process run's whatever the input order.
 //! 2. **Blocking**: per key slot, blocks over `max_block_size` are dropped (and reported, as
 //!    [`Deduper::run`] reports them); the rest become candidate pairs by a self-join on the
 //!    key column, flagged when an earlier slot's key pairs them already. DataFusion runs the
@@ -50,17 +52,21 @@
 //!    under a model trained in-process ([`train_on_sample`], [`Deduper::run`]) or loaded
 //!    from JSON.
 //! 5. **Clustering**: connected components with the bridge guard
-//!    ([`cluster_pairs`](mergetag_dedup::cluster_pairs)), in process over every candidate
-//!    pair's position and weight (16 bytes a pair: about 0.5 GB at 32M candidate pairs);
-//!    matches are written as Parquet (`pairs.parquet`).
+//!    ([`cluster_pairs`](mergetag_dedup::cluster_pairs)), in process. The scored candidate
+//!    pairs are written as Parquet and streamed back twice: once for the matches, once for
+//!    the other pairs between two records that both have a match (all the bridge guard can
+//!    look at), so memory follows the matches (16 bytes a pair), not the candidate pairs.
+//!    Matches are written as Parquet (`pairs.parquet`).
 //!
 //! Results do not depend on input order nor on the number of partitions. The UDFs hold only
 //! the configuration (and model), never records, and [`register_udfs`] registers them on any
 //! session, such as a distributed executor's.
 //!
-//! Limits of this first step: records are given as a slice (read a Parquet dataset with
-//! `mergetag_lake::ArrowSource`), their features are extracted in process before the
-//! records table is written, and sorted-neighbourhood passes do not run as a plan.
+//! Data larger than memory goes in chunks ([`DedupPlan::run_chunks`]): one chunk of records
+//! is in memory at a time, and past the memory pool ([`DedupPlan::memory_limit`]) the sorts
+//! and joins spill to disk. Limits: features are extracted in this process (not by the
+//! engine's workers), clustering holds the matches in memory, and sorted-neighbourhood passes
+//! do not run as a plan.
 //!
 //! [`Deduper::run`]: mergetag_dedup::Deduper::run
 //! [`Deduper::features`]: mergetag_dedup::Deduper::features

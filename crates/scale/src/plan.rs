@@ -1,22 +1,27 @@
 //! The deduplication plan: records table, blocking joins, levels and weights UDFs, pairs as
 //! Parquet, clusters.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, AsArray, BinaryBuilder, Float64Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, UInt32Type};
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
 use mergetag_dedup::{
     BlockingReport, Deduper, Features, PassReport, TrainedModel, cluster_pairs, match_probability,
 };
 use mergetag_lake::{Location, write_parquet};
-use mergetag_model::Record;
+use mergetag_model::{Record, RecordId, RecordKey};
 
 use crate::error::{Error, Result};
 use crate::udf::{LEVELS_UDF, WEIGHT_UDF, register_udfs};
@@ -127,12 +132,13 @@ impl DedupPlan {
 
     /// Deduplicates `records` with `model` (trained in-process, on a sample with
     /// [`train_on_sample`] or on everything with [`Deduper::run`], or loaded with
-    /// [`TrainedModel::from_json_str`]), working in `dir`: the records table, the blocked pairs
-    /// and the matches (`pairs.parquet`) are written there.
+    /// [`TrainedModel::from_json_str`]), working in `dir`: the records table, the blocked
+    /// pairs, the scored pairs and the matches (`pairs.parquet`) are written there.
     ///
     /// With the model [`Deduper::run`] learns on the same records, the matches and clusters
-    /// are that run's exactly. Candidate pairs with their weights are held in memory for
-    /// clustering: 16 bytes a pair (about 500 MB at 32M pairs).
+    /// are that run's exactly. Clustering holds the matches and the other candidate pairs
+    /// between two records that both have a match in memory (16 bytes a pair); the rest of
+    /// the candidate pairs stay on disk.
     ///
     /// # Errors
     ///
@@ -145,11 +151,35 @@ impl DedupPlan {
         self.run_on(&ctx, records, model, dir)
     }
 
+    /// Deduplicates records given in chunks, as [`DedupPlan::run`] deduplicates them all at
+    /// once, with the same answers: for data larger than memory. Each chunk's features are
+    /// written to `dir` and the chunk is dropped before the next is asked for, so only one
+    /// chunk's records are in memory at a time; record indexes in the result count from the
+    /// first record of the first chunk. Empty chunks are skipped.
+    ///
+    /// Memory beyond the chunk: DataFusion's pool ([`DedupPlan::memory_limit`]; joins and
+    /// sorts spill past it), 8 bytes a record for positions and clusters, and the pairs
+    /// clustering reads (see [`DedupPlan::run`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`DedupPlan::run`]; [`Error::Invalid`] at `records` past 4,294,967,295 records.
+    pub fn run_chunks<C: AsRef<[Record]>>(
+        &self,
+        chunks: impl IntoIterator<Item = C>,
+        model: &TrainedModel,
+        dir: &Path,
+    ) -> Result<PlanResult> {
+        let ctx = self.session()?;
+        self.run_chunks_on(&ctx, chunks, model, dir)
+    }
+
     /// Deduplicates as [`DedupPlan::run`] does, with the plan's queries run by a session
     /// the caller built: a distributed engine's client session (such as a Ballista
     /// scheduler's, in `mergetag-ballista`), whose settings should start from
-    /// [`DedupPlan::session_config`]. The plan registers its tables (`records`, `blocked`)
-    /// and UDFs ([`register_udfs`]) on it, replacing tables of the same names.
+    /// [`DedupPlan::session_config`]. The plan registers its tables (`raw`, `records`,
+    /// `blocked`, `scored`) and UDFs ([`register_udfs`]) on it, replacing tables of the same
+    /// names.
     ///
     /// `dir` is made absolute: the engine's workers read and write the tables at the same
     /// path, so on several machines it must be a shared file system mounted at the same
@@ -166,16 +196,33 @@ impl DedupPlan {
         model: &TrainedModel,
         dir: &Path,
     ) -> Result<PlanResult> {
+        self.run_chunks_on(ctx, [records], model, dir)
+    }
+
+    /// [`DedupPlan::run_chunks`] on a session the caller built, as [`DedupPlan::run_on`].
+    ///
+    /// # Errors
+    ///
+    /// As [`DedupPlan::run_chunks`].
+    pub fn run_chunks_on<C: AsRef<[Record]>>(
+        &self,
+        ctx: &SessionContext,
+        chunks: impl IntoIterator<Item = C>,
+        model: &TrainedModel,
+        dir: &Path,
+    ) -> Result<PlanResult> {
         let config = self.deduper.config();
         model.check(config).map_err(|source| Error::Dedup {
             step: "the model does not fit the configuration",
             source: Box::new(source),
         })?;
-        if u32::try_from(records.len()).is_err() {
-            return Err(Error::invalid(
-                "records",
-                "a plan holds at most 4,294,967,295 records; split the input",
-            ));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::Io {
+                path: "<runtime>".into(),
+                source: std::io::Error::other(
+                    "a plan blocks on its own runtime; run it from a blocking thread (spawn_blocking), not from an async task",
+                ),
+            });
         }
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.display().to_string(),
@@ -190,28 +237,47 @@ impl DedupPlan {
                 step: "the working directory is not a usable location",
                 source: Box::new(source),
             })?;
-        // Positions in record-id order (ties by input index), as Deduper::prepare orders.
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by(|&a, &b| records[a].id.cmp(&records[b].id).then(a.cmp(&b)));
-        let mut position = vec![0u32; records.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            position[i] = pos as u32;
+        // 1. The raw table, chunk by chunk: each record's input index, an order key of its
+        //    id, its id, features and keys.
+        let layout = Features::empty(&self.deduper);
+        let raw_dir = dir.join("raw");
+        output_dir(&raw_dir)?;
+        let mut n = 0usize;
+        let mut parts = 0usize;
+        for chunk in chunks {
+            let chunk = chunk.as_ref();
+            if chunk.is_empty() {
+                continue;
+            }
+            if u32::try_from(n + chunk.len()).is_err() {
+                return Err(Error::invalid(
+                    "records",
+                    "a plan holds at most 4,294,967,295 records; split the input",
+                ));
+            }
+            let features = self.deduper.features(chunk);
+            let batches = self.raw_batches(chunk, n, &features)?;
+            drop(features);
+            write_parquet(
+                &lake.child("raw").child(&format!("part-{parts:06}.parquet")),
+                &batches,
+            )
+            .map_err(|source| Error::Lake {
+                step: "write the records table",
+                source: Box::new(source),
+            })?;
+            n += chunk.len();
+            parts += 1;
         }
-        let features = self.deduper.features(records);
-        let batches = self.records_batches(records, &position, &features)?;
-        let records_file = lake.child("records.parquet");
-        write_parquet(&records_file, &batches).map_err(|source| Error::Lake {
-            step: "write the records table",
-            source: Box::new(source),
-        })?;
-        drop(batches);
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::Io {
-                path: "<runtime>".into(),
-                source: std::io::Error::other(
-                    "a plan blocks on its own runtime; run it from a blocking thread (spawn_blocking), not from an async task",
-                ),
-            });
+        if parts == 0 {
+            write_parquet(
+                &lake.child("raw").child("part-000000.parquet"),
+                &[RecordBatch::new_empty(self.raw_schema(&layout))],
+            )
+            .map_err(|source| Error::Lake {
+                step: "write the records table",
+                source: Box::new(source),
+            })?;
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.target_partitions)
@@ -221,46 +287,47 @@ impl DedupPlan {
                 path: "<runtime>".into(),
                 source,
             })?;
-        let scored = runtime.block_on(self.plan(
-            ctx,
-            &features,
-            records.len(),
-            model,
-            &dir.join("records.parquet"),
-            &dir.join("blocked"),
-        ))?;
-        drop(runtime);
+        // 2. The records table: positions in record-id order (ties by input index), as
+        //    Deduper::prepare orders; 3. blocking, comparing, scoring.
+        let (pos_to_input, scored) = runtime.block_on(async {
+            let pos_to_input = self.records_table(ctx, &layout, dir, n).await?;
+            let scored = self.plan(ctx, &layout, n, model, dir).await?;
+            Ok::<_, Error>((pos_to_input, scored))
+        })?;
         let Scored {
             pairs,
             weights,
             blocking,
             model,
         } = scored;
+        // 4. Clustering, in process. Every position is below n and every input index appears
+        //    once (records_table checks), so the indexing below holds.
         let threshold = config.threshold;
-        let clustering = cluster_pairs(
-            records.len(),
-            &pairs,
-            &weights,
-            threshold,
-            config.guard_bridges,
-        );
-        let mut clusters = vec![0u32; records.len()];
-        for (pos, &c) in clustering.clusters.iter().enumerate() {
-            clusters[order[pos]] = c;
+        let clustering = cluster_pairs(n, &pairs, &weights, threshold, config.guard_bridges);
+        let mut clusters = vec![0u32; n];
+        for (&input, &c) in pos_to_input.iter().zip(&clustering.clusters) {
+            clusters[input as usize] = c;
         }
-        let matches: Vec<PlanPair> = pairs
+        let matched: Vec<((u32, u32), f64)> = pairs
             .iter()
             .zip(&weights)
             .filter(|&(_, &w)| match_probability(w) >= threshold)
-            .map(|(&(a, b), &weight)| PlanPair {
-                a: order[a as usize],
-                b: order[b as usize],
+            .map(|(&p, &w)| (p, w))
+            .collect();
+        drop((pairs, weights));
+        let ids = runtime.block_on(ids_of(ctx, &matched, n))?;
+        drop(runtime);
+        let matches: Vec<PlanPair> = matched
+            .iter()
+            .map(|&((a, b), weight)| PlanPair {
+                a: pos_to_input[a as usize] as usize,
+                b: pos_to_input[b as usize] as usize,
                 weight,
                 probability: match_probability(weight),
             })
             .collect();
         let pairs_file = lake.child("pairs.parquet");
-        write_parquet(&pairs_file, &[pairs_batch(records, &matches)?]).map_err(|source| {
+        write_parquet(&pairs_file, &[pairs_batch(&matched, &ids)?]).map_err(|source| {
             Error::Lake {
                 step: "write the pairs table",
                 source: Box::new(source),
@@ -277,33 +344,48 @@ impl DedupPlan {
         })
     }
 
-    /// The records table: `pos` (record-id order), `id`, the feature columns `f0...` and the
-    /// key slots `k0...` (null for no key), in input order.
-    fn records_batches(
-        &self,
-        records: &[Record],
-        position: &[u32],
-        features: &Features,
-    ) -> Result<Vec<RecordBatch>> {
+    /// The raw table's schema: `input` (the record's index in the input), `id_order` (its id
+    /// encoded so that bytes sort as ids do: [`id_order_key`]), `id`, the feature columns
+    /// `f0...` and the key slots `k0...` (null for no key).
+    fn raw_schema(&self, layout: &Features) -> Arc<Schema> {
         let mut fields = vec![
-            Field::new("pos", DataType::UInt32, false),
+            Field::new("input", DataType::UInt32, false),
+            Field::new("id_order", DataType::Binary, false),
             Field::new("id", DataType::Utf8, false),
         ];
         fields.extend(
-            (0..features.column_count())
-                .map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
+            (0..layout.column_count()).map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
         );
         fields.extend(
-            (0..features.slots()).map(|s| Field::new(format!("k{s}"), DataType::UInt64, true)),
+            (0..layout.slots()).map(|s| Field::new(format!("k{s}"), DataType::UInt64, true)),
         );
-        let schema = Arc::new(Schema::new(fields));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// One chunk of the raw table, its first record at input index `first`.
+    fn raw_batches(
+        &self,
+        records: &[Record],
+        first: usize,
+        features: &Features,
+    ) -> Result<Vec<RecordBatch>> {
+        let schema = self.raw_schema(features);
         let mut batches = Vec::new();
+        let mut key = Vec::new();
         let mut start = 0;
         while start < records.len() {
             let end = (start + self.batch_size).min(records.len());
             let rows = start..end;
+            let mut order = BinaryBuilder::new();
+            for r in &records[rows.clone()] {
+                id_order_key(&r.id, &mut key);
+                order.append_value(&key);
+            }
             let mut columns: Vec<ArrayRef> = vec![
-                Arc::new(UInt32Array::from(position[rows.clone()].to_vec())),
+                Arc::new(UInt32Array::from_iter_values(
+                    rows.clone().map(|i| (first + i) as u32),
+                )),
+                Arc::new(order.finish()),
                 Arc::new(StringArray::from_iter_values(
                     records[rows.clone()].iter().map(|r| r.id.to_string()),
                 )),
@@ -328,10 +410,85 @@ impl DedupPlan {
             );
             start = end;
         }
-        if batches.is_empty() {
-            batches.push(RecordBatch::new_empty(schema));
-        }
         Ok(batches)
+    }
+
+    /// Writes the records table (`pos` in record-id order, then the raw table's columns but
+    /// `id_order`) by a sort in DataFusion, which spills, registers it as `records`, and gives
+    /// each position's input index.
+    async fn records_table(
+        &self,
+        ctx: &SessionContext,
+        layout: &Features,
+        dir: &Path,
+        n: usize,
+    ) -> Result<Vec<u32>> {
+        for table in ["raw", "records"] {
+            ctx.deregister_table(table)
+                .map_err(Error::datafusion(format!("deregister the {table} table")))?;
+        }
+        ctx.register_parquet(
+            "raw",
+            format!("{}/", dir.join("raw").display()),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .map_err(Error::datafusion("register the raw records"))?;
+        let mut columns = String::from("input, id");
+        for c in 0..layout.column_count() {
+            let _ = write!(columns, ", f{c}");
+        }
+        for s in 0..layout.slots() {
+            let _ = write!(columns, ", k{s}");
+        }
+        let records_path = output_dir(&dir.join("records"))?;
+        ctx.sql(&format!(
+            "SELECT CAST(row_number() OVER (ORDER BY id_order, input ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1 AS INT UNSIGNED) AS pos, \
+             {columns} FROM raw"
+        ))
+        .await
+        .map_err(Error::datafusion("plan the records table"))?
+        .write_parquet(&records_path, DataFrameWriteOptions::new(), None)
+        .await
+        .map_err(Error::datafusion("write the records table"))?;
+        ctx.register_parquet("records", &records_path, ParquetReadOptions::default())
+            .await
+            .map_err(Error::datafusion("register the records table"))?;
+        // Every position below n given once, every input index below n taken once: anything
+        // else is an error here, not a wrong index later.
+        let mut pos_to_input = vec![u32::MAX; n];
+        let mut taken = vec![false; n];
+        for_each_row(ctx, "SELECT pos, input FROM records", |batch| {
+            let (Some(pos), Some(input)) = (
+                batch.column(0).as_primitive_opt::<UInt32Type>(),
+                batch.column(1).as_primitive_opt::<UInt32Type>(),
+            ) else {
+                return Err(Error::invalid(
+                    "records",
+                    "positions did not come back as (UInt32, UInt32)",
+                ));
+            };
+            for k in 0..batch.num_rows() {
+                let (p, i) = (pos.value(k) as usize, input.value(k));
+                if pos_to_input.get(p) != Some(&u32::MAX) || taken.get(i as usize) != Some(&false) {
+                    return Err(Error::invalid(
+                        "records",
+                        format!("position {p} or input index {i} is out of range or repeated"),
+                    ));
+                }
+                pos_to_input[p] = i;
+                taken[i as usize] = true;
+            }
+            Ok(())
+        })
+        .await?;
+        if taken.iter().any(|t| !t) {
+            return Err(Error::invalid(
+                "records",
+                "the records table lost records while it was sorted",
+            ));
+        }
+        Ok(pos_to_input)
     }
 
     /// The settings the plan's queries run with: [`DedupPlan::target_partitions`],
@@ -350,7 +507,13 @@ impl DedupPlan {
         let config = self.session_config();
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = self.memory_limit {
-            runtime = runtime.with_memory_limit(bytes, 1.0);
+            // A fair pool: each spilling operator (the sorts of both sides of a join, on
+            // every partition) gets its share, where a greedy one lets the first take it all
+            // and the next fail. The tracker names the largest consumers when it is exceeded.
+            runtime = runtime.with_memory_pool(Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(bytes),
+                NonZeroUsize::MIN.saturating_add(4),
+            )));
         }
         let runtime = runtime
             .build_arc()
@@ -365,22 +528,16 @@ impl DedupPlan {
         features: &Features,
         n: usize,
         model: &TrainedModel,
-        records_file: &Path,
-        blocked_dir: &Path,
+        dir: &Path,
     ) -> Result<Scored> {
         let config = self.deduper.config();
+        let blocked_dir = &dir.join("blocked");
+        let scored_dir = &dir.join("scored");
         // A session given again: the tables of an earlier run make way.
-        for table in ["records", "blocked"] {
+        for table in ["blocked", "scored"] {
             ctx.deregister_table(table)
                 .map_err(Error::datafusion(format!("deregister the {table} table")))?;
         }
-        ctx.register_parquet(
-            "records",
-            records_file.display().to_string(),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .map_err(Error::datafusion("register the records table"))?;
         let max = config.max_block_size;
         // Blocking: per key slot, the blocks' sizes, then the pairs of blocks within the cap,
         // each flagged when an earlier slot's key already pairs it.
@@ -403,15 +560,7 @@ impl DedupPlan {
             block_stats.push((stats, largest));
         }
         let union = blocking_sql(slots, max);
-        // A directory DataFusion writes into: emptied first, or an earlier run's files would
-        // be read as this run's.
-        if blocked_dir.exists() {
-            std::fs::remove_dir_all(blocked_dir).map_err(|source| Error::Io {
-                path: blocked_dir.display().to_string(),
-                source,
-            })?;
-        }
-        let blocked_path = format!("{}/", blocked_dir.display());
+        let blocked_path = output_dir(blocked_dir)?;
         if slots > 0 {
             ctx.sql(&union)
                 .await
@@ -420,10 +569,7 @@ impl DedupPlan {
                 .await
                 .map_err(Error::datafusion("run the blocking joins"))?;
         }
-        let has_blocked = slots > 0
-            && std::fs::read_dir(blocked_dir)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false);
+        let has_blocked = slots > 0 && has_files(blocked_dir);
         let mut per_slot = vec![(0u64, 0u64); slots];
         if has_blocked {
             ctx.register_parquet("blocked", &blocked_path, ParquetReadOptions::default())
@@ -461,7 +607,8 @@ impl DedupPlan {
             });
         }
         // Comparing and scoring: each candidate pair joined to its two records' features and
-        // its first record's value counts (for term frequencies).
+        // its first record's value counts (for term frequencies), written as Parquet rather
+        // than collected, so that the candidate pairs never have to fit in memory.
         let columns = features.column_count();
         let main_columns = features.comparison_columns();
         let tf = crate::udf::WeightUdf::new(model.clone())
@@ -492,36 +639,64 @@ impl DedupPlan {
         let sql = format!(
             "SELECT c.a, c.b, {WEIGHT_UDF}({LEVELS_UDF}({}, {}){weight_args}) AS weight \
              FROM blocked c JOIN records l ON c.a = l.pos JOIN records r ON c.b = r.pos{tf_joins} \
-             WHERE NOT c.seen ORDER BY c.a, c.b",
+             WHERE NOT c.seen",
             left.join(", "),
             right.join(", ")
         );
-        let batches = ctx
-            .sql(&sql)
+        let scored_path = output_dir(scored_dir)?;
+        ctx.sql(&sql)
             .await
             .map_err(Error::datafusion("plan the scoring"))?
-            .collect()
+            .write_parquet(&scored_path, DataFrameWriteOptions::new(), None)
             .await
             .map_err(Error::datafusion("run the scoring"))?;
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let mut pairs = Vec::with_capacity(total);
-        let mut weights = Vec::with_capacity(total);
-        for batch in &batches {
-            let (Some(a), Some(b), Some(w)) = (
-                batch.column(0).as_primitive_opt::<UInt32Type>(),
-                batch.column(1).as_primitive_opt::<UInt32Type>(),
-                batch.column(2).as_primitive_opt::<Float64Type>(),
-            ) else {
-                return Err(Error::invalid(
-                    "scoring",
-                    "the scored pairs did not come back as (UInt32, UInt32, Float64)",
-                ));
-            };
-            for k in 0..batch.num_rows() {
-                pairs.push((a.value(k), b.value(k)));
-                weights.push(w.value(k));
-            }
+        if !has_files(scored_dir) {
+            return Ok(Scored {
+                pairs: Vec::new(),
+                weights: Vec::new(),
+                blocking,
+                model,
+            });
         }
+        ctx.register_parquet("scored", &scored_path, ParquetReadOptions::default())
+            .await
+            .map_err(Error::datafusion("register the scored pairs"))?;
+        // What clustering reads: every match, and, for the bridge guard, the other candidate
+        // pairs whose two records both have a match. The guard only looks at pairs between
+        // two clusters of two or more records, and a record without a match stays alone, so
+        // the pairs left out cannot change a cluster; memory follows the matches, not the
+        // candidate pairs.
+        let threshold = config.threshold;
+        let mut pairs = Vec::new();
+        let mut weights = Vec::new();
+        let mut matched = vec![false; n];
+        for_each_scored(ctx, |a, b, w| {
+            if match_probability(w) >= threshold {
+                pairs.push((a, b));
+                weights.push(w);
+                for x in [a, b] {
+                    if let Some(m) = matched.get_mut(x as usize) {
+                        *m = true;
+                    }
+                }
+            }
+        })
+        .await?;
+        if config.guard_bridges {
+            let is_matched = |x: u32| matched.get(x as usize).copied().unwrap_or(false);
+            for_each_scored(ctx, |a, b, w| {
+                if match_probability(w) < threshold && is_matched(a) && is_matched(b) {
+                    pairs.push((a, b));
+                    weights.push(w);
+                }
+            })
+            .await?;
+        }
+        // In record-id order of (a, b), as the in-process run lists them; pairs are unique.
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_unstable_by_key(|&k| pairs[k]);
+        let pairs = order.iter().map(|&k| pairs[k]).collect();
+        let weights = order.iter().map(|&k| weights[k]).collect();
         Ok(Scored {
             pairs,
             weights,
@@ -566,7 +741,143 @@ fn blocking_sql(slots: usize, max: usize) -> String {
     union
 }
 
-/// Scored candidate pairs (positions in record-id order, sorted) and what blocking did.
+/// A directory DataFusion writes a table into, as the path it takes (with a trailing `/`):
+/// emptied first, or an earlier run's files would be read as this run's.
+fn output_dir(dir: &Path) -> Result<String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(format!("{}/", dir.display()))
+}
+
+/// Whether DataFusion wrote any file into `dir` (a query without rows may write none).
+fn has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+/// Streams the result of `sql` into `each`, one batch in memory at a time.
+async fn for_each_row(
+    ctx: &SessionContext,
+    sql: &str,
+    mut each: impl FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut stream = ctx
+        .sql(sql)
+        .await
+        .map_err(Error::datafusion(format!("plan: {sql}")))?
+        .execute_stream()
+        .await
+        .map_err(Error::datafusion(format!("run: {sql}")))?;
+    while let Some(batch) = stream.next().await {
+        each(&batch.map_err(Error::datafusion(format!("run: {sql}")))?)?;
+    }
+    Ok(())
+}
+
+/// Streams the `scored` table, calling `each(a, b, weight)` for every pair.
+async fn for_each_scored(ctx: &SessionContext, mut each: impl FnMut(u32, u32, f64)) -> Result<()> {
+    for_each_row(ctx, "SELECT a, b, weight FROM scored", |batch| {
+        let (Some(a), Some(b), Some(w)) = (
+            batch.column(0).as_primitive_opt::<UInt32Type>(),
+            batch.column(1).as_primitive_opt::<UInt32Type>(),
+            batch.column(2).as_primitive_opt::<Float64Type>(),
+        ) else {
+            return Err(Error::invalid(
+                "scoring",
+                "the scored pairs did not come back as (UInt32, UInt32, Float64)",
+            ));
+        };
+        for k in 0..batch.num_rows() {
+            each(a.value(k), b.value(k), w.value(k));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The ids of the records the matches name (by position), read from the records table.
+async fn ids_of(
+    ctx: &SessionContext,
+    matched: &[((u32, u32), f64)],
+    n: usize,
+) -> Result<HashMap<u32, String>> {
+    let mut wanted = vec![false; n];
+    for &((a, b), _) in matched {
+        for x in [a, b] {
+            if let Some(w) = wanted.get_mut(x as usize) {
+                *w = true;
+            }
+        }
+    }
+    let mut ids = HashMap::new();
+    if matched.is_empty() {
+        return Ok(ids);
+    }
+    for_each_row(ctx, "SELECT pos, id FROM records", |batch| {
+        // Parquet text comes back as string views; other engines may give plain strings.
+        let id = arrow::compute::cast(batch.column(1), &DataType::Utf8).map_err(|source| {
+            Error::Arrow {
+                step: "record ids",
+                source,
+            }
+        })?;
+        let (Some(pos), Some(id)) = (
+            batch.column(0).as_primitive_opt::<UInt32Type>(),
+            id.as_string_opt::<i32>(),
+        ) else {
+            return Err(Error::invalid(
+                "records",
+                "ids did not come back as (UInt32, text)",
+            ));
+        };
+        for k in 0..batch.num_rows() {
+            let p = pos.value(k);
+            if wanted.get(p as usize).copied().unwrap_or(false) {
+                ids.insert(p, id.value(k).to_owned());
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(ids)
+}
+
+/// Writes into `out` a byte string of `id` whose byte order is the order of ids
+/// ([`RecordId`]'s `Ord`: by source, then row keys before id keys, rows by number, ids by
+/// text), so that an engine sorting bytes sorts records as [`Deduper::prepare`] does.
+///
+/// The source's bytes come first with each 0 written as `0 1`, then `0 0`: a shorter source
+/// sorts before a longer one it begins. Then `1` and the row number big-endian, or `2` and the
+/// id's bytes (last, so they need no terminator).
+pub(crate) fn id_order_key(id: &RecordId, out: &mut Vec<u8>) {
+    out.clear();
+    for &b in id.source.as_str().as_bytes() {
+        if b == 0 {
+            out.extend_from_slice(&[0, 1]);
+        } else {
+            out.push(b);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
+    match &id.key {
+        RecordKey::Row(n) => {
+            out.push(1);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        RecordKey::Id(s) => {
+            out.push(2);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+/// The pairs clustering reads (positions in record-id order, sorted): every match, and the
+/// candidate pairs between records that both have one; and what blocking did.
 struct Scored {
     pairs: Vec<(u32, u32)>,
     weights: Vec<f64>,
@@ -686,29 +997,29 @@ async fn query_rows(ctx: &SessionContext, sql: &str, step: &str) -> Result<Vec<V
     Ok(rows)
 }
 
-/// The matches as a table: record ids, weight and probability.
-fn pairs_batch(records: &[Record], matches: &[PlanPair]) -> Result<RecordBatch> {
+/// The matches (by position) as a table: record ids, weight and probability.
+fn pairs_batch(matched: &[((u32, u32), f64)], ids: &HashMap<u32, String>) -> Result<RecordBatch> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("a_id", DataType::Utf8, false),
         Field::new("b_id", DataType::Utf8, false),
         Field::new("weight", DataType::Float64, false),
         Field::new("probability", DataType::Float64, false),
     ]));
-    let id = |i: usize| records.get(i).map(|r| r.id.to_string()).unwrap_or_default();
+    let id = |p: u32| ids.get(&p).map_or("", String::as_str);
     RecordBatch::try_new(
         schema,
         vec![
             Arc::new(StringArray::from_iter_values(
-                matches.iter().map(|p| id(p.a)),
+                matched.iter().map(|&((a, _), _)| id(a)),
             )),
             Arc::new(StringArray::from_iter_values(
-                matches.iter().map(|p| id(p.b)),
+                matched.iter().map(|&((_, b), _)| id(b)),
             )),
             Arc::new(Float64Array::from_iter_values(
-                matches.iter().map(|p| p.weight),
+                matched.iter().map(|&(_, w)| w),
             )),
             Arc::new(Float64Array::from_iter_values(
-                matches.iter().map(|p| p.probability),
+                matched.iter().map(|&(_, w)| match_probability(w)),
             )),
         ],
     )
@@ -813,6 +1124,30 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    proptest::proptest! {
+        /// Order keys sort as record ids do, whatever the sources and keys (zero bytes,
+        /// prefixes, rows and ids).
+        #[test]
+        fn id_order_keys_sort_as_ids(
+            a in (proptest::string::string_regex("[a\\x00\\x01b]{0,4}").unwrap(),
+                  proptest::option::of(0u64..300),
+                  proptest::string::string_regex("[a\\x00b]{0,4}").unwrap()),
+            b in (proptest::string::string_regex("[a\\x00\\x01b]{0,4}").unwrap(),
+                  proptest::option::of(0u64..300),
+                  proptest::string::string_regex("[a\\x00b]{0,4}").unwrap()),
+        ) {
+            let id = |(source, row, key): (String, Option<u64>, String)| match row {
+                Some(n) => RecordId::row(source, n),
+                None => RecordId::id(source, key),
+            };
+            let (a, b) = (id(a), id(b));
+            let (mut ka, mut kb) = (Vec::new(), Vec::new());
+            id_order_key(&a, &mut ka);
+            id_order_key(&b, &mut kb);
+            proptest::prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+        }
     }
 
     #[test]

@@ -142,6 +142,71 @@ pub struct Generator {
     source: String,
 }
 
+/// The process's peak resident memory in MiB (`VmHWM` of `/proc/self/status`), for tests,
+/// benches and examples that report memory; 0 where there is no `/proc` (not Linux).
+pub fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// The chunks of [`Generator::chunks`], generated as they are asked for.
+#[derive(Debug)]
+pub struct Chunks<'a> {
+    generator: &'a Generator,
+    rng: Rng,
+    /// Mailboxes already taken (hashes of their folded addresses): a mailbox belongs to one
+    /// person, so a second Mark Davis at a provider gets `markdavis7` there, as providers make
+    /// people choose. Hashes rather than text keep 10M people's set small.
+    used: HashSet<u64>,
+    next_person: u64,
+    people: u64,
+    per_chunk: u64,
+    /// Records generated in earlier chunks.
+    records: usize,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Dataset;
+
+    fn next(&mut self) -> Option<Dataset> {
+        if self.next_person >= self.people {
+            return None;
+        }
+        let end = self.people.min(self.next_person + self.per_chunk);
+        let (g, rng, used) = (self.generator, &mut self.rng, &mut self.used);
+        let mut rows: Vec<(u64, Record)> =
+            Vec::with_capacity((end - self.next_person) as usize * 3 / 2);
+        for p in self.next_person..end {
+            let person = g.person(rng, p, used);
+            let mut n = 1;
+            if rng.chance(g.noise.duplicated) {
+                n += 1 + rng.geometric(g.noise.extra_records - 1.0);
+            }
+            for k in 0..n {
+                let record = g.record(rng, &person, k > 0, used);
+                rows.push((p, record));
+            }
+        }
+        rng.shuffle(&mut rows);
+        let mut records = Vec::with_capacity(rows.len());
+        let mut entities = Vec::with_capacity(rows.len());
+        for (p, mut r) in rows {
+            self.records += 1;
+            r.id = RecordId::id(g.source.as_str(), format!("r{:08}", self.records));
+            records.push(r);
+            entities.push(p);
+        }
+        self.next_person = end;
+        Some(Dataset { records, entities })
+    }
+}
+
 /// One person's true details.
 #[derive(Debug, Clone)]
 struct Person {
@@ -179,34 +244,40 @@ impl Generator {
 
     /// Generates `people` people and their records.
     pub fn generate(&self, people: usize) -> Dataset {
-        let mut rng = Rng::new(self.seed);
-        let mut rows: Vec<(u64, Record)> = Vec::with_capacity(people * 3 / 2);
-        // Addresses already taken: a mailbox belongs to one person, so a second Mark Davis at
-        // a provider gets `markdavis7` there, as providers make people choose.
-        let mut used = HashSet::with_capacity(people);
-        for p in 0..people as u64 {
-            let person = self.person(&mut rng, p, &mut used);
-            let mut n = 1;
-            if rng.chance(self.noise.duplicated) {
-                n += 1 + rng.geometric(self.noise.extra_records - 1.0);
-            }
-            for k in 0..n {
-                let record = self.record(&mut rng, &person, k > 0, &mut used);
-                rows.push((p, record));
-            }
-        }
-        rng.shuffle(&mut rows);
-        let mut records = Vec::with_capacity(rows.len());
-        let mut entities = Vec::with_capacity(rows.len());
-        for (i, (p, mut r)) in rows.into_iter().enumerate() {
-            r.id = RecordId::id(self.source.as_str(), format!("r{:08}", i + 1));
-            records.push(r);
-            entities.push(p);
-        }
-        Dataset { records, entities }
+        self.chunks(people, people.max(1))
+            .next()
+            .unwrap_or(Dataset {
+                records: Vec::new(),
+                entities: Vec::new(),
+            })
     }
 
-    fn person(&self, rng: &mut Rng, id: u64, used: &mut HashSet<String>) -> Person {
+    /// Generates `people` people and their records in chunks of `per_chunk` people (at least
+    /// one), for data sets larger than memory: each chunk's records are shuffled among
+    /// themselves, ids (`r00000001`...) and people (`entities`) count across chunks, and a
+    /// mailbox is still one person's in every chunk. With one chunk, the records are
+    /// [`Generator::generate`]'s.
+    ///
+    /// ```
+    /// use mergetag_testkit::Generator;
+    ///
+    /// let chunks: Vec<_> = Generator::new(1).chunks(1_000, 400).collect();
+    /// assert_eq!(chunks.len(), 3);
+    /// assert_eq!(chunks[2].entities.iter().min(), Some(&800));
+    /// ```
+    pub fn chunks(&self, people: usize, per_chunk: usize) -> Chunks<'_> {
+        Chunks {
+            generator: self,
+            rng: Rng::new(self.seed),
+            used: HashSet::with_capacity(people.min(per_chunk.saturating_mul(4))),
+            next_person: 0,
+            people: people as u64,
+            per_chunk: per_chunk.max(1) as u64,
+            records: 0,
+        }
+    }
+
+    fn person(&self, rng: &mut Rng, id: u64, used: &mut HashSet<u64>) -> Person {
         let first = rng.skewed(names::FIRST).to_owned();
         let last = rng.skewed(names::LAST).to_owned();
         let birth = NaiveDate::from_ymd_opt(
@@ -236,7 +307,7 @@ impl Generator {
         rng: &mut Rng,
         p: &Person,
         duplicate: bool,
-        used: &mut HashSet<String>,
+        used: &mut HashSet<u64>,
     ) -> Record {
         let noise = if duplicate {
             self.noise.clone()
@@ -357,12 +428,17 @@ fn email_local(rng: &mut Rng, first: &str, last: &str, birth: NaiveDate, id: u64
 }
 
 /// `local@domain`, or with digits added to the local part until no one holds it yet.
-fn unique_address(rng: &mut Rng, used: &mut HashSet<String>, local: &str, domain: &str) -> String {
+fn unique_address(rng: &mut Rng, used: &mut HashSet<u64>, local: &str, domain: &str) -> String {
     // Taken is by mailbox, not spelling: `mark.davis` and `markdavis` are one Gmail mailbox.
+    // Kept as a 64-bit FNV-1a hash, written here so that it is the same on every platform and
+    // Rust release (std's hasher is not promised to be); two mailboxes sharing a hash (odds
+    // about 1 in 400,000 at 10M people) only give the second a numbered address.
     let key = |a: &str| {
         let mut k = String::new();
         mergetag_model::mailbox::fold_into(a, &mut k);
-        k
+        k.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     };
     let mut address = format!("{local}@{domain}");
     while used.contains(&key(&address)) {
@@ -400,6 +476,41 @@ fn typo(rng: &mut Rng, s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_count_ids_and_people_across_chunks() {
+        let g = Generator::new(11);
+        let whole = g.generate(900);
+        let one: Vec<Dataset> = g.chunks(900, 900).collect();
+        assert_eq!(one, [whole]);
+        let chunks: Vec<Dataset> = g.chunks(900, 250).collect();
+        assert_eq!(chunks.len(), 4);
+        let mut next_id = 1;
+        for (k, c) in chunks.iter().enumerate() {
+            assert_eq!(c.records.len(), c.entities.len());
+            // Each chunk holds its own range of people.
+            let people = (k as u64 * 250)..((k as u64 + 1) * 250).min(900);
+            assert!(c.entities.iter().all(|e| people.contains(e)));
+            assert_eq!(
+                c.entities.iter().collect::<HashSet<_>>().len(),
+                people.clone().count()
+            );
+            for r in &c.records {
+                assert_eq!(r.id.to_string(), format!("testkit:r{next_id:08}"));
+                next_id += 1;
+            }
+        }
+        assert_eq!(chunks, g.chunks(900, 250).collect::<Vec<_>>());
+        assert_eq!(g.chunks(0, 10).count(), 0);
+        assert!(g.generate(0).records.is_empty());
+    }
+
+    #[test]
+    fn peak_memory_is_read() {
+        if cfg!(target_os = "linux") {
+            assert!(peak_rss_mib() > 0);
+        }
+    }
 
     #[test]
     fn sizes_and_truth_line_up() {
