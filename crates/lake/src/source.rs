@@ -734,15 +734,24 @@ pub struct ArrowSource {
 #[derive(Default)]
 struct Columnar {
     records: Vec<Record>,
-    /// Each row's fault: the first column (in column order) that could not be read.
-    faults: Vec<Option<FieldFault>>,
+    /// Each row's fault: the first column (in column order) that could not be read. Boxed,
+    /// as faults are rare: a row's slot is then one word that the reader checks as it hands
+    /// the row out, not the size of a fault (clearing and checking those measured a cache
+    /// line a row).
+    faults: Vec<Option<Box<FieldFault>>>,
     /// Each row's best key rank so far.
-    key_rank: Vec<usize>,
+    key_rank: Vec<u32>,
     /// Each row's best observed-at rank and time so far.
-    observed: Vec<Option<(usize, chrono::DateTime<chrono::Utc>)>>,
+    observed: Vec<Option<(u32, chrono::DateTime<chrono::Utc>)>>,
     /// The rows of the batch filled: `records[i]` is row `start + i`.
     start: usize,
     end: usize,
+}
+
+/// A column's rank among the map's key or observed-at columns, as [`Columnar`] keeps it (a
+/// map has a handful; `u32::MAX` stands for none).
+fn rank_u32(rank: usize) -> u32 {
+    u32::try_from(rank).unwrap_or(u32::MAX)
 }
 
 /// The rows [`Columnar`] fills column by column at a time: their records (fields and text)
@@ -771,7 +780,7 @@ impl Columnar {
         let mut fault = |row: usize, kind| {
             // Columns go in order: the first fault of a row is its first column's.
             if faults[row - base].is_none() {
-                faults[row - base] = Some(FieldFault::new(kind, plan.name(j).cloned()));
+                faults[row - base] = Some(Box::new(FieldFault::new(kind, plan.name(j).cloned())));
             }
         };
         let column = current.columns.get(j);
@@ -812,15 +821,18 @@ impl Columnar {
             return;
         }
         match plan.column(j) {
-            PlannedColumn::Key { rank } => each(column, partition, rows, |row, c| match c {
-                Ok(c) => {
-                    let i = row - base;
-                    if rank < key_rank[i] && c.set_key(&mut records[i].id.key) {
-                        key_rank[i] = rank;
+            PlannedColumn::Key { rank } => {
+                let rank = rank_u32(rank);
+                each(column, partition, rows, |row, c| match c {
+                    Ok(c) => {
+                        let i = row - base;
+                        if rank < key_rank[i] && c.set_key(&mut records[i].id.key) {
+                            key_rank[i] = rank;
+                        }
                     }
-                }
-                Err(kind) => fault(row, kind),
-            }),
+                    Err(kind) => fault(row, kind),
+                })
+            }
             PlannedColumn::Field {
                 kind,
                 index: Some(index),
@@ -830,6 +842,7 @@ impl Columnar {
                 let invalid = || SourceErrorKind::InvalidValue {
                     expected: kind.as_str().to_owned(),
                 };
+                let observed_rank = observed_rank.map(rank_u32);
                 each(column, partition, rows, |row, c| {
                     let record = &mut records[row - base];
                     let value = match (kind, c) {
@@ -888,7 +901,7 @@ impl Columnar {
         self.faults.clear();
         self.faults.resize(n, None);
         self.key_rank.clear();
-        self.key_rank.resize(n, usize::MAX);
+        self.key_rank.resize(n, u32::MAX);
         self.observed.clear();
         self.observed.resize(n, None);
         self.start = rows.start;
@@ -906,15 +919,22 @@ impl Columnar {
             for j in 0..current.columns.len() + current.partitions.len() {
                 self.fill_column(current, plan, j, chunk.clone(), keep_text);
             }
-        }
-        for (i, record) in self.records[..n].iter_mut().enumerate() {
-            if self.key_rank[i] == usize::MAX {
-                record.id.key = RecordKey::Row(first_record + i as u64);
+            // Finished while the chunk's records are still in the cache (a pass over the
+            // whole batch after it found them evicted).
+            let (from, to) = (chunk.start - rows.start, chunk.end - rows.start);
+            let finish = self.records[from..to]
+                .iter_mut()
+                .zip(&self.key_rank[from..to])
+                .zip(&self.observed[from..to]);
+            for (i, ((record, &rank), observed)) in (from..).zip(finish) {
+                if rank == u32::MAX {
+                    record.id.key = RecordKey::Row(first_record + i as u64);
+                }
+                if record.id.source != *source {
+                    record.id.source = source.clone();
+                }
+                record.observed_at = observed.map(|(_, t)| t);
             }
-            if record.id.source != *source {
-                record.id.source = source.clone();
-            }
-            record.observed_at = self.observed[i].map(|(_, t)| t);
         }
     }
 }
@@ -1150,7 +1170,7 @@ impl Source for ArrowSource {
                         }
                         Ok(())
                     }
-                    Some(fault) => Err(fault),
+                    Some(fault) => Err(*fault),
                 }
             } else {
                 match &self.plan {
