@@ -19,7 +19,7 @@ use mergetag_sources::Cell;
 /// Why one cell could not become a value; the caller names the column and row.
 pub(crate) type CellFault = SourceErrorKind;
 
-fn invalid(expected: &str) -> CellFault {
+pub(crate) fn invalid(expected: &str) -> CellFault {
     SourceErrorKind::InvalidValue {
         expected: expected.to_owned(),
     }

@@ -820,6 +820,59 @@ impl Columnar {
         {
             return;
         }
+        use arrow::array::Array;
+        // Timestamps and booleans into fields of their types: straight into the record, as
+        // `convert_value` would take them, without a cell or a conversion on the way.
+        match (plan.column(j), column) {
+            (
+                PlannedColumn::Field {
+                    kind: ColumnType::Timestamp,
+                    index: Some(index),
+                    observed_rank,
+                    ..
+                },
+                Some(Column::TimestampMs(a)),
+            ) => {
+                let observed_rank = observed_rank.map(rank_u32);
+                for row in rows.start..rows.end.min(a.len()) {
+                    let i = row - base;
+                    if a.is_null(row) {
+                        records[i].set_at(index, Value::Null);
+                        continue;
+                    }
+                    let Some(t) = chrono::DateTime::from_timestamp_millis(a.value(row)) else {
+                        fault(row, crate::convert::invalid("timestamp"));
+                        continue;
+                    };
+                    if let Some(rank) = observed_rank
+                        && observed[i].is_none_or(|(best, _)| rank < best)
+                    {
+                        observed[i] = Some((rank, t));
+                    }
+                    records[i].set_at(index, Value::DateTime(t));
+                }
+                return;
+            }
+            (
+                PlannedColumn::Field {
+                    kind: ColumnType::Bool,
+                    index: Some(index),
+                    ..
+                },
+                Some(Column::Bool(a)),
+            ) => {
+                for row in rows.start..rows.end.min(a.len()) {
+                    let value = if a.is_null(row) {
+                        Value::Null
+                    } else {
+                        Value::Bool(a.value(row))
+                    };
+                    records[row - base].set_at(index, value);
+                }
+                return;
+            }
+            _ => {}
+        }
         match plan.column(j) {
             PlannedColumn::Key { rank } => {
                 let rank = rank_u32(rank);
@@ -1265,6 +1318,63 @@ mod tests {
         let mut rejects = Vec::new();
         source.drain_rejects(&mut rejects);
         (records, rejects)
+    }
+
+    /// Columns filled by their own loops (timestamps, booleans, dictionary text without nulls)
+    /// give the records, and rejects, that filling row by row gives.
+    #[test]
+    fn typed_columns_fill_as_rows_do() {
+        use arrow::array::{BooleanArray, DictionaryArray};
+        use arrow::datatypes::Int32Type;
+        let n = 300usize;
+        let ids = Int64Array::from_iter_values((0..n).map(|i| 7_000 + i as i64));
+        let optout: BooleanArray = (0..n).map(|i| (i % 7 != 0).then_some(i % 2 == 0)).collect();
+        let created: TimestampMillisecondArray = (0..n)
+            .map(|i| match i % 50 {
+                3 => None,
+                // Beyond chrono's range: the row is a reject.
+                4 => Some(i64::MAX),
+                _ => Some(1_600_000_000_000 + i as i64 * 3_600_000),
+            })
+            .collect::<TimestampMillisecondArray>()
+            .with_timezone("UTC");
+        let city: DictionaryArray<Int32Type> = (0..n)
+            .map(|i| ["Austin", "Berlin", "Toronto"][i % 3])
+            .collect();
+        let batch = RecordBatch::try_from_iter([
+            ("hs_object_id", Arc::new(ids) as ArrayRef),
+            ("hs_email_optout", Arc::new(optout)),
+            ("createdate", Arc::new(created)),
+            ("city", Arc::new(city)),
+        ])
+        .unwrap();
+        let map = mergetag_sources::ColumnMap::hubspot_contacts();
+        let plain = RecordBatchIterator::new([Ok(batch.clone())], batch.schema());
+        let (records, rejects) = read_all(
+            &mut ArrowSource::builder()
+                .column_map(map.clone())
+                .from_reader("crm", plain),
+        );
+        assert_eq!(rejects.len(), n / 50);
+        let mut mapper = ValueMapper::new(map);
+        let current = Current::new(&batch, Arc::from(Vec::new()));
+        let plan = mapper.plan(&current.names);
+        let source = SourceName::new("crm");
+        let mut expected = Vec::new();
+        for row in 0..n {
+            let mut record = Record::default();
+            let filled = mapper.fill_row(
+                &plan,
+                |i| current.cell(i, row),
+                &source,
+                row as u64 + 1,
+                &mut record,
+            );
+            if filled.is_ok() {
+                expected.push(record);
+            }
+        }
+        assert_eq!(records, expected);
     }
 
     /// A file of one row group is decoded on one thread, which fills the first rows of each
