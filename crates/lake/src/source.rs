@@ -736,8 +736,8 @@ struct Columnar {
     records: Vec<Record>,
     /// Each row's fault: the first column (in column order) that could not be read. Boxed,
     /// as faults are rare: a row's slot is then one word that the reader checks as it hands
-    /// the row out, not the size of a fault (clearing and checking those measured a cache
-    /// line a row).
+    /// the row out, not a fault's 56 bytes (most of a cache line a row, cleared for every
+    /// batch and read again for every row).
     faults: Vec<Option<Box<FieldFault>>>,
     /// Each row's best key rank so far.
     key_rank: Vec<u32>,
