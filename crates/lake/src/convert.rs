@@ -19,7 +19,7 @@ use mergetag_sources::Cell;
 /// Why one cell could not become a value; the caller names the column and row.
 pub(crate) type CellFault = SourceErrorKind;
 
-fn invalid(expected: &str) -> CellFault {
+pub(crate) fn invalid(expected: &str) -> CellFault {
     SourceErrorKind::InvalidValue {
         expected: expected.to_owned(),
     }
@@ -250,6 +250,15 @@ impl Column {
                 _ => return false,
             },
             Column::DictionaryI32(keys, values) => match values.as_ref() {
+                // Neither keys nor values null (how exports mostly are): a key is all a row
+                // needs looked at.
+                Column::Utf8(v) if keys.null_count() == 0 && v.null_count() == 0 => {
+                    let keys = keys.values();
+                    rows.for_each(|r| {
+                        let k = usize::try_from(keys[r]).ok().filter(|&k| k < v.len());
+                        f(r, k.map(|k| v.value(k)));
+                    });
+                }
                 Column::Utf8(v) => rows.for_each(|r| {
                     let text = key(keys, r)
                         .filter(|&k| k < v.len() && !v.is_null(k))
