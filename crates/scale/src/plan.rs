@@ -1139,8 +1139,8 @@ mod tests {
                   proptest::string::string_regex("[a\\x00b]{0,4}").unwrap()),
         ) {
             let id = |(source, row, key): (String, Option<u64>, String)| match row {
-                Some(n) => RecordId::row(source, n),
-                None => RecordId::id(source, key),
+                Some(n) => RecordId::row(source.as_str(), n),
+                None => RecordId::id(source.as_str(), key),
             };
             let (a, b) = (id(a), id(b));
             let (mut ka, mut kb) = (Vec::new(), Vec::new());
