@@ -13,7 +13,7 @@
 //! sample of the first chunk. Prints one JSON line at the end.
 
 // An example talks to the person running it; the print lints are for libraries.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::time::Instant;
