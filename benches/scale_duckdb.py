@@ -10,11 +10,12 @@ as one Parquet file. Then, each under a 2 GiB memory limit on 2 threads:
   the plan's vectorised UDF, comparing every pair on every feature column with the dedup
   crate's own comparisons (Jaro-Winkler among them), three rounds;
 - DuckDB: the same join with `jaro_winkler_similarity` on every feature column, three rounds;
-- with --naive, DataFusion with a per-row UDF (ScalarValue, lower-casing, strsim) over the same
-  columns; with --hash, mergetag's query as a hash join under the same pool.
+- with --hash, mergetag's query as a hash join under the same pool.
+
+The naive per-row DataFusion UDF is measured by `cargo bench --bench scale --features scale`.
 
     pip install duckdb
-    python3 benches/scale_duckdb.py [RECORDS] [--naive] [--hash]
+    python3 benches/scale_duckdb.py [RECORDS] [--hash]
 
 Prints one JSON line per round, then each side's best time and the ratio.
 """
@@ -50,8 +51,6 @@ def main():
     written = lines([exe, "write", str(n), work])[0]
 
     ours = lines([exe, "run", work])
-    if "--naive" in sys.argv:
-        lines([exe, "run", work, "naive"])
     if "--hash" in sys.argv:
         lines([exe, "run", work, "hash"])
 

@@ -7,8 +7,7 @@
 //! cargo run --release --example join_speed --features scale -- write 1000000 /tmp/join
 //! # the join with `mergetag_levels` under a 2 GiB memory pool, three times
 //! cargo run --release --example join_speed --features scale -- run /tmp/join
-//! # the same join with a naive per-row UDF, or as a hash join
-//! cargo run --release --example join_speed --features scale -- run /tmp/join naive
+//! # the same join as a hash join, under the same pool
 //! cargo run --release --example join_speed --features scale -- run /tmp/join hash
 //! ```
 //!
@@ -24,32 +23,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mergetag::dedup::{BlockingPass, DedupConfig, Deduper, KeyPart, KeyTransform};
+use mergetag::fields;
 use mergetag::lake::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
 use mergetag::lake::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use mergetag::lake::{Location, write_parquet};
-use mergetag::scale::datafusion::common::{Result as DfResult, ScalarValue};
 use mergetag::scale::datafusion::execution::memory_pool::FairSpillPool;
 use mergetag::scale::datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use mergetag::scale::datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
 use mergetag::scale::datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use mergetag::scale::{LEVELS_UDF, register_udfs};
-use mergetag::{Record, fields};
 use mergetag_testkit::{Generator, Noise, peak_rss_mib};
-
-/// The raw fields, for engines that compare raw text.
-const RAW: [&str; 7] = [
-    fields::FIRST_NAME,
-    fields::LAST_NAME,
-    fields::EMAIL,
-    fields::PHONE,
-    fields::BIRTH_DATE,
-    fields::STREET,
-    fields::POSTAL_CODE,
-];
 
 /// The memory pool the join runs in.
 const POOL: usize = 2 << 30;
@@ -73,14 +57,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["write", n, dir] => write(n.parse()?, Path::new(dir)),
         ["run", dir] => run(Path::new(dir), Mode::Levels),
-        ["run", dir, "naive"] => run(Path::new(dir), Mode::Naive),
         ["run", dir, "hash"] => run(Path::new(dir), Mode::HashJoin),
-        _ => Err("usage: join_speed write RECORDS DIR | run DIR [naive|hash]".into()),
+        _ => Err("usage: join_speed write RECORDS DIR | run DIR [hash]".into()),
     }
 }
 
-/// Writes `DIR/join.parquet`: `pos`, `k` (the join key, null when a part is missing), the
-/// contacts configuration's feature columns `f0...` and the raw fields `raw_<field>`.
+/// Writes `DIR/join.parquet`: `pos`, `k` (the join key, null when a part is missing) and the
+/// contacts configuration's feature columns `f0...`.
 fn write(n: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     // About 1.49 records a person at the default noise.
@@ -104,10 +87,6 @@ fn write(n: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     fields.extend(
         (0..features.column_count()).map(|c| Field::new(format!("f{c}"), DataType::Utf8, false)),
     );
-    fields.extend(
-        RAW.iter()
-            .map(|f| Field::new(format!("raw_{f}"), DataType::Utf8, true)),
-    );
     let schema = Arc::new(Schema::new(fields));
     let mut batches = Vec::new();
     for start in (0..records.len()).step_by(65_536) {
@@ -123,11 +102,6 @@ fn write(n: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         for c in 0..features.column_count() {
             columns.push(Arc::new(StringArray::from_iter_values(
                 rows.clone().map(|i| features.value(c, i)),
-            )));
-        }
-        for f in RAW {
-            columns.push(Arc::new(StringArray::from_iter(
-                rows.clone().map(|i| text(&records[i], f)),
             )));
         }
         batches.push(RecordBatch::try_new(schema.clone(), columns)?);
@@ -150,21 +124,10 @@ fn write(n: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A record's field as text (dates as ISO dates).
-fn text(record: &Record, field: &str) -> Option<String> {
-    match record.get(field)? {
-        mergetag::Value::Null => None,
-        mergetag::Value::Text(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     /// `mergetag_levels` over the feature columns, sort-merge join.
     Levels,
-    /// A per-row UDF over the feature columns, sort-merge join.
-    Naive,
     /// `mergetag_levels` with a hash join.
     HashJoin,
 }
@@ -187,21 +150,15 @@ fn run(dir: &Path, mode: Mode) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir.join("spill"))?;
     let ctx = SessionContext::new_with_config_rt(config, env);
     register_udfs(&ctx, &deduper, None);
-    ctx.register_udf(ScalarUDF::new_from_impl(NaiveJaroWinkler {
-        signature: Signature::variadic_any(Volatility::Immutable),
-    }));
     let file = dir.join("join.parquet").display().to_string();
     runtime.block_on(ctx.register_parquet("t", &file, ParquetReadOptions::default()))?;
     let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
     let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
-    let expr = match mode {
-        Mode::Levels | Mode::HashJoin => format!(
-            "CAST({LEVELS_UDF}({}, {}) % 16 AS BIGINT)",
-            left.join(", "),
-            right.join(", ")
-        ),
-        Mode::Naive => format!("naive_jw({}, {})", left.join(", "), right.join(", ")),
-    };
+    let expr = format!(
+        "CAST({LEVELS_UDF}({}, {}) % 16 AS BIGINT)",
+        left.join(", "),
+        right.join(", ")
+    );
     let sql =
         format!("SELECT count(*), sum({expr}) FROM t l JOIN t r ON l.k = r.k AND l.pos < r.pos");
     let rounds = if mode == Mode::Levels { 3 } else { 1 };
@@ -211,7 +168,6 @@ fn run(dir: &Path, mode: Mode) -> Result<(), Box<dyn std::error::Error>> {
         let seconds = start.elapsed().as_secs_f64();
         let name = match mode {
             Mode::Levels => "levels",
-            Mode::Naive => "naive",
             Mode::HashJoin => "hash_join",
         };
         match result {
@@ -231,48 +187,4 @@ fn run(dir: &Path, mode: Mode) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-/// What a straightforward UDF does: per row, each value taken out as a `ScalarValue`,
-/// lower-cased into a new `String` and compared with `strsim::jaro_winkler`.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct NaiveJaroWinkler {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for NaiveJaroWinkler {
-    fn name(&self) -> &str {
-        "naive_jw"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Float64)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let half = arrays.len() / 2;
-        let text = |v: ScalarValue| match v {
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::Utf8View(Some(s))
-            | ScalarValue::LargeUtf8(Some(s)) => Some(s.to_lowercase()),
-            _ => None,
-        };
-        let mut out = Vec::with_capacity(args.number_rows);
-        for row in 0..args.number_rows {
-            let mut sum = 0.0;
-            for f in 0..half {
-                let a = text(ScalarValue::try_from_array(&arrays[f], row)?);
-                let b = text(ScalarValue::try_from_array(&arrays[half + f], row)?);
-                if let (Some(a), Some(b)) = (a, b) {
-                    sum += strsim::jaro_winkler(&a, &b);
-                }
-            }
-            out.push(sum);
-        }
-        let out: ArrayRef = Arc::new(Float64Array::from(out));
-        debug_assert_eq!(out.len(), args.number_rows);
-        Ok(ColumnarValue::Array(out))
-    }
 }

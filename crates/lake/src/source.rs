@@ -729,8 +729,8 @@ pub struct ArrowSource {
 
 /// A batch's rows filled column by column into records of one shape, handed out by swapping:
 /// a column's type is looked at once per batch, not once per cell, and each text cell is
-/// copied once, into a buffer the record already has. Measured on the bench's HubSpot rows,
-/// this took reading 1M rows from 0.45 s to (see the README) on one core.
+/// copied once, into a buffer the record already has (the bench `lake` measures it against
+/// CSV on the same 1M HubSpot rows; README, Benchmarks).
 #[derive(Default)]
 struct Columnar {
     records: Vec<Record>,
