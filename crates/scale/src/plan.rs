@@ -269,15 +269,28 @@ impl DedupPlan {
             n += chunk.len();
             parts += 1;
         }
-        if parts == 0 {
+        if n == 0 {
+            // Nothing to deduplicate: no tables to query (an engine writes no file for no
+            // rows), an empty pairs table and a report of empty passes.
+            let blocking = report(self, &layout, &[], &[], 0);
+            let model = model.for_blocking(&blocking);
             write_parquet(
-                &lake.child("raw").child("part-000000.parquet"),
-                &[RecordBatch::new_empty(self.raw_schema(&layout))],
+                &lake.child("pairs.parquet"),
+                &[pairs_batch(&[], &HashMap::new())?],
             )
             .map_err(|source| Error::Lake {
-                step: "write the records table",
+                step: "write the pairs table",
                 source: Box::new(source),
             })?;
+            return Ok(PlanResult {
+                matches: Vec::new(),
+                clusters: Vec::new(),
+                cluster_count: 0,
+                refused_bridges: 0,
+                blocking,
+                model,
+                pairs_file: dir.join("pairs.parquet"),
+            });
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.target_partitions)
