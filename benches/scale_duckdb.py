@@ -3,8 +3,8 @@
 plan, both measured in the same run on the same Parquet file.
 
 examples/join_speed.rs writes generated records (their folded comparison features, a coarse
-blocking key: last name's Soundex and the birth year; about 33M candidate pairs at 1M records)
-as one Parquet file. Then, each under a 2 GiB memory limit on 2 threads:
+blocking key: the folded first name and the birth year; about 39M candidate pairs at 1M
+records) as one Parquet file. Then, each under a 2 GiB memory limit on 2 threads:
 
 - mergetag: the self-join on the key (a sort-merge join, which spills) with `mergetag_levels`,
   the plan's vectorised UDF, comparing every pair on every feature column with the dedup
@@ -16,6 +16,9 @@ The naive per-row DataFusion UDF is measured by `cargo bench --bench scale --fea
 
     pip install duckdb
     python3 benches/scale_duckdb.py [RECORDS] [--hash]
+
+It builds the example first; JOIN_SPEED_EXE=path/to/join_speed runs a binary already built
+instead (one built with other features, say, so that DataFusion is not built twice).
 
 Prints one JSON line per round, then each side's best time and the ratio.
 """
@@ -43,11 +46,14 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 1_000_000
     work = os.path.join(tempfile.gettempdir(), f"mergetag-join-{n}")
-    subprocess.run(
-        ["cargo", "build", "--release", "-q", "--example", "join_speed", "--features", "scale"],
-        cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    exe = os.path.join(target, "release", "examples", "join_speed")
+    exe = os.environ.get("JOIN_SPEED_EXE")
+    if not exe:
+        subprocess.run(
+            ["cargo", "build", "--release", "-q", "--example", "join_speed",
+             "--features", "scale"],
+            cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        exe = os.path.join(target, "release", "examples", "join_speed")
     written = lines([exe, "write", str(n), work])[0]
 
     ours = lines([exe, "run", work])
