@@ -90,3 +90,10 @@ done
 
 echo "==> deduplicating $people people on the cluster"
 MERGETAG_PLAN_DIR="$work/plan" "$bin_dir/examples/cluster" "df://127.0.0.1:$scheduler_port" "$people"
+
+# The servers' peak resident memory (Linux), before they stop.
+names=(scheduler executor-0 executor-1)
+for i in "${!pids[@]}"; do
+    peak=$(awk '/^VmHWM:/ { printf "%d MiB", $2 / 1024 }' "/proc/${pids[$i]}/status" 2>/dev/null || true)
+    echo "peak memory of the ${names[$i]}: ${peak:-unknown}"
+done

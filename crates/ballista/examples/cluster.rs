@@ -20,9 +20,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use mergetag_ballista::ClusterPlan;
-use mergetag_dedup::DedupConfig;
+use mergetag_dedup::{DedupConfig, eval};
 use mergetag_scale::DedupPlan;
-use mergetag_testkit::{Generator, Noise};
+use mergetag_testkit::{Generator, Noise, peak_rss_mib};
 
 fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -31,10 +31,10 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "df://127.0.0.1:50050".to_owned());
     let people: usize = args.next().map_or(Ok(5_000), |n| n.parse())?;
 
-    let records = Generator::new(2026)
+    let generated = Generator::new(2026)
         .noise(Noise::default())
-        .generate(people)
-        .records;
+        .generate(people);
+    let (records, entities) = (generated.records, generated.entities);
     println!(
         "{} records ({people} people with duplicates)",
         records.len()
@@ -67,12 +67,16 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let cluster = ClusterPlan::new(plan, &scheduler)?;
     let started = Instant::now();
     let remote = cluster.run(&records, &in_process.model, &dir.join("cluster"))?;
+    let truth = eval::pairwise(&remote.clusters, &entities);
     println!(
-        "on {scheduler}: {} matches, {} clusters in {:.1?}; {} candidate pairs; pairs in {}",
+        "on {scheduler}: {} matches, {} clusters in {:.1?}; {} candidate pairs; pairwise F1 {:.4} (precision {:.4}, recall {:.4}); pairs in {}",
         remote.matches.len(),
         remote.cluster_count,
         started.elapsed(),
         remote.blocking.candidate_pairs,
+        truth.f1,
+        truth.precision,
+        truth.recall,
         remote.pairs_file.display()
     );
 
@@ -110,6 +114,10 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let same_clusters = remote.clusters == local.clusters && remote.clusters == in_process.clusters;
     println!("same pairs as the local plan and the in-process run: {same_pairs}");
     println!("same clusters as the local plan and the in-process run: {same_clusters}");
+    println!(
+        "peak memory of this client (records, the in-process run, the local plan): {} MiB",
+        peak_rss_mib()
+    );
     Ok(if same_pairs && same_clusters {
         ExitCode::SUCCESS
     } else {

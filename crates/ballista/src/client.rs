@@ -106,7 +106,7 @@ impl ClusterPlan {
     }
 
     /// Deduplicates `records` with `model` on the cluster, as [`DedupPlan::run`] does in
-    /// process: the records table, the blocked pairs and the matches are written in `dir`,
+    /// process: the records table, the compared pairs and the matches are written in `dir`,
     /// which the executors read and write at the same path (on one machine, any local
     /// directory; on several, a shared file system mounted at the same path everywhere).
     /// Blocking, comparing and scoring run on the executors; the records' features are

@@ -1320,6 +1320,16 @@ mod tests {
         (records, rejects)
     }
 
+    /// `batch` read as a plain Arrow batch through the HubSpot contacts map.
+    fn read_batch(batch: &RecordBatch) -> (Vec<Record>, Vec<Reject>) {
+        let plain = RecordBatchIterator::new([Ok(batch.clone())], batch.schema());
+        read_all(
+            &mut ArrowSource::builder()
+                .column_map(mergetag_sources::ColumnMap::hubspot_contacts())
+                .from_reader("crm", plain),
+        )
+    }
+
     /// Columns filled by their own loops (timestamps, booleans, dictionary text without nulls)
     /// give the records, and rejects, that filling row by row gives.
     #[test]
@@ -1349,12 +1359,7 @@ mod tests {
         ])
         .unwrap();
         let map = mergetag_sources::ColumnMap::hubspot_contacts();
-        let plain = RecordBatchIterator::new([Ok(batch.clone())], batch.schema());
-        let (records, rejects) = read_all(
-            &mut ArrowSource::builder()
-                .column_map(map.clone())
-                .from_reader("crm", plain),
-        );
+        let (records, rejects) = read_batch(&batch);
         assert_eq!(rejects.len(), n / 50);
         let mut mapper = ValueMapper::new(map);
         let current = Current::new(&batch, Arc::from(Vec::new()));
@@ -1415,12 +1420,7 @@ mod tests {
         );
 
         let map = mergetag_sources::ColumnMap::hubspot_contacts();
-        let plain = RecordBatchIterator::new([Ok(batch.clone())], batch.schema());
-        let (records, rejects) = read_all(
-            &mut ArrowSource::builder()
-                .column_map(map.clone())
-                .from_reader("crm", plain),
-        );
+        let (records, rejects) = read_batch(&batch);
         assert_eq!(records.len() + rejects.len(), batch.num_rows());
         assert_eq!(rejects.len(), 40);
         assert!(

@@ -132,8 +132,9 @@ impl DedupPlan {
 
     /// Deduplicates `records` with `model` (trained in-process, on a sample with
     /// [`train_on_sample`] or on everything with [`Deduper::run`], or loaded with
-    /// [`TrainedModel::from_json_str`]), working in `dir`: the records table, the blocked
-    /// pairs, the scored pairs and the matches (`pairs.parquet`) are written there.
+    /// [`TrainedModel::from_json_str`]), working in `dir`: the records table, the records with
+    /// their value counts, the compared candidate pairs and the matches (`pairs.parquet`)
+    /// are written there.
     ///
     /// With the model [`Deduper::run`] learns on the same records, the matches and clusters
     /// are that run's exactly. Clustering holds the matches and the other candidate pairs
@@ -178,7 +179,7 @@ impl DedupPlan {
     /// the caller built: a distributed engine's client session (such as a Ballista
     /// scheduler's, in `mergetag-ballista`), whose settings should start from
     /// [`DedupPlan::session_config`]. The plan registers its tables (`raw`, `records`,
-    /// `blocked`, `scored`) and UDFs ([`register_udfs`]) on it, replacing tables of the same
+    /// `counted`, `scored`) and UDFs ([`register_udfs`]) on it, replacing tables of the same
     /// names.
     ///
     /// `dir` is made absolute: the engine's workers read and write the tables at the same
@@ -505,14 +506,17 @@ impl DedupPlan {
     }
 
     /// The settings the plan's queries run with: [`DedupPlan::target_partitions`],
-    /// [`DedupPlan::batch_size`] and sort-merge joins, which spill
-    /// (`datafusion.optimizer.prefer_hash_join = false`). A session given to
+    /// [`DedupPlan::batch_size`], sort-merge joins, which spill
+    /// (`datafusion.optimizer.prefer_hash_join = false`), and spill files compressed with
+    /// LZ4 (`datafusion.execution.spill_compression`: feature text shrinks several times, and
+    /// at 10M records and more the disk, not the pool, is what runs out). A session given to
     /// [`DedupPlan::run_on`] starts from them.
     pub fn session_config(&self) -> SessionConfig {
         SessionConfig::new()
             .with_target_partitions(self.target_partitions)
             .with_batch_size(self.batch_size)
             .set_bool("datafusion.optimizer.prefer_hash_join", false)
+            .set_str("datafusion.execution.spill_compression", "lz4_frame")
     }
 
     /// The session: [`DedupPlan::session_config`] and the memory pool.
@@ -544,16 +548,15 @@ impl DedupPlan {
         dir: &Path,
     ) -> Result<Scored> {
         let config = self.deduper.config();
-        let blocked_dir = &dir.join("blocked");
+        let counted_dir = &dir.join("counted");
         let scored_dir = &dir.join("scored");
         // A session given again: the tables of an earlier run make way.
-        for table in ["blocked", "scored"] {
+        for table in ["counted", "scored"] {
             ctx.deregister_table(table)
                 .map_err(Error::datafusion(format!("deregister the {table} table")))?;
         }
         let max = config.max_block_size;
-        // Blocking: per key slot, the blocks' sizes, then the pairs of blocks within the cap,
-        // each flagged when an earlier slot's key already pairs it.
+        // Blocking: per key slot, the blocks' sizes.
         let slots = features.slots();
         let mut block_stats = Vec::with_capacity(slots);
         for s in 0..slots {
@@ -572,26 +575,85 @@ impl DedupPlan {
                 query_column(ctx, &sql, &format!("largest blocks of key slot {s}")).await?;
             block_stats.push((stats, largest));
         }
-        let union = blocking_sql(slots, max);
-        let blocked_path = output_dir(blocked_dir)?;
-        if slots > 0 {
-            ctx.sql(&union)
+        // The term-frequency adjusted comparisons: each record's count of its value among the
+        // field's non-missing values (`n0...`, null when missing) and their number. The
+        // counts join the records (one row each) before blocking, not the candidate pairs: at
+        // 15M records, each such join of the pairs sorted them all with both records'
+        // features, tens of GB of spill.
+        let columns = features.column_count();
+        let main_columns = features.comparison_columns();
+        // The rescaled model (`for_blocking`) changes the prior only, not which comparisons
+        // are term-frequency adjusted.
+        let tf = crate::udf::WeightUdf::new(model.clone())
+            .term_frequency_comparisons()
+            .to_vec();
+        let mut weight_args = String::new();
+        let mut tf_columns = String::new();
+        let mut tf_joins = String::new();
+        for (t, &c) in tf.iter().enumerate() {
+            let m = main_columns.get(c).copied().unwrap_or(0);
+            let total = query_row(
+                ctx,
+                &format!("SELECT count(*) FROM records WHERE f{m} <> ''"),
+                &format!("count the values of comparison {c}"),
+            )
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0);
+            let _ = write!(weight_args, ", n{t}, CAST({total} AS BIGINT)");
+            let _ = write!(tf_columns, ", t{t}.n AS n{t}");
+            let _ = write!(
+                tf_joins,
+                " LEFT JOIN (SELECT f{m} AS v, count(*) AS n FROM records WHERE f{m} <> '' GROUP BY f{m}) t{t} \
+                  ON x.f{m} = t{t}.v"
+            );
+        }
+        let base = if tf.is_empty() {
+            "records"
+        } else {
+            let kept: String = (0..slots)
+                .map(|s| format!(", x.k{s}"))
+                .chain((0..columns).map(|c| format!(", x.f{c}")))
+                .collect();
+            let path = output_dir(counted_dir)?;
+            ctx.sql(&format!(
+                "SELECT x.pos{kept}{tf_columns} FROM records x{tf_joins}"
+            ))
+            .await
+            .map_err(Error::datafusion("plan the value counts"))?
+            .write_parquet(&path, DataFrameWriteOptions::new(), None)
+            .await
+            .map_err(Error::datafusion("count the values"))?;
+            ctx.register_parquet("counted", &path, ParquetReadOptions::default())
+                .await
+                .map_err(Error::datafusion("register the counted records"))?;
+            "counted"
+        };
+        // The candidate pairs of every slot, flagged when an earlier slot's key already pairs
+        // them, the others compared as they are joined (`mergetag_levels`): written as
+        // Parquet, narrow (positions, the levels, the first record's counts), so that the
+        // pairs never have to fit in memory and no pair is sorted with its features.
+        register_udfs(ctx, &self.deduper, None);
+        let scored_path = output_dir(scored_dir)?;
+        if slots > 0 && n > 1 {
+            ctx.sql(&blocking_sql(base, slots, max, columns, tf.len()))
                 .await
                 .map_err(Error::datafusion("plan the blocking joins"))?
-                .write_parquet(&blocked_path, DataFrameWriteOptions::new(), None)
+                .write_parquet(&scored_path, DataFrameWriteOptions::new(), None)
                 .await
                 .map_err(Error::datafusion("run the blocking joins"))?;
         }
-        let has_blocked = slots > 0 && has_files(blocked_dir);
+        let has_scored = slots > 0 && has_files(scored_dir);
         let mut per_slot = vec![(0u64, 0u64); slots];
-        if has_blocked {
-            ctx.register_parquet("blocked", &blocked_path, ParquetReadOptions::default())
+        if has_scored {
+            ctx.register_parquet("scored", &scored_path, ParquetReadOptions::default())
                 .await
-                .map_err(Error::datafusion("register the blocked pairs"))?;
+                .map_err(Error::datafusion("register the candidate pairs"))?;
             let rows = query_rows(
                 ctx,
-                "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) FROM blocked GROUP BY slot, seen",
-                "count the blocked pairs",
+                "SELECT CAST(slot AS BIGINT), CAST(seen AS BIGINT), count(*) FROM scored GROUP BY slot, seen",
+                "count the candidate pairs",
             )
             .await?;
             for row in rows {
@@ -608,10 +670,12 @@ impl DedupPlan {
                 }
             }
         }
+        // Scoring: the weights under the model rescaled to this blocking, computed as the
+        // pairs stream back (`mergetag_weight`).
         let blocking = report(self, features, &block_stats, &per_slot, n);
         let model = model.for_blocking(&blocking);
         register_udfs(ctx, &self.deduper, Some(&model));
-        if !has_blocked || blocking.candidate_pairs == 0 {
+        if !has_scored || blocking.candidate_pairs == 0 {
             return Ok(Scored {
                 pairs: Vec::new(),
                 weights: Vec::new(),
@@ -619,61 +683,8 @@ impl DedupPlan {
                 model,
             });
         }
-        // Comparing and scoring: each candidate pair joined to its two records' features and
-        // its first record's value counts (for term frequencies), written as Parquet rather
-        // than collected, so that the candidate pairs never have to fit in memory.
-        let columns = features.column_count();
-        let main_columns = features.comparison_columns();
-        let tf = crate::udf::WeightUdf::new(model.clone())
-            .term_frequency_comparisons()
-            .to_vec();
-        let mut weight_args = String::new();
-        let mut tf_joins = String::new();
-        for (t, &c) in tf.iter().enumerate() {
-            let m = main_columns.get(c).copied().unwrap_or(0);
-            let total = query_row(
-                ctx,
-                &format!("SELECT count(*) FROM records WHERE f{m} <> ''"),
-                &format!("count the values of comparison {c}"),
-            )
-            .await?
-            .first()
-            .copied()
-            .unwrap_or(0);
-            let _ = write!(weight_args, ", t{t}.n, CAST({total} AS BIGINT)");
-            let _ = write!(
-                tf_joins,
-                " LEFT JOIN (SELECT f{m} AS v, count(*) AS n FROM records WHERE f{m} <> '' GROUP BY f{m}) t{t} \
-                  ON l.f{m} = t{t}.v"
-            );
-        }
-        let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
-        let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
-        let sql = format!(
-            "SELECT c.a, c.b, {WEIGHT_UDF}({LEVELS_UDF}({}, {}){weight_args}) AS weight \
-             FROM blocked c JOIN records l ON c.a = l.pos JOIN records r ON c.b = r.pos{tf_joins} \
-             WHERE NOT c.seen",
-            left.join(", "),
-            right.join(", ")
-        );
-        let scored_path = output_dir(scored_dir)?;
-        ctx.sql(&sql)
-            .await
-            .map_err(Error::datafusion("plan the scoring"))?
-            .write_parquet(&scored_path, DataFrameWriteOptions::new(), None)
-            .await
-            .map_err(Error::datafusion("run the scoring"))?;
-        if !has_files(scored_dir) {
-            return Ok(Scored {
-                pairs: Vec::new(),
-                weights: Vec::new(),
-                blocking,
-                model,
-            });
-        }
-        ctx.register_parquet("scored", &scored_path, ParquetReadOptions::default())
-            .await
-            .map_err(Error::datafusion("register the scored pairs"))?;
+        let weights_sql =
+            format!("SELECT a, b, {WEIGHT_UDF}(pattern{weight_args}) FROM scored WHERE NOT seen");
         // What clustering reads: every match, and, for the bridge guard, the other candidate
         // pairs whose two records both have a match. The guard only looks at pairs between
         // two clusters of two or more records, and a record without a match stays alone, so
@@ -683,7 +694,7 @@ impl DedupPlan {
         let mut pairs = Vec::new();
         let mut weights = Vec::new();
         let mut matched = vec![false; n];
-        for_each_scored(ctx, |a, b, w| {
+        for_each_scored(ctx, &weights_sql, |a, b, w| {
             if match_probability(w) >= threshold {
                 pairs.push((a, b));
                 weights.push(w);
@@ -697,7 +708,7 @@ impl DedupPlan {
         .await?;
         if config.guard_bridges {
             let is_matched = |x: u32| matched.get(x as usize).copied().unwrap_or(false);
-            for_each_scored(ctx, |a, b, w| {
+            for_each_scored(ctx, &weights_sql, |a, b, w| {
                 if match_probability(w) < threshold && is_matched(a) && is_matched(b) {
                     pairs.push((a, b));
                     weights.push(w);
@@ -719,12 +730,21 @@ impl DedupPlan {
     }
 }
 
-/// The candidate pairs of every key slot, as one query over `records`: per slot, the records
-/// in blocks of at most `max` joined on the slot's key, each pair `(a, b)` with `a < b` in
-/// record-id order, `seen` when an earlier slot's key pairs them already (a pair
-/// `Deduper::run` does not emit again). Pairs of an oversized block of an earlier slot are
-/// `seen` too, as they are in process.
-fn blocking_sql(slots: usize, max: usize) -> String {
+/// The candidate pairs of every key slot, as one query over `table` (the records, with
+/// `pos`, the key slots `k0...`, the feature columns `f0...` and the value counts `n0...`):
+/// per slot, the records in blocks of at most `max` joined on the slot's key, each pair
+/// `(a, b)` with `a < b` in record-id order, `seen` when an earlier slot's key pairs them
+/// already (a pair `Deduper::run` does not emit again). Pairs of an oversized block of an
+/// earlier slot are `seen` too, as they are in process.
+///
+/// With `columns` feature columns, each pair not `seen` also gets its comparison levels
+/// (`pattern`, by `mergetag_levels`; null for a seen pair) and its first record's `counts`
+/// value counts (`n0...`), so that the pairs are compared as they are joined.
+fn blocking_sql(table: &str, slots: usize, max: usize, columns: usize, counts: usize) -> String {
+    let carried: String = (0..columns)
+        .map(|c| format!(", r.f{c}"))
+        .chain((0..counts).map(|t| format!(", r.n{t}")))
+        .collect();
     let mut union = String::new();
     for s in 0..slots {
         let earlier: Vec<String> = (0..s)
@@ -735,20 +755,33 @@ fn blocking_sql(slots: usize, max: usize) -> String {
         } else {
             earlier.join(" OR ")
         };
+        let mut compared = String::new();
+        if columns > 0 {
+            let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
+            let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
+            let _ = write!(
+                compared,
+                ", CASE WHEN ({seen}) THEN NULL ELSE {LEVELS_UDF}({}, {}) END AS pattern",
+                left.join(", "),
+                right.join(", ")
+            );
+            for t in 0..counts {
+                let _ = write!(compared, ", l.n{t} AS n{t}");
+            }
+        }
         let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
+        let side = format!(
+            "(SELECT r.pos{keys}{carried} FROM {table} r JOIN \
+              (SELECT k{s} AS key FROM {table} WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+              ON r.k{s} = b.key)"
+        );
         if s > 0 {
             union.push_str(" UNION ALL ");
         }
         let _ = write!(
             union,
-            "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen \
-             FROM (SELECT r.pos{keys} FROM records r JOIN \
-                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
-                   ON r.k{s} = b.key) l \
-             JOIN (SELECT r.pos{keys} FROM records r JOIN \
-                   (SELECT k{s} AS key FROM records WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
-                   ON r.k{s} = b.key) r \
-             ON l.k{s} = r.k{s} AND l.pos < r.pos"
+            "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen{compared} \
+             FROM {side} l JOIN {side} r ON l.k{s} = r.k{s} AND l.pos < r.pos"
         );
     }
     union
@@ -793,8 +826,12 @@ async fn for_each_row(
 }
 
 /// Streams the `scored` table, calling `each(a, b, weight)` for every pair.
-async fn for_each_scored(ctx: &SessionContext, mut each: impl FnMut(u32, u32, f64)) -> Result<()> {
-    for_each_row(ctx, "SELECT a, b, weight FROM scored", |batch| {
+async fn for_each_scored(
+    ctx: &SessionContext,
+    sql: &str,
+    mut each: impl FnMut(u32, u32, f64),
+) -> Result<()> {
+    for_each_row(ctx, sql, |batch| {
         let (Some(a), Some(b), Some(w)) = (
             batch.column(0).as_primitive_opt::<UInt32Type>(),
             batch.column(1).as_primitive_opt::<UInt32Type>(),
@@ -1103,7 +1140,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let sql = blocking_sql(2, 10);
+        let sql = blocking_sql("records", 2, 10, 0, 0);
         let explained = runtime
             .block_on(async { ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await })
             .unwrap();
