@@ -636,13 +636,19 @@ impl DedupPlan {
         // pairs never have to fit in memory and no pair is sorted with its features.
         register_udfs(ctx, &self.deduper, None);
         let scored_path = output_dir(scored_dir)?;
-        if slots > 0 && n > 1 {
-            ctx.sql(&blocking_sql(base, slots, max, columns, tf.len()))
+        // One query a slot, each adding its files to the table: the sorts of one join at a
+        // time share the memory pool, where all slots' sorts at once left each too small a
+        // share to merge what it spilled.
+        for s in 0..slots {
+            if n < 2 {
+                break;
+            }
+            ctx.sql(&slot_sql(base, s, max, columns, tf.len()))
                 .await
-                .map_err(Error::datafusion("plan the blocking joins"))?
+                .map_err(Error::datafusion(format!("plan the blocking join of key slot {s}")))?
                 .write_parquet(&scored_path, DataFrameWriteOptions::new(), None)
                 .await
-                .map_err(Error::datafusion("run the blocking joins"))?;
+                .map_err(Error::datafusion(format!("run the blocking join of key slot {s}")))?;
         }
         let has_scored = slots > 0 && has_files(scored_dir);
         let mut per_slot = vec![(0u64, 0u64); slots];
@@ -730,61 +736,53 @@ impl DedupPlan {
     }
 }
 
-/// The candidate pairs of every key slot, as one query over `table` (the records, with
-/// `pos`, the key slots `k0...`, the feature columns `f0...` and the value counts `n0...`):
-/// per slot, the records in blocks of at most `max` joined on the slot's key, each pair
-/// `(a, b)` with `a < b` in record-id order, `seen` when an earlier slot's key pairs them
-/// already (a pair `Deduper::run` does not emit again). Pairs of an oversized block of an
-/// earlier slot are `seen` too, as they are in process.
+/// The candidate pairs of key slot `s`, as a query over `table` (the records, with `pos`,
+/// the key slots `k0...`, the feature columns `f0...` and the value counts `n0...`): the
+/// records in blocks of at most `max` joined on the slot's key, each pair `(a, b)` with
+/// `a < b` in record-id order, `seen` when an earlier slot's key pairs them already (a pair
+/// `Deduper::run` does not emit again). Pairs of an oversized block of an earlier slot are
+/// `seen` too, as they are in process.
 ///
 /// With `columns` feature columns, each pair not `seen` also gets its comparison levels
 /// (`pattern`, by `mergetag_levels`; null for a seen pair) and its first record's `counts`
 /// value counts (`n0...`), so that the pairs are compared as they are joined.
-fn blocking_sql(table: &str, slots: usize, max: usize, columns: usize, counts: usize) -> String {
+fn slot_sql(table: &str, s: usize, max: usize, columns: usize, counts: usize) -> String {
     let carried: String = (0..columns)
         .map(|c| format!(", r.f{c}"))
         .chain((0..counts).map(|t| format!(", r.n{t}")))
         .collect();
-    let mut union = String::new();
-    for s in 0..slots {
-        let earlier: Vec<String> = (0..s)
-            .map(|q| format!("coalesce(l.k{q} = r.k{q}, false)"))
-            .collect();
-        let seen = if earlier.is_empty() {
-            "false".to_owned()
-        } else {
-            earlier.join(" OR ")
-        };
-        let mut compared = String::new();
-        if columns > 0 {
-            let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
-            let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
-            let _ = write!(
-                compared,
-                ", CASE WHEN ({seen}) THEN NULL ELSE {LEVELS_UDF}({}, {}) END AS pattern",
-                left.join(", "),
-                right.join(", ")
-            );
-            for t in 0..counts {
-                let _ = write!(compared, ", l.n{t} AS n{t}");
-            }
-        }
-        let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
-        let side = format!(
-            "(SELECT r.pos{keys}{carried} FROM {table} r JOIN \
-              (SELECT k{s} AS key FROM {table} WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
-              ON r.k{s} = b.key)"
-        );
-        if s > 0 {
-            union.push_str(" UNION ALL ");
-        }
+    let earlier: Vec<String> = (0..s)
+        .map(|q| format!("coalesce(l.k{q} = r.k{q}, false)"))
+        .collect();
+    let seen = if earlier.is_empty() {
+        "false".to_owned()
+    } else {
+        earlier.join(" OR ")
+    };
+    let mut compared = String::new();
+    if columns > 0 {
+        let left: Vec<String> = (0..columns).map(|c| format!("l.f{c}")).collect();
+        let right: Vec<String> = (0..columns).map(|c| format!("r.f{c}")).collect();
         let _ = write!(
-            union,
-            "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen{compared} \
-             FROM {side} l JOIN {side} r ON l.k{s} = r.k{s} AND l.pos < r.pos"
+            compared,
+            ", CASE WHEN ({seen}) THEN NULL ELSE {LEVELS_UDF}({}, {}) END AS pattern",
+            left.join(", "),
+            right.join(", ")
         );
+        for t in 0..counts {
+            let _ = write!(compared, ", l.n{t} AS n{t}");
+        }
     }
-    union
+    let keys: String = (0..=s).map(|q| format!(", r.k{q}")).collect();
+    let side = format!(
+        "(SELECT r.pos{keys}{carried} FROM {table} r JOIN \
+          (SELECT k{s} AS key FROM {table} WHERE k{s} IS NOT NULL GROUP BY k{s} HAVING count(*) <= {max}) b \
+          ON r.k{s} = b.key)"
+    );
+    format!(
+        "SELECT CAST({s} AS INT) AS slot, l.pos AS a, r.pos AS b, ({seen}) AS seen{compared} \
+         FROM {side} l JOIN {side} r ON l.k{s} = r.k{s} AND l.pos < r.pos"
+    )
 }
 
 /// A directory DataFusion writes a table into, as the path it takes (with a trailing `/`):
@@ -1140,7 +1138,11 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let sql = blocking_sql("records", 2, 10, 0, 0);
+        let sql = format!(
+            "{} UNION ALL {}",
+            slot_sql("records", 0, 10, 0, 0),
+            slot_sql("records", 1, 10, 0, 0)
+        );
         let explained = runtime
             .block_on(async { ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await })
             .unwrap();
