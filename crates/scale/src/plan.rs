@@ -645,10 +645,14 @@ impl DedupPlan {
             }
             ctx.sql(&slot_sql(base, s, max, columns, tf.len()))
                 .await
-                .map_err(Error::datafusion(format!("plan the blocking join of key slot {s}")))?
+                .map_err(Error::datafusion(format!(
+                    "plan the blocking join of key slot {s}"
+                )))?
                 .write_parquet(&scored_path, DataFrameWriteOptions::new(), None)
                 .await
-                .map_err(Error::datafusion(format!("run the blocking join of key slot {s}")))?;
+                .map_err(Error::datafusion(format!(
+                    "run the blocking join of key slot {s}"
+                )))?;
         }
         let has_scored = slots > 0 && has_files(scored_dir);
         let mut per_slot = vec![(0u64, 0u64); slots];
