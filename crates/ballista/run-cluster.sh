@@ -8,7 +8,9 @@
 #
 # Ports: MERGETAG_SCHEDULER_PORT (default 50050), and the executors' Arrow Flight and gRPC
 # ports MERGETAG_EXECUTOR_PORTS (default "50051 50052 50061 50062"). Build profile:
-# MERGETAG_PROFILE (default dev; "release" is much faster to run, much slower to build).
+# MERGETAG_PROFILE (default dev; "release" is much faster to run, much slower to build);
+# MERGETAG_SKIP_BUILD=1 runs the binaries already built for it (say, in a build of the whole
+# workspace with other features, which would otherwise build DataFusion again).
 # Logs and the plan's files go to a temporary directory, removed at the end unless
 # MERGETAG_KEEP=1.
 set -euo pipefail
@@ -28,8 +30,12 @@ case $profile in
     *) bin_dir=$target_dir/$profile ;;
 esac
 
-echo "==> building mergetag-ballista ($profile)"
-cargo build --profile "$profile" -p mergetag-ballista --bins --example cluster
+if [ "${MERGETAG_SKIP_BUILD:-0}" = 1 ]; then
+    echo "==> using the binaries in $bin_dir"
+else
+    echo "==> building mergetag-ballista ($profile)"
+    cargo build --profile "$profile" -p mergetag-ballista --bins --example cluster
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mergetag-cluster.XXXXXX")
 pids=()
