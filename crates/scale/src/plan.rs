@@ -640,9 +640,6 @@ impl DedupPlan {
         // time share the memory pool, where all slots' sorts at once left each too small a
         // share to merge what it spilled.
         for s in 0..slots {
-            if n < 2 {
-                break;
-            }
             ctx.sql(&slot_sql(base, s, max, columns, tf.len()))
                 .await
                 .map_err(Error::datafusion(format!(
@@ -827,7 +824,8 @@ async fn for_each_row(
     Ok(())
 }
 
-/// Streams the `scored` table, calling `each(a, b, weight)` for every pair.
+/// Streams the rows of `sql`, a query giving `(a, b, weight)` as `(UInt32, UInt32, Float64)`
+/// (the plan's weights of the `scored` pairs), calling `each(a, b, weight)` for every row.
 async fn for_each_scored(
     ctx: &SessionContext,
     sql: &str,
