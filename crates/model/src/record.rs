@@ -349,6 +349,29 @@ impl Record {
         }
     }
 
+    /// The value of the `i`-th field, to overwrite in place; `None` beyond the last field.
+    ///
+    /// For readers that fill records of one shape ([`Record::reshape`]): a value of the type
+    /// the field already holds is written into it, without moving a whole [`Value`] in and the
+    /// old one out as [`Record::set_at`] does.
+    ///
+    /// ```
+    /// use mergetag_model::{FieldName, Record, Value};
+    ///
+    /// let mut r = Record::default();
+    /// r.reshape(&[FieldName::new("age")]);
+    /// r.set_at(0, Value::Int(35));
+    /// if let Some(Value::Int(age)) = r.value_at_mut(0) {
+    ///     *age += 1;
+    /// }
+    /// assert_eq!(r.get("age"), Some(&Value::Int(36)));
+    /// assert_eq!(r.value_at_mut(1), None);
+    /// ```
+    #[inline]
+    pub fn value_at_mut(&mut self, i: usize) -> Option<&mut Value> {
+        self.fields.get_mut(i).map(|f| &mut f.value)
+    }
+
     /// Sets the `i`-th field to `text` (nothing beyond the last field), reusing its text
     /// buffer or a spare one.
     #[inline]
