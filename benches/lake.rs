@@ -173,13 +173,15 @@ fn cpu_seconds() -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
-/// Writes `batches` to `path` as one Parquet file compressed with Snappy; its size.
-fn write_snappy(path: &std::path::Path, batches: &[RecordBatch]) -> u64 {
+/// Writes `batches` to `path` as one Parquet file compressed with Snappy, in row groups of
+/// `group_rows` rows at most; its size.
+fn write_snappy(path: &std::path::Path, batches: &[RecordBatch], group_rows: usize) -> u64 {
     use mergetag::lake::parquet::arrow::ArrowWriter;
     use mergetag::lake::parquet::basic::Compression;
     use mergetag::lake::parquet::file::properties::WriterProperties;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(group_rows))
         .build();
     let file = std::fs::File::create(path).expect("a file");
     let mut writer =
@@ -209,9 +211,22 @@ fn read(c: &mut Criterion) {
     let file = Location::parse("contacts.parquet", dir.path()).expect("a location");
     let batches = to_batches(&rows);
     let size = write_parquet(&file, &batches).expect("written");
-    // The same rows as Spark, pyarrow and DuckDB write them by default: Snappy.
+    // The same rows as Spark and pyarrow write them by default: Snappy, one row group (of up
+    // to 128 MiB, or 1Mi rows).
     let snappy_file = Location::parse("contacts-snappy.parquet", dir.path()).expect("a location");
-    let snappy_size = write_snappy(&dir.path().join("contacts-snappy.parquet"), &batches);
+    let snappy_size = write_snappy(
+        &dir.path().join("contacts-snappy.parquet"),
+        &batches,
+        1 << 20,
+    );
+    // And as DuckDB writes them: Snappy, row groups of 122,880 rows (nine here), which the
+    // decoding threads share.
+    let groups_file = Location::parse("contacts-groups.parquet", dir.path()).expect("a location");
+    let groups_size = write_snappy(
+        &dir.path().join("contacts-groups.parquet"),
+        &batches,
+        122_880,
+    );
     drop((rows, batches));
     let csv_source = || {
         CsvSource::builder()
@@ -229,27 +244,36 @@ fn read(c: &mut Criterion) {
     };
     let parquet_source = || open(&file);
     let snappy_source = || open(&snappy_file);
-    // The three give the same records.
+    let groups_source = || open(&groups_file);
+    // The four give the same records.
     let (mut a, mut b, mut s) = (csv_source(), parquet_source(), snappy_source());
-    let (mut ra, mut rb, mut rc) = (Record::default(), Record::default(), Record::default());
+    let mut g = groups_source();
+    let mut r: [Record; 4] = std::array::from_fn(|_| Record::default());
     for _ in 0..1000 {
-        assert!(a.read_record(&mut ra).unwrap() && b.read_record(&mut rb).unwrap());
-        assert!(s.read_record(&mut rc).unwrap());
-        assert_eq!(ra, rb);
-        assert_eq!(ra, rc);
+        assert!(a.read_record(&mut r[0]).unwrap() && b.read_record(&mut r[1]).unwrap());
+        assert!(s.read_record(&mut r[2]).unwrap() && g.read_record(&mut r[3]).unwrap());
+        assert_eq!(r[0], r[1]);
+        assert_eq!(r[0], r[2]);
+        assert_eq!(r[0], r[3]);
     }
 
     // Wall and CPU time of each source, read 10 times in turn, three rounds: the machines
     // here are noisy, and CPU time shows what the threads cost beside what they save.
     if std::env::var_os("MERGETAG_LAKE_CPU").is_some() {
         for _ in 0..3 {
-            for name in ["csv", "parquet (zstd)", "parquet (Snappy)"] {
+            for name in [
+                "csv",
+                "parquet (zstd)",
+                "parquet (Snappy)",
+                "parquet (Snappy, 9 row groups)",
+            ] {
                 let (cpu, wall) = (cpu_seconds(), std::time::Instant::now());
                 for _ in 0..10 {
                     let n = match name {
                         "csv" => drain(&mut csv_source()),
                         "parquet (zstd)" => drain(&mut parquet_source()),
-                        _ => drain(&mut snappy_source()),
+                        "parquet (Snappy)" => drain(&mut snappy_source()),
+                        _ => drain(&mut groups_source()),
                     };
                     assert_eq!(n, ROWS);
                 }
@@ -268,7 +292,7 @@ fn read(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
     eprintln!(
-        "fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes (zstd), {snappy_size} bytes (Snappy)",
+        "fixture: {ROWS} rows, CSV {} bytes, Parquet {size} bytes (zstd), {snappy_size} bytes (Snappy), {groups_size} bytes (Snappy, 9 row groups)",
         csv.len()
     );
     group.bench_function(BenchmarkId::new("csv_baseline", ROWS), |bench| {
@@ -279,6 +303,9 @@ fn read(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("parquet_snappy", ROWS), |bench| {
         bench.iter(|| assert_eq!(drain(&mut snappy_source()), ROWS));
+    });
+    group.bench_function(BenchmarkId::new("parquet_row_groups", ROWS), |bench| {
+        bench.iter(|| assert_eq!(drain(&mut groups_source()), ROWS));
     });
     group.finish();
 }

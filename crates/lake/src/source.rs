@@ -50,7 +50,7 @@ impl Default for ArrowSourceBuilder {
             map: ColumnMap::new(),
             on_bad_row: OnBadRow::Quarantine,
             batch_size: DEFAULT_BATCH_SIZE,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            threads: std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 4)),
         }
     }
 }
@@ -81,9 +81,10 @@ impl ArrowSourceBuilder {
         self
     }
 
-    /// The threads that decode Parquet and fill records (at least 1; default: the cores,
-    /// at most 4). Row groups are dealt to them in turn and their records handed out in file
-    /// and row-group order, so the records are the same whatever the number.
+    /// The threads that decode Parquet and fill records (at least 1; default: one fewer than
+    /// the cores, at least 1 and at most 4, as the thread that reads the source fills records
+    /// too). Row groups are dealt to them in turn and their records handed out in file and
+    /// row-group order, so the records are the same whatever the number.
     pub fn threads(&mut self, threads: usize) -> &mut ArrowSourceBuilder {
         self.threads = threads.max(1);
         self
@@ -248,9 +249,16 @@ enum Sent {
 /// Every row group of every file (in path order) is a unit; the threads take units in turn
 /// (thread `u % threads` reads unit `u`), and the reader takes each unit's batches from its
 /// thread in unit order, so records come out in file and row-group order whatever the number
-/// of threads. Decoding a batch and filling its records take about the same time, and the
-/// reader only swaps filled records out, so the work spreads over the cores. Each thread has
-/// at most [`PREFETCH`] batches waiting and stops when the source is dropped.
+/// of threads. Each thread fills the first rows of each batch it decodes and the reader the
+/// rest, in a share that adapts to whichever waits ([`Parallel::split`]), so the work spreads
+/// over the cores: the reader is busy too, hence one thread fewer than the cores by default.
+/// Each thread has at most [`PREFETCH`] batches waiting and stops when the source is dropped.
+///
+/// The reader's share is not only for balance. Records it fills are the few it has just
+/// handed out and taken back, still in its core's cache; records a thread fills come from
+/// the pool of batches read, out of cache, and cross to the reader's core. When the threads
+/// filled every row of files of many row groups, with a thread per core, such a file took
+/// twice as long as one of a single row group (bench `lake`, `parquet_row_groups`).
 struct Parallel {
     workers: Vec<(
         std::sync::mpsc::Receiver<Sent>,
@@ -261,10 +269,9 @@ struct Parallel {
     name: SourceName,
     /// Records of batches read, for the threads to fill again.
     pool: Arc<std::sync::Mutex<Vec<Columnar>>>,
-    /// With one unit in all, the chunks of [`CHUNK`] rows of each batch its thread fills
-    /// before sending it (the reader fills the rest): raised by the thread when the reader
-    /// is behind, lowered by the reader when it finds no batch ready. Who fills a row
-    /// changes nothing in the records.
+    /// The chunks of [`CHUNK`] rows of each batch its thread fills before sending it (the
+    /// reader fills the rest): raised by a thread when the reader is behind, lowered by the
+    /// reader when it finds no batch ready. Who fills a row changes nothing in the records.
     split: Arc<AtomicUsize>,
 }
 
@@ -400,9 +407,6 @@ impl Decoder {
                 .collect();
             let mask =
                 ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), keep);
-            // With one unit in all (one file of one row group), only one thread decodes: the
-            // reader fills the records then, so that decoding and filling still overlap.
-            let shared = files.len() > 1 || metadata.metadata().num_row_groups() > 1;
             for group in 0..metadata.metadata().num_row_groups() {
                 let mine = unit % self.workers == self.worker;
                 unit += 1;
@@ -457,26 +461,20 @@ impl Decoder {
                     };
                     match next {
                         Some(Ok(batch)) => {
-                            // Alone, the thread fills the first rows of each batch, as many
-                            // as keep it as busy as the reader, who fills the rest.
-                            let rows = if shared {
-                                usize::MAX
-                            } else {
-                                self.split.load(Ordering::Relaxed) * CHUNK
-                            };
+                            // The thread fills the first rows of each batch, as many as keep
+                            // it as busy as the reader, who fills the rest (see `split`).
+                            let rows = self.split.load(Ordering::Relaxed) * CHUNK;
                             let delivery =
                                 self.fill(batch, &file.partitions, &mut plan, keep_text, rows);
                             match tx.try_send(Sent::Batch(delivery)) {
                                 Ok(()) => {}
                                 // The reader is behind: this thread takes more of the filling.
                                 Err(TrySendError::Full(sent)) => {
-                                    if !shared {
-                                        let _ = self.split.fetch_update(
-                                            Ordering::Relaxed,
-                                            Ordering::Relaxed,
-                                            |k| Some((k + 1).min(self.batch_size.div_ceil(CHUNK))),
-                                        );
-                                    }
+                                    let _ = self.split.fetch_update(
+                                        Ordering::Relaxed,
+                                        Ordering::Relaxed,
+                                        |k| Some((k + 1).min(self.batch_size.div_ceil(CHUNK))),
+                                    );
                                     if tx.send(sent).is_err() {
                                         return;
                                     }
@@ -1459,9 +1457,10 @@ mod tests {
 
     /// A file of one row group is decoded on one thread, which fills the first rows of each
     /// batch (as many as keep it as busy as the reader) while the reader fills the rest; text
-    /// columns written as dictionaries are read as dictionaries. Whoever fills a row, and
-    /// whatever the batch size, the records and rejects are those of the same rows given as
-    /// plain Arrow batches.
+    /// columns written as dictionaries are read as dictionaries. A file of many row groups
+    /// is shared by the threads, each filling part of its batches as well. Whoever fills a
+    /// row, and whatever the threads and the batch size, the records and rejects are those of
+    /// the same rows given as plain Arrow batches.
     #[test]
     fn one_row_group_shared_between_decoder_and_reader() {
         let batch = contacts();
@@ -1512,17 +1511,34 @@ mod tests {
                     .filter(|r| r.raw.contains("with-a-long"))
                     .count()
         );
-        for (threads, batch_size) in [(1, 8192), (2, 8192), (1, 7), (2, 1000), (4, 40_000)] {
-            let mut source = ArrowSource::builder()
-                .column_map(map.clone())
-                .threads(threads)
-                .batch_size(batch_size)
-                .parquet("crm", &file)
-                .unwrap();
-            let (r, j) = read_all(&mut source);
-            assert_eq!(r, records, "{threads} threads, batches of {batch_size}");
-            assert_eq!(j, rejects, "{threads} threads, batches of {batch_size}");
-            assert_eq!(source.rows_read(), batch.num_rows() as u64);
+        // The same rows in row groups of 3,000 (14 of them).
+        let groups = dir.join("groups.parquet");
+        {
+            use parquet::arrow::ArrowWriter;
+            use parquet::file::properties::WriterProperties;
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(3_000))
+                .build();
+            let out = std::fs::File::create(&groups).unwrap();
+            let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(props)).unwrap();
+            writer.write(&batch).unwrap();
+            assert_eq!(writer.close().unwrap().row_groups().len(), 14);
+        }
+        let groups = Location::parse(&groups.display().to_string(), ".").unwrap();
+        for file in [&file, &groups] {
+            for (threads, batch_size) in [(1, 8192), (2, 8192), (1, 7), (2, 1000), (4, 40_000)] {
+                let mut source = ArrowSource::builder()
+                    .column_map(map.clone())
+                    .threads(threads)
+                    .batch_size(batch_size)
+                    .parquet("crm", file)
+                    .unwrap();
+                let (r, j) = read_all(&mut source);
+                let case = format!("{file:?}, {threads} threads, batches of {batch_size}");
+                assert_eq!(r, records, "{case}");
+                assert_eq!(j, rejects, "{case}");
+                assert_eq!(source.rows_read(), batch.num_rows() as u64);
+            }
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
