@@ -8,7 +8,8 @@
 //! deterministically; the Parquet file goes to a temporary directory, and its size and the
 //! CSV's are printed. `MERGETAG_LAKE_SCALE=N` reads N rows instead and prints the time and the
 //! process's peak memory; `MERGETAG_LAKE_CPU=1` prints each source's wall and CPU time
-//! instead of benchmarking.
+//! instead of benchmarking (`MERGETAG_LAKE_CPU=zstd` only the sources whose names contain
+//! `zstd`, for a profiler).
 
 // A bench talks to the person running it; the print lints are for libraries.
 #![allow(clippy::print_stderr)]
@@ -259,7 +260,8 @@ fn read(c: &mut Criterion) {
 
     // Wall and CPU time of each source, read 10 times in turn, three rounds: the machines
     // here are noisy, and CPU time shows what the threads cost beside what they save.
-    if std::env::var_os("MERGETAG_LAKE_CPU").is_some() {
+    if let Some(only) = std::env::var_os("MERGETAG_LAKE_CPU") {
+        let only = only.to_string_lossy();
         for _ in 0..3 {
             for name in [
                 "csv",
@@ -267,6 +269,9 @@ fn read(c: &mut Criterion) {
                 "parquet (Snappy)",
                 "parquet (Snappy, 9 row groups)",
             ] {
+                if only != "1" && !name.contains(&*only) {
+                    continue;
+                }
                 let (cpu, wall) = (cpu_seconds(), std::time::Instant::now());
                 for _ in 0..10 {
                     let n = match name {
