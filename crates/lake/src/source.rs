@@ -744,6 +744,8 @@ struct Columnar {
     /// The rows of the batch filled: `records[i]` is row `start + i`.
     start: usize,
     end: usize,
+    /// Timestamps into instants, each day's date worked out once.
+    days: crate::convert::Days,
 }
 
 /// A column's rank among the map's key or observed-at columns, as [`Columnar`] keeps it (a
@@ -769,6 +771,48 @@ fn put(record: &mut Record, index: usize, value: Value) {
     record.set_at(index, value);
 }
 
+/// Fills the timestamps of `rows` into field `index` of their records (`records[0]` is row
+/// `base`): `cell` gives a row's instant (`None` for a null, `Some(None)` for a value out of
+/// range, which `fault` reports), written in place when the field holds a time already (as
+/// it does from the last batch), and kept as the observed-at time when its rank is the best
+/// so far. Generic, so that each timestamp unit gets a loop of its own.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn fill_instants(
+    records: &mut [Record],
+    observed: &mut [Option<(u32, chrono::DateTime<chrono::Utc>)>],
+    base: usize,
+    rows: std::ops::Range<usize>,
+    index: usize,
+    observed_rank: Option<u32>,
+    mut cell: impl FnMut(usize) -> Option<Option<chrono::DateTime<chrono::Utc>>>,
+    mut fault: impl FnMut(usize),
+) {
+    for row in rows {
+        let i = row - base;
+        let t = match cell(row) {
+            None => {
+                records[i].set_at(index, Value::Null);
+                continue;
+            }
+            Some(None) => {
+                fault(row);
+                continue;
+            }
+            Some(Some(t)) => t,
+        };
+        if let Some(rank) = observed_rank
+            && observed[i].is_none_or(|(best, _)| rank < best)
+        {
+            observed[i] = Some((rank, t));
+        }
+        match records[i].value_at_mut(index) {
+            Some(Value::DateTime(slot)) => *slot = t,
+            _ => records[i].set_at(index, Value::DateTime(t)),
+        }
+    }
+}
+
 /// The rows [`Columnar`] fills column by column at a time: their records (fields and text)
 /// stay in the core's cache from one column to the next, and until they are handed out.
 const CHUNK: usize = 64;
@@ -789,6 +833,7 @@ impl Columnar {
             key_rank,
             observed,
             start: base,
+            days,
             ..
         } = self;
         let base = *base;
@@ -846,30 +891,39 @@ impl Columnar {
                     observed_rank,
                     ..
                 },
-                Some(Column::TimestampMs(a)),
+                Some(column @ (Column::TimestampMs(_) | Column::TimestampUs(_))),
             ) => {
                 let observed_rank = observed_rank.map(rank_u32);
-                for row in rows.start..rows.end.min(a.len()) {
-                    let i = row - base;
-                    if a.is_null(row) {
-                        records[i].set_at(index, Value::Null);
-                        continue;
+                let fault = |row| fault(row, crate::convert::invalid("timestamp"));
+                let (records, observed) = (&mut records[..], &mut observed[..]);
+                match column {
+                    Column::TimestampMs(a) => {
+                        let cell = |r| (!a.is_null(r)).then(|| days.from_millis(a.value(r)));
+                        fill_instants(
+                            records,
+                            observed,
+                            base,
+                            rows.start..rows.end.min(a.len()),
+                            index,
+                            observed_rank,
+                            cell,
+                            fault,
+                        );
                     }
-                    let Some(t) = chrono::DateTime::from_timestamp_millis(a.value(row)) else {
-                        fault(row, crate::convert::invalid("timestamp"));
-                        continue;
-                    };
-                    if let Some(rank) = observed_rank
-                        && observed[i].is_none_or(|(best, _)| rank < best)
-                    {
-                        observed[i] = Some((rank, t));
+                    Column::TimestampUs(a) => {
+                        let cell = |r| (!a.is_null(r)).then(|| days.from_micros(a.value(r)));
+                        fill_instants(
+                            records,
+                            observed,
+                            base,
+                            rows.start..rows.end.min(a.len()),
+                            index,
+                            observed_rank,
+                            cell,
+                            fault,
+                        );
                     }
-                    // In place when the field holds a time already (as it does from the
-                    // last batch): no whole value moved in and out.
-                    match records[i].value_at_mut(index) {
-                        Some(Value::DateTime(slot)) => *slot = t,
-                        _ => records[i].set_at(index, Value::DateTime(t)),
-                    }
+                    _ => {}
                 }
                 return;
             }
@@ -1375,16 +1429,28 @@ mod tests {
         let city: DictionaryArray<Int32Type> = (0..n)
             .map(|i| ["Austin", "Berlin", "Toronto"][i % 3])
             .collect();
+        // Microseconds, over centuries (days that meet in the day cache), with a null and
+        // values out of range.
+        let modified: arrow::array::TimestampMicrosecondArray = (0..n)
+            .map(|i| match i % 60 {
+                7 => None,
+                8 => Some(i64::MIN),
+                _ => Some(-3_000_000_000_000_000 + i as i64 * 21_000_000_000_123_457),
+            })
+            .collect::<arrow::array::TimestampMicrosecondArray>()
+            .with_timezone("UTC");
         let batch = RecordBatch::try_from_iter([
             ("hs_object_id", Arc::new(ids) as ArrayRef),
             ("hs_email_optout", Arc::new(optout)),
             ("createdate", Arc::new(created)),
             ("city", Arc::new(city)),
+            ("lastmodifieddate", Arc::new(modified)),
         ])
         .unwrap();
         let map = mergetag_sources::ColumnMap::hubspot_contacts();
         let (records, rejects) = read_batch(&batch);
-        assert_eq!(rejects.len(), n / 50);
+        assert_eq!(rejects.len(), n / 50 + n / 60);
+        assert!(records.iter().any(|r| r.observed_at.is_some()));
         let mut mapper = ValueMapper::new(map);
         let current = Current::new(&batch, Arc::from(Vec::new()));
         let plan = mapper.plan(&current.names);
