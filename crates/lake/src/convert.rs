@@ -521,7 +521,7 @@ impl Days {
 
     /// `DateTime::from_timestamp_millis(ms)`.
     #[inline]
-    pub(crate) fn from_millis(&mut self, ms: i64) -> Option<DateTime<Utc>> {
+    pub(crate) fn millis(&mut self, ms: i64) -> Option<DateTime<Utc>> {
         self.instant(
             ms.div_euclid(1_000),
             ms.rem_euclid(1_000) as u32 * 1_000_000,
@@ -530,7 +530,7 @@ impl Days {
 
     /// `DateTime::from_timestamp_micros(us)`.
     #[inline]
-    pub(crate) fn from_micros(&mut self, us: i64) -> Option<DateTime<Utc>> {
+    pub(crate) fn micros(&mut self, us: i64) -> Option<DateTime<Utc>> {
         self.instant(
             us.div_euclid(1_000_000),
             us.rem_euclid(1_000_000) as u32 * 1_000,
@@ -590,16 +590,8 @@ mod tests {
             });
         }
         for &v in &values {
-            assert_eq!(
-                days.from_millis(v),
-                DateTime::from_timestamp_millis(v),
-                "{v} ms"
-            );
-            assert_eq!(
-                days.from_micros(v),
-                DateTime::from_timestamp_micros(v),
-                "{v} us"
-            );
+            assert_eq!(days.millis(v), DateTime::from_timestamp_millis(v), "{v} ms");
+            assert_eq!(days.micros(v), DateTime::from_timestamp_micros(v), "{v} us");
         }
     }
 

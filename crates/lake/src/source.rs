@@ -898,7 +898,7 @@ impl Columnar {
                 let (records, observed) = (&mut records[..], &mut observed[..]);
                 match column {
                     Column::TimestampMs(a) => {
-                        let cell = |r| (!a.is_null(r)).then(|| days.from_millis(a.value(r)));
+                        let cell = |r| (!a.is_null(r)).then(|| days.millis(a.value(r)));
                         fill_instants(
                             records,
                             observed,
@@ -911,7 +911,7 @@ impl Columnar {
                         );
                     }
                     Column::TimestampUs(a) => {
-                        let cell = |r| (!a.is_null(r)).then(|| days.from_micros(a.value(r)));
+                        let cell = |r| (!a.is_null(r)).then(|| days.micros(a.value(r)));
                         fill_instants(
                             records,
                             observed,
