@@ -895,36 +895,29 @@ impl Columnar {
             ) => {
                 let observed_rank = observed_rank.map(rank_u32);
                 let fault = |row| fault(row, crate::convert::invalid("timestamp"));
-                let (records, observed) = (&mut records[..], &mut observed[..]);
-                match column {
-                    Column::TimestampMs(a) => {
-                        let cell = |r| (!a.is_null(r)).then(|| days.millis(a.value(r)));
-                        fill_instants(
-                            records,
-                            observed,
-                            base,
-                            rows.start..rows.end.min(a.len()),
-                            index,
-                            observed_rank,
-                            cell,
-                            fault,
-                        );
-                    }
-                    Column::TimestampUs(a) => {
-                        let cell = |r| (!a.is_null(r)).then(|| days.micros(a.value(r)));
-                        fill_instants(
-                            records,
-                            observed,
-                            base,
-                            rows.start..rows.end.min(a.len()),
-                            index,
-                            observed_rank,
-                            cell,
-                            fault,
-                        );
-                    }
-                    _ => {}
-                }
+                // Both units hold 64-bit counts; which one is a branch the predictor learns.
+                let (values, nulls, millis) = match column {
+                    Column::TimestampMs(a) => (a.values(), a.nulls(), true),
+                    Column::TimestampUs(a) => (a.values(), a.nulls(), false),
+                    _ => return,
+                };
+                let cell = |r: usize| {
+                    let v = *values.get(r)?;
+                    (!nulls.is_some_and(|n| n.is_null(r))).then(|| match millis {
+                        true => days.millis(v),
+                        false => days.micros(v),
+                    })
+                };
+                fill_instants(
+                    records,
+                    observed,
+                    base,
+                    rows.start..rows.end.min(values.len()),
+                    index,
+                    observed_rank,
+                    cell,
+                    fault,
+                );
                 return;
             }
             (
