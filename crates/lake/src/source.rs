@@ -754,27 +754,9 @@ fn rank_u32(rank: usize) -> u32 {
     u32::try_from(rank).unwrap_or(u32::MAX)
 }
 
-/// Sets the record's `index`-th field to `value`: a number, date or time into a field that
-/// holds one of its type already (as it does from the last batch) is written in place, so
-/// that no whole [`Value`] is built on the stack, moved in and the old one moved out (the
-/// bench `lake` showed those moves stalling the fill).
-#[inline]
-fn put(record: &mut Record, index: usize, value: Value) {
-    let value = match (record.value_at_mut(index), value) {
-        (Some(Value::Int(slot)), Value::Int(v)) => return *slot = v,
-        (Some(Value::Float(slot)), Value::Float(v)) => return *slot = v,
-        (Some(Value::Date(slot)), Value::Date(v)) => return *slot = v,
-        (Some(Value::DateTime(slot)), Value::DateTime(v)) => return *slot = v,
-        (Some(Value::Bool(slot)), Value::Bool(v)) => return *slot = v,
-        (_, value) => value,
-    };
-    record.set_at(index, value);
-}
-
 /// Fills the timestamps of `rows` into field `index` of their records (`records[0]` is row
 /// `base`): `cell` gives a row's instant (`None` for a null, `Some(None)` for a value out of
-/// range, which `fault` reports), written in place when the field holds a time already (as
-/// it does from the last batch), and kept as the observed-at time when its rank is the best
+/// range, which `fault` reports), and kept as the observed-at time when its rank is the best
 /// so far. Generic, so that each timestamp unit gets a loop of its own.
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -806,10 +788,7 @@ fn fill_instants(
         {
             observed[i] = Some((rank, t));
         }
-        match records[i].value_at_mut(index) {
-            Some(Value::DateTime(slot)) => *slot = t,
-            _ => records[i].set_at(index, Value::DateTime(t)),
-        }
+        records[i].set_at(index, Value::DateTime(t));
     }
 }
 
@@ -929,16 +908,12 @@ impl Columnar {
                 Some(Column::Bool(a)),
             ) => {
                 for row in rows.start..rows.end.min(a.len()) {
-                    let record = &mut records[row - base];
-                    if a.is_null(row) {
-                        record.set_at(index, Value::Null);
-                        continue;
-                    }
-                    let b = a.value(row);
-                    match record.value_at_mut(index) {
-                        Some(Value::Bool(slot)) => *slot = b,
-                        _ => record.set_at(index, Value::Bool(b)),
-                    }
+                    let value = if a.is_null(row) {
+                        Value::Null
+                    } else {
+                        Value::Bool(a.value(row))
+                    };
+                    records[row - base].set_at(index, value);
                 }
                 return;
             }
@@ -990,7 +965,7 @@ impl Columnar {
                     {
                         observed[row - base] = Some((rank, *t));
                     }
-                    put(record, index, value);
+                    record.set_at(index, value);
                 });
             }
             // Ignored columns fail their rows only when they cannot be read, as in
